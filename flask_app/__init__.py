@@ -1,0 +1,41 @@
+"""The benchmark's AI service in Flask, with flask-openapi3 for validation and docs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+from flask_app.config import MAX_BODY_BYTES, load_settings
+from flask_app.docs import register_docs
+from flask_app.errors import register_error_handlers, validation_error_response
+from flask_app.limits import register_body_limit
+from flask_app.llm import LazyClient
+from flask_app.schemas import ValidationErrorItem
+from flask_app.views import api
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
+    """Create the Flask application; `config` overrides Flask and LLM_* settings (tests)."""
+    app = OpenAPI(
+        __name__,
+        info=Info(title="flask_app", version="0.1.0", description="AI service bench, Flask"),
+        # No static files of its own; Swagger UI's assets come from its plugin (docs.py).
+        static_folder=None,
+        doc_ui=False,
+        # Left at None, flask-openapi3 4.3 writes `"securitySchemes": null`, which the
+        # OpenAPI schema rejects; an empty mapping is valid.
+        security_schemes={},
+        validation_error_callback=validation_error_response,
+        validation_error_model=ValidationErrorItem,
+    )
+    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    if config is not None:
+        app.config.from_mapping(config)
+    app.extensions["llm"] = LazyClient(load_settings(config))
+    register_error_handlers(app)
+    register_body_limit(app)
+    app.register_api(api)
+    register_docs(app)
+    return app

@@ -1,0 +1,86 @@
+"""Start the Flask service under gunicorn: `python -m flask_app --help`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
+WORKER_CLASSES = {
+    "gunicorn-gthread": "gthread",
+    "gunicorn-sync": "sync",
+    "gunicorn-gevent": "gevent",
+}
+# Every in-flight request holds a thread for its whole upstream latency, so a worker's
+# concurrency is its thread count; 100 per worker covers hundreds of concurrent
+# requests on a few workers while threads mostly sleep in socket reads.
+DEFAULT_THREADS = 100
+
+
+def default_workers() -> int:
+    """gunicorn's recommendation, 2 x cores + 1, counting the cores this process may use."""
+    return 2 * len(os.sched_getaffinity(0)) + 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m flask_app", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--server", choices=list(WORKER_CLASSES), default="gunicorn-gthread")
+    parser.add_argument(
+        "--workers", type=_positive, default=None, help="default: 2 x usable cores + 1"
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        default=None,
+        help=f"threads per gthread worker (default {DEFAULT_THREADS})",
+    )
+    args = parser.parse_args(argv)
+    # gunicorn silently turns a sync worker with threads > 1 into gthread.
+    if args.threads is not None and args.server != "gunicorn-gthread":
+        parser.error("--threads applies only to --server gunicorn-gthread")
+    return args
+
+
+def gunicorn_command(args: argparse.Namespace) -> list[str]:
+    """Build the gunicorn command line for the parsed arguments."""
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(GUNICORN_CONF),
+        "--worker-class",
+        WORKER_CLASSES[args.server],
+        "--workers",
+        str(args.workers or default_workers()),
+        "--bind",
+        f"{host}:{args.port}",
+    ]
+    if args.server == "gunicorn-gthread":
+        command += ["--threads", str(args.threads or DEFAULT_THREADS)]
+    return [*command, "flask_app:create_app()"]
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    command = gunicorn_command(parse_args(argv))
+    print(shlex.join(command), file=sys.stderr, flush=True)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""One module per LLM_CLIENT option; flask_app.llm.make_client picks one."""

@@ -1,0 +1,82 @@
+"""`python -m flask_app`: flags and the gunicorn command line it execs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from flask_app.__main__ import (
+    DEFAULT_THREADS,
+    GUNICORN_CONF,
+    default_workers,
+    gunicorn_command,
+    parse_args,
+)
+
+
+def _option(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def test_defaults_are_gthread_on_loopback_port_8001() -> None:
+    command = gunicorn_command(parse_args([]))
+    assert command[:3] == [sys.executable, "-m", "gunicorn"]
+    assert _option(command, "--config") == str(GUNICORN_CONF)
+    assert _option(command, "--worker-class") == "gthread"
+    assert _option(command, "--bind") == "127.0.0.1:8001"
+    assert _option(command, "--threads") == str(DEFAULT_THREADS)
+    assert _option(command, "--workers") == str(2 * len(os.sched_getaffinity(0)) + 1)
+    assert command[-1] == "flask_app:create_app()"
+
+
+def test_default_workers_follow_gunicorn_advice() -> None:
+    assert default_workers() == 2 * len(os.sched_getaffinity(0)) + 1
+
+
+@pytest.mark.parametrize(
+    ("server", "worker_class"),
+    [("gunicorn-sync", "sync"), ("gunicorn-gevent", "gevent"), ("gunicorn-gthread", "gthread")],
+)
+def test_server_names_map_to_worker_classes(server: str, worker_class: str) -> None:
+    command = gunicorn_command(parse_args(["--server", server, "--workers", "3", "--port", "9"]))
+    assert _option(command, "--worker-class") == worker_class
+    assert _option(command, "--workers") == "3"
+    assert _option(command, "--bind") == "127.0.0.1:9"
+    # A sync worker given threads would silently become gthread.
+    assert ("--threads" in command) == (worker_class == "gthread")
+
+
+def test_ipv6_host_is_bracketed() -> None:
+    command = gunicorn_command(parse_args(["--host", "::1", "--port", "8001"]))
+    assert _option(command, "--bind") == "[::1]:8001"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--server", "uvicorn"],
+        ["--workers", "0"],
+        ["--threads", "-1"],
+        ["--port", "http"],
+        ["--server", "gunicorn-sync", "--threads", "4"],
+        ["--server", "gunicorn-gevent", "--threads", "4"],
+        ["--bogus"],
+    ],
+)
+def test_bad_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_args(argv)
+    assert caught.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_gunicorn_config_keeps_connections_and_silences_access_logs() -> None:
+    settings: dict[str, object] = {}
+    exec(GUNICORN_CONF.read_text(), settings)
+    assert settings["keepalive"] == 75
+    assert settings["accesslog"] is None
+    assert settings["errorlog"] == "-"
+    assert settings["preload_app"] is False
+    assert settings["worker_connections"] == 1000
