@@ -1,0 +1,121 @@
+"""The application factory: `create_app()` builds one FastAPI app per worker process.
+
+Servers import the factory: `uvicorn fastapi_app.main:create_app --factory` and
+`gunicorn 'fastapi_app.main:create_app()'`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from fastapi_app.config import Settings
+from fastapi_app.middleware import BodySizeLimitMiddleware
+from fastapi_app.routers import completions, docs, root
+from fastapi_app.services.llm import UpstreamError, open_async_llm, open_sync_llm
+
+logger = logging.getLogger("fastapi_app")
+
+COMPLETION_ROUTERS = {
+    "async": completions.router,
+    "sync": completions.sync_router,
+    "blocking": completions.blocking_router,
+}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Own this worker's single pooled upstream client from start-up to shutdown."""
+    settings: Settings = app.state.settings
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    if settings.threadpool_size is not None:
+        # The limiter belongs to the running event loop, so it is set here, not at import.
+        limiter.total_tokens = settings.threadpool_size
+    _log_startup(settings, int(limiter.total_tokens))
+    if settings.variant == "async":
+        llm = open_async_llm(settings)
+        app.state.llm = llm
+        try:
+            yield
+        finally:
+            await llm.aclose()
+    else:
+        sync_llm = open_sync_llm(settings)
+        app.state.llm = sync_llm
+        try:
+            yield
+        finally:
+            sync_llm.close()
+
+
+def _log_startup(settings: Settings, threadpool: int) -> None:
+    logger.info(
+        "variant=%s client=%s upstream=%s pool=%d timeout=%ss threadpool=%d",
+        settings.variant,
+        settings.upstream_client,
+        settings.base_url,
+        settings.max_connections,
+        settings.timeout_s,
+        threadpool,
+    )
+    if settings.variant == "blocking":
+        logger.warning(
+            "TEACHING ONLY: the blocking variant calls a sync upstream client inside "
+            "async def endpoints and blocks the event loop; never deploy it"
+        )
+
+
+async def upstream_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Answer an upstream failure with its status: 502, 503 (with Retry-After) or 504."""
+    assert isinstance(exc, UpstreamError)
+    headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Answer an unexpected error with JSON instead of Starlette's plain-text page."""
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def _configure_logging() -> None:
+    # uvicorn and gunicorn configure only their own loggers: give ours a stderr
+    # handler unless the host application (or pytest) already routes logging.
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings come from the environment unless given."""
+    settings = settings or Settings()
+    _configure_logging()
+    assets = docs.assets_dir()
+    app = FastAPI(
+        title="AI service bench: FastAPI",
+        summary="One LLM-backed endpoint behind FastAPI, for benchmarking.",
+        version="0.1.0",
+        lifespan=lifespan,
+        # With local assets the docs routes below replace FastAPI's CDN-based ones.
+        docs_url=None if assets else "/docs",
+        redoc_url=None if assets else "/redoc",
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_exception_handler(UpstreamError, upstream_error_handler)
+    app.add_exception_handler(Exception, internal_error_handler)
+    app.include_router(root.router)
+    app.include_router(COMPLETION_ROUTERS[settings.variant])
+    if assets:
+        app.mount(docs.STATIC_PATH, StaticFiles(directory=assets), name="docs-assets")
+        app.include_router(docs.router)
+    return app

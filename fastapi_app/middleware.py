@@ -1,0 +1,77 @@
+"""A pure ASGI middleware that refuses request bodies over a size limit with 413."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 65536
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit; answered as JSON 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(status_code=413, detail=f"request body exceeds {max_bytes} bytes")
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to bodies over `max_bytes`, whether declared or sent in chunks.
+
+    Pure ASGI rather than BaseHTTPMiddleware, which would buffer and wrap every
+    response, streams included.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_length = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                content_length = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if content_length is not None and not chunked:
+            # The server delivers no more than Content-Length bytes, so the header decides.
+            if _too_large(content_length, self.max_bytes):
+                error = BodyTooLarge(self.max_bytes)
+                response = JSONResponse({"detail": error.detail}, status_code=413)
+                await response(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if not chunked:
+            # No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body.
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, self._counting(receive), send)
+
+    def _counting(self, receive: Receive) -> Receive:
+        received = 0
+        max_bytes = self.max_bytes
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
+            return message
+
+        return counting_receive
+
+
+def _too_large(content_length: bytes, max_bytes: int) -> bool:
+    try:
+        return int(content_length) > max_bytes
+    except ValueError:
+        # The server rejects a malformed Content-Length before the app sees it.
+        return False

@@ -1,0 +1,1 @@
+"""Path operations, grouped by concern."""

@@ -1,0 +1,1 @@
+"""Upstream LLM clients behind one small interface."""
