@@ -1,0 +1,61 @@
+"""The contract's endpoints as async adrf views, for ASGI servers (uvicorn, gunicorn-uvicorn)."""
+
+from __future__ import annotations
+
+from adrf.views import APIView
+from django.http import StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from drf_app.completions import llm, schema, sse
+from drf_app.completions.views import validated_body
+
+
+class IndexView(APIView):
+    """Service identity."""
+
+    @schema.index
+    async def get(self, request: Request) -> Response:
+        """Report that the service is up and which framework it is."""
+        return Response({"status": "ok", "service": "drf"})
+
+
+class HealthView(APIView):
+    """Liveness probe."""
+
+    @schema.health
+    async def get(self, request: Request) -> Response:
+        """Report health without calling upstream."""
+        return Response({"status": "healthy"})
+
+
+class HelloView(APIView):
+    """Framework-overhead probe."""
+
+    @schema.hello
+    async def get(self, request: Request) -> Response:
+        """Say hello without calling upstream."""
+        return Response({"message": "Hello from DRF"})
+
+
+class CompleteView(APIView):
+    """One prompt, one whole answer."""
+
+    @schema.complete
+    async def post(self, request: Request) -> Response:
+        """Complete the prompt with one non-streaming upstream call."""
+        body = validated_body(request)
+        answer = await llm.async_client().complete(body["prompt"], body["max_tokens"])
+        return Response({"response": answer.text, "tokens_used": answer.tokens_used})
+
+
+class CompleteStreamView(APIView):
+    """One prompt, the answer relayed as server-sent events."""
+
+    @schema.complete_stream
+    async def post(self, request: Request) -> StreamingHttpResponse:
+        """Relay the upstream stream chunk by chunk as server-sent events."""
+        body = validated_body(request)
+        # Opened before answering, so a failure to start is still a plain 5xx.
+        chunks = await llm.async_client().open_stream(body["prompt"], body["max_tokens"])
+        return sse.event_stream_response(sse.arelay(chunks))

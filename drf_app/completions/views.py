@@ -1,0 +1,71 @@
+"""The contract's endpoints as sync DRF views, for WSGI workers (gunicorn sync, gthread, gevent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from drf_app.completions import llm, schema, sse
+from drf_app.completions.serializers import CompletionRequestSerializer
+
+
+def validated_body(request: Request) -> dict[str, Any]:
+    """Return the checked request body; invalid bodies raise ValidationError (422)."""
+    serializer = CompletionRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    body: dict[str, Any] = serializer.validated_data
+    return body
+
+
+class IndexView(APIView):
+    """Service identity."""
+
+    @schema.index
+    def get(self, request: Request) -> Response:
+        """Report that the service is up and which framework it is."""
+        return Response({"status": "ok", "service": "drf"})
+
+
+class HealthView(APIView):
+    """Liveness probe."""
+
+    @schema.health
+    def get(self, request: Request) -> Response:
+        """Report health without calling upstream."""
+        return Response({"status": "healthy"})
+
+
+class HelloView(APIView):
+    """Framework-overhead probe."""
+
+    @schema.hello
+    def get(self, request: Request) -> Response:
+        """Say hello without calling upstream."""
+        return Response({"message": "Hello from DRF"})
+
+
+class CompleteView(APIView):
+    """One prompt, one whole answer."""
+
+    @schema.complete
+    def post(self, request: Request) -> Response:
+        """Complete the prompt with one non-streaming upstream call."""
+        body = validated_body(request)
+        answer = llm.sync_client().complete(body["prompt"], body["max_tokens"])
+        return Response({"response": answer.text, "tokens_used": answer.tokens_used})
+
+
+class CompleteStreamView(APIView):
+    """One prompt, the answer relayed as server-sent events."""
+
+    @schema.complete_stream
+    def post(self, request: Request) -> StreamingHttpResponse:
+        """Relay the upstream stream chunk by chunk as server-sent events."""
+        body = validated_body(request)
+        # Opened before answering, so a failure to start is still a plain 5xx.
+        chunks = llm.sync_client().open_stream(body["prompt"], body["max_tokens"])
+        return sse.event_stream_response(sse.relay(chunks))

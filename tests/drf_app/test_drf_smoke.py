@@ -1,0 +1,77 @@
+"""Each server model, started by `python -m drf_app`, against a live mock LLM."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.drf_app.sse_events import parse_events
+from tests.support import free_port, mock_llm, running
+
+SERVERS = ["gunicorn-gthread", "gunicorn-sync", "gunicorn-gevent", "uvicorn", "gunicorn-uvicorn"]
+TTFT_S, ITL_S, TOKENS = 0.1, 0.04, 8
+
+
+@pytest.fixture(scope="module")
+def slow_mock() -> Iterator[str]:
+    """A mock whose tokens are far enough apart to tell streaming from buffering."""
+    with mock_llm(
+        "--ttft-ms",
+        str(TTFT_S * 1000),
+        "--itl-ms",
+        str(ITL_S * 1000),
+        "--output-tokens",
+        str(TOKENS),
+    ) as base:
+        yield base
+
+
+def stream_arrivals(http: httpx.Client) -> tuple[list[float], bytes]:
+    """POST /complete/stream; return each event's arrival time and the whole body."""
+    arrivals, raw = [], b""
+    started = time.monotonic()
+    with http.stream(
+        "POST", "/complete/stream", json={"prompt": "hi"}, headers={"Accept": "text/event-stream"}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream"
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                arrivals.append(time.monotonic() - started)
+            raw += line.encode() + b"\n"
+    return arrivals, raw
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_server(slow_mock: str, server: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = ["-m", "drf_app", "--server", server, "--port", str(port), "--workers", "1"]
+    with (
+        running(args, f"{base}/health", env={"LLM_BASE_URL": slow_mock}),
+        httpx.Client(base_url=base, timeout=10) as http,
+    ):
+        assert http.get("/hello").json() == {"message": "Hello from DRF"}
+        answer = http.post("/complete", json={"prompt": "hi"}).json()
+        assert answer["response"] and answer["tokens_used"] > TOKENS
+
+        arrivals, raw = stream_arrivals(http)
+        events = parse_events(raw)
+        assert [name for name, _ in events] == ["data"] * TOKENS + ["done"]
+        # Incremental: the last delta comes (TOKENS-1) x ITL after the first; a buffered
+        # stream would deliver them all at once.
+        assert arrivals[TOKENS - 1] - arrivals[0] > 0.6 * (TOKENS - 1) * ITL_S
+
+        # Own connection: gunicorn drains at most 64 KiB of a body the app left unread,
+        # then closes the connection, which a client reusing it would see as a disconnect.
+        too_big = httpx.post(f"{base}/complete", json={"prompt": "x" * 70000})
+        assert too_big.status_code == 413 and "detail" in too_big.json()
+        missing = http.get("/missing")
+        assert missing.status_code == 404 and "detail" in missing.json()
+        assert http.get("/openapi.json").json()["openapi"].startswith("3.")
+        assert http.get("/docs").status_code == 200
+        asset = http.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+        assert asset.status_code == 200 and asset.content
