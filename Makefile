@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: bench test lint typecheck pytest lock venv clean system-deps
 
 bench: $(STAMP)
-	$(BIN)/python -m mock_llm.bench
+	$(BIN)/bench run --preset quick
 
 test: $(STAMP) system-deps lint typecheck pytest
 

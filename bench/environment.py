@@ -1,0 +1,112 @@
+"""What a run's numbers depend on: machine, cores, Python and package versions."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "flask",
+    "werkzeug",
+    "flask-openapi3",
+    "django",
+    "djangorestframework",
+    "adrf",
+    "drf-spectacular",
+    "uvicorn",
+    "uvicorn-worker",
+    "gunicorn",
+    "gevent",
+    "uvloop",
+    "httptools",
+    "httpx",
+    "aiohttp",
+    "openai",
+    "urllib3",
+    "locust",
+    "geventhttpclient",
+    "psutil",
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_model() -> str:
+    """Return the CPU model name from /proc/cpuinfo, or the platform's guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def package_versions() -> dict[str, str | None]:
+    """Return the installed version of every framework, server and client package."""
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit() -> str | None:
+    """Return the suite's git commit (with -dirty when the tree has changes)."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def capture(server_cpus: list[int], load_cpus: list[int]) -> dict[str, Any]:
+    """Return the `environment` section of a results file."""
+    return {
+        "host": socket.gethostname(),
+        "os": f"{platform.system()} {platform.release()}",
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "server_cpus": server_cpus,
+        "load_cpus": load_cpus,
+        "python": platform.python_version(),
+        "packages": package_versions(),
+    }
+
+
+def comparable(env: dict[str, Any]) -> dict[str, Any]:
+    """Return the parts of an environment that must match for a fair comparison."""
+    return {
+        "cpu_model": env.get("cpu_model"),
+        "cores": env.get("cores"),
+        "server_cpus": env.get("server_cpus"),
+        "load_cpus": env.get("load_cpus"),
+        "python": env.get("python"),
+        "packages": env.get("packages"),
+    }

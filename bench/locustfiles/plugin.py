@@ -1,0 +1,180 @@
+"""The suite's own statistics inside Locust: precise, windowed, merged across processes.
+
+Importing this module (every locustfile does) registers Locust event listeners:
+
+- `request`: every request event of every user. A request counts when it completes
+  inside the window [BENCH_WINDOW_START, BENCH_WINDOW_END) (Unix seconds; without
+  them, the whole test). A success adds to its name's count and latency histogram
+  (Locust's response_time, ms); a failure adds one to its name's errors under
+  `totals.error_kind`: the status code ("503") when the response has one >= 400,
+  else the exception's class name ("ConnectionRefusedError", "CatchResponseError"
+  for a body that failed its check, "StreamIncomplete"...). Events of request type
+  "TTFT" are display-only (the stream's TTFT for Locust's own table) and skipped.
+- `record()` and `record_fidelity()`: the stream user's figures, without a Locust
+  event each (an event per inter-token gap would cost more than it measures).
+- Distributed runs (`--processes N`, or `--master` and `--worker`s): each worker
+  attaches its CUMULATIVE totals since its test start to every report to the master
+  (`report_to_master`, every 3 s and once more when it quits), and the master keeps
+  the latest report of each worker id (`worker_report`) and merges them when it
+  writes. Replacing rather than adding makes a lost or repeated report harmless.
+- The process that owns the totals (the master, or a local runner) writes the
+  document of `totals` to BENCH_RESULT_FILE when Locust quits (and a local runner
+  also when a test stops), atomically.
+
+Caveat (Locust 2.47): a master that quits sends "quit" to its workers, waits 0.5 s
+for their final reports, then stops listening. A worker's figures recorded after
+its last report only arrive if its final report makes it within that 0.5 s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from bench.locustfiles.totals import Totals, Window, document, error_kind, write_document
+
+TTFT_REQUEST_TYPE = "TTFT"
+"""Request type of the display-only TTFT events that the stream user fires."""
+
+COMPLETED_AT = "bench_completed_at"
+"""Context key: the Unix time a request completed, when its event fires later."""
+
+REPORT_KEY = "bench_totals"
+"""Key of the worker's totals in the data that Locust sends to the master."""
+
+logger = logging.getLogger(__name__)
+
+
+class _State:
+    """The plugin's state in this process (one Locust environment per process)."""
+
+    def __init__(self) -> None:
+        self.environment: Environment | None = None
+        self.window = Window.from_env()
+        self.totals = Totals()
+        self.worker_reports: dict[str, dict[str, Any]] = {}
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+
+    def reset(self) -> None:
+        self.window = Window.from_env()
+        self.totals = Totals()
+        self.worker_reports = {}
+        self.started_at = time.time()
+        self.stopped_at = None
+
+
+_state = _State()
+
+
+def record(metric: str, value_ms: float, *, at: float | None = None) -> None:
+    """Record a stream figure ("ttft", "tpot" or "itl") that completed at `at` (default now)."""
+    if _state.window.contains(time.time() if at is None else at):
+        _state.totals.add_figure(metric, value_ms)
+
+
+def record_fidelity(events_received: int, tokens_expected: int, *, at: float | None = None) -> None:
+    """Record one stream's delta events against the tokens the mock emitted."""
+    if _state.window.contains(time.time() if at is None else at):
+        _state.totals.add_fidelity(events_received, tokens_expected)
+
+
+def owned_totals() -> tuple[Totals, int]:
+    """Return the totals this process owns and how many generator processes they cover."""
+    if isinstance(_runner(), MasterRunner):
+        merged = Totals()
+        for report in _state.worker_reports.values():
+            merged.merge(Totals.from_dict(report))
+        return merged, len(_state.worker_reports)
+    return _state.totals, 1
+
+
+def _runner() -> object:
+    return None if _state.environment is None else _state.environment.runner
+
+
+def _write_result() -> None:
+    path = os.environ.get("BENCH_RESULT_FILE")
+    if not path or isinstance(_runner(), WorkerRunner):
+        return
+    totals, processes = owned_totals()
+    now = time.time()
+    start = _state.window.start if _state.window.start is not None else _state.started_at
+    end = _state.window.end if _state.window.end is not None else _state.stopped_at
+    write_document(path, document(start or now, end or now, processes, totals))
+    logger.debug("wrote %s (%d processes)", path, processes)
+
+
+def _on_init(environment: Environment, **_kwargs: Any) -> None:
+    _state.environment = environment
+
+
+def _on_test_start(**_kwargs: Any) -> None:
+    _state.reset()
+
+
+def _on_request(
+    request_type: str,
+    name: str,
+    response_time: float,
+    response: Any = None,
+    context: dict[str, Any] | None = None,
+    exception: BaseException | None = None,
+    **_kwargs: Any,
+) -> None:
+    if request_type == TTFT_REQUEST_TYPE:
+        return
+    at = context.get(COMPLETED_AT) if context else None
+    if not _state.window.contains(time.time() if at is None else at):
+        return
+    if exception is None:
+        _state.totals.add_success(name, response_time)
+    else:
+        _state.totals.add_failure(
+            name, error_kind(exception, getattr(response, "status_code", None))
+        )
+
+
+def _on_report_to_master(data: dict[str, Any], **_kwargs: Any) -> None:
+    data[REPORT_KEY] = _state.totals.to_dict()
+
+
+def _on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
+    if REPORT_KEY in data:
+        _state.worker_reports[client_id] = data[REPORT_KEY]
+
+
+def _on_test_stop(**_kwargs: Any) -> None:
+    _state.stopped_at = time.time()
+    if not isinstance(_runner(), MasterRunner):  # the master's workers have not all reported yet
+        _write_result()
+
+
+def _on_quit(**_kwargs: Any) -> None:
+    _write_result()
+
+
+def _register() -> None:
+    listeners = [
+        (events.init, _on_init),
+        (events.test_start, _on_test_start),
+        (events.request, _on_request),
+        (events.report_to_master, _on_report_to_master),
+        (events.worker_report, _on_worker_report),
+        (events.test_stop, _on_test_stop),
+        (events.quit, _on_quit),
+    ]
+    for hook, listener in listeners:
+        hook.add_listener(listener)  # type: ignore[no-untyped-call]  # EventHook is untyped
+
+
+# Once per process: `locust -f bench/locustfiles/` also loads this file as a locustfile
+# named "plugin", beside the bench.locustfiles.plugin that the scenarios import.
+if __name__ == "bench.locustfiles.plugin":
+    _register()

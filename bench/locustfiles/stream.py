@@ -1,0 +1,94 @@
+"""Scenario `stream`: POST /complete/stream, timed event by event (TTFT, TPOT, ITL, fidelity).
+
+    locust -f bench/locustfiles/stream.py --host http://127.0.0.1:8000
+
+Locust's own table shows "POST /complete/stream" with E2E latency (request sent to the
+body's last byte) and "TTFT /complete/stream" with the time to the first text event.
+The precise figures (TTFT, TPOT, ITL, chunk fidelity) go to the plugin's document.
+Knobs: bench/locustfiles/scenario.py (BENCH_EXPECTED_TOKENS for fidelity).
+"""
+
+from __future__ import annotations
+
+import time
+
+from locust import FastHttpUser, task
+from locust.contrib.fasthttp import ResponseContextManager
+
+from bench.locustfiles import plugin
+from bench.locustfiles.scenario import LoadConfig
+from bench.locustfiles.sse import StreamFailure, StreamFigures, StreamTiming, read_stream
+
+CONFIG = LoadConfig.from_env()
+PATH = "/complete/stream"
+# identity: compressed bytes could not be read line by line as they arrive
+HEADERS = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
+
+
+class StreamUser(FastHttpUser):
+    wait_time = CONFIG.wait_time()
+    network_timeout = CONFIG.timeout_s
+    connection_timeout = CONFIG.timeout_s
+
+    @task
+    def stream(self) -> None:
+        start_time = time.time()
+        sent = time.perf_counter()
+        # catch_response=True holds back Locust's own event, which would time the
+        # headers only; one event for the whole stream is fired below instead.
+        response = self.client.post(
+            PATH, json=CONFIG.body(), headers=HEADERS, stream=True, catch_response=True
+        )
+        timing = _read(response)
+        completed_at = time.time()
+        figures = StreamFigures.of(sent, timing)
+        self.environment.events.request.fire(
+            request_type="POST",
+            name=PATH,
+            response_time=figures.e2e_ms,
+            response_length=timing.n_bytes,
+            response=response,
+            context={plugin.COMPLETED_AT: completed_at},
+            exception=timing.error,
+            start_time=start_time,
+            url=f"{self.host}{PATH}",
+        )
+        if timing.error is None:
+            self._record(figures, len(timing.token_times), completed_at, start_time)
+
+    def _record(self, figures: StreamFigures, events: int, at: float, start_time: float) -> None:
+        if figures.ttft_ms is not None:
+            self.environment.events.request.fire(
+                request_type=plugin.TTFT_REQUEST_TYPE,
+                name=PATH,
+                response_time=figures.ttft_ms,
+                response_length=0,
+                context={plugin.COMPLETED_AT: at},
+                exception=None,
+                start_time=start_time,
+            )
+            plugin.record("ttft", figures.ttft_ms, at=at)
+        if figures.tpot_ms is not None:
+            plugin.record("tpot", figures.tpot_ms, at=at)
+        for gap in figures.itl_ms:
+            plugin.record("itl", gap, at=at)
+        plugin.record_fidelity(events, CONFIG.expected_tokens, at=at)
+
+
+def _read(response: ResponseContextManager) -> StreamTiming:
+    """Read the streamed body; an error status or a connection error fails the stream."""
+    raw = response._response
+    if raw is None:  # no connection: Locust's ErrorResponse carries the exception
+        error = getattr(response, "error", None) or StreamFailure("no response")
+        return StreamTiming(end=time.perf_counter(), error=error)
+    try:
+        if response.status_code != 200:
+            error = getattr(response, "error", None) or StreamFailure(
+                f"status {response.status_code}, expected 200"
+            )
+            return StreamTiming(end=time.perf_counter(), error=error)
+        # readline(b"\n"): each SSE line as it arrives. readline() waits for b"\r\n"
+        # and iter_content() for 1024 bytes; both would hide the first tokens.
+        return read_stream(lambda: raw.readline(b"\n"))
+    finally:
+        raw.release()

@@ -1,0 +1,181 @@
+"""What the load generators measured inside the window, and the document that holds it.
+
+Pure code (no Locust import): `plugin` feeds it from Locust's events, and tests and
+the runner can read the document with it.
+
+The document written to BENCH_RESULT_FILE:
+
+    {"window": {"start": float, "end": float},
+     "processes": int,
+     "requests": {name: {"count": int, "errors": {kind: int}, "latency": histogram}},
+     "stream": {"ttft": histogram, "tpot": histogram, "itl": histogram,
+                "fidelity": {"events": int, "expected": int, "streams": int}}}
+
+`count` and `latency` cover successful requests; `errors` counts failures by kind
+(`error_kind`). Histograms are `bench.histogram.Histogram.to_dict()`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.histogram import Histogram
+
+STREAM_METRICS = ("ttft", "tpot", "itl")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The measurement window [start, end) in Unix seconds; None means unbounded."""
+
+    start: float | None = None
+    end: float | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Window:
+        """Read BENCH_WINDOW_START and BENCH_WINDOW_END (either may be absent)."""
+        env = os.environ if env is None else env
+        start, end = env.get("BENCH_WINDOW_START"), env.get("BENCH_WINDOW_END")
+        return cls(float(start) if start else None, float(end) if end else None)
+
+    def contains(self, at: float) -> bool:
+        """Tell whether something that completed at `at` counts."""
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+def error_kind(exception: BaseException | None, status_code: int | None) -> str:
+    """Name a failure: the HTTP status when there is one >= 400, else the exception class.
+
+    A failure with neither (a listener fired with no exception and no error status)
+    is "unknown".
+    """
+    if status_code is not None and status_code >= 400:
+        return str(status_code)
+    if exception is not None:
+        return type(exception).__name__
+    return "unknown"
+
+
+@dataclass
+class RequestTotals:
+    """One request name: successes with their latency, failures by kind."""
+
+    count: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latency: Histogram = field(default_factory=Histogram)
+
+    def merge(self, other: RequestTotals) -> None:
+        self.count += other.count
+        for kind, n in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+        self.latency.merge(other.latency)
+
+    def to_dict(self) -> dict[str, Any]:
+        errors = dict(sorted(self.errors.items()))
+        return {"count": self.count, "errors": errors, "latency": self.latency.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RequestTotals:
+        errors = {str(k): int(v) for k, v in data["errors"].items()}
+        return cls(int(data["count"]), errors, Histogram.from_dict(data["latency"]))
+
+
+class Totals:
+    """Everything one process (or, merged, every process) measured in the window."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, RequestTotals] = {}
+        self.stream = {metric: Histogram() for metric in STREAM_METRICS}
+        self.events = 0
+        self.expected = 0
+        self.streams = 0
+
+    def _request(self, name: str) -> RequestTotals:
+        totals = self.requests.get(name)
+        if totals is None:
+            totals = self.requests[name] = RequestTotals()
+        return totals
+
+    def add_success(self, name: str, response_time_ms: float) -> None:
+        totals = self._request(name)
+        totals.count += 1
+        totals.latency.record(response_time_ms)
+
+    def add_failure(self, name: str, kind: str) -> None:
+        errors = self._request(name).errors
+        errors[kind] = errors.get(kind, 0) + 1
+
+    def add_figure(self, metric: str, value_ms: float) -> None:
+        if metric not in self.stream:
+            raise ValueError(f"unknown stream metric {metric!r}, expected one of {STREAM_METRICS}")
+        self.stream[metric].record(value_ms)
+
+    def add_fidelity(self, events_received: int, tokens_expected: int) -> None:
+        self.events += events_received
+        self.expected += tokens_expected
+        self.streams += 1
+
+    def merge(self, other: Totals) -> None:
+        for name, request in other.requests.items():
+            self._request(name).merge(request)
+        for metric, hist in other.stream.items():
+            self.stream[metric].merge(hist)
+        self.events += other.events
+        self.expected += other.expected
+        self.streams += other.streams
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return {"requests": ..., "stream": ...} as in the module docstring."""
+        stream: dict[str, Any] = {m: h.to_dict() for m, h in self.stream.items()}
+        stream["fidelity"] = {
+            "events": self.events,
+            "expected": self.expected,
+            "streams": self.streams,
+        }
+        requests = {name: self.requests[name].to_dict() for name in sorted(self.requests)}
+        return {"requests": requests, "stream": stream}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Totals:
+        totals = cls()
+        for name, request in data["requests"].items():
+            totals.requests[name] = RequestTotals.from_dict(request)
+        for metric in STREAM_METRICS:
+            totals.stream[metric] = Histogram.from_dict(data["stream"][metric])
+        fidelity = data["stream"]["fidelity"]
+        totals.events = int(fidelity["events"])
+        totals.expected = int(fidelity["expected"])
+        totals.streams = int(fidelity["streams"])
+        return totals
+
+
+def document(start: float, end: float, processes: int, totals: Totals) -> dict[str, Any]:
+    """Return the result document (see the module docstring)."""
+    return {"window": {"start": start, "end": end}, "processes": processes, **totals.to_dict()}
+
+
+def write_document(path: str | Path, doc: Mapping[str, Any]) -> None:
+    """Write `doc` as JSON to `path` atomically (a temporary file, then os.replace)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(doc, out, indent=1, allow_nan=False)
+            out.write("\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fidelity(doc: Mapping[str, Any]) -> float | None:
+    """Return the chunk fidelity of a document (events / expected), None without streams."""
+    counts = doc["stream"]["fidelity"]
+    return counts["events"] / counts["expected"] if counts["expected"] else None

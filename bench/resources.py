@@ -1,0 +1,68 @@
+"""CPU and memory of process trees over a measurement window (psutil)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+class TreeSampler:
+    """The CPU % (100 = one core) and peak RSS of a process tree between start and stop.
+
+    The tree is re-read at every sample, so workers that a server respawns inside the
+    window are counted (all of their CPU time, since they started inside it), and a
+    worker that exits is counted up to its last sample.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.pid = pid
+        self.interval = interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._peak_rss = 0.0
+        self._started = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        rss = 0
+        for process in _tree(self.pid):
+            try:
+                times = process.cpu_times()
+                rss += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+            self._last[process.pid] = times.user + times.system
+        self._peak_rss = max(self._peak_rss, rss / 2**20)
+
+    def start(self) -> None:
+        """Take the first sample and keep sampling in a thread."""
+        self._started = time.monotonic()
+        self._sample()
+        self._first = dict(self._last)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> tuple[float, float]:
+        """Stop sampling; return (CPU % of one core, peak RSS in MiB) over the window."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()
+        elapsed = time.monotonic() - self._started
+        used = sum(last - self._first.get(pid, 0.0) for pid, last in self._last.items())
+        return (100 * used / elapsed if elapsed > 0 else 0.0), self._peak_rss

@@ -1,0 +1,140 @@
+"""Check a running target against the wire contract before measuring it.
+
+As in TechEmpower's verification: a target that answers wrongly is reported and
+skipped, never measured (CONTRACT.md, section 1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from mock_llm import tokens
+
+HELLO = {
+    "fastapi": "Hello from FastAPI",
+    "flask": "Hello from Flask",
+    "drf": "Hello from DRF",
+    "none": "Hello from baseline",
+}
+SERVICE = {"fastapi": "fastapi", "flask": "flask", "drf": "drf", "none": "baseline"}
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _expect(failures: list[str], ok: bool, text: str) -> None:
+    if not ok:
+        failures.append(text)
+
+
+def parse_sse(text: str) -> list[tuple[str, Any]]:
+    """Return (event, data) pairs of an SSE body; event is "message" when unnamed."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+        if data:
+            try:
+                events.append((name, json.loads("\n".join(data))))
+            except ValueError:
+                events.append((name, "\n".join(data)))
+    return events
+
+
+def _check_basics(client: httpx.Client, framework: str, failures: list[str]) -> None:
+    root = client.get("/")
+    _expect(
+        failures,
+        root.status_code == 200 and _json(root) == {"status": "ok", "service": SERVICE[framework]},
+        f"GET / answered {root.status_code} {root.text[:120]!r}",
+    )
+    health = client.get("/health")
+    _expect(
+        failures,
+        _json(health) == {"status": "healthy"},
+        f"GET /health answered {health.status_code} {health.text[:120]!r}",
+    )
+    hello = client.get("/hello")
+    _expect(
+        failures,
+        hello.status_code == 200 and _json(hello) == {"message": HELLO[framework]},
+        f"GET /hello answered {hello.status_code} {hello.text[:120]!r}",
+    )
+
+
+def _check_complete(client: httpx.Client, expected: str, failures: list[str]) -> None:
+    answer = client.post("/complete", json={"prompt": "verify", "max_tokens": 3})
+    body = _json(answer)
+    _expect(
+        failures,
+        answer.status_code == 200
+        and isinstance(body, dict)
+        and body.get("response") == expected
+        and isinstance(body.get("tokens_used"), int),
+        f"POST /complete answered {answer.status_code} {answer.text[:160]!r}",
+    )
+    invalid = client.post("/complete", json={"prompt": ""})
+    detail = (_json(invalid) or {}).get("detail")
+    _expect(
+        failures,
+        invalid.status_code == 422 and isinstance(detail, list),
+        f"POST /complete with an empty prompt answered {invalid.status_code}, not 422",
+    )
+
+
+def _check_stream(client: httpx.Client, expected: str, failures: list[str]) -> None:
+    answer = client.post("/complete/stream", json={"prompt": "verify", "max_tokens": 3})
+    kind = answer.headers.get("content-type", "")
+    events = parse_sse(answer.text)
+    deltas = [
+        data["delta"]
+        for name, data in events
+        if name == "message" and isinstance(data, dict) and "delta" in data
+    ]
+    done = [data for name, data in events if name == "done"]
+    _expect(
+        failures,
+        answer.status_code == 200
+        and kind.startswith("text/event-stream")
+        and "".join(deltas) == expected
+        and len(deltas) == len(tokens.text(3).split(" "))
+        and len(done) == 1
+        and isinstance(done[0].get("tokens_used"), int),
+        f"POST /complete/stream answered {answer.status_code} {kind} {answer.text[:200]!r}",
+    )
+
+
+def verify(base_url: str, framework: str, scenarios: tuple[str, ...], cap: int) -> list[str]:
+    """Return what is wrong with the target (empty when it honours the contract)."""
+    failures: list[str] = []
+    expected = tokens.text(min(3, cap))
+    try:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            _check_basics(client, framework, failures)
+            if "complete" in scenarios:
+                _check_complete(client, expected, failures)
+            if "stream" in scenarios:
+                _check_stream(client, expected, failures)
+    except httpx.HTTPError as exc:
+        failures.append(f"{type(exc).__name__}: {exc}")
+    return failures
+
+
+def detect_framework(base_url: str) -> str:
+    """Return the framework an external deployment says it is (GET /), or "unknown"."""
+    try:
+        service = httpx.get(base_url.rstrip("/") + "/", timeout=10).json().get("service")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return "unknown"
+    return {v: k for k, v in SERVICE.items()}.get(service, "unknown")

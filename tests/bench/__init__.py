@@ -1,0 +1,1 @@
+"""Tests of the measurement engine (histogram, Locust plugin and locustfiles)."""

@@ -1,0 +1,90 @@
+"""`bench` command line: target list, plans from flags, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import build_parser, plan_from_args
+from bench.targets import TARGETS
+from tests.support import REPO_ROOT
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench.cli", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_targets_lists_every_target_with_its_model() -> None:
+    done = _bench("targets")
+    assert done.returncode == 0
+    for target in TARGETS:
+        assert target.name in done.stdout
+    assert "gthread" in done.stdout and "calibration" in done.stdout
+
+
+def test_flags_override_the_preset() -> None:
+    args = build_parser().parse_args(
+        ["run", "--preset", "quick", "--users", "5,10", "--repeat", "2", "--mock-tokens", "4"]
+    )
+    plan = plan_from_args(args)
+    assert "baseline-uvicorn" in plan.targets
+    assert [load.amount for load in plan.loads["complete"]] == [5, 10]
+    assert plan.repeat == 2 and plan.mock.tokens == 4
+    assert set(plan.server_cpus).isdisjoint(plan.load_cpus)
+
+
+def test_the_plan_skips_scenarios_a_target_lacks() -> None:
+    args = build_parser().parse_args(["run", "--targets", "baseline-uvicorn", "--users", "5"])
+    specs = plan_from_args(args).points()
+    assert {scenario for _, scenario, _, _ in specs} == {"hello"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "--targets", "nope"], "unknown target nope"),
+        (["run", "--users", "10,abc"], "not a comma-separated list"),
+        (["run", "--users", "0"], "positive"),
+        (["run", "--users", "5", "--rate", "5"], "not both"),
+        (["run", "--scenarios", "hello,chat"], "unknown scenario chat"),
+        (["run", "--server-cpus", "0", "--load-cpus", "0"], "overlap"),
+        (["run", "--server-cpus", "7"], "not within the usable cores"),
+        (["run", "--resume", "/nonexistent/run"], "no such results file"),
+        (["run", "--duration", "-1"], "must be positive"),
+        (["show", "/nonexistent/run"], "no such results file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    done = _bench(*args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], done.stderr
+
+
+def test_occupied_port_is_refused(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        done = _bench("run", "--port", str(port), "--out", str(tmp_path / "run"))
+    assert done.returncode == 2
+    assert f"port {port} is in use" in done.stderr
+
+
+def test_corrupt_resume_folder(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text('{"schema_version": 1, "points": [')
+    done = _bench("run", "--resume", str(tmp_path))
+    assert done.returncode == 2
+    assert "not valid JSON" in done.stderr

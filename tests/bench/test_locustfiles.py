@@ -1,0 +1,340 @@
+"""The locustfiles and their plugin: pure parts in-process, the rest through the real CLI.
+
+The real runs start the contract stub (tests/bench/contract_stub.py) under uvicorn and
+the `locust` command line in subprocesses on loopback, then compare the plugin's
+document with what the stub says it served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.histogram import Histogram
+from bench.locustfiles.scenario import DEFAULT_PROMPT, LoadConfig, body_failure
+from bench.locustfiles.sse import (
+    StreamEventError,
+    StreamFigures,
+    StreamIncomplete,
+    StreamMalformed,
+    read_stream,
+)
+from bench.locustfiles.totals import Totals, Window, error_kind, fidelity, write_document
+from tests.support import REPO_ROOT, free_port, running
+
+STUB_ENV = {"STUB_DELAY_MS": "50", "STUB_TTFT_MS": "100", "STUB_ITL_MS": "20", "STUB_TOKENS": "10"}
+
+
+# --- pure parts -------------------------------------------------------------------
+
+
+def fake_stream(*lines: bytes) -> Iterator[bytes]:
+    yield from lines
+    while True:
+        yield b""
+
+
+def read(*lines: bytes) -> tuple[list[float], Exception | None, int]:
+    chunks = fake_stream(*lines)
+    ticks = iter(range(1, 1000))
+    timing = read_stream(lambda: next(chunks), clock=lambda: float(next(ticks)))
+    return timing.token_times, timing.error, timing.n_bytes
+
+
+def test_read_stream_times_every_text_event_and_skips_empty_ones() -> None:
+    times, error, n_bytes = read(
+        b": keep-alive comment\n",
+        b'data: {"delta": "Hel"}\n',
+        b"\n",
+        b'data: {"delta": ""}\n',
+        b"\n",
+        b'data:{"delta": "lo"}\r\n',
+        b"\r\n",
+        b"event: done\n",
+        b'data: {"tokens_used": 2}\n',
+        b"\n",
+    )
+    assert (times, error) == ([2.0, 6.0], None)
+    assert n_bytes == sum(
+        len(x)
+        for x in [
+            b": keep-alive comment\n",
+            b'data: {"delta": "Hel"}\n',
+            b"\n",
+            b'data: {"delta": ""}\n',
+            b"\n",
+            b'data:{"delta": "lo"}\r\n',
+            b"\r\n",
+            b"event: done\n",
+            b'data: {"tokens_used": 2}\n',
+            b"\n",
+        ]
+    )
+
+
+def test_read_stream_failures() -> None:
+    _, error, _ = read(b'data: {"delta": "a"}\n', b"event: error\n", b'data: {"detail": "x"}\n')
+    assert isinstance(error, StreamEventError)
+    _, error, _ = read(b'data: {"delta": "a"}\n', b"\n")
+    assert isinstance(error, StreamIncomplete)
+    _, error, _ = read(b"data: not json\n")
+    assert isinstance(error, StreamMalformed)
+
+    def broken() -> bytes:
+        raise ConnectionResetError("peer reset")
+
+    assert isinstance(read_stream(broken).error, ConnectionResetError)
+
+
+def test_stream_figures_follow_the_definitions() -> None:
+    chunks = fake_stream(
+        *[b'data: {"delta": "x"}\n' for _ in range(3)], b"event: done\n", b"data: {}\n"
+    )
+    clock = iter([0.100, 0.120, 0.150, 0.151, 0.152, 0.160])
+    timing = read_stream(lambda: next(chunks), clock=lambda: next(clock))
+    figures = StreamFigures.of(0.0, timing)
+    assert figures.ttft_ms == pytest.approx(100.0)
+    assert figures.itl_ms == pytest.approx([20.0, 30.0])
+    assert figures.tpot_ms == pytest.approx(25.0)
+    assert figures.e2e_ms == pytest.approx(160.0)
+    one = StreamFigures.of(0.0, read_stream(lambda: b"", clock=lambda: 1.0))
+    assert (one.ttft_ms, one.tpot_ms, one.itl_ms) == (None, None, [])
+
+
+def test_window_and_error_kinds() -> None:
+    window = Window.from_env({"BENCH_WINDOW_START": "10", "BENCH_WINDOW_END": "20.5"})
+    assert [window.contains(t) for t in (9.99, 10.0, 20.49, 20.5)] == [False, True, True, False]
+    assert Window.from_env({}).contains(0.0)
+    assert error_kind(RuntimeError(), 503) == "503"
+    assert error_kind(ConnectionRefusedError(), 0) == "ConnectionRefusedError"
+    assert error_kind(None, None) == "unknown"
+
+
+def test_totals_merge_and_round_trip(tmp_path: Path) -> None:
+    one, two = Totals(), Totals()
+    one.add_success("/a", 1.5)
+    one.add_failure("/a", "503")
+    two.add_failure("/a", "503")
+    two.add_failure("/b", "ConnectionResetError")
+    two.add_figure("itl", 0.25)
+    two.add_fidelity(9, 10)
+    one.merge(Totals.from_dict(json.loads(json.dumps(two.to_dict()))))
+    doc = one.to_dict()
+    assert doc["requests"]["/a"]["count"] == 1
+    assert doc["requests"]["/a"]["errors"] == {"503": 2}
+    assert doc["requests"]["/b"] == {
+        "count": 0,
+        "errors": {"ConnectionResetError": 1},
+        "latency": Histogram().to_dict(),
+    }
+    assert doc["stream"]["fidelity"] == {"events": 9, "expected": 10, "streams": 1}
+    with pytest.raises(ValueError, match="metric"):
+        one.add_figure("ttfb", 1.0)
+    target = tmp_path / "deep" / "result.json"
+    write_document(target, {"stream": doc["stream"]})
+    assert fidelity(json.loads(target.read_text())) == 0.9
+    assert [p.name for p in target.parent.iterdir()] == ["result.json"]
+
+
+def test_load_config_from_env() -> None:
+    assert LoadConfig.from_env({}) == LoadConfig()
+    config = LoadConfig.from_env(
+        {"BENCH_MAX_TOKENS": "8", "BENCH_RATE_PER_USER": "2.5", "BENCH_TIMEOUT_S": "5"}
+    )
+    assert (config.max_tokens, config.expected_tokens, config.rate_per_user) == (8, 8, 2.5)
+    assert config.body() == {"prompt": DEFAULT_PROMPT, "max_tokens": 8}
+    with pytest.raises(ValueError, match="RATE"):
+        LoadConfig.from_env({"BENCH_RATE_PER_USER": "0"})
+
+
+def test_body_failure() -> None:
+    assert body_failure(200, b'{"message": "hi"}', "message") is None
+    assert body_failure(200, b'{"other": 1}', "message") == "the body has no 'message'"
+    assert body_failure(200, b"<html>", "message") == "the body is not JSON"
+    assert body_failure(204, b"", "message") == "status 204, expected 200"
+    assert body_failure(503, b"", "message") is None  # Locust fails it by status
+    assert body_failure(0, None, "message") is None  # and a connection error by its exception
+
+
+# --- real processes ---------------------------------------------------------------
+
+
+@dataclass
+class Stub:
+    url: str
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/stats/reset").raise_for_status()
+
+    def served(self, path: str, status: str | None = None, window: Window | None = None) -> int:
+        window = window or Window()
+        rows = httpx.get(f"{self.url}/stats").json()
+        return sum(
+            1 for p, s, at in rows if p == path and status in (None, s) and window.contains(at)
+        )
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[Stub]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["-m", "uvicorn", "tests.bench.contract_stub:app", "--port", str(port)]
+    args += ["--log-level", "critical", "--no-access-log"]
+    with running(args, f"{url}/hello", env=STUB_ENV):
+        yield Stub(url)
+
+
+@dataclass
+class Run:
+    doc: dict[str, Any]
+    returncode: int
+    locust_stats: list[dict[str, Any]]
+
+    def request(self, name: str) -> dict[str, Any]:
+        entry: dict[str, Any] = self.doc["requests"][name]
+        return entry
+
+    def summary(self, name: str) -> dict[str, Any]:
+        return Histogram.from_dict(self.request(name)["latency"]).summary()
+
+    def stream(self, metric: str) -> dict[str, Any]:
+        return Histogram.from_dict(self.doc["stream"][metric]).summary()
+
+
+def run_locust(
+    scenario: str,
+    stub: Stub,
+    tmp_path: Path,
+    users: int,
+    run_time_s: int,
+    env: dict[str, str] | None = None,
+    processes: int | None = None,
+) -> Run:
+    stub.reset()
+    result, stats = tmp_path / "result.json", tmp_path / "locust"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "LOCUST_"))}
+    full_env = {**base_env, "BENCH_RESULT_FILE": str(result), **(env or {})}
+    args = [sys.executable, "-m", "locust", "-f", f"bench/locustfiles/{scenario}.py"]
+    args += ["--headless", "-u", str(users), "-r", str(users), "--run-time", f"{run_time_s}s"]
+    args += ["--host", stub.url, "--only-summary", "--json-file", str(stats)]
+    if processes:
+        args += ["--processes", str(processes)]
+    done = subprocess.run(
+        args, cwd=REPO_ROOT, env=full_env, capture_output=True, text=True, timeout=60
+    )
+    assert result.exists(), f"no result file (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    locust_stats = json.loads((tmp_path / "locust.json").read_text())
+    return Run(json.loads(result.read_text()), done.returncode, locust_stats)
+
+
+def locust_count(run: Run, method: str, name: str) -> tuple[int, int]:
+    for entry in run.locust_stats:
+        if (entry["method"], entry["name"]) == (method, name):
+            return entry["num_requests"], entry["num_failures"]
+    return 0, 0
+
+
+def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
+    run = run_locust("hello", stub, tmp_path, users=4, run_time_s=3)
+    assert run.returncode == 0
+    hello = run.request("/hello")
+    served = stub.served("/hello", "200")
+    # users killed at the end may have been served without reading the answer
+    assert hello["count"] <= served <= hello["count"] + 4
+    assert hello["count"] > 100
+    assert hello["errors"] == {}
+    assert locust_count(run, "GET", "/hello") == (hello["count"], 0)
+    assert run.doc["processes"] == 1
+    window = run.doc["window"]
+    assert 2.5 < window["end"] - window["start"] < 4.0
+
+
+def test_complete_errors_are_counted_by_status(stub: Stub, tmp_path: Path) -> None:
+    env = {"BENCH_PROMPT": "x fail"}
+    run = run_locust("complete", stub, tmp_path, users=2, run_time_s=2, env=env)
+    assert run.returncode == 1  # Locust's own verdict: there were failures
+    complete = run.request("/complete")
+    failed = complete["errors"]["503"]
+    assert complete["count"] == 0
+    assert set(complete["errors"]) == {"503"}
+    assert failed <= stub.served("/complete", "503") <= failed + 2
+    assert locust_count(run, "POST", "/complete") == (failed, failed)
+
+
+def test_stream_figures_match_the_stubs_timing(stub: Stub, tmp_path: Path) -> None:
+    env = {"BENCH_MAX_TOKENS": "10"}
+    run = run_locust("stream", stub, tmp_path, users=2, run_time_s=3, env=env)
+    assert run.returncode == 0
+    streams = run.request("/complete/stream")
+    assert streams["errors"] == {}
+    assert streams["count"] <= stub.served("/complete/stream", "200") <= streams["count"] + 2
+    assert streams["count"] >= 10
+    assert run.doc["stream"]["fidelity"] == {
+        "events": 10 * streams["count"],
+        "expected": 10 * streams["count"],
+        "streams": streams["count"],
+    }
+    ttft, itl, tpot = run.stream("ttft"), run.stream("itl"), run.stream("tpot")
+    assert ttft["count"] == tpot["count"] == streams["count"]
+    assert itl["count"] == 9 * streams["count"]
+    assert 100.0 <= ttft["p50"] <= 106.0
+    assert 18.0 <= itl["p50"] <= 22.0
+    assert 19.0 <= tpot["mean"] <= 21.0
+    e2e = run.summary("/complete/stream")
+    assert 280.0 <= e2e["p50"] <= 290.0  # 100 + 9 x 20 ms, to the body's last byte
+    assert locust_count(run, "TTFT", "/complete/stream") == (streams["count"], 0)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kind"), [("fail", "StreamEventError"), ("cut", "HTTPParseError")]
+)
+def test_stream_failures_are_counted_by_kind(
+    stub: Stub, tmp_path: Path, prompt: str, kind: str
+) -> None:
+    run = run_locust("stream", stub, tmp_path, users=2, run_time_s=2, env={"BENCH_PROMPT": prompt})
+    streams = run.request("/complete/stream")
+    assert streams["count"] == 0
+    assert set(streams["errors"]) == {kind}
+    assert streams["errors"][kind] >= 4
+    assert run.doc["stream"]["fidelity"]["streams"] == 0
+    assert run.stream("ttft")["count"] == 0
+
+
+def test_window_counts_only_requests_completed_inside_it(stub: Stub, tmp_path: Path) -> None:
+    now = time.time()
+    window = Window(now + 1.5, now + 3.0)
+    env = {"BENCH_WINDOW_START": str(window.start), "BENCH_WINDOW_END": str(window.end)}
+    run = run_locust("complete", stub, tmp_path, users=4, run_time_s=4, env=env)
+    assert run.doc["window"] == {"start": window.start, "end": window.end}
+    complete = run.request("/complete")
+    in_window = stub.served("/complete", "200", window)
+    assert abs(complete["count"] - in_window) <= 4  # client and stub clocks see the edges apart
+    assert complete["count"] < stub.served("/complete", "200") - 20
+    # Little's law, closed loop without think time: throughput = users / latency
+    mean_s = run.summary("/complete")["mean"] / 1000
+    assert complete["count"] / 1.5 == pytest.approx(4 / mean_s, rel=0.15)
+
+
+def test_processes_merge_every_workers_totals(stub: Stub, tmp_path: Path) -> None:
+    now = time.time()
+    window = Window(now + 2.0, now + 3.5)
+    env = {"BENCH_WINDOW_START": str(window.start), "BENCH_WINDOW_END": str(window.end)}
+    run = run_locust("complete", stub, tmp_path, users=4, run_time_s=4, env=env, processes=2)
+    assert run.returncode == 0
+    assert run.doc["processes"] == 2
+    complete = run.request("/complete")
+    assert abs(complete["count"] - stub.served("/complete", "200", window)) <= 4
+    assert complete["count"] == run.summary("/complete")["count"]
+    mean_s = run.summary("/complete")["mean"] / 1000
+    assert complete["count"] / 1.5 == pytest.approx(4 / mean_s, rel=0.15)

@@ -1,0 +1,239 @@
+"""`bench run` against real servers on loopback, with short windows."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from bench import results
+from tests.support import REPO_ROOT, free_port
+
+SHORT = ["--duration", "3", "--warmup", "1"]
+
+
+def _run(out: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--out",
+            str(out),
+            "--port",
+            str(free_port()),
+            "--mock-port",
+            str(free_port()),
+            "--no-summary",
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _points(out: Path) -> list[dict[str, Any]]:
+    return list(results.load(out)["points"])
+
+
+def _by_target(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {p["target"]: p for p in points}
+
+
+def test_sync_workers_follow_littles_law_and_asgi_reaches_its_ceiling(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = _run(
+        out,
+        "--targets",
+        "flask-gunicorn-sync,fastapi-uvicorn",
+        "--scenarios",
+        "complete",
+        "--users",
+        "20",
+        "--workers",
+        "2",
+        "--mock-ttft-ms",
+        "100",
+        "--mock-itl-ms",
+        "0",
+        "--mock-tokens",
+        "1",
+        *SHORT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    points = _by_target(_points(out))  # results.load validated the schema
+    sync, asgi = points["flask-gunicorn-sync"], points["fastapi-uvicorn"]
+    # 2 sync workers x 1 request / 0.1 s = 20 req/s, whatever the 20 users want.
+    assert sync["model_ceiling_rps"] == pytest.approx(20.0)
+    assert sync["throughput_rps"] == pytest.approx(20.0, rel=0.15)
+    # 20 users / 0.1 s = 200 req/s for a server that never makes them wait.
+    assert asgi["ceiling_rps"] == pytest.approx(200.0)
+    assert asgi["throughput_rps"] >= 0.8 * 200.0
+    for point in (sync, asgi):
+        assert point["status"] == "ok" and point["workers"] == 2
+        assert point["server"]["cpu_pct"] is not None and point["server"]["rss_mb"] > 10
+        assert point["upstream_calls"] is not None
+    assert (out / "points").is_dir() and list(out.glob("points/*/locust_stats.csv"))
+
+
+def test_stream_figures_match_the_mock_at_low_load(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = _run(
+        out,
+        "--targets",
+        "fastapi-uvicorn",
+        "--scenarios",
+        "stream",
+        "--users",
+        "2",
+        "--mock-ttft-ms",
+        "100",
+        "--mock-itl-ms",
+        "20",
+        "--mock-tokens",
+        "6",
+        *SHORT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [point] = _points(out)
+    assert point["valid"], point["warnings"]
+    assert 100 <= point["ttft_ms"]["p50"] < 106
+    assert 19 <= point["tpot_ms"]["p50"] < 22
+    assert 18 <= point["itl_ms"]["p50"] < 22
+    assert point["chunk_fidelity"] == 1.0
+    assert 200 <= point["latency_ms"]["p50"] < 212  # 100 + 5 x 20 ms
+
+
+def _server_on(port: int) -> psutil.Process | None:
+    for conn in psutil.net_connections("tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN" and conn.pid:
+            return psutil.Process(conn.pid)
+    return None
+
+
+def _wait_for(predicate: Any, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        time.sleep(0.1)
+
+
+def _start(out: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--out",
+            str(out),
+            "--port",
+            str(port),
+            "--mock-port",
+            str(free_port()),
+            "--no-summary",
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_a_target_killed_mid_run_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    out, port = tmp_path / "run", free_port()
+    bench = _start(
+        out,
+        port,
+        "--targets",
+        "fastapi-uvicorn,baseline-uvicorn",
+        "--scenarios",
+        "hello",
+        "--users",
+        "5",
+        "--duration",
+        "4",
+        "--warmup",
+        "1",
+    )
+    try:
+        # Kill the first target once its measurement window is open.
+        _wait_for(lambda: list(out.glob("points/001-*/locust.log")), 60)
+        time.sleep(4.5)
+        server = _server_on(port)
+        assert server is not None
+        os.killpg(os.getpgid(server.pid), signal.SIGKILL)
+        output, _ = bench.communicate(timeout=120)
+    finally:
+        bench.kill()
+    assert bench.returncode == 0, output
+    points = _by_target(_points(out))
+    killed = points["fastapi-uvicorn"]
+    assert killed["status"] == "failed" and not killed["valid"]
+    assert "died" in killed["failure"]
+    assert points["baseline-uvicorn"]["status"] == "ok"
+
+
+def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: Path) -> None:
+    out, port = tmp_path / "run", free_port()
+    args = [
+        "--targets",
+        "baseline-uvicorn",
+        "--scenarios",
+        "hello",
+        "--users",
+        "2,4,6",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+    ]
+    bench = _start(out, port, *args)
+    try:
+        _wait_for(lambda: (out / "results.json").exists() and _points(out), 90)
+        bench.send_signal(signal.SIGINT)
+        output, _ = bench.communicate(timeout=60)
+    finally:
+        bench.kill()
+    assert bench.returncode == 130, output
+    assert "resume" in output
+    kept = _points(out)
+    assert 1 <= len(kept) < 3
+    assert _server_on(port) is None  # no orphaned server
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--resume",
+            str(out),
+            "--port",
+            str(port),
+            "--mock-port",
+            str(free_port()),
+            "--no-summary",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    points = _points(out)
+    assert sorted(p["load"]["users"] for p in points) == [2, 4, 6]
+    assert points[: len(kept)] == kept
+    assert json.loads((out / "results.json").read_text())["run"]["finished_at"]
