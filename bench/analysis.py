@@ -95,8 +95,10 @@ def analyse(window: Window) -> dict[str, Any]:
         "latency_ms": latency,
         "server": {"cpu_pct": window.server_cpu_pct, "rss_mb": window.server_rss_mb},
         "generator": {
+            # In master mode the local figure is the master's alone; workers run elsewhere.
             "cpu_pct": window.generator_cpu_pct,
             "processes": window.locust.get("processes", 1),
+            "hosts": window.locust.get("hosts", 1),
         },
         "mock": {"cpu_pct": window.mock_cpu_pct},
         "upstream_calls": window.upstream_calls,

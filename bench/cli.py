@@ -132,6 +132,25 @@ def _add_run(sub: argparse._SubParsersAction[_Parser]) -> None:
         help="measure this running deployment (no process management; verification still runs)",
     )
     run.add_argument("--mock-url", help="with --target-url: the deployment's mock, for /stats")
+    run.add_argument(
+        "--locust-master",
+        action="store_true",
+        help="run Locust as a master; "
+        "the load comes from --expect-workers workers started elsewhere",
+    )
+    run.add_argument(
+        "--expect-workers",
+        type=_positive_int,
+        help="with --locust-master: "
+        "how many Locust workers to wait for (they run `locust -f "
+        "bench/locustfiles/ --worker --master-host HOST`)",
+    )
+    run.add_argument(
+        "--master-bind-host",
+        default="127.0.0.1",
+        help="master's address for workers (0.0.0.0 in containers)",
+    )
+    run.add_argument("--master-port", type=_positive_int, default=5557, help="master's port")
     run.add_argument("--port", type=_positive_int, default=8000, help="target port (8000)")
     run.add_argument("--mock-port", type=_positive_int, default=8900, help="mock port (8900)")
     run.add_argument("--out", help="run folder (default results/<run-id>/)")
@@ -174,6 +193,13 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         itl_ms=args.mock_itl_ms if args.mock_itl_ms is not None else MockSettings.itl_ms,
         tokens=args.mock_tokens or MockSettings.tokens,
     )
+    if args.locust_master != bool(args.expect_workers):
+        raise UsageError("--locust-master and --expect-workers N go together")
+    if args.locust_master and args.locust_processes:
+        raise UsageError(
+            "--locust-processes is for one host; with --locust-master the "
+            "workers are started elsewhere"
+        )
     if mock.ttft_ms < 0 or mock.itl_ms < 0:
         raise UsageError("--mock-ttft-ms and --mock-itl-ms must not be negative")
     return Plan(
@@ -191,6 +217,9 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         locust_processes=args.locust_processes or 1,
         preset=args.preset,
         clients=args.clients,
+        expect_workers=args.expect_workers if args.locust_master else None,
+        master_bind_host=args.master_bind_host,
+        master_port=args.master_port,
     )
 
 

@@ -56,6 +56,10 @@ class Plan:
     locust_processes: int = 1
     preset: str | None = None
     clients: list[str] | None = None  # LLM_CLIENT values: each target once per client
+    # Master mode: Locust workers started elsewhere (other hosts, compose) do the load.
+    expect_workers: int | None = None
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 5557
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

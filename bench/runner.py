@@ -38,6 +38,9 @@ LOCUST_TAIL_S = 1.5
 # 0.5 s for their last reports: with several processes the window must close a whole
 # report period before the run does.
 LOCUST_TAIL_DISTRIBUTED_S = 3.5
+# Master mode: workers elsewhere connect when the master binds; allow them this long.
+LOCUST_MASTER_STARTUP_S = 8.0
+MASTER_WAIT_S = 60.0
 MOCK_KEY = "sk-mock-local"
 
 
@@ -281,7 +284,14 @@ class Runner:
             "--loglevel",
             "WARNING",
         ]
-        if self.plan.locust_processes > 1:
+        if self.plan.expect_workers:
+            args += [
+                "--master", "--expect-workers", str(self.plan.expect_workers),
+                "--expect-workers-max-wait", str(int(MASTER_WAIT_S)),
+                "--master-bind-host", self.plan.master_bind_host,
+                "--master-bind-port", str(self.plan.master_port),
+            ]  # fmt: skip
+        elif self.plan.locust_processes > 1:
             args += ["--processes", str(self.plan.locust_processes)]
         return args
 
@@ -321,10 +331,12 @@ class Runner:
         )
         folder.mkdir(parents=True, exist_ok=True)
         users, pacing = self._users_for(task)
-        start = time.time() + LOCUST_STARTUP_S + plan.warmup_s
+        startup = LOCUST_MASTER_STARTUP_S if plan.expect_workers else LOCUST_STARTUP_S
+        start = time.time() + startup + plan.warmup_s
         end = start + plan.duration_s
-        tail = LOCUST_TAIL_S if plan.locust_processes == 1 else LOCUST_TAIL_DISTRIBUTED_S
-        run_s = LOCUST_STARTUP_S + plan.warmup_s + plan.duration_s + tail
+        distributed = plan.locust_processes > 1 or plan.expect_workers
+        tail = LOCUST_TAIL_DISTRIBUTED_S if distributed else LOCUST_TAIL_S
+        run_s = startup + plan.warmup_s + plan.duration_s + tail
         result_file = folder / "locust.json"
         env = {
             "BENCH_WINDOW_START": f"{start:.6f}",
@@ -352,7 +364,7 @@ class Runner:
             usage = {name: sampler.stop() for name, sampler in samplers.items()}
             calls_after = self._mock_completed()
             try:
-                locust.wait(timeout=run_s + 30)
+                locust.wait(timeout=run_s + 30 + (MASTER_WAIT_S if plan.expect_workers else 0))
             except subprocess.TimeoutExpired:
                 self.supervisor.stop(locust)
         finally:

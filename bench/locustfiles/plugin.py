@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from typing import Any
 
@@ -48,6 +49,12 @@ COMPLETED_AT = "bench_completed_at"
 REPORT_KEY = "bench_totals"
 """Key of the worker's totals in the data that Locust sends to the master."""
 
+HOST_KEY = "bench_host"
+"""Key of the worker's host name in the same data."""
+
+WINDOW_MESSAGE = "bench_window"
+"""Custom message by which a master gives its window to workers started elsewhere."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -59,13 +66,17 @@ class _State:
         self.window = Window.from_env()
         self.totals = Totals()
         self.worker_reports: dict[str, dict[str, Any]] = {}
+        self.worker_hosts: dict[str, str] = {}
+        # A worker on another host has no BENCH_WINDOW_* of its own; its master sends it.
+        self.remote_window: Window | None = None
         self.started_at: float | None = None
         self.stopped_at: float | None = None
 
     def reset(self) -> None:
-        self.window = Window.from_env()
+        self.window = self.remote_window or Window.from_env()
         self.totals = Totals()
         self.worker_reports = {}
+        self.worker_hosts = {}
         self.started_at = time.time()
         self.stopped_at = None
 
@@ -107,16 +118,42 @@ def _write_result() -> None:
     now = time.time()
     start = _state.window.start if _state.window.start is not None else _state.started_at
     end = _state.window.end if _state.window.end is not None else _state.stopped_at
-    write_document(path, document(start or now, end or now, processes, totals))
+    doc = document(start or now, end or now, processes, totals)
+    if isinstance(_runner(), MasterRunner):
+        doc["workers"] = [
+            {
+                "id": client_id,
+                "host": _state.worker_hosts.get(client_id, "unknown"),
+                "requests": Totals.from_dict(report).to_dict()["requests"],
+            }
+            for client_id, report in sorted(_state.worker_reports.items())
+        ]
+        doc["hosts"] = len({worker["host"] for worker in doc["workers"]})
+    else:
+        doc["hosts"] = 1
+    write_document(path, doc)
     logger.debug("wrote %s (%d processes)", path, processes)
 
 
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
     _state.environment = environment
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message(WINDOW_MESSAGE, _on_window_message)
+
+
+def _on_window_message(message: Any, **_kwargs: Any) -> None:
+    data = message.data or {}
+    _state.remote_window = Window(data.get("start"), data.get("end"))
+    _state.window = _state.remote_window
 
 
 def _on_test_start(**_kwargs: Any) -> None:
     _state.reset()
+    runner = _runner()
+    if isinstance(runner, MasterRunner) and _state.window.start is not None:
+        runner.send_message(
+            WINDOW_MESSAGE, {"start": _state.window.start, "end": _state.window.end}
+        )
 
 
 def _on_request(
@@ -143,11 +180,13 @@ def _on_request(
 
 def _on_report_to_master(data: dict[str, Any], **_kwargs: Any) -> None:
     data[REPORT_KEY] = _state.totals.to_dict()
+    data[HOST_KEY] = socket.gethostname()
 
 
 def _on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> None:
     if REPORT_KEY in data:
         _state.worker_reports[client_id] = data[REPORT_KEY]
+        _state.worker_hosts[client_id] = str(data.get(HOST_KEY, "unknown"))
 
 
 def _on_test_stop(**_kwargs: Any) -> None:

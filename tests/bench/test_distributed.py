@@ -1,0 +1,88 @@
+"""`bench run --locust-master`: the load comes from Locust workers started separately."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import results
+from tests.support import REPO_ROOT, free_port
+
+
+def _worker(master_port: int) -> subprocess.Popen[bytes]:
+    # As on another host: a plain Locust worker with every scenario loaded.
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            "bench/locustfiles/",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(master_port),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
+    out, master_port = tmp_path / "run", free_port()
+    bench = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "run",
+            "--out",
+            str(out),
+            "--port",
+            str(free_port()),
+            "--mock-port",
+            str(free_port()),
+            "--targets",
+            "baseline-uvicorn",
+            "--scenarios",
+            "hello",
+            "--users",
+            "10",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--locust-master",
+            "--expect-workers",
+            "2",
+            "--master-port",
+            str(master_port),
+            "--no-summary",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    workers = [_worker(master_port) for _ in range(2)]
+    try:
+        output, _ = bench.communicate(timeout=180)
+        for worker in workers:
+            worker.wait(timeout=30)  # the master tells its workers to quit
+    finally:
+        for proc in (bench, *workers):
+            proc.kill()
+    assert bench.returncode == 0, output
+    [point] = results.load(out)["points"]
+    assert point["status"] == "ok", point
+    assert point["generator"]["processes"] == 2
+    assert point["generator"]["hosts"] == 1
+    locust = (out / "points").glob("*/locust.json")
+    document = json.loads(next(locust).read_text())
+    per_worker = [w["requests"]["/hello"]["count"] for w in document["workers"]]
+    assert len(per_worker) == 2 and all(count > 0 for count in per_worker)
+    assert sum(per_worker) == point["requests"] > 0
