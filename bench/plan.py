@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.targets import BY_NAME, DEFAULT_TARGETS, TARGETS, Target, with_client
+from bench.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Plan:
 
     def expanded_targets(self) -> list[Target]:
         """Return the targets, once per upstream client when clients are given."""
-        targets = [BY_NAME[name] for name in self.targets]
+        targets = resolve(self.targets)
         if not self.clients:
             return targets
         return [with_client(t, c) for t in targets for c in self.clients if t.framework != "none"]

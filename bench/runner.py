@@ -208,8 +208,8 @@ class Runner:
 
     def _counts(self, target: Target) -> tuple[int, int]:
         cores = len(self.plan.server_cpus)
-        workers = self.plan.workers or target.default_workers(cores)
-        threads = self.plan.threads or target.default_threads()
+        workers = target.workers or self.plan.workers or target.default_workers(cores)
+        threads = target.threads or self.plan.threads or target.default_threads()
         return workers, threads
 
     def _skip(self, target: Target, reason: str, progress: Progress) -> None:

@@ -7,6 +7,7 @@ given to the server, unless overridden.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 TAGS = ("realistic", "teaching", "calibration")
@@ -34,6 +35,8 @@ class Target:
     variant: str | None = None  # fastapi_app --variant
     scenarios: tuple[str, ...] = SCENARIOS
     env: tuple[tuple[str, str], ...] = field(default=())
+    workers: int | None = None  # fixed counts of a spec such as name{workers=2}
+    threads: int | None = None
 
     @property
     def worker_class(self) -> str:
@@ -134,18 +137,41 @@ DEFAULT_TARGETS = ("fastapi-uvicorn", "flask-gunicorn-gthread", "drf-gunicorn-gt
 
 
 class UnknownTarget(ValueError):
-    """A target name that is not in TARGETS."""
+    """A target spec that names no target or sets something unknown."""
 
 
-def resolve(names: list[str]) -> list[Target]:
-    """Return the targets named, or raise UnknownTarget listing the known ones."""
-    unknown = [name for name in names if name not in BY_NAME]
-    if unknown:
+_SPEC = re.compile(r"^(?P<name>[a-z0-9-]+)(\[(?P<client>[a-z0-9-]+)\])?(\{(?P<counts>[^}]*)\})?$")
+
+
+def parse(spec: str) -> Target:
+    """Return the target of a spec: `name`, `name[client]`, `name{workers=2,threads=200}`.
+
+    A client sets LLM_CLIENT for the service (the same service on another upstream
+    client); counts fix the target's workers or threads whatever the run's defaults.
+    """
+    match = _SPEC.match(spec.strip())
+    if match is None or match["name"] not in BY_NAME:
         raise UnknownTarget(
-            f"unknown target {', '.join(unknown)}; known: {', '.join(BY_NAME)} "
-            "(see `bench targets`)"
+            f"unknown target {spec}; known: {', '.join(BY_NAME)} (see `bench targets`; "
+            "a spec may add [client] and {workers=N,threads=N})"
         )
-    return [BY_NAME[name] for name in names]
+    target = BY_NAME[match["name"]]
+    if match["client"]:
+        target = with_client(target, match["client"])
+    if match["counts"]:
+        counts: dict[str, int] = {}
+        for part in match["counts"].split(","):
+            key, _, value = part.partition("=")
+            if key.strip() not in ("workers", "threads") or not value.strip().isdigit():
+                raise UnknownTarget(f"{spec}: counts are workers=N and threads=N")
+            counts[key.strip()] = int(value)
+        target = replace(target, name=target.name + "{" + match["counts"] + "}", **counts)
+    return target
+
+
+def resolve(specs: list[str]) -> list[Target]:
+    """Return the targets of the specs, or raise UnknownTarget naming the first bad one."""
+    return [parse(spec) for spec in specs]
 
 
 def with_client(target: Target, client: str) -> Target:

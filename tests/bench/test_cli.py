@@ -88,3 +88,14 @@ def test_corrupt_resume_folder(tmp_path: Path) -> None:
     done = _bench("run", "--resume", str(tmp_path))
     assert done.returncode == 2
     assert "not valid JSON" in done.stderr
+
+
+def test_target_specs_set_client_and_counts() -> None:
+    from bench.targets import UnknownTarget, parse
+
+    target = parse("fastapi-uvicorn-sync[httpx]{threads=200,workers=2}")
+    assert (target.threads, target.workers) == (200, 2)
+    assert dict(target.env)["LLM_CLIENT"] == "httpx"
+    assert parse(target.name) == target  # names round-trip through results files
+    with pytest.raises(UnknownTarget, match="workers=N"):
+        parse("flask-gunicorn-sync{procs=2}")
