@@ -165,6 +165,18 @@ def build_parser() -> _Parser:
     _add_run(sub)
     show = sub.add_parser("show", help="print the summary of a stored run")
     show.add_argument("run_dir")
+    from bench import compare
+
+    compare.add_parser(sub)
+    demo = sub.add_parser("demo", help="teaching demos: why async matters, and when not")
+    demo.add_argument("name", nargs="?", help="the demo to run (see --list)")
+    demo.add_argument("--list", action="store_true", help="list the demos")
+    demo.add_argument("--quick", action="store_true", help="a smaller, shorter run (< 1 min)")
+    demo.add_argument("--out", help="folder (default results/demo-<name>-<run-id>/)")
+    demo.add_argument("--port", type=_positive_int, default=8000, help="target port (8000)")
+    demo.add_argument("--mock-port", type=_positive_int, default=8900, help="mock port (8900)")
+    demo.add_argument("--duration", type=_positive_float, help=argparse.SUPPRESS)
+    demo.add_argument("--warmup", type=_positive_float, help=argparse.SUPPRESS)
     return parser
 
 
@@ -342,6 +354,38 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bench.demos import DEMOS, run_demo
+    from bench.runner import Interrupted
+
+    if args.list or not args.name:
+        for demo in DEMOS.values():
+            console.print(f"[bold]{demo.name}[/]: {demo.question}")
+        return 0 if args.list else 2
+    if args.name not in DEMOS:
+        raise UsageError(f"unknown demo {args.name}; known: {', '.join(DEMOS)}")
+    for flag, port in (("--port", args.port), ("--mock-port", args.mock_port)):
+        if not port_is_free(port):
+            raise UsageError(f"port {port} is in use; pick another with {flag}")
+    try:
+        run_demo(
+            args.name,
+            console,
+            quick=args.quick,
+            out=Path(args.out) if args.out else None,
+            port=args.port,
+            mock_port=args.mock_port,
+            duration_s=args.duration,
+            warmup_s=args.warmup,
+        )
+    except Interrupted as exc:
+        console.print(f"[yellow]interrupted ({exc})[/]: every server stopped")
+        return 130
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -352,6 +396,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "show":
             return _cmd_show(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
+        if args.command == "compare":
+            from bench import compare
+
+            return compare.run(args)
     except UsageError as exc:
         print(f"bench {args.command}: {exc}", file=sys.stderr)
         return 2

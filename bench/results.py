@@ -178,6 +178,8 @@ def load(location: str | Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path}: not a results file (not UTF-8 text)") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -71,7 +71,7 @@ def skewness(values: Sequence[float]) -> float | None:
     if m2 == 0:
         return None
     m3 = sum((v - centre) ** 3 for v in values) / n
-    return math.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5
+    return math.sqrt(n * (n - 1)) / (n - 2) * m3 / (m2 * math.sqrt(m2))
 
 
 def mann_whitney_floor(n_reference: int, n_changed: int) -> float:
@@ -97,12 +97,14 @@ def degenerate(reference: Sequence[float], changed: Sequence[float]) -> str | No
     return None
 
 
-def _quietly_finite(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
+def _finite_or_none(value: float) -> float | None:
+    number = float(value)
     return number if math.isfinite(number) else None
 
 
-def welch(reference: Sequence[float], changed: Sequence[float], confidence: float = 0.95) -> Outcome:
+def welch(
+    reference: Sequence[float], changed: Sequence[float], confidence: float = 0.95
+) -> Outcome:
     """Run Welch's unequal-variance t-test; the CI is of mean(changed) - mean(reference)."""
     reason = degenerate(reference, changed)
     if reason is not None:
@@ -113,12 +115,12 @@ def welch(reference: Sequence[float], changed: Sequence[float], confidence: floa
         warnings.simplefilter("ignore", RuntimeWarning)
         result = _scipy.ttest_ind(list(changed), list(reference), equal_var=False)
         interval = result.confidence_interval(confidence)
-    p_value = _quietly_finite(result.pvalue)
+    p_value = _finite_or_none(result.pvalue)
     if p_value is None:
         return Outcome(WELCH, None, reason="the t-test did not converge")
-    low, high = _quietly_finite(interval.low), _quietly_finite(interval.high)
+    low, high = _finite_or_none(interval.low), _finite_or_none(interval.high)
     ci = (low, high) if low is not None and high is not None else None
-    return Outcome(WELCH, p_value, _quietly_finite(result.statistic), ci)
+    return Outcome(WELCH, p_value, _finite_or_none(result.statistic), ci)
 
 
 def mann_whitney(reference: Sequence[float], changed: Sequence[float]) -> Outcome:
@@ -129,7 +131,7 @@ def mann_whitney(reference: Sequence[float], changed: Sequence[float]) -> Outcom
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result = _scipy.mannwhitneyu(list(changed), list(reference), alternative="two-sided")
-    p_value = _quietly_finite(result.pvalue)
+    p_value = _finite_or_none(result.pvalue)
     if p_value is None:
         return Outcome(MANN_WHITNEY, None, reason="the U test did not converge")
-    return Outcome(MANN_WHITNEY, p_value, _quietly_finite(result.statistic))
+    return Outcome(MANN_WHITNEY, p_value, _finite_or_none(result.statistic))

@@ -1,0 +1,745 @@
+"""`bench compare <reference> <changed> [more...]`: is the change real, and how big is it?
+
+Points are matched by target, scenario and load; the repetitions of a point are its
+sample. A metric's change is significant only when BOTH
+  (a) a two-sample test over the repetitions gives p < --alpha (default 0.05), and
+  (b) the relative change of the mean, |mean(changed) / mean(reference) - 1|, is
+      greater than --min-effect (default 0.05).
+A test that cannot be computed (fewer than two repetitions, no variance, identical
+samples, failed points, a Mann-Whitney test too small to ever reach alpha) is
+reported as "cannot tell", never as significant.
+
+--test auto (the default) runs Welch's t-test: each repetition's figure is already a
+mean or percentile over thousands of requests, so repetitions are close to normal.
+It switches to Mann-Whitney U when a sample is skewed (|adjusted skewness| > 1, which
+needs three values) and there are enough repetitions for the U test to reach alpha
+at all (its smallest exact two-sided p is 2 / C(n1 + n2, n1): 0.1 at 3 + 3, 0.029 at
+4 + 4). Below that Mann-Whitney can never say "significant", so Welch is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, TypeVar
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bench import results, stats
+from bench.environment import comparable
+
+GroupKey = tuple[str, str, str, float]  # target, scenario, load mode, users or rate
+
+REGRESSION = "regression"
+IMPROVEMENT = "improvement"
+NOT_SIGNIFICANT = "not significant"
+CANNOT = "cannot compute"
+
+SKEW_LIMIT = 1.0  # |G1| above this is "highly skewed" (Bulmer's rule of thumb)
+FORMATS = ("table", "markdown", "html", "json")
+TESTS = ("auto", stats.WELCH, stats.MANN_WHITNEY)
+PLAN_FIELDS = ("duration_s", "warmup_s")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One figure compared between runs, and which direction is better."""
+
+    name: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    path: tuple[str, ...]
+    scenarios: tuple[str, ...] | None = None  # None: every scenario
+
+    def value(self, point: dict[str, Any]) -> float | None:
+        """Return this metric of one point, or None when the point lacks it."""
+        value: Any = point
+        for part in self.path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return float(value) if isinstance(value, int | float) else None
+
+
+METRICS = (
+    Metric("throughput_rps", "throughput", "req/s", True, ("throughput_rps",)),
+    Metric("latency_p50_ms", "latency p50", "ms", False, ("latency_ms", "p50")),
+    Metric("latency_p99_ms", "latency p99", "ms", False, ("latency_ms", "p99")),
+    Metric("ttft_p50_ms", "TTFT p50", "ms", False, ("ttft_ms", "p50"), ("stream",)),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a change is judged."""
+
+    test: str = "auto"
+    alpha: float = 0.05
+    min_effect: float = 0.05
+
+
+@dataclass(frozen=True)
+class Run:
+    """One loaded results document and how to name it."""
+
+    label: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One environment field that differs between the reference and a changed run."""
+
+    field: str
+    reference: Any
+    changed: Any
+
+    def text(self) -> str:
+        """Describe the difference in one line."""
+        return (
+            f"{self.field}: {json.dumps(self.reference)} (reference) "
+            f"vs {json.dumps(self.changed)} (changed)"
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """The verdict on one metric of one matched point."""
+
+    key: GroupKey
+    metric: Metric
+    reference: list[float]
+    changed: list[float]
+    ratio: float | None  # mean(changed) / mean(reference)
+    words: str
+    outcome: stats.Outcome | None
+    decision: str
+    reason: str
+    ci: tuple[float, float] | None  # of the relative change, at 1 - alpha
+    flags: tuple[str, ...]
+
+    @property
+    def change(self) -> float | None:
+        """Relative change of the mean (+0.10 is 10 % higher)."""
+        return None if self.ratio is None else self.ratio - 1
+
+
+@dataclass
+class Comparison:
+    """A changed run against the reference."""
+
+    reference: Run
+    changed: Run
+    differences: list[Difference]
+    rows: list[Row] = field(default_factory=list)
+    only_reference: list[GroupKey] = field(default_factory=list)
+    only_changed: list[GroupKey] = field(default_factory=list)
+    became_invalid: list[tuple[GroupKey, list[str]]] = field(default_factory=list)
+    geometric_means: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+
+    def count(self, decision: str) -> int:
+        """Return how many rows reached `decision`."""
+        return sum(1 for row in self.rows if row.decision == decision)
+
+
+# --- matching and deciding -------------------------------------------------------
+
+
+def group(points: Iterable[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
+    """Group a run's points by target, scenario and load, in run order."""
+    groups: dict[GroupKey, list[dict[str, Any]]] = {}
+    for point in points:
+        groups.setdefault(results.point_key(point)[:4], []).append(point)
+    return groups
+
+
+def sample(points: list[dict[str, Any]], metric: Metric) -> list[float]:
+    """Return the metric over the finished repetitions (failed ones carry no figures)."""
+    values = (metric.value(p) for p in points if p.get("status") == "ok")
+    return [v for v in values if v is not None]
+
+
+def words(ratio: float, higher_is_better: bool) -> str:
+    """Say a ratio changed/reference as "1.23x faster", "1.10x slower" or "no change"."""
+    if ratio <= 0:
+        return "fell to 0"
+    speed = ratio if higher_is_better else 1 / ratio
+    if f"{speed:.2f}" == "1.00":
+        return "no change"
+    return f"{speed:.2f}x faster" if speed > 1 else f"{1 / speed:.2f}x slower"
+
+
+def choose_test(reference: Sequence[float], changed: Sequence[float], settings: Settings) -> str:
+    """Pick the test: the requested one, or for "auto" the rule in the module docstring."""
+    if settings.test != "auto":
+        return settings.test
+    skews = (stats.skewness(reference), stats.skewness(changed))
+    skewed = any(s is not None and abs(s) > SKEW_LIMIT for s in skews)
+    enough = stats.mann_whitney_floor(len(reference), len(changed)) <= settings.alpha
+    return stats.MANN_WHITNEY if skewed and enough else stats.WELCH
+
+
+def run_test(
+    reference: Sequence[float], changed: Sequence[float], settings: Settings
+) -> stats.Outcome:
+    """Run the chosen test; a Mann-Whitney test that cannot reach alpha is "cannot tell"."""
+    if choose_test(reference, changed, settings) == stats.WELCH:
+        return stats.welch(reference, changed, confidence=1 - settings.alpha)
+    outcome = stats.mann_whitney(reference, changed)
+    floor = stats.mann_whitney_floor(len(reference), len(changed))
+    if outcome.computed and floor > settings.alpha:
+        return stats.Outcome(
+            stats.MANN_WHITNEY,
+            None,
+            reason=f"Mann-Whitney cannot reach p < {settings.alpha:g} "
+            f"with n={len(reference)}/{len(changed)}",
+        )
+    return outcome
+
+
+def decide(
+    metric: Metric, reference: list[float], changed: list[float], settings: Settings
+) -> tuple[float | None, stats.Outcome | None, str, str]:
+    """Return (ratio, test outcome, decision, reason) for one metric of one point."""
+    for name, values in (("reference", reference), ("changed", changed)):
+        if not values:
+            return None, None, CANNOT, f"cannot tell (no figures in {name})"
+    ref_mean, new_mean = stats.mean(reference), stats.mean(changed)
+    if ref_mean is None or new_mean is None or ref_mean <= 0:
+        return None, None, CANNOT, "cannot tell (reference mean is 0)"
+    ratio = new_mean / ref_mean
+    outcome = run_test(reference, changed, settings)
+    if outcome.p_value is None:
+        return ratio, outcome, CANNOT, f"cannot tell ({outcome.reason})"
+    p_value, effect = outcome.p_value, abs(ratio - 1)
+    if p_value >= settings.alpha:
+        return ratio, outcome, NOT_SIGNIFICANT, f"p={p_value:.2g} >= {settings.alpha:g}"
+    if effect <= settings.min_effect:
+        return (
+            ratio,
+            outcome,
+            NOT_SIGNIFICANT,
+            f"p={p_value:.2g}, but {effect:.1%} is within --min-effect {settings.min_effect:.0%}",
+        )
+    better = (ratio > 1) == metric.higher_is_better
+    reason = f"p={p_value:.2g} < {settings.alpha:g} and {effect:.1%} > {settings.min_effect:.0%}"
+    return ratio, outcome, IMPROVEMENT if better else REGRESSION, reason
+
+
+def _flags(reference: list[dict[str, Any]], changed: list[dict[str, Any]]) -> tuple[str, ...]:
+    flags: list[str] = []
+    for name, points in (("reference", reference), ("changed", changed)):
+        if any(not p["valid"] for p in points):
+            flags.append(f"INVALID in {name}")
+        failed = sum(1 for p in points if p.get("status") != "ok")
+        if failed:
+            flags.append(f"{failed} failed repetition(s) in {name}")
+    return tuple(flags)
+
+
+def compare_points(
+    reference: list[dict[str, Any]], changed: list[dict[str, Any]], settings: Settings
+) -> Iterable[Row]:
+    """Yield one row per metric that applies to a matched point."""
+    key = results.point_key(reference[0])[:4]
+    flags = _flags(reference, changed)
+    for metric in METRICS:
+        if metric.scenarios is not None and key[1] not in metric.scenarios:
+            continue
+        ref_values, new_values = sample(reference, metric), sample(changed, metric)
+        ratio, outcome, decision, reason = decide(metric, ref_values, new_values, settings)
+        ci = None
+        if outcome is not None and outcome.diff_ci is not None:
+            ref_mean = stats.mean(ref_values) or 1.0
+            ci = (outcome.diff_ci[0] / ref_mean, outcome.diff_ci[1] / ref_mean)
+        text = "-" if ratio is None else words(ratio, metric.higher_is_better)
+        yield Row(
+            key, metric, ref_values, new_values, ratio, text, outcome, decision, reason, ci, flags
+        )
+
+
+def _all_valid(points: list[dict[str, Any]]) -> bool:
+    return all(p["valid"] and p.get("status") == "ok" for p in points)
+
+
+def _flatten(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten(f"{prefix}.{key}", inner))
+        return flat
+    return {prefix: value}
+
+
+def conditions(document: dict[str, Any]) -> dict[str, Any]:
+    """Return every field that must match for a fair comparison, flattened."""
+    plan = document.get("plan") or {}
+    return {
+        **_flatten("environment", comparable(document["environment"])),
+        **_flatten("mock", document["mock"]),
+        **{f"plan.{name}": plan.get(name) for name in PLAN_FIELDS},
+    }
+
+
+def differences(reference: dict[str, Any], changed: dict[str, Any]) -> list[Difference]:
+    """List every comparable field that differs between two runs."""
+    ref, new = conditions(reference), conditions(changed)
+    return [
+        Difference(name, ref.get(name), new.get(name))
+        for name in {**ref, **new}
+        if ref.get(name) != new.get(name)
+    ]
+
+
+def geometric_means(rows: list[Row], valid: set[GroupKey]) -> dict[str, tuple[float | None, int]]:
+    """Return the geometric mean of throughput ratios per scenario over valid matched points."""
+    ratios: dict[str, list[float]] = {}
+    for row in rows:
+        if row.metric.name != "throughput_rps":
+            continue
+        bucket = ratios.setdefault(row.key[1], [])
+        if row.key in valid and row.ratio is not None and row.ratio > 0:
+            bucket.append(row.ratio)
+    return {scenario: (stats.geometric_mean(r), len(r)) for scenario, r in ratios.items()}
+
+
+def compare(reference: Run, changed: Run, settings: Settings) -> Comparison:
+    """Compare a changed run against the reference."""
+    ref_groups = group(reference.document["points"])
+    new_groups = group(changed.document["points"])
+    comparison = Comparison(reference, changed, differences(reference.document, changed.document))
+    valid: set[GroupKey] = set()
+    for key, ref_points in ref_groups.items():
+        new_points = new_groups.get(key)
+        if new_points is None:
+            comparison.only_reference.append(key)
+            continue
+        comparison.rows.extend(compare_points(ref_points, new_points, settings))
+        if _all_valid(ref_points) and _all_valid(new_points):
+            valid.add(key)
+        elif _all_valid(ref_points):
+            warnings = sorted({w for p in new_points for w in p["warnings"]})
+            failed = sum(1 for p in new_points if p.get("status") != "ok")
+            if failed:
+                warnings.insert(0, f"{failed} repetition(s) failed")
+            comparison.became_invalid.append((key, warnings))
+    comparison.only_changed = [key for key in new_groups if key not in ref_groups]
+    comparison.geometric_means = geometric_means(comparison.rows, valid)
+    return comparison
+
+
+# --- presenting ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled table, the same in every text format."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    empty: str = "none"
+
+
+def point_label(key: GroupKey) -> str:
+    """Name a matched point: target, scenario and load."""
+    target, scenario, mode, amount = key
+    load = f"{amount:g} users" if mode == "users" else f"{amount:g} req/s"
+    return f"{target} / {scenario} / {load}"
+
+
+def _sample_text(values: list[float], unit: str) -> str:
+    centre, spread = stats.mean(values), stats.stdev(values)
+    if centre is None:
+        return f"- (n={len(values)})"
+    sd = f" ± {spread:.1f}" if spread is not None else ""
+    return f"{centre:.1f}{sd} {unit} (n={len(values)})"
+
+
+def _row_cells(row: Row) -> list[str]:
+    flags = f" [{'; '.join(row.flags)}]" if row.flags else ""
+    change = row.words
+    if row.change is not None:
+        change += f" ({row.change:+.1%})"
+    test = "-"
+    if row.outcome is not None and row.outcome.p_value is not None:
+        test = f"{row.outcome.test} p={row.outcome.p_value:.2g}"
+    ci = "-" if row.ci is None else f"{row.ci[0]:+.1%} .. {row.ci[1]:+.1%}"
+    return [
+        point_label(row.key) + flags,
+        row.metric.label,
+        _sample_text(row.reference, row.metric.unit),
+        _sample_text(row.changed, row.metric.unit),
+        change,
+        test,
+        ci,
+        row.reason,
+    ]
+
+
+def title(comparison: Comparison) -> str:
+    """One line naming the two runs."""
+    return f"{comparison.changed.label} against the reference {comparison.reference.label}"
+
+
+TEST_NAMES = {
+    "auto": "Welch's t-test (Mann-Whitney U for skewed samples)",
+    stats.WELCH: "Welch's t-test",
+    stats.MANN_WHITNEY: "Mann-Whitney U",
+}
+
+
+def summary(comparison: Comparison, settings: Settings) -> str:
+    """One line: the counts per decision and the rule that made them."""
+    counts = ", ".join(
+        f"{d}: {comparison.count(d)}" for d in (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)
+    )
+    return (
+        f"{counts}. Significant = {TEST_NAMES[settings.test]} over the repetitions gives "
+        f"p < {settings.alpha:g} AND the mean changed by more than {settings.min_effect:.0%}."
+    )
+
+
+def sections(comparison: Comparison, settings: Settings) -> list[Section]:
+    """Lay a comparison out as the sections every text format prints, in order."""
+    columns = ["point", "metric", "reference", "changed", "change", "test"]
+    columns += [f"{1 - settings.alpha:.0%} CI of change", "why"]
+
+    def rows_of(decision: str) -> list[list[str]]:
+        return [_row_cells(r) for r in comparison.rows if r.decision == decision]
+
+    geometric = []
+    for scenario, (value, count) in comparison.geometric_means.items():
+        shown = "-" if value is None else f"{value:.3f}"
+        said = "-" if value is None else words(value, True)
+        geometric.append([scenario, shown, said, str(count)])
+    unmatched = [[point_label(k), "reference"] for k in comparison.only_reference]
+    unmatched += [[point_label(k), "changed"] for k in comparison.only_changed]
+    invalid = [[point_label(k), "; ".join(w) or "-"] for k, w in comparison.became_invalid]
+    return [
+        Section("Significant regressions", columns, rows_of(REGRESSION)),
+        Section("Significant improvements", columns, rows_of(IMPROVEMENT)),
+        Section("Not significant", columns, rows_of(NOT_SIGNIFICANT)),
+        Section("Cannot compute (never significant)", columns, rows_of(CANNOT)),
+        Section("Points that became invalid in the changed run", ["point", "why"], invalid),
+        Section("Unmatched points", ["point", "only in"], unmatched),
+        Section(
+            "Throughput ratio changed/reference per scenario (geometric mean, valid points)",
+            ["scenario", "ratio", "in words", "points"],
+            geometric,
+            empty="no matched points",
+        ),
+    ]
+
+
+def warning_lines(comparisons: list[Comparison]) -> list[str]:
+    """Every environment difference, one line each, naming the changed run."""
+    return [f"{c.changed.label}: {d.text()}" for c in comparisons for d in c.differences]
+
+
+WARNING_TITLE = (
+    "WARNING: THE RUNS WERE MEASURED UNDER DIFFERENT CONDITIONS - "
+    "a difference below may come from the machine, not from the change"
+)
+
+
+def render_table(comparisons: list[Comparison], settings: Settings, console: Console) -> None:
+    """Print Rich tables to the terminal."""
+    lines = warning_lines(comparisons)
+    if lines:
+        body = Text("\n".join(lines))
+        console.print(Panel(body, title=Text(WARNING_TITLE), style="bold red"))
+    for comparison in comparisons:
+        console.rule(Text(title(comparison)))
+        console.print(Text(summary(comparison, settings)))
+        for section in sections(comparison, settings):
+            if not section.rows:
+                console.print(Text(f"{section.title}: {section.empty}"))
+                continue
+            table = Table(title=Text(section.title), title_justify="left")
+            for column in section.columns:
+                table.add_column(Text(column))
+            for cells in section.rows:
+                table.add_row(*(Text(cell) for cell in cells))
+            console.print(table)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(comparisons: list[Comparison], settings: Settings) -> str:
+    """Return the comparison as Markdown."""
+    out: list[str] = ["# bench compare", ""]
+    lines = warning_lines(comparisons)
+    if lines:
+        out += [f"> **{WARNING_TITLE}**", ">"] + [f"> - {_md_cell(line)}" for line in lines]
+        out.append("")
+    for comparison in comparisons:
+        out += [f"## {title(comparison)}", "", summary(comparison, settings), ""]
+        for section in sections(comparison, settings):
+            out += [f"### {section.title}", ""]
+            if not section.rows:
+                out += [section.empty, ""]
+                continue
+            out.append("| " + " | ".join(section.columns) + " |")
+            out.append("|" + "---|" * len(section.columns))
+            out += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in section.rows]
+            out.append("")
+    return "\n".join(out)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
+th { background: #f2f2f2; }
+.warning { border: 3px solid #c00; background: #fee; color: #900; padding: 0.5em 1em;
+           font-weight: bold; }
+"""
+
+
+def render_html(comparisons: list[Comparison], settings: Settings) -> str:
+    """Return a self-contained HTML page (inline CSS, no external URLs)."""
+    esc = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>bench compare</title>',
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>bench compare</h1>",
+    ]
+    lines = warning_lines(comparisons)
+    if lines:
+        out.append(f'<div class="warning" role="alert"><p>{esc(WARNING_TITLE)}</p><ul>')
+        out += [f"<li>{esc(line)}</li>" for line in lines]
+        out.append("</ul></div>")
+    for comparison in comparisons:
+        out += [
+            f"<h2>{esc(title(comparison))}</h2>",
+            f"<p>{esc(summary(comparison, settings))}</p>",
+        ]
+        for section in sections(comparison, settings):
+            out.append(f"<h3>{esc(section.title)}</h3>")
+            if not section.rows:
+                out.append(f"<p>{esc(section.empty)}</p>")
+                continue
+            out.append("<table><thead><tr>")
+            out += [f"<th>{esc(c)}</th>" for c in section.columns]
+            out.append("</tr></thead><tbody>")
+            for cells in section.rows:
+                out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+            out.append("</tbody></table>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _key_json(key: GroupKey) -> dict[str, Any]:
+    target, scenario, mode, amount = key
+    number: float | int = int(amount) if mode == "users" else amount
+    return {"target": target, "scenario": scenario, "load": {"mode": mode, mode: number}}
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    outcome = row.outcome
+    return {
+        **_key_json(row.key),
+        "metric": row.metric.name,
+        "unit": row.metric.unit,
+        "higher_is_better": row.metric.higher_is_better,
+        "reference": {
+            "values": row.reference,
+            "mean": stats.mean(row.reference),
+            "stdev": stats.stdev(row.reference),
+        },
+        "changed": {
+            "values": row.changed,
+            "mean": stats.mean(row.changed),
+            "stdev": stats.stdev(row.changed),
+        },
+        "ratio": row.ratio,
+        "relative_change": row.change,
+        "words": row.words,
+        "test": None if outcome is None else outcome.test,
+        "p_value": None if outcome is None else outcome.p_value,
+        "statistic": None if outcome is None else outcome.statistic,
+        "relative_change_ci": None if row.ci is None else list(row.ci),
+        "decision": row.decision,
+        "significant": row.decision in (REGRESSION, IMPROVEMENT),
+        "reason": row.reason,
+        "flags": list(row.flags),
+    }
+
+
+def render_json(comparisons: list[Comparison], settings: Settings) -> str:
+    """Return every decision, p-value, ratio and CI as one JSON document."""
+    document = {
+        "settings": {
+            "test": settings.test,
+            "alpha": settings.alpha,
+            "min_effect": settings.min_effect,
+            "rule": "significant = test p < alpha AND |mean(changed)/mean(reference) - 1| "
+            "> min_effect; a test that cannot be computed is never significant",
+        },
+        "environment_warning": WARNING_TITLE if warning_lines(comparisons) else None,
+        "warnings": warning_lines(comparisons),
+        "significant_regression": any(c.count(REGRESSION) for c in comparisons),
+        "comparisons": [
+            {
+                "reference": c.reference.label,
+                "changed": c.changed.label,
+                "environment_differences": [
+                    {"field": d.field, "reference": d.reference, "changed": d.changed}
+                    for d in c.differences
+                ],
+                "counts": {
+                    d: c.count(d) for d in (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)
+                },
+                "points": [_row_json(row) for row in c.rows],
+                "became_invalid": [{**_key_json(k), "warnings": w} for k, w in c.became_invalid],
+                "only_in_reference": [_key_json(k) for k in c.only_reference],
+                "only_in_changed": [_key_json(k) for k in c.only_changed],
+                "throughput_geometric_mean": {
+                    s: {"ratio": v, "points": n} for s, (v, n) in c.geometric_means.items()
+                },
+            }
+            for c in comparisons
+        ],
+    }
+    return json.dumps(document, indent=1, allow_nan=False)
+
+
+# --- command line ----------------------------------------------------------------
+
+
+class InputError(Exception):
+    """An input that cannot be compared: one line for the user, exit status 2."""
+
+
+def load_run(location: str) -> Run:
+    """Load one input; raise InputError with one line when it cannot be used."""
+    try:
+        document = results.load(location)
+    except results.ResultsError as exc:
+        raise InputError(str(exc)) from None
+    except UnicodeDecodeError:
+        # results.load reads text; a binary file is corrupt, not a crash.
+        path = results.results_path(location)
+        raise InputError(f"{path}: not valid JSON (corrupt: not UTF-8 text)") from None
+    if not document["points"]:
+        raise InputError(f"{results.results_path(location)}: the run has no points")
+    run_id = document["run"].get("id") or "?"
+    return Run(f"{run_id} ({location})", document)
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1, e.g. 0.05")
+    return value
+
+
+def _min_effect(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a fraction >= 0, e.g. 0.05 for 5 %")
+    return value
+
+
+P = TypeVar("P", bound=argparse.ArgumentParser)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add compare's arguments to a parser."""
+    parser.add_argument("reference", help="reference run folder or its results.json")
+    parser.add_argument(
+        "changed", nargs="+", help="changed run(s); each is compared against the reference"
+    )
+    parser.add_argument(
+        "--test",
+        choices=TESTS,
+        default="auto",
+        help="welch, mannwhitney, or auto (default): Welch unless a sample is skewed "
+        "and there are enough repetitions for Mann-Whitney to reach --alpha",
+    )
+    parser.add_argument("--alpha", type=_alpha, default=0.05, help="default 0.05")
+    parser.add_argument(
+        "--min-effect",
+        type=_min_effect,
+        default=0.05,
+        help="smallest relative change that counts (default 0.05 = 5 %%)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default table")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when any significant regression is found (for CI)",
+    )
+
+
+def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
+    """Add the `compare` subcommand to `bench`'s subparsers."""
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare a reference run with changed runs, with significance tests",
+        description=(__doc__ or "").split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `bench compare`; return 0, 1 (a significant regression with the flag) or 2."""
+    settings = Settings(args.test, args.alpha, args.min_effect)
+    try:
+        reference = load_run(args.reference)
+        changed = [load_run(location) for location in args.changed]
+    except InputError as exc:
+        print(f"bench compare: {exc}", file=sys.stderr)
+        return 2
+    comparisons = [compare(reference, run, settings) for run in changed]
+    if args.format == "table":
+        width = None if sys.stdout.isatty() else 200
+        render_table(comparisons, settings, Console(highlight=False, width=width))
+    elif args.format == "markdown":
+        print(render_markdown(comparisons, settings))
+    elif args.format == "html":
+        print(render_html(comparisons, settings))
+    else:
+        print(render_json(comparisons, settings))
+    regression = any(c.count(REGRESSION) for c in comparisons)
+    return 1 if args.fail_on_regression and regression else 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for `python -m bench.compare`."""
+    parser = _Parser(
+        prog="bench compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

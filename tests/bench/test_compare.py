@@ -1,0 +1,455 @@
+"""`bench compare`: decisions, sections, formats, exit codes, on small fixture runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import compare, results
+from tests.support import REPO_ROOT
+
+LOW = (-1.0, -0.5, 0.0, 0.5, 1.0)  # offsets of five repetitions around a mean
+
+
+def point(
+    throughput: float,
+    *,
+    target: str = "fastapi-uvicorn",
+    scenario: str = "complete",
+    users: int = 50,
+    repetition: int = 1,
+    valid: bool = True,
+    status: str = "ok",
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """One point whose latency follows Little's law from its throughput."""
+    p50 = users / throughput * 1000 if throughput else None
+    latency = None
+    if p50 is not None:
+        latency = {"p50": p50, "p90": p50 * 1.02, "p99": p50 * 1.05, "p999": p50 * 1.1,
+                   "max": p50 * 1.2, "mean": p50}  # fmt: skip
+    data: dict[str, Any] = {
+        "target": target, "framework": target.split("-", 1)[0], "worker_class": "asyncio",
+        "workers": 1, "threads": 1, "tag": "realistic", "scenario": scenario,
+        "load": {"mode": "users", "users": users}, "repetition": repetition, "window_s": 5.0,
+        "requests": int(throughput * 5), "errors": {}, "throughput_rps": throughput,
+        "latency_ms": latency,
+        "server": {"model": "uvicorn", "cpu_pct": 40.0, "rss_mb": 80.0},
+        "generator": {"cpu_pct": 20.0, "processes": 1}, "upstream_calls": int(throughput * 5),
+        "ceiling_rps": None, "efficiency": None, "valid": valid,
+        "warnings": warnings or [], "status": status,
+    }  # fmt: skip
+    if scenario == "stream" and latency is not None:
+        data["ttft_ms"] = {key: value * 0.5 for key, value in latency.items()}
+    return data
+
+
+def repeated(mean: float, spread: float, n: int = 5, **key: Any) -> list[dict[str, Any]]:
+    """n repetitions of a point, spread evenly `spread` (a fraction) around `mean`."""
+    offsets = LOW if n == 5 else tuple(i - (n - 1) / 2 for i in range(n))
+    return [
+        point(mean * (1 + spread * offset), repetition=i + 1, **key)
+        for i, offset in enumerate(offsets)
+    ]
+
+
+def document(
+    points: list[dict[str, Any]],
+    run_id: str = "ref",
+    *,
+    cpu_model: str = "AMD EPYC",
+    fastapi: str = "0.115.0",
+    ttft_ms: float = 200.0,
+    duration_s: float = 5.0,
+) -> dict[str, Any]:
+    """A results document valid against the schema."""
+    doc = {
+        "schema_version": results.SCHEMA_VERSION,
+        "run": {"id": run_id, "started_at": "2026-11-26T00:00:00+00:00", "finished_at": None,
+                "command": "bench run", "preset": None, "git_commit": None},
+        "environment": {"host": "h", "os": "Linux", "cpu_model": cpu_model, "cores": 2,
+                        "server_cpus": [0], "load_cpus": [1], "python": "3.11.7",
+                        "packages": {"fastapi": fastapi, "uvicorn": "0.30.0"}},
+        "mock": {"ttft_ms": ttft_ms, "itl_ms": 20.0, "output_tokens": 10},
+        "plan": {"duration_s": duration_s, "warmup_s": 2.0, "repeat": 5},
+        "points": points,
+    }  # fmt: skip
+    results.validate(doc)
+    return doc
+
+
+def save(tmp_path: Path, name: str, doc: dict[str, Any]) -> str:
+    """Write a run folder; return its path."""
+    results.write_atomic(tmp_path / name / results.RESULTS_NAME, doc)
+    return str(tmp_path / name)
+
+
+def run_compare(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = compare.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    code, out, _ = run_compare(capsys, *argv, "--format", "json")
+    assert code == 0
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
+
+
+def rows(report: dict[str, Any], metric: str = "throughput_rps") -> list[dict[str, Any]]:
+    return [r for r in report["comparisons"][0]["points"] if r["metric"] == metric]
+
+
+Pair = Callable[..., tuple[str, str]]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Pair:
+    """Save a reference and a changed run; return their folders."""
+
+    def make(
+        ref_points: list[dict[str, Any]], new_points: list[dict[str, Any]], **env: Any
+    ) -> tuple[str, str]:
+        ref = save(tmp_path, "ref", document(ref_points))
+        new = save(tmp_path, "new", document(new_points, "new", **env))
+        return ref, new
+
+    return make
+
+
+def test_identical_runs_have_nothing_significant(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    points = repeated(200.0, 0.01) + repeated(100.0, 0.01, users=10, scenario="stream")
+    ref, new = pair(points, points)
+    report = as_json(capsys, ref, new)
+    decisions = {r["decision"] for r in report["comparisons"][0]["points"]}
+    assert decisions == {compare.CANNOT}  # identical samples: nothing to test
+    assert not any(r["significant"] for r in report["comparisons"][0]["points"])
+    assert report["warnings"] == [] and report["environment_warning"] is None
+    assert report["significant_regression"] is False
+    code, out, _ = run_compare(capsys, ref, new, "--fail-on-regression")
+    assert code == 0
+    assert "Significant regressions: none" in out and "WARNING" not in out
+
+
+def test_a_30_percent_slowdown_with_low_variance_is_a_regression(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, new = pair(repeated(200.0, 0.01), repeated(140.0, 0.01))
+    report = as_json(capsys, ref, new)
+    throughput = rows(report)[0]
+    assert throughput["decision"] == compare.REGRESSION and throughput["significant"]
+    assert throughput["test"] == "welch" and throughput["p_value"] < 0.001
+    assert throughput["ratio"] == pytest.approx(0.7)
+    assert throughput["words"] == "1.43x slower"
+    low, high = throughput["relative_change_ci"]
+    assert low < -0.3 < high < 0
+    assert rows(report, "latency_p99_ms")[0]["decision"] == compare.REGRESSION  # latency up
+    assert report["significant_regression"] is True
+    code, out, _ = run_compare(capsys, ref, new, "--fail-on-regression")
+    assert code == 1
+    assert "Significant regressions" in out and "1.43x slower" in out
+    assert run_compare(capsys, ref, new)[0] == 0  # without the flag: report only
+    # The other way round it is an improvement, and no reason to fail.
+    report = as_json(capsys, new, ref)
+    assert rows(report)[0]["decision"] == compare.IMPROVEMENT
+    assert rows(report)[0]["words"] == "1.43x faster"
+    assert run_compare(capsys, new, ref, "--fail-on-regression")[0] == 0
+
+
+def test_a_noisy_difference_is_not_significant(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noisy = repeated(200.0, 0.3)
+    shuffled = [noisy[i]["throughput_rps"] * 0.9 for i in (3, 0, 4, 1, 2)]
+    ref, new = pair(noisy, [point(t, repetition=i + 1) for i, t in enumerate(shuffled)])
+    report = as_json(capsys, ref, new, "--fail-on-regression")
+    throughput = rows(report)[0]
+    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["p_value"] > 0.05 and throughput["reason"].startswith("p=")
+    assert throughput["words"] == "1.11x slower"  # the ratio is still reported
+
+
+def test_a_3_percent_change_is_below_the_minimum_effect(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, new = pair(repeated(200.0, 0.002), repeated(206.0, 0.002))
+    throughput = rows(as_json(capsys, ref, new))[0]
+    assert throughput["p_value"] < 0.05  # the test alone would call it real
+    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert "--min-effect 5%" in throughput["reason"]
+    # A smaller minimum effect lets the same data through.
+    throughput = rows(as_json(capsys, ref, new, "--min-effect", "0.01"))[0]
+    assert throughput["decision"] == compare.IMPROVEMENT
+
+
+def test_one_repetition_each_cannot_be_computed(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, new = pair([point(200.0)], [point(100.0)])
+    report = as_json(capsys, ref, new)
+    for row in report["comparisons"][0]["points"]:
+        assert row["decision"] == compare.CANNOT and not row["significant"]
+        assert row["reason"] == "cannot tell (n=1)" and row["p_value"] is None
+    assert rows(report)[0]["words"] == "2.00x slower"
+    code, out, _ = run_compare(capsys, ref, new, "--fail-on-regression")
+    assert code == 0
+    assert "Cannot compute" in out and "cannot tell (n=1)" in out
+
+
+def test_failed_repetitions_leave_the_sample_and_are_listed(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = [point(0.0, repetition=r, valid=False, status="failed") for r in (2, 3)]
+    ref, new = pair(repeated(200.0, 0.01, n=3), [point(100.0), *failed])
+    report = as_json(capsys, ref, new, "--fail-on-regression")
+    throughput = rows(report)[0]
+    assert throughput["decision"] == compare.CANNOT
+    assert throughput["reason"] == "cannot tell (n=3/1)"
+    assert "2 failed repetition(s) in changed" in throughput["flags"]
+    became = report["comparisons"][0]["became_invalid"]
+    assert became[0]["warnings"][0] == "2 repetition(s) failed"
+
+
+def test_mann_whitney_is_used_for_skewed_samples_and_needs_enough_repetitions(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skewed = [100.0, 100.5, 101.0, 100.2, 130.0]
+    ref, new = pair(
+        [point(t, repetition=i + 1) for i, t in enumerate(skewed)],
+        [point(t * 0.7, repetition=i + 1) for i, t in enumerate(skewed[::-1])],
+    )
+    throughput = rows(as_json(capsys, ref, new))[0]
+    assert throughput["test"] == "mannwhitney"
+    assert throughput["p_value"] == pytest.approx(2 / 252)
+    assert throughput["decision"] == compare.REGRESSION
+    assert rows(as_json(capsys, ref, new, "--test", "welch"))[0]["test"] == "welch"
+
+
+def test_mann_whitney_with_three_repetitions_cannot_tell(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, new = pair(repeated(200.0, 0.01, n=3), repeated(100.0, 0.01, n=3))
+    throughput = rows(as_json(capsys, ref, new, "--test", "mannwhitney"))[0]
+    assert throughput["decision"] == compare.CANNOT
+    assert "Mann-Whitney cannot reach p < 0.05 with n=3/3" in throughput["reason"]
+    # auto keeps Welch here, which can tell.
+    assert rows(as_json(capsys, ref, new))[0]["decision"] == compare.REGRESSION
+
+
+@pytest.mark.parametrize("fmt", compare.FORMATS)
+def test_different_environments_are_warned_in_every_format(
+    pair: Pair, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    ref, new = pair(
+        repeated(200.0, 0.01),
+        repeated(200.0, 0.02),
+        cpu_model="Intel Xeon",
+        fastapi="0.116.0",
+        ttft_ms=100.0,
+        duration_s=10.0,
+    )
+    code, out, _ = run_compare(capsys, ref, new, "--format", fmt)
+    assert code == 0
+    assert "WARNING" in out
+    for needle in (
+        "environment.cpu_model",
+        "Intel Xeon",
+        "environment.packages.fastapi",
+        "0.116.0",
+        "mock.ttft_ms",
+        "plan.duration_s",
+    ):
+        assert needle in out, needle
+    if fmt == "json":
+        report = json.loads(out)
+        fields = {d["field"] for d in report["comparisons"][0]["environment_differences"]}
+        assert fields == {
+            "environment.cpu_model",
+            "environment.packages.fastapi",
+            "mock.ttft_ms",
+            "plan.duration_s",
+        }
+    else:
+        assert out.index("WARNING") < out.index("Significant regressions")
+
+
+def test_unmatched_points_are_listed_on_both_sides(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, new = pair(
+        [point(200.0), point(300.0, users=100)],
+        [point(200.0), point(150.0, target="flask-gunicorn-gthread")],
+    )
+    report = as_json(capsys, ref, new)["comparisons"][0]
+    assert report["only_in_reference"] == [
+        {
+            "target": "fastapi-uvicorn",
+            "scenario": "complete",
+            "load": {"mode": "users", "users": 100},
+        }
+    ]
+    assert report["only_in_changed"][0]["target"] == "flask-gunicorn-gthread"
+    _, out, _ = run_compare(capsys, ref, new, "--format", "markdown")
+    section = out[out.index("### Unmatched points") :]
+    assert "| fastapi-uvicorn / complete / 100 users | reference |" in section
+    assert "| flask-gunicorn-gthread / complete / 50 users | changed |" in section
+
+
+def test_geometric_mean_per_scenario_over_valid_points(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = ["INVALID: 5.0% of requests failed (limit 1%)"]
+    ref, new = pair(
+        [point(200.0), point(100.0, users=100), point(1000.0, scenario="hello"),
+         point(100.0, users=200)],
+        [point(100.0), point(200.0, users=100), point(800.0, scenario="hello"),
+         point(10.0, users=200, valid=False, warnings=bad)],
+    )  # fmt: skip
+    report = as_json(capsys, ref, new)["comparisons"][0]
+    means = report["throughput_geometric_mean"]
+    assert means["complete"] == {"ratio": pytest.approx(1.0), "points": 2}  # 0.5 and 2.0
+    assert means["hello"] == {"ratio": pytest.approx(0.8), "points": 1}
+    # The invalid point is still compared, marked, and listed as newly invalid.
+    invalid = [r for r in report["points"] if r["load"]["users"] == 200]
+    assert invalid and all("INVALID in changed" in r["flags"] for r in invalid)
+    assert report["became_invalid"][0]["load"] == {"mode": "users", "users": 200}
+    assert report["became_invalid"][0]["warnings"] == bad
+    _, out, _ = run_compare(capsys, ref, new)
+    assert "1.25x slower" in out  # hello's geometric mean in words
+    assert "Points that became invalid" in out and "5.0% of requests failed" in out
+
+
+def test_streams_compare_ttft_and_json_carries_every_decision(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream: dict[str, Any] = {"scenario": "stream", "users": 10}
+    ref, new = pair(
+        repeated(200.0, 0.01) + repeated(100.0, 0.01, **stream),
+        repeated(200.0, 0.01) + repeated(50.0, 0.01, **stream),
+    )
+    report = as_json(capsys, ref, new)
+    metrics = {(r["scenario"], r["metric"]) for r in report["comparisons"][0]["points"]}
+    assert ("stream", "ttft_p50_ms") in metrics and ("complete", "ttft_p50_ms") not in metrics
+    for row in report["comparisons"][0]["points"]:
+        for key in ("decision", "p_value", "ratio", "test", "reason", "relative_change_ci"):
+            assert key in row
+    ttft = rows(report, "ttft_p50_ms")[0]
+    assert ttft["decision"] == compare.REGRESSION and ttft["words"] == "2.00x slower"
+    assert report["settings"] == {
+        "test": "auto",
+        "alpha": 0.05,
+        "min_effect": 0.05,
+        "rule": report["settings"]["rule"],
+    }
+
+
+def test_each_later_run_is_compared_with_the_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = save(tmp_path, "ref", document(repeated(200.0, 0.01)))
+    same = save(tmp_path, "same", document(repeated(200.0, 0.02), "same"))
+    slow = save(tmp_path, "slow", document(repeated(100.0, 0.01), "slow"))
+    report = as_json(capsys, ref, same, slow)
+    assert [c["changed"].split()[0] for c in report["comparisons"]] == ["same", "slow"]
+    assert [c["counts"][compare.REGRESSION] for c in report["comparisons"]] == [0, 3]
+    assert run_compare(capsys, ref, same, slow, "--fail-on-regression")[0] == 1
+
+
+def test_html_is_self_contained(pair: Pair, capsys: pytest.CaptureFixture[str]) -> None:
+    ref, new = pair(repeated(200.0, 0.01), repeated(140.0, 0.01), cpu_model="<b>x</b>")
+    _, out, _ = run_compare(capsys, ref, new, "--format", "html")
+    assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
+    assert "http" not in out and "src=" not in out and "<link" not in out
+    assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>x</b>" not in out  # escaped
+    assert 'class="warning"' in out
+
+
+def _corrupt(tmp_path: Path, case: str) -> str:
+    path = tmp_path / case / results.RESULTS_NAME
+    path.parent.mkdir()
+    text = json.dumps(document([point(200.0)]))
+    if case == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif case == "garbage":
+        path.write_bytes(b"\x00\xff not json")
+    elif case == "unknown-version":
+        path.write_text(text.replace('"schema_version": 1', '"schema_version": 99'))
+    elif case == "no-points":
+        path.write_text(json.dumps(document([])))
+    elif case == "missing":
+        path.parent.rmdir()
+    return str(path.parent)
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("missing", "no such results file"),
+        ("truncated", "not valid JSON"),
+        ("garbage", "not valid JSON"),
+        ("unknown-version", "schema version 99 is unknown"),
+        ("no-points", "the run has no points"),
+    ],
+)
+@pytest.mark.parametrize("side", ["reference", "changed"])
+def test_bad_inputs_give_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, needle: str, side: str
+) -> None:
+    good = save(tmp_path, "good", document([point(200.0)]))
+    bad = _corrupt(tmp_path, case)
+    argv = [bad, good] if side == "reference" else [good, bad]
+    code, out, err = run_compare(capsys, *argv, "--fail-on-regression")
+    assert code == 2 and out == ""
+    assert err.startswith("bench compare: ") and needle in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv", [["only-one"], [], ["a", "b", "--alpha", "2"], ["a", "b", "--format", "pdf"]]
+)
+def test_bad_arguments_give_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        compare.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bench compare" in err
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    ref = save(tmp_path, "ref", document(repeated(200.0, 0.01)))
+    new = save(tmp_path, "new", document(repeated(140.0, 0.01), "new"))
+    command = [sys.executable, "-m", "bench.compare"]
+    done = subprocess.run(
+        [*command, ref, new, "--fail-on-regression"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "1.43x slower" in done.stdout
+    done = subprocess.run(
+        [*command, ref], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_add_parser_wires_into_a_parent_command() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    compare.add_parser(sub)
+    args = parser.parse_args(["compare", "a", "b", "c", "--test", "welch", "--format", "json"])
+    assert args.command == "compare" and args.reference == "a" and args.changed == ["b", "c"]
+    assert args.test == "welch" and args.alpha == 0.05 and args.min_effect == 0.05
