@@ -395,7 +395,7 @@ def _corrupt(tmp_path: Path, case: str) -> str:
     [
         ("missing", "no such results file"),
         ("truncated", "not valid JSON"),
-        ("garbage", "not valid JSON"),
+        ("garbage", "not UTF-8 text"),
         ("unknown-version", "schema version 99 is unknown"),
         ("no-points", "the run has no points"),
     ],
