@@ -165,8 +165,9 @@ def build_parser() -> _Parser:
     _add_run(sub)
     show = sub.add_parser("show", help="print the summary of a stored run")
     show.add_argument("run_dir")
-    from bench import compare
+    from bench import compare, report
 
+    report.add_parser(sub)
     compare.add_parser(sub)
     demo = sub.add_parser("demo", help="teaching demos: why async matters, and when not")
     demo.add_argument("name", nargs="?", help="the demo to run (see --list)")
@@ -338,6 +339,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_summary:
         print_summary(document, console)
     console.print(f"results: {runner.path} ({time.monotonic() - started:.0f} s)")
+    if document["points"]:
+        from bench.report import write_report
+
+        markdown, page = write_report(out)
+        console.print(f"report: {page} (and {markdown.name})")
     return 0
 
 
@@ -402,6 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bench import compare
 
             return compare.run(args)
+        if args.command == "report":
+            from bench import report
+
+            return report.run(args)
     except UsageError as exc:
         print(f"bench {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ from bench.verify import verify
 LOCUSTFILES = environment.REPO_ROOT / "bench" / "locustfiles"
 # Locust needs about a second to import and start; the window opens after this
 # margin plus the warm-up, on the wall clock shared by every process.
-LOCUST_STARTUP_S = 3.0
+LOCUST_STARTUP_S = 2.0
 LOCUST_TAIL_S = 1.5
 # Locust workers report to their master every 3 s, and a master that quits waits only
 # 0.5 s for their last reports: with several processes the window must close a whole

@@ -165,7 +165,12 @@ def parse(spec: str) -> Target:
             if key.strip() not in ("workers", "threads") or not value.strip().isdigit():
                 raise UnknownTarget(f"{spec}: counts are workers=N and threads=N")
             counts[key.strip()] = int(value)
-        target = replace(target, name=target.name + "{" + match["counts"] + "}", **counts)
+        target = replace(
+            target,
+            name=target.name + "{" + match["counts"] + "}",
+            workers=counts.get("workers", target.workers),
+            threads=counts.get("threads", target.threads),
+        )
     return target
 
 

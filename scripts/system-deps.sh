@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # command -> Debian package
-declare -A NEEDED=([wrk]=wrk)
+declare -A NEEDED=([wrk]=wrk [chromium]=chromium [docker-compose]=docker-compose)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

@@ -1,0 +1,344 @@
+"""Teaching demos: small fixed experiments run by the same engine as `bench run`.
+
+Each demo states its question and prediction, measures with bench.runner (no
+second measurement path), then prints a short table and the lesson drawn from the
+numbers it just measured (bench.lessons), and writes a chart and a small report
+into its results folder beside the usual results.json.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import charts
+from bench.lessons import LESSONS, Lesson
+from bench.plan import Load, MockSettings, Plan, default_cpus
+from bench.progress import LiveProgress
+from bench.runner import Options, Runner, new_run_id
+from bench.summary import conditions
+
+_IO = MockSettings(ttft_ms=200.0, itl_ms=0.0, tokens=1)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One experiment: what it asks, what it expects, and how it measures."""
+
+    name: str
+    question: str
+    prediction: str
+    look_at: str  # what to point at in the chart
+    targets: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    users: tuple[int, ...]
+    quick_users: tuple[int, ...]
+    quick_targets: tuple[str, ...] | None = None
+    mock: MockSettings = _IO
+    clients: tuple[str, ...] | None = None
+    x: str = "users"  # the chart's x axis: "users", "workers" or "target"
+    y: str = "throughput_rps"  # or "ttft_p50"
+
+    def plan(self, quick: bool, duration_s: float | None, warmup_s: float | None) -> Plan:
+        """Return the run plan of the demo (shorter and smaller with quick)."""
+        server, load = default_cpus()
+        users = self.quick_users if quick else self.users
+        return Plan(
+            targets=list(self.quick_targets if quick and self.quick_targets else self.targets),
+            scenarios=list(self.scenarios),
+            loads={s: [Load("users", u) for u in users] for s in self.scenarios},
+            duration_s=duration_s or (2.0 if quick else 3.0),
+            warmup_s=warmup_s or 1.0,
+            repeat=1,
+            mock=self.mock,
+            server_cpus=server,
+            load_cpus=load,
+            preset=f"demo:{self.name}",
+            clients=list(self.clients) if self.clients else None,
+        )
+
+
+DEMOS: dict[str, Demo] = {
+    demo.name: demo
+    for demo in (
+        Demo(
+            name="wsgi-vs-asgi",
+            question="ASGI is said to serve 'orders of magnitude' more concurrent requests. "
+            "How many more, against what, and what do threads and green threads recover?",
+            prediction="Sync workers stop at workers / latency whatever the users; FastAPI on "
+            "uvicorn follows users / latency; gevent and gthread recover most of the gap.",
+            look_at="the flat line of flask-gunicorn-sync at its workers/latency ceiling, and "
+            "how far the other lines climb along the users/latency ceiling",
+            targets=(
+                "flask-gunicorn-sync",
+                "flask-gunicorn-gevent",
+                "drf-gunicorn-gthread",
+                "fastapi-uvicorn",
+            ),
+            scenarios=("complete",),
+            users=(10, 50, 200),
+            quick_users=(50,),
+        ),
+        Demo(
+            name="blocking-the-loop",
+            question="What happens when an `async def` endpoint makes a blocking upstream call?",
+            prediction="The event loop freezes for every call: the server answers one request "
+            "at a time, while the proper async call and `def` endpoints scale with users.",
+            look_at="the blocking line stuck at 1 / latency while the others rise",
+            targets=("fastapi-uvicorn", "fastapi-uvicorn-blocking", "fastapi-uvicorn-sync"),
+            scenarios=("complete",),
+            users=(1, 10, 50),
+            quick_users=(20,),
+            mock=MockSettings(ttft_ms=100.0, itl_ms=0.0, tokens=1),
+        ),
+        Demo(
+            name="threadpool-limit",
+            question="FastAPI runs `def` endpoints in a threadpool. What happens when users "
+            "outnumber its threads, and what does raising the limit do?",
+            prediction="Past 40 users (AnyIO's default), throughput stays at 40 / latency; "
+            "with 200 threads it keeps rising until the core is busy.",
+            look_at="where the default line flattens (40 users) and the raised line goes on",
+            targets=("fastapi-uvicorn-sync", "fastapi-uvicorn-sync{threads=200}"),
+            scenarios=("complete",),
+            users=(20, 40, 80, 160),
+            quick_users=(100,),
+        ),
+        Demo(
+            name="client-pool",
+            question="Does the HTTP client that calls the LLM matter as much as the framework?",
+            prediction="At high concurrency the clients differ widely with the framework "
+            "unchanged (httpx's pool degrades with many connections; aiohttp holds up).",
+            look_at="the spread between the lines at the highest user count",
+            targets=("fastapi-uvicorn",),
+            clients=("aiohttp", "openai-aiohttp", "openai", "httpx"),
+            scenarios=("complete",),
+            users=(50, 200),
+            quick_users=(200,),
+        ),
+        Demo(
+            name="streaming-ttft",
+            question="Does every framework and server relay the first token as soon as the "
+            "LLM sends it, or does something buffer the stream?",
+            prediction="None buffers: time to first token is the mock's TTFT plus a few ms "
+            "everywhere, and every token arrives as its own event.",
+            look_at="bars far above the mock's TTFT (300 ms): those buffer",
+            targets=(
+                "fastapi-uvicorn",
+                "fastapi-gunicorn-asgi",
+                "flask-gunicorn-gthread",
+                "flask-gunicorn-gevent",
+                "drf-gunicorn-gthread",
+                "drf-uvicorn",
+            ),
+            quick_targets=("fastapi-uvicorn", "flask-gunicorn-gthread", "drf-uvicorn"),
+            scenarios=("stream",),
+            users=(10,),
+            quick_users=(10,),
+            mock=MockSettings(ttft_ms=300.0, itl_ms=30.0, tokens=10),
+            x="target",
+            y="ttft_p50",
+        ),
+        Demo(
+            name="workers-scaling",
+            question="What do more gunicorn workers buy on the cores given to the server?",
+            prediction="On an I/O-bound endpoint sync workers scale throughput with their "
+            "count; on a CPU-bound one they stop at the cores.",
+            look_at="complete rising with workers while hello stays flat",
+            targets=(
+                "flask-gunicorn-sync{workers=1}",
+                "flask-gunicorn-sync{workers=2}",
+                "flask-gunicorn-sync{workers=4}",
+            ),
+            quick_targets=("flask-gunicorn-sync{workers=1}", "flask-gunicorn-sync{workers=4}"),
+            scenarios=("hello", "complete"),
+            users=(20,),
+            quick_users=(20,),
+            x="workers",
+        ),
+    )
+}
+
+
+def _y(point: dict[str, Any], metric: str) -> float | None:
+    if metric == "ttft_p50":
+        return (point.get("ttft_ms") or {}).get("p50")
+    value = point.get(metric)
+    return float(value) if value is not None else None
+
+
+def chart(demo: Demo, document: dict[str, Any]) -> str:
+    """Return the demo's chart as an SVG string."""
+    ok = [p for p in document["points"] if p["status"] == "ok"]
+    if demo.x == "target":
+        return _ttft_bars(demo, ok, float(document["mock"]["ttft_ms"]))
+    if demo.x == "workers":
+        return _speedup_chart(demo, ok)
+    if len({p["load"]["users"] for p in ok}) == 1:
+        return _throughput_bars(demo, ok)
+    series: dict[str, list[tuple[float, float]]] = {}
+    ceilings: dict[str, list[tuple[float, float]]] = {}
+    for point in ok:
+        x = float(point["load"]["users"])
+        series.setdefault(point["target"], []).append((x, point["throughput_rps"]))
+        if point.get("ceiling_rps"):
+            ceilings.setdefault("users / latency", []).append((x, point["ceiling_rps"]))
+        # A server model's own ceiling is drawn only where it binds (below users /
+        # latency); a gevent worker's 1,000 connections would only flatten the chart.
+        model = point.get("model_ceiling_rps")
+        if model and model < (point.get("ceiling_rps") or 0):
+            ceilings.setdefault(f"{point['target']} ceiling", []).append((x, model))
+    return charts.line_chart(
+        {name: sorted(values) for name, values in series.items()},
+        title=f"{demo.name}: throughput as users rise",
+        x_label="concurrent users",
+        y_label="throughput",
+        y_unit="req/s",
+        log_x="auto",
+        ceiling={name: sorted(set(values)) for name, values in ceilings.items()} or None,
+    )
+
+
+def _throughput_bars(demo: Demo, ok: list[dict[str, Any]]) -> str:
+    bars: dict[str, dict[str, float | None]] = {}
+    for point in ok:
+        model, ceiling = point.get("model_ceiling_rps"), point.get("ceiling_rps")
+        bars[point["target"]] = {"throughput": point["throughput_rps"]}
+        if model and (not ceiling or model < ceiling):
+            bars[point["target"]]["own ceiling"] = model
+    users = ok[0]["load"]["users"] if ok else 0
+    return charts.bar_chart(
+        bars,
+        title=f"{demo.name}: throughput at {users} users",
+        value_label="throughput",
+        unit="req/s",
+        ceiling=ok[0].get("ceiling_rps") if ok else None,
+        ceiling_label="users / latency",
+    )
+
+
+def _ttft_bars(demo: Demo, ok: list[dict[str, Any]], mock_ttft: float) -> str:
+    bars: dict[str, dict[str, float | None]] = {
+        p["target"]: {
+            "TTFT p50": (p.get("ttft_ms") or {}).get("p50"),
+            "whole stream p50": (p.get("latency_ms") or {}).get("p50"),
+        }
+        for p in ok
+    }
+    return charts.bar_chart(
+        bars,
+        title=f"{demo.name}: time to first token",
+        value_label="time",
+        unit="ms",
+        ceiling=mock_ttft,
+        ceiling_label="the mock's TTFT",
+    )
+
+
+def _speedup_chart(demo: Demo, ok: list[dict[str, Any]]) -> str:
+    """Throughput relative to the fewest workers, per scenario, against the ideal."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for scenario in demo.scenarios:
+        points = sorted((p for p in ok if p["scenario"] == scenario), key=lambda p: p["workers"])
+        if points and points[0]["throughput_rps"] > 0:
+            base = points[0]["throughput_rps"]
+            series[scenario] = [(p["workers"], p["throughput_rps"] / base) for p in points]
+    counts = sorted({p["workers"] for p in ok})
+    ideal = {"ideal (x workers)": [(w, w / counts[0]) for w in counts]} if counts else None
+    return charts.line_chart(
+        series,
+        title=f"{demo.name}: throughput relative to {counts[0] if counts else 1} worker(s)",
+        x_label="gunicorn sync workers",
+        y_label="speed-up",
+        y_unit="x",
+        ceiling=ideal,
+    )
+
+
+def table(points: list[dict[str, Any]], demo: Demo) -> Table:
+    """The demo's short table: one row per point."""
+    result = Table(title=demo.name, title_justify="left")
+    columns = ["target", "scenario", "users", "workers", "req/s", "users/latency",
+               "own ceiling", "efficiency", "p50 ms"]  # fmt: skip
+    if "stream" in demo.scenarios:
+        columns += ["TTFT p50 ms", "fidelity"]
+    for column in columns:
+        result.add_column(column, justify="left" if column in ("target", "scenario") else "right")
+    for p in points:
+        if p["status"] != "ok":
+            result.add_row(p["target"], p["scenario"], str(p["load"].get("users")), "-",
+                           "[red]failed[/]")  # fmt: skip
+            continue
+        ceiling, model = p.get("ceiling_rps"), p.get("model_ceiling_rps")
+        binding = model if model and (not ceiling or model < ceiling) else None
+        row = [
+            p["target"], p["scenario"], str(p["load"].get("users")), str(p["workers"]),
+            f"{p['throughput_rps']:.1f}", f"{ceiling:.0f}" if ceiling else "-",
+            f"{binding:.0f}" if binding else "-",
+            f"{p['efficiency']:.0%}" if p.get("efficiency") is not None else "-",
+            f"{(p['latency_ms'] or {}).get('p50', 0):.1f}",
+        ]  # fmt: skip
+        if "stream" in demo.scenarios:
+            row += [f"{(p.get('ttft_ms') or {}).get('p50', 0):.1f}",
+                    f"{p.get('chunk_fidelity') or 0:.2f}"]  # fmt: skip
+        result.add_row(*row)
+    return result
+
+
+def _write_outputs(folder: Path, demo: Demo, document: dict[str, Any], lesson: Lesson) -> None:
+    svg = chart(demo, document)
+    (folder / "chart.svg").write_text(svg)
+    details = "\n".join(f"- {d}" for d in lesson.details)
+    verdict = "As predicted" if lesson.confirmed else "Not as predicted"
+    markdown = (
+        f"# Demo: {demo.name}\n\n**Question.** {demo.question}\n\n"
+        f"**Prediction.** {demo.prediction}\n\n**Conditions.** {conditions(document)}\n\n"
+        f"**{verdict}.** {lesson.headline}\n\n{details}\n\n![chart](chart.svg)\n\n"
+        f"**In the chart, point at** {demo.look_at}.\n"
+    )
+    (folder / "demo.md").write_text(markdown)
+    items = "".join(f"<li>{html.escape(d)}</li>" for d in lesson.details)
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>Demo: {html.escape(demo.name)}</title><style>body{{font-family:sans-serif;"
+        "max-width:60rem;margin:2rem auto;line-height:1.4}}</style></head><body>"
+        f"<h1>Demo: {html.escape(demo.name)}</h1><p><b>Question.</b> "
+        f"{html.escape(demo.question)}</p><p><b>Prediction.</b> {html.escape(demo.prediction)}"
+        f"</p><p><b>Conditions.</b> {html.escape(conditions(document))}</p>"
+        f"<p><b>{verdict}.</b> {html.escape(lesson.headline)}</p><ul>{items}</ul>{svg}"
+        f"<p><b>In the chart, point at</b> {html.escape(demo.look_at)}.</p></body></html>\n"
+    )
+    (folder / "demo.html").write_text(page)
+
+
+def run_demo(
+    name: str,
+    console: Console,
+    *,
+    quick: bool = False,
+    out: Path | None = None,
+    port: int = 8000,
+    mock_port: int = 8900,
+    duration_s: float | None = None,
+    warmup_s: float | None = None,
+) -> tuple[Path, Lesson]:
+    """Run one demo; return its folder and lesson."""
+    demo = DEMOS[name]
+    plan = demo.plan(quick, duration_s, warmup_s)
+    folder = out or Path("results") / f"demo-{name}-{new_run_id()}"
+    console.print(f"[bold]Demo {name}[/]{' (quick)' if quick else ''}")
+    console.print(f"[bold]Question:[/] {demo.question}")
+    console.print(f"[bold]Prediction:[/] {demo.prediction}")
+    runner = Runner(plan, Options(out=folder, port=port, mock_port=mock_port))
+    with LiveProgress(console, runner.tasks(), plan) as progress:
+        document = runner.run(progress.update)
+    lesson = LESSONS[name](document["points"])
+    console.print(table(document["points"], demo))
+    _write_outputs(folder, demo, document, lesson)
+    console.print(lesson.text())
+    console.print(f"chart and report: {folder / 'demo.html'}")
+    return folder, lesson

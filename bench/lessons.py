@@ -1,0 +1,299 @@
+"""The lessons of the teaching demos, drawn from the numbers a demo just measured.
+
+Pure functions on result points. Each returns a Lesson whose text quotes the
+measured figures; when the data contradicts the expected lesson, it says so
+instead of repeating the expectation.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Point = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What the numbers say, and whether they bear out the prediction."""
+
+    confirmed: bool
+    headline: str
+    details: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        verdict = "As predicted" if self.confirmed else "Not as predicted"
+        return "\n".join([f"{verdict}: {self.headline}", *(f"- {d}" for d in self.details)])
+
+
+def _ok(points: list[Point]) -> list[Point]:
+    return [p for p in points if p.get("status") == "ok"]
+
+
+def _users(point: Point) -> int:
+    return int(point["load"].get("users") or 0)
+
+
+def top_load(points: list[Point], scenario: str | None = None) -> int:
+    """The highest user count measured (for one scenario)."""
+    chosen = [p for p in _ok(points) if scenario is None or p["scenario"] == scenario]
+    return max((_users(p) for p in chosen), default=0)
+
+
+def at(points: list[Point], target: str, users: int, scenario: str | None = None) -> Point | None:
+    """Return a point standing for (target, users): the median repetition by throughput."""
+    chosen = [
+        p
+        for p in _ok(points)
+        if p["target"] == target
+        and _users(p) == users
+        and (scenario is None or p["scenario"] == scenario)
+    ]
+    if not chosen:
+        return None
+    chosen.sort(key=lambda p: p["throughput_rps"])
+    return chosen[len(chosen) // 2]
+
+
+def rps(point: Point | None) -> float:
+    return float(point["throughput_rps"]) if point else 0.0
+
+
+def _latency_ms(points: list[Point]) -> float:
+    """The upstream answer latency the ceilings were computed from."""
+    for point in _ok(points):
+        if point.get("ceiling_rps") and point["load"].get("users"):
+            return 1000.0 * _users(point) / float(point["ceiling_rps"])
+    return 0.0
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("inf")
+
+
+def wsgi_vs_asgi(points: list[Point]) -> Lesson:
+    """ASGI against sync workers, green threads and threads, at the highest load."""
+    users = top_load(points)
+    latency = _latency_ms(points)
+    asgi = at(points, "fastapi-uvicorn", users)
+    sync = at(points, "flask-gunicorn-sync", users)
+    gevent = at(points, "flask-gunicorn-gevent", users)
+    gthread = at(points, "drf-gunicorn-gthread", users)
+    if asgi is None or sync is None:
+        return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync points")
+    gap = _ratio(rps(asgi), rps(sync))
+    sync_ceiling = sync.get("model_ceiling_rps") or 0.0
+    details = [
+        f"At {users} users and {latency:.0f} ms upstream latency (Little's-law ceiling "
+        f"{asgi['ceiling_rps']:.0f} req/s), FastAPI on uvicorn served {rps(asgi):.0f} req/s "
+        f"({asgi['efficiency']:.0%} of the ceiling).",
+        f"Flask on {sync['workers']} sync workers served {rps(sync):.1f} req/s; its own ceiling "
+        f"is workers / latency = {sync_ceiling:.1f} req/s: each worker holds one request for "
+        "the whole upstream wait.",
+    ]
+    recovered = []
+    for name, point in (("gevent (green threads)", gevent), ("gthread (threads)", gthread)):
+        if point is not None:
+            share = _ratio(rps(point), rps(asgi))
+            recovered.append(share)
+            details.append(
+                f"{point['target']} with {name} served {rps(point):.0f} req/s, "
+                f"{share:.0%} of FastAPI's throughput."
+            )
+    best_recovery = max(recovered, default=0.0)
+    confirmed = gap >= 2 and best_recovery >= 0.5
+    if confirmed:
+        headline = (
+            f"ASGI served {gap:.0f}x more than sync workers here, and that factor is "
+            f"users / workers ({users} / {sync['workers']}), not a law of nature: threads "
+            f"or green threads recovered up to {best_recovery:.0%} of it."
+        )
+    elif gap < 2:
+        headline = (
+            f"the expected gap did not appear: ASGI served only {gap:.1f}x the sync workers' "
+            "throughput (too few users to exceed the workers, or the server core was saturated)."
+        )
+    else:
+        headline = (
+            f"ASGI served {gap:.0f}x more than sync workers, but neither threads nor green "
+            f"threads recovered half of it here (best {best_recovery:.0%})."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+def blocking_the_loop(points: list[Point]) -> Lesson:
+    """A blocking call inside `async def` against the proper async call and `def`."""
+    users = top_load(points)
+    proper = at(points, "fastapi-uvicorn", users)
+    blocking = at(points, "fastapi-uvicorn-blocking", users)
+    threaded = at(points, "fastapi-uvicorn-sync", users)
+    if proper is None or blocking is None:
+        return Lesson(False, "the run lacks fastapi-uvicorn or fastapi-uvicorn-blocking points")
+    latency = _latency_ms(points)
+    serial = 1000.0 / latency * blocking["workers"] if latency else 0.0
+    factor = _ratio(rps(proper), rps(blocking))
+    details = [
+        f"At {users} users: async call {rps(proper):.0f} req/s, blocking call in async def "
+        f"{rps(blocking):.1f} req/s (one request at a time per worker would give "
+        f"{serial:.1f}).",
+    ]
+    if threaded is not None:
+        details.append(f"`def` endpoints in the threadpool: {rps(threaded):.0f} req/s.")
+    confirmed = factor >= 3 and rps(blocking) <= 1.5 * serial
+    if confirmed:
+        headline = (
+            f"one blocking call froze the event loop: {factor:.0f}x less throughput than the "
+            f"async call, about one request per {latency:.0f} ms as if the server were serial."
+        )
+    else:
+        headline = (
+            f"the blocking variant was only {factor:.1f}x slower than the async one at {users} "
+            "users; with this little concurrency the frozen loop does not show."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+def threadpool_limit(points: list[Point]) -> Lesson:
+    """`def` endpoints at the default 40 threads against a raised thread limit."""
+    users = top_load(points)
+    default = [p for p in _ok(points) if p["target"] == "fastapi-uvicorn-sync"]
+    raised = [p for p in _ok(points) if p["target"].startswith("fastapi-uvicorn-sync{")]
+    if not default or not raised:
+        return Lesson(False, "the run lacks the default and the raised threadpool")
+    low = at(points, "fastapi-uvicorn-sync", users)
+    high = at(points, raised[0]["target"], users)
+    assert low is not None and high is not None
+    latency = _latency_ms(points)
+    plateau = low["threads"] * low["workers"] * 1000.0 / latency if latency else 0.0
+    details = [
+        f"{low['threads']} threads: {rps(low):.0f} req/s at {users} users "
+        f"(threads / latency = {plateau:.0f} req/s).",
+        f"{high['threads']} threads: {rps(high):.0f} req/s at {users} users.",
+    ]
+    gain = _ratio(rps(high), rps(low))
+    confirmed = users > low["threads"] and gain >= 1.3 and rps(low) <= 1.15 * plateau
+    if confirmed:
+        headline = (
+            f"past {low['threads']} users the default threadpool caps `def` endpoints at "
+            f"about {plateau:.0f} req/s; raising it gave {gain:.1f}x."
+        )
+    else:
+        headline = (
+            f"raising the threadpool gave {gain:.1f}x at {users} users; the default limit did "
+            "not bind here (too few users, or the core was saturated first)."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+def client_pool(points: list[Point]) -> Lesson:
+    """The same FastAPI service on each upstream client, at the highest load."""
+    users = top_load(points)
+    by_client = {
+        p["target"]: rps(p) for p in _ok(points) if _users(p) == users and "[" in p["target"]
+    }
+    if len(by_client) < 2:
+        return Lesson(False, "the run has fewer than two upstream clients")
+    ranked = sorted(by_client.items(), key=lambda kv: kv[1], reverse=True)
+    (best, best_rps), (worst, worst_rps) = ranked[0], ranked[-1]
+    spread = _ratio(best_rps, worst_rps)
+    details = [f"{name}: {value:.0f} req/s" for name, value in ranked]
+    confirmed = spread >= 1.5
+    if confirmed:
+        headline = (
+            f"at {users} users the upstream client decided the throughput: {best} served "
+            f"{spread:.1f}x more than {worst}, with the framework unchanged."
+        )
+    else:
+        headline = (
+            f"at {users} users the clients performed alike (best {best}, {spread:.2f}x the "
+            f"worst, {worst}): the pool effect did not show at this load."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+def streaming_ttft(points: list[Point]) -> Lesson:
+    """Time to first token through each framework and server: which ones buffer."""
+    rows = []
+    for point in _ok(points):
+        if point["scenario"] != "stream" or not point.get("ttft_ms"):
+            continue
+        ttft = point["ttft_ms"]["p50"]
+        e2e = point["latency_ms"]["p50"]
+        rows.append((point["target"], ttft, e2e, point.get("chunk_fidelity")))
+    if not rows:
+        return Lesson(False, "the run has no stream points")
+    first = min(r[1] for r in rows)
+    buffered = [
+        name
+        for name, ttft, e2e, fidelity in rows
+        if ttft > first + 0.5 * (e2e - first) or (fidelity is not None and fidelity < 0.99)
+    ]
+    details = [
+        f"{name}: TTFT p50 {ttft:.1f} ms, whole stream {e2e:.1f} ms, fidelity "
+        f"{fidelity if fidelity is not None else float('nan'):.2f}"
+        for name, ttft, e2e, fidelity in rows
+    ]
+    if not buffered:
+        spread = max(r[1] for r in rows) - first
+        return Lesson(
+            True,
+            f"every target relayed the first token as it arrived (TTFT within {spread:.1f} ms "
+            "of each other): none buffers the stream.",
+            details,
+        )
+    return Lesson(
+        False,
+        f"{', '.join(buffered)} delivered the first token late or merged chunks: something "
+        "buffers the stream there.",
+        details,
+    )
+
+
+def workers_scaling(points: list[Point]) -> Lesson:
+    """Sync workers: I/O-bound work scales with workers, CPU-bound work with cores."""
+    counts = sorted({p["workers"] for p in _ok(points)})
+    if len(counts) < 2:
+        return Lesson(False, "the run has fewer than two worker counts")
+    low, high = counts[0], counts[-1]
+
+    def median(scenario: str, workers: int) -> float:
+        values = [
+            p["throughput_rps"]
+            for p in _ok(points)
+            if p["scenario"] == scenario and p["workers"] == workers
+        ]
+        return statistics.median(values) if values else 0.0
+
+    io = _ratio(median("complete", high), median("complete", low))
+    cpu = _ratio(median("hello", high), median("hello", low))
+    expected = high / low
+    details = [
+        f"complete (I/O-bound): {median('complete', low):.1f} -> {median('complete', high):.1f} "
+        f"req/s from {low} to {high} workers ({io:.1f}x).",
+        f"hello (CPU-bound): {median('hello', low):.0f} -> {median('hello', high):.0f} req/s "
+        f"({cpu:.1f}x).",
+    ]
+    confirmed = io >= 0.6 * expected and cpu < 1.5
+    if confirmed:
+        headline = (
+            f"{high / low:.0f}x the workers gave {io:.1f}x on the I/O-bound endpoint but only "
+            f"{cpu:.1f}x on the CPU-bound one: workers beyond the cores only help while they wait."
+        )
+    else:
+        headline = (
+            f"workers scaled the I/O-bound endpoint {io:.1f}x and the CPU-bound one {cpu:.1f}x, "
+            "not the expected contrast."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+LESSONS: dict[str, Callable[[list[Point]], Lesson]] = {
+    "wsgi-vs-asgi": wsgi_vs_asgi,
+    "blocking-the-loop": blocking_the_loop,
+    "threadpool-limit": threadpool_limit,
+    "client-pool": client_pool,
+    "streaming-ttft": streaming_ttft,
+    "workers-scaling": workers_scaling,
+}

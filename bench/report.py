@@ -1,0 +1,1082 @@
+"""`bench report <run-dir>`: report.md and one self-contained report.html per run.
+
+Everything in a report is derived from results.json: the headline answer, the
+charts (bench.charts, inline SVG), the tables (every point, with its warnings next
+to the number it concerns), the failures, the environment and the definitions. The
+HTML needs no script, font or stylesheet from anywhere: it works offline and holds
+no URL of its own. report.md says the same without the charts, for GitHub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import analysis, charts, results
+from bench.summary import conditions
+
+QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
+SCENARIOS = ("hello", "complete", "stream")
+SCENARIO_TEXT = {
+    "hello": "GET /hello: CPU-bound, the framework's and server's own overhead.",
+    "complete": "POST /complete: I/O-bound, each request waits for the mock LLM's whole answer.",
+    "stream": "POST /complete/stream: the mock's tokens relayed as server-sent events.",
+}
+# A lead smaller than this is no lead: the same minimum effect that comparisons use.
+CLEAR_LEAD = 1.05
+LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
+
+# What every number means (METRICS.md, in the report's own words).
+DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("Load", "Closed loop: N users, each sending its next request as soon as its previous "
+     "one ends (no think time), so the load adapts to the server. Open loop: a set arrival "
+     "rate, paced by the generator, which says when it could not keep that rate."),
+    ("Point", "One target x scenario x load level x repetition: a warm-up that is not counted, "
+     "then a measurement window of fixed length on the wall clock every process shares."),
+    ("Throughput (req/s)", "Requests that completed successfully inside the window, divided "
+     "by the window's length."),
+    ("Errors", "Failed requests in the window, by HTTP status or by exception kind. They are "
+     "not in the throughput or the latencies; above 1 % the point is invalid."),
+    ("E2E latency (ms)", "From sending the request to receiving the last byte of its body, "
+     "on one monotonic clock in the generator. p50/p90/p99/p99.9 are percentiles of every "
+     "successful request in the window, from a histogram precise to 0.5 %."),
+    ("TTFT (ms)", "Streams: from sending the request to the first event that carries "
+     "non-empty text (a role-only or empty event does not count)."),
+    ("TPOT (ms)", "Streams: (time of the last token - time of the first token) / (tokens - 1), "
+     "per request with more than one token."),
+    ("ITL (ms)", "Streams: every gap between consecutive text events, pooled over all "
+     "requests; its tail shows buffering and stalls that an average hides."),
+    ("Chunk fidelity", "Streams: text events received / tokens the mock emitted. Below 1, "
+     "something between the mock and the client merged chunks."),
+    ("Little's-law ceiling (req/s)", "I/O-bound scenarios: users / the mock's answer latency "
+     "(closed loop), or the offered rate (open loop). No server can do more, since every "
+     "user waits for the upstream answer."),
+    ("Server-model ceiling (req/s)", "What the server model can hold at once / the answer "
+     "latency: sync workers hold one request each, gthread workers one per thread."),
+    ("Efficiency", "Throughput / Little's-law ceiling: how much of the possible throughput "
+     "the stack delivered. This is where ASGI and WSGI differ."),
+    ("Server CPU %", "CPU time of the whole server process tree (every worker) over the "
+     "window / the window; 100 % is one core fully busy."),
+    ("RSS (MiB)", "Peak resident memory of the whole server process tree in the window, "
+     "summed over its processes."),
+    ("Upstream calls", "The mock's own count of answers completed in the window. For "
+     "I/O-bound scenarios it must match the completed requests."),
+    ("Generator CPU %", "CPU of the load generator; above 90 % it may be the bottleneck."),
+    ("Repetitions", "Each point is measured several times on fresh windows; charts and the "
+     "headline use the median, tables give the min-max range."),
+)  # fmt: skip
+
+
+def validity_rules() -> tuple[str, ...]:
+    """Return the validity rules with the thresholds bench.analysis applies."""
+    a = analysis
+    return (
+        f"Invalid: more than {a.ERROR_LIMIT:.0%} of the requests failed.",
+        f"Invalid: the mock's upstream calls differ from the completed requests by more than "
+        f"{a.UPSTREAM_TOLERANCE:.0%} (or one cohort of in-flight users, at least 2).",
+        "Invalid: no request completed in the window, or the point failed (the target died, "
+        "or the generator wrote no results).",
+        f"Warning: the load generator ran above {a.GENERATOR_CPU_LIMIT:.0f} % CPU per process: "
+        "the figure is a lower bound.",
+        f"Warning: Little's law does not hold: users / throughput is more than "
+        f"{a.LITTLE_TOLERANCE:.0%} and {a.LITTLE_SLACK_MS:g} ms away from the mean latency.",
+        f"Warning: repetitions disagree: throughput standard deviation at least "
+        f"{a.REPEAT_STDEV_LIMIT:.0%} of the mean, or range at least {a.REPEAT_RANGE_LIMIT:.0%}.",
+        f"Warning (hello): within {a.CALIBRATION_MARGIN:.0%} of the framework-less "
+        "baseline-uvicorn at the same load: generator- or stack-bound, a lower bound.",
+        f"Warning (open loop): the achieved rate fell more than {a.RATE_SHORTFALL_LIMIT:.0%} "
+        "short of the target rate.",
+        "Warning (stream): chunk fidelity below 0.99.",
+    )
+
+
+MEDIANS = "Medians over repetitions, with (min\N{EN DASH}max) when they differ."
+POINTS_NOTE = (
+    "⚠n next to a number: warning n of that row (last column). Invalid rows (✗) are kept, "
+    "never averaged in."
+)
+READING = (
+    "Start with the headline, then check its points in the tables: a ⚠ next to a number "
+    "points to a warning in the same row, and an invalid row (✗) is kept but must not be "
+    "trusted. Throughput says how much, latency percentiles say how it felt, efficiency "
+    "says how much of the Little's-law ceiling a stack reached, and server CPU says what "
+    "it cost. With one repetition, differences of a few percent are noise; compare runs "
+    "with `bench compare`. docs/methodology.md in the suite explains how each point is "
+    "measured and the known limits."
+)
+
+
+# The data: repetitions of one target at one load level
+
+
+def value_at(point: dict[str, Any], path: Sequence[str]) -> float | None:
+    """Return the number at `path` in a point (e.g. latency_ms/p99), or None."""
+    item: Any = point
+    for key in path:
+        if not isinstance(item, dict):
+            return None
+        item = item.get(key)
+    if isinstance(item, bool) or not isinstance(item, int | float):
+        return None
+    return float(item)
+
+
+def load_amount(load: dict[str, Any]) -> float:
+    """Return the users or the rate of a load."""
+    amount = load.get("users") if load["mode"] == "users" else load.get("rate")
+    return float(amount or 0)
+
+
+def load_label(mode: str, amount: float) -> str:
+    """Return "50 users" or "20 req/s"."""
+    return f"{amount:g} users" if mode == "users" else f"{amount:g} req/s"
+
+
+@dataclass
+class Level:
+    """Every repetition of one target at one load level of one scenario."""
+
+    target: str
+    scenario: str
+    mode: str
+    amount: float
+    points: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return load_label(self.mode, self.amount)
+
+    @property
+    def tag(self) -> str:
+        return str(self.points[0].get("tag", ""))
+
+    @property
+    def invalid(self) -> bool:
+        return any(not p.get("valid", False) for p in self.points)
+
+    @property
+    def warned(self) -> bool:
+        return any(p.get("warnings") for p in self.points)
+
+    def values(self, path: Sequence[str], valid_only: bool = False) -> list[float]:
+        """Return the measured values at `path` of the points that finished."""
+        chosen = [p for p in self.points if p.get("status") == "ok"]
+        if valid_only:
+            chosen = [p for p in chosen if p.get("valid")]
+        return [v for p in chosen if (v := value_at(p, path)) is not None]
+
+    def median(self, path: Sequence[str], valid_only: bool = False) -> float | None:
+        """Return the median over repetitions (None when nothing was measured)."""
+        values = self.values(path, valid_only)
+        return statistics.median(values) if values else None
+
+    def span(self, path: Sequence[str]) -> tuple[float, float] | None:
+        """Return (min, max) over repetitions when there are several, else None."""
+        values = self.values(path)
+        return (min(values), max(values)) if len(values) > 1 else None
+
+
+def levels(points: list[dict[str, Any]]) -> dict[str, list[Level]]:
+    """Group points by scenario into levels, ordered by target (run order) then load."""
+    targets = list(dict.fromkeys(p["target"] for p in points))
+    found: dict[tuple[str, str, str, float], Level] = {}
+    for point in points:
+        mode, amount = point["load"]["mode"], load_amount(point["load"])
+        key = (point["scenario"], point["target"], mode, amount)
+        found.setdefault(key, Level(point["target"], point["scenario"], mode, amount))
+        found[key].points.append(point)
+    grouped: dict[str, list[Level]] = {}
+    order = sorted(found, key=lambda k: (_scenario_rank(k[0]), targets.index(k[1]), k[2], k[3]))
+    for key in order:
+        grouped.setdefault(key[0], []).append(found[key])
+    return grouped
+
+
+def _scenario_rank(scenario: str) -> int:
+    return SCENARIOS.index(scenario) if scenario in SCENARIOS else len(SCENARIOS)
+
+
+THROUGHPUT = ("throughput_rps",)
+EFFICIENCY = ("efficiency",)
+
+
+# The headline
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Who leads one scenario at its highest common load, and by how much."""
+
+    scenario: str
+    load: str
+    ranked: list[tuple[Level, float]]  # (level, median valid throughput), best first
+    unranked: list[Level]  # targets with no valid point at that load
+    reference: list[Level]  # calibration targets, shown for scale, never ranked
+
+    @property
+    def leader(self) -> str | None:
+        """The leading target, when its lead is clear (>= CLEAR_LEAD)."""
+        if not self.ranked:
+            return None
+        if len(self.ranked) > 1 and not _clear(self.ranked[0][1], self.ranked[1][1]):
+            return None
+        return self.ranked[0][0].target
+
+
+def _clear(best: float, second: float) -> bool:
+    # Decided on the ratio as printed, so the sentence never contradicts its own number.
+    return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
+
+
+def headline_load(scenario_levels: list[Level]) -> tuple[str, float]:
+    """Return the highest load that every target measured (else the most shared, highest)."""
+    contenders = [lv for lv in scenario_levels if lv.tag != "calibration"] or scenario_levels
+
+    def reach(load: tuple[str, float]) -> tuple[int, float]:
+        measured = {lv.target for lv in contenders if (lv.mode, lv.amount) == load}
+        return len(measured), load[1]
+
+    return max({(lv.mode, lv.amount) for lv in contenders}, key=reach)
+
+
+def verdict(scenario: str, scenario_levels: list[Level]) -> Verdict:
+    """Rank the targets by median valid throughput at the scenario's headline load."""
+    mode, amount = headline_load(scenario_levels)
+    at_load = [lv for lv in scenario_levels if (lv.mode, lv.amount) == (mode, amount)]
+    ranked = [
+        (lv, rps)
+        for lv in at_load
+        if lv.tag != "calibration" and (rps := lv.median(THROUGHPUT, True)) is not None
+    ]
+    ranked.sort(key=lambda item: -item[1])
+    names = {lv.target for lv, _ in ranked}
+    unranked = [lv for lv in at_load if lv.tag != "calibration" and lv.target not in names]
+    reference = [lv for lv in at_load if lv.tag == "calibration"]
+    return Verdict(scenario, load_label(mode, amount), ranked, unranked, reference)
+
+
+def _rps(value: float | None) -> str:
+    return "-" if value is None else f"{charts.format_value(value)} req/s"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
+
+
+def _flag(level: Level) -> str:
+    if level.invalid:
+        return " ✗ (invalid points)"
+    return " ⚠ (warnings)" if level.warned else ""
+
+
+def _comparison(v: Verdict) -> str:
+    """Compare the first two ranked targets: who leads, by what ratio, at what efficiency."""
+    (first, best), (second, other) = v.ranked[0], v.ranked[1]
+    # A valid point completed requests, so `other` is above zero; the guard is for hand edits.
+    ratio = f"{best / max(other, 1e-9):.2f}x"
+    one, two = f"{_rps(best)}{_flag(first)}", f"{_rps(other)}{_flag(second)}"
+    if v.leader is None:
+        text = (
+            f"no clear lead: {first.target} ({one}) and {second.target} ({two}) "
+            f"are within {LEAD_TEXT} ({ratio})"
+        )
+    else:
+        text = f"{first.target} leads with {one}, {ratio} the runner-up {second.target} ({two})"
+    if v.scenario in analysis.IO_BOUND:
+        text += (
+            f"; efficiency {_pct(first.median(EFFICIENCY, True))} against "
+            f"{_pct(second.median(EFFICIENCY, True))} of the Little's-law ceiling"
+        )
+    return text
+
+
+def verdict_sentence(v: Verdict) -> str:
+    """Say who leads the scenario, by what ratio, and (I/O-bound) at what efficiency."""
+    unranked = ", ".join(lv.target for lv in v.unranked)
+    if not v.ranked and not v.unranked:
+        text = "only calibration targets were measured"
+    elif not v.ranked:
+        text = f"no valid point to rank ({unranked}: only invalid or failed points)"
+    elif len(v.ranked) == 1:
+        level, rps = v.ranked[0]
+        text = f"{level.target} is the only target with a valid point ({_rps(rps)})"
+    else:
+        text = _comparison(v)
+    if v.ranked and v.unranked:
+        text += f"; not ranked (only invalid or failed points): {unranked}"
+    for level in v.reference:
+        text += f"; the framework-less {level.target} reaches {_rps(level.median(THROUGHPUT))}"
+        text += _flag(level)
+    return f"{v.scenario} at {v.load}: {text}."
+
+
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def overall_sentence(verdicts: Sequence[Verdict]) -> str:
+    """Say in one sentence who leads which scenario."""
+    leads: dict[str, list[str]] = {}
+    alone: dict[str, list[str]] = {}
+    for v in verdicts:
+        if v.leader is not None:
+            (leads if len(v.ranked) > 1 else alone).setdefault(v.leader, []).append(v.scenario)
+    parts = []
+    if len(leads) == 1 and sum(map(len, leads.values())) == len(verdicts) > 1:
+        parts.append(f"{next(iter(leads))} leads every scenario measured")
+    else:
+        parts += [f"{target} leads {_join(names)}" for target, names in leads.items()]
+    parts += [
+        f"{target} is the only target ranked in {_join(names)}" for target, names in alone.items()
+    ]
+    tied = [v.scenario for v in verdicts if v.leader is None and len(v.ranked) > 1]
+    if tied:
+        verb = "has" if len(tied) == 1 else "have"
+        parts.append(f"{_join(tied)} {verb} no clear lead (the top two within {LEAD_TEXT})")
+    empty = [v.scenario for v in verdicts if not v.ranked]
+    if empty:
+        parts.append(f"{_join(empty)}: no valid point to rank")
+    return "; ".join(parts) + "." if parts else "Nothing to rank."
+
+
+def validity_sentence(document: dict[str, Any]) -> str:
+    """Count the points with warnings, the invalid and failed ones, and skipped targets."""
+    points = document["points"]
+    warned = sum(1 for p in points if p.get("warnings"))
+    invalid = sum(1 for p in points if not p.get("valid"))
+    failed = sum(1 for p in points if p.get("status") == "failed")
+    skipped = len(document["run"].get("skipped_targets") or [])
+    if warned == 0 and invalid == 0:
+        text = f"All {len(points)} points passed every validity check"
+    else:
+        verb = "carries" if warned == 1 else "carry"
+        text = f"{warned} of {len(points)} points {verb} warnings ({invalid or 'none'} invalid"
+        text += f", {failed} failed)" if failed else ")"
+    if skipped:
+        text += f"; {skipped} target{'s' if skipped > 1 else ''} skipped (listed below)"
+    return text + "."
+
+
+def cores_phrase(document: dict[str, Any]) -> str:
+    """Return e.g. "On 1 server core (AMD EPYC)"."""
+    env = document["environment"]
+    count = len(env.get("server_cpus") or [])
+    return f"On {count} server core{'s' if count != 1 else ''} ({env.get('cpu_model', '?')})"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The question, the answer and what the answer stands on."""
+
+    answer: str
+    details: list[str]
+    conditions: str
+    run_line: str
+
+
+def headline(document: dict[str, Any], grouped: dict[str, list[Level]]) -> Headline:
+    """Derive the headline from the points."""
+    verdicts = [verdict(scenario, found) for scenario, found in grouped.items()]
+    overall = overall_sentence(verdicts)
+    answer = f"{cores_phrase(document)}, {overall[0].lower()}{overall[1:]} "
+    answer += validity_sentence(document)
+    run = document["run"]
+    finished = run.get("finished_at") or "unfinished"
+    run_line = (
+        f"Run {run.get('id')}, {run.get('started_at')} to {finished}, "
+        f"git commit {run.get('git_commit') or 'unknown'}, preset {run.get('preset') or 'none'}."
+    )
+    return Headline(answer, [verdict_sentence(v) for v in verdicts], conditions(document), run_line)
+
+
+# Tables: one model, rendered as Markdown and as HTML
+
+
+@dataclass
+class TCell:
+    """A table cell: its text, and the warning numbers that sit next to it."""
+
+    text: str
+    marks: list[int] = field(default_factory=list)
+    numeric: bool = True
+    wrap: bool = False  # only long prose (warnings, values of the environment) wraps
+
+
+@dataclass
+class Row:
+    cells: list[TCell]
+    css: str = ""  # "invalid", "warned" or ""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[Row]
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return charts.format_value(value) + (f" {unit}" if unit else "")
+
+
+def _median_range(level: Level, path: Sequence[str], fmt: Callable[[float | None], str]) -> str:
+    text = fmt(level.median(path))
+    span = level.span(path)
+    if span is None or fmt(span[0]) == fmt(span[1]):
+        return text
+    return f"{text} ({fmt(span[0])}\N{EN DASH}{fmt(span[1])})"
+
+
+def _row_css(points: Sequence[dict[str, Any]]) -> str:
+    if any(not p.get("valid") for p in points):
+        return "invalid"
+    return "warned" if any(p.get("warnings") for p in points) else ""
+
+
+def _status(points: Sequence[dict[str, Any]]) -> str:
+    if any(p.get("status") == "failed" for p in points):
+        return "✗ failed"
+    css = _row_css(points)
+    return {"invalid": "✗ INVALID", "warned": "⚠ warnings"}.get(css, "ok")
+
+
+def _cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} %"
+
+
+Column = tuple[str, tuple[str, ...], Callable[[float | None], str]]
+MEDIAN_COLUMNS: tuple[Column, ...] = (
+    ("req/s median (min\N{EN DASH}max)", THROUGHPUT, _num),
+    ("p50 ms", ("latency_ms", "p50"), _num),
+    ("p99 ms", ("latency_ms", "p99"), _num),
+)
+IO_COLUMNS: tuple[Column, ...] = (("efficiency", EFFICIENCY, _pct),)
+RESOURCE_COLUMNS: tuple[Column, ...] = (
+    ("server CPU", ("server", "cpu_pct"), _cpu),
+    ("RSS MiB", ("server", "rss_mb"), _num),
+)
+STREAM_COLUMNS: tuple[Column, ...] = (
+    ("TTFT p50 ms", ("ttft_ms", "p50"), _num),
+    ("TPOT p50 ms", ("tpot_ms", "p50"), _num),
+    ("ITL p99 ms", ("itl_ms", "p99"), _num),
+    ("chunk fidelity", ("chunk_fidelity",), _num),
+)
+
+
+def scenario_table(scenario: str, found: list[Level]) -> Table:
+    """One row per target and load: medians over repetitions, with min-max."""
+    columns = MEDIAN_COLUMNS
+    if scenario in analysis.IO_BOUND:
+        columns += IO_COLUMNS
+    columns += RESOURCE_COLUMNS
+    if scenario == "stream":
+        columns += STREAM_COLUMNS
+    rows = []
+    for level in found:
+        cells = [
+            TCell(level.target, numeric=False),
+            TCell(level.label, numeric=False),
+            TCell(str(len(level.points))),
+        ]
+        cells += [TCell(_median_range(level, path, fmt)) for _, path, fmt in columns]
+        cells.append(TCell(_status(level.points), numeric=False))
+        rows.append(Row(cells, _row_css(level.points)))
+    headers = ["target", "load", "reps", *(name for name, _, _ in columns), "status"]
+    return Table(headers, rows)
+
+
+# Which column a warning concerns, by the words it starts with; the rest go to req/s.
+WARNING_COLUMNS = (
+    ("% of requests failed", "errors"),
+    ("the mock answered", "upstream"),
+    ("little's law", "p50"),
+    ("open loop", "load"),
+)
+# (key, header) of the every-point table
+POINT_COLUMNS = (
+    ("target", "target"),
+    ("scenario", "scenario"),
+    ("load", "load"),
+    ("rep", "rep"),
+    ("rps", "req/s"),
+    ("p50", "p50 ms"),
+    ("p90", "p90 ms"),
+    ("p99", "p99 ms"),
+    ("p999", "p99.9 ms"),
+    ("efficiency", "efficiency"),
+    ("cpu", "server CPU"),
+    ("rss", "RSS MiB"),
+    ("errors", "errors"),
+    ("upstream", "upstream calls / requests"),
+    ("status", "status"),
+    ("warnings", "warnings"),
+)
+
+
+def warning_column(warning: str) -> str:
+    """Return the key of the column a warning is about."""
+    text = warning.removeprefix("INVALID: ").lower()
+    for words, column in WARNING_COLUMNS:
+        if words in text:
+            return column
+    return "rps"
+
+
+def _errors(point: dict[str, Any]) -> str:
+    errors = point.get("errors") or {}
+    failed = sum(errors.values())
+    if not failed:
+        return "0"
+    total = failed + int(point.get("requests") or 0)
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(errors.items()))
+    return f"{failed} ({failed / total:.1%}; {kinds})"
+
+
+def _upstream(point: dict[str, Any]) -> str:
+    calls = point.get("upstream_calls")
+    return "-" if calls is None else f"{calls:,} / {int(point.get('requests') or 0):,}"
+
+
+def point_row(point: dict[str, Any]) -> Row:
+    """One point: its figures, each warning's number next to the figure it concerns."""
+    latency = point.get("latency_ms") or {}
+    texts = {
+        "target": point["target"],
+        "scenario": point["scenario"],
+        "load": load_label(point["load"]["mode"], load_amount(point["load"])),
+        "rep": str(point.get("repetition", "?")),
+        "rps": _num(value_at(point, THROUGHPUT)),
+        **{key: _num(value_at(latency, (key,))) for key in ("p50", "p90", "p99", "p999")},
+        "efficiency": _pct(value_at(point, EFFICIENCY)),
+        "cpu": _cpu(value_at(point, ("server", "cpu_pct"))),
+        "rss": _num(value_at(point, ("server", "rss_mb"))),
+        "errors": _errors(point),
+        "upstream": _upstream(point),
+        "status": _status([point]),
+    }
+    cells = {key: TCell(text) for key, text in texts.items()}
+    for key in ("target", "scenario", "load", "status"):
+        cells[key].numeric = False
+    notes = []
+    for number, warning in enumerate(point.get("warnings") or [], start=1):
+        cells[warning_column(warning)].marks.append(number)
+        notes.append(f"⚠{number} {warning}")
+    cells["warnings"] = TCell("; ".join(notes), numeric=False, wrap=True)
+    return Row([cells[key] for key, _ in POINT_COLUMNS], _row_css([point]))
+
+
+def points_table(grouped: dict[str, list[Level]]) -> Table:
+    """Every point of the run, none dropped, in scenario, target, load, repetition order."""
+    rows = [
+        point_row(point)
+        for found in grouped.values()
+        for level in found
+        for point in sorted(level.points, key=lambda p: p.get("repetition", 0))
+    ]
+    return Table([header for _, header in POINT_COLUMNS], rows)
+
+
+def environment_table(document: dict[str, Any]) -> Table:
+    """Machine, cores, Python, the mock's settings and every package version."""
+    env, mock, run = document["environment"], document["mock"], document["run"]
+    keys = ("host", "os", "cpu_model", "cores", "usable_cores", "server_cpus", "load_cpus")
+    rows: list[tuple[str, Any]] = [(key, env[key]) for key in (*keys, "python") if key in env]
+    rows += [(f"mock {key}", value) for key, value in mock.items()]
+    rows += [(f"run {key}", value) for key, value in run.items() if key != "skipped_targets"]
+    rows += [(f"package {name}", version) for name, version in sorted(env["packages"].items())]
+    return Table(
+        ["what", "value"],
+        [
+            Row([TCell(k, numeric=False), TCell(_plain(v), numeric=False, wrap=True)])
+            for k, v in rows
+        ],
+    )
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+# Failures
+
+
+def failures(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Return (what, first line of the reason, the rest) for failed points and skipped targets."""
+    found = []
+    for point in document["points"]:
+        if point.get("status") == "failed":
+            what = (
+                f"{point['target']} {point['scenario']} at "
+                f"{load_label(point['load']['mode'], load_amount(point['load']))}, "
+                f"repetition {point.get('repetition', '?')}"
+            )
+            reason = str(point.get("failure") or "; ".join(point.get("warnings") or []))
+            first, _, rest = reason.partition("\n")
+            found.append((f"point {what} failed", first, rest))
+    for skipped in document["run"].get("skipped_targets") or []:
+        first, _, rest = str(skipped.get("reason", "")).partition("\n")
+        found.append((f"target {skipped.get('target')} skipped", first, rest))
+    return found
+
+
+# Charts
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A figure to chart: where it is in a point, its name and unit."""
+
+    name: str
+    path: tuple[str, ...]
+    unit: str
+    factor: float = 1.0  # efficiency is stored as a fraction and shown in %
+
+
+LATENCY = tuple(
+    Metric(f"p{q.removeprefix('p').replace('999', '99.9')}", ("latency_ms", q), "ms")
+    for q in ("p50", "p90", "p99", "p999")
+)
+STREAM = (
+    Metric("TTFT p50", ("ttft_ms", "p50"), "ms"),
+    Metric("TTFT p99", ("ttft_ms", "p99"), "ms"),
+    Metric("TPOT p50", ("tpot_ms", "p50"), "ms"),
+    Metric("ITL p50", ("itl_ms", "p50"), "ms"),
+    Metric("ITL p99", ("itl_ms", "p99"), "ms"),
+)
+RPS = Metric("req/s", THROUGHPUT, "req/s")
+EFF = Metric("efficiency", EFFICIENCY, "%", 100.0)
+CPU = Metric("server CPU", ("server", "cpu_pct"), "%")
+RSS = Metric("server RSS", ("server", "rss_mb"), "MiB")
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart of a scenario: the figures, and the reference line if any."""
+
+    title: str
+    metrics: tuple[Metric, ...]  # all of them in a bar chart
+    line_metrics: tuple[Metric, ...]  # one line chart each when there are several loads
+    reference: str | None = None  # "little", "full", "ttft", "itl"
+    io_only: bool = False
+    stream_only: bool = False
+
+
+CHART_SPECS = (
+    ChartSpec("throughput", (RPS,), (RPS,), "little"),
+    ChartSpec("E2E latency", LATENCY, (LATENCY[0], LATENCY[2])),
+    ChartSpec("efficiency vs the Little's-law ceiling", (EFF,), (EFF,), "full", io_only=True),
+    ChartSpec("stream timing", STREAM, (STREAM[0], STREAM[2], STREAM[4]), stream_only=True),
+    ChartSpec("server CPU (100 % = one core)", (CPU,), (CPU,)),
+    ChartSpec("server memory (peak RSS)", (RSS,), (RSS,)),
+)
+REFERENCE_NAMES = {
+    "little": "Little's-law ceiling",
+    "full": "the ceiling (100 %)",
+    "ttft": "the mock's set TTFT",
+    "itl": "the mock's set ITL",
+}
+
+
+def _reference_value(kind: str, found: list[Level], mock: dict[str, Any]) -> float | None:
+    if kind == "little":
+        values = [v for lv in found for v in lv.values(("ceiling_rps",))]
+        return statistics.median(values) if values else None
+    if kind == "full":
+        return 100.0
+    key = {"ttft": "ttft_ms", "itl": "itl_ms"}[kind]
+    return value_at(mock, (key,))
+
+
+def _metric_reference(metric: Metric, spec: ChartSpec) -> str | None:
+    if spec.reference is not None:
+        return spec.reference
+    if metric.path[0] == "ttft_ms":
+        return "ttft"
+    if metric.path[0] in ("tpot_ms", "itl_ms"):
+        return "itl"
+    return None
+
+
+def _applies(spec: ChartSpec, scenario: str) -> bool:
+    if spec.io_only and scenario not in analysis.IO_BOUND:
+        return False
+    return not (spec.stream_only and scenario != "stream")
+
+
+def _scaled(level: Level, metric: Metric) -> float | None:
+    value = level.median(metric.path)
+    return None if value is None else value * metric.factor
+
+
+def scenario_charts(scenario: str, found: list[Level], document: dict[str, Any]) -> list[str]:
+    """Return the SVG charts of one scenario: lines over loads, or bars at one load."""
+    styles = {t: i for i, t in enumerate(dict.fromkeys(p["target"] for p in document["points"]))}
+    svgs: list[str] = []
+    for mode in dict.fromkeys(lv.mode for lv in found):
+        in_mode = [lv for lv in found if lv.mode == mode]
+        amounts = sorted({lv.amount for lv in in_mode})
+        for spec in (s for s in CHART_SPECS if _applies(s, scenario)):
+            if len(amounts) == 1:
+                svgs.append(_bars(scenario, spec, in_mode, document["mock"]))
+            else:
+                svgs += [
+                    _lines(scenario, mode, metric, spec, in_mode, document["mock"], styles)
+                    for metric in spec.line_metrics
+                ]
+    return [svg for svg in svgs if svg]
+
+
+def _bars(scenario: str, spec: ChartSpec, found: list[Level], mock: dict[str, Any]) -> str:
+    bars = {lv.target: {m.name: _scaled(lv, m) for m in spec.metrics} for lv in found}
+    if all(v is None for group in bars.values() for v in group.values()):
+        return ""
+    spread = {
+        (lv.target, m.name): (span[0] * m.factor, span[1] * m.factor)
+        for lv in found
+        for m in spec.metrics
+        if (span := lv.span(m.path)) is not None
+    }
+    reference = _metric_reference(spec.metrics[0], spec) if len(spec.metrics) == 1 else None
+    ceiling = _reference_value(reference, found, mock) if reference else None
+    return charts.bar_chart(
+        bars,
+        title=f"{scenario}: {spec.title} at {found[0].label} (median of repetitions)",
+        value_label=_value_label(spec, mock),
+        unit=spec.metrics[0].unit,
+        ceiling=ceiling,
+        ceiling_label=REFERENCE_NAMES.get(reference or "", "ceiling"),
+        invalid={lv.target for lv in found if lv.invalid},
+        warned={lv.target for lv in found if lv.warned and not lv.invalid},
+        spread=spread,
+        standalone=False,
+    )
+
+
+def _value_label(spec: ChartSpec, mock: dict[str, Any]) -> str:
+    label = f"{spec.title} ({spec.metrics[0].unit})"
+    if spec.stream_only:
+        ttft, itl = value_at(mock, ("ttft_ms",)), value_at(mock, ("itl_ms",))
+        label += f"; the mock's set TTFT {_num(ttft)} ms, ITL {_num(itl)} ms"
+    return label
+
+
+def _lines(
+    scenario: str,
+    mode: str,
+    metric: Metric,
+    spec: ChartSpec,
+    found: list[Level],
+    mock: dict[str, Any],
+    styles: dict[str, int],
+) -> str:
+    series: dict[str, list[tuple[float, float]]] = {}
+    spread: dict[str, list[tuple[float, float, float]]] = {}
+    for lv in found:
+        value = _scaled(lv, metric)
+        if value is not None:
+            series.setdefault(lv.target, []).append((lv.amount, value))
+        if (span := lv.span(metric.path)) is not None:
+            spread.setdefault(lv.target, []).append(
+                (lv.amount, span[0] * metric.factor, span[1] * metric.factor)
+            )
+    if not series:
+        return ""
+    return charts.line_chart(
+        series,
+        title=f"{scenario}: {metric.name if len(spec.metrics) > 1 else spec.title} vs load",
+        x_label="closed loop: concurrent users" if mode == "users" else "open loop: offered rate",
+        y_label=f"{metric.name} ({metric.unit})",
+        x_unit="users" if mode == "users" else "req/s",
+        y_unit=metric.unit,
+        log_x="auto",
+        log_y="auto" if metric.path[0].endswith("_ms") else False,
+        ceiling=_reference_lines(metric, spec, found, mock),
+        invalid={(lv.target, lv.amount) for lv in found if lv.invalid},
+        warned={(lv.target, lv.amount) for lv in found if lv.warned and not lv.invalid},
+        spread=spread,
+        styles=styles,
+        standalone=False,
+    )
+
+
+def _reference_lines(
+    metric: Metric, spec: ChartSpec, found: list[Level], mock: dict[str, Any]
+) -> dict[str, list[tuple[float, float]]]:
+    kind = _metric_reference(metric, spec)
+    if kind is None:
+        return {}
+    line = []
+    for amount in sorted({lv.amount for lv in found}):
+        value = _reference_value(kind, [lv for lv in found if lv.amount == amount], mock)
+        if value is not None:
+            line.append((amount, value))
+    return {REFERENCE_NAMES[kind]: line} if line else {}
+
+
+# Rendering
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything a report says, before it becomes Markdown or HTML."""
+
+    title: str
+    headline: Headline
+    scenarios: list[tuple[str, Table, list[str]]]  # name, table, SVG charts
+    points: Table
+    failures: list[tuple[str, str, str]]
+    environment: Table
+
+
+def build(document: dict[str, Any], with_charts: bool = True) -> Report:
+    """Derive the whole report from a results document."""
+    grouped = levels(document["points"])
+    scenarios = [
+        (
+            name,
+            scenario_table(name, found),
+            scenario_charts(name, found, document) if with_charts else [],
+        )
+        for name, found in grouped.items()
+    ]
+    return Report(
+        title=f"Benchmark report: run {document['run'].get('id', '?')}",
+        headline=headline(document, grouped),
+        scenarios=scenarios,
+        points=points_table(grouped),
+        failures=failures(document),
+        environment=environment_table(document),
+    )
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_cell(cell: TCell) -> str:
+    marks = "".join(f" ⚠{n}" for n in cell.marks)
+    return _md_escape(cell.text) + marks
+
+
+def markdown_table(table: Table) -> str:
+    """Render a table for GitHub; invalid rows get ✗ in their status, warned ones ⚠."""
+    aligns = (
+        ["---:" if cell.numeric else "---" for cell in table.rows[0].cells] if table.rows else []
+    )
+    lines = [
+        "| " + " | ".join(_md_escape(h) for h in table.headers) + " |",
+        "| " + " | ".join(aligns or ["---"] * len(table.headers)) + " |",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row.cells) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def to_markdown(report: Report) -> str:
+    """Render the report as Markdown: the HTML's content without the charts."""
+    h = report.headline
+    out = [f"# {report.title}", "", f"**{QUESTION}**", "", h.answer, ""]
+    out += [f"- {line}" for line in h.details]
+    out += ["", f"Conditions: {h.conditions}.", "", h.run_line, ""]
+    for name, table, _ in report.scenarios:
+        out += [f"## Scenario: {name}", "", f"{SCENARIO_TEXT.get(name, '')} {MEDIANS}", ""]
+        out += [markdown_table(table), ""]
+    out += ["## Every point", "", POINTS_NOTE, "", markdown_table(report.points), ""]
+    out += ["## Failed points and skipped targets", ""]
+    out += [f"- **{what}**: {first}" for what, first, _ in report.failures] or ["None."]
+    out += ["", "## Environment", "", markdown_table(report.environment), ""]
+    out += ["## Metric definitions", ""]
+    out += [f"- **{term}**: {meaning}" for term, meaning in DEFINITIONS]
+    out += ["", "## Validity rules", ""] + [f"- {rule}" for rule in validity_rules()]
+    out += ["", "## How to read this report", "", READING, ""]
+    return "\n".join(out)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;
+ margin:0 auto;max-width:1400px;padding:16px 24px;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.6em;margin:.3em 0}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+.question{font-size:1.2em;font-weight:bold}
+.answer{font-size:1.1em;background:#f3f7fb;border-left:4px solid #0072B2;padding:8px 12px}
+.conditions{color:#444}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+th,td{border:1px solid #d0d0d0;padding:3px 6px;vertical-align:top}
+th{background:#f2f2f2;position:sticky;top:0}
+td.num{text-align:right;white-space:nowrap}td.text{white-space:nowrap}
+td.wrap{min-width:24em}
+tr.warned td{background:#fff7e0}
+tr.invalid td{background:#fde8e8}
+tr.invalid td:first-child{border-left:4px solid #D00000}
+.flag{color:#9a6700;font-weight:bold}
+tr.invalid .flag{color:#D00000}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
+.charts svg{border:1px solid #e5e5e5;width:100%;height:auto}
+.scroll{overflow-x:auto}
+dt{font-weight:bold}dd{margin:0 0 6px 16px}
+pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px}
+"""
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def html_table(table: Table, css: str = "") -> str:
+    """Render a table; a row's class marks it invalid or warned, flags sit in their cell."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in table.headers)
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            flags = "".join(f' <span class="flag">⚠{n}</span>' for n in cell.marks)
+            cls = (
+                ' class="num"'
+                if cell.numeric
+                else ' class="wrap"'
+                if cell.wrap
+                else ' class="text"'
+            )
+            cells.append(f"<td{cls}>{_esc(cell.text)}{flags}</td>")
+        row_cls = f' class="{row.css}"' if row.css else ""
+        rows.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
+    return (
+        f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _html_headline(report: Report) -> list[str]:
+    h = report.headline
+    return [
+        f"<h1>{_esc(report.title)}</h1>",
+        f'<section id="headline"><p class="question">{_esc(QUESTION)}</p>',
+        f'<p class="answer">{_esc(h.answer)}</p><ul>',
+        *(f"<li>{_esc(line)}</li>" for line in h.details),
+        f'</ul><p class="conditions">Conditions: {_esc(h.conditions)}.<br>{_esc(h.run_line)}</p>',
+        "</section>",
+    ]
+
+
+def _html_failures(report: Report) -> list[str]:
+    out = ['<h2 id="failures">Failed points and skipped targets</h2>']
+    if not report.failures:
+        return [*out, "<p>None.</p>"]
+    out.append("<ul>")
+    for what, first, rest in report.failures:
+        detail = f"<details><summary>log</summary><pre>{_esc(rest)}</pre></details>" if rest else ""
+        out.append(f'<li class="failure"><b>{_esc(what)}</b>: {_esc(first)}{detail}</li>')
+    return [*out, "</ul>"]
+
+
+def to_html(report: Report) -> str:
+    """Render the report as one self-contained HTML page with inline SVG charts."""
+    out = [
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(report.title)}</title><style>{CSS}</style></head><body>",
+        *_html_headline(report),
+    ]
+    for name, table, svgs in report.scenarios:
+        out += [
+            f'<h2 id="scenario-{_esc(name)}">Scenario: {_esc(name)}</h2>',
+            f"<p>{_esc(SCENARIO_TEXT.get(name, ''))} {_esc(MEDIANS)}</p>",
+            html_table(table, "scenario"),
+            f'<div class="charts">{"".join(svgs)}</div>',
+        ]
+    out += ['<h2 id="points">Every point</h2>', f"<p>{_esc(POINTS_NOTE)}</p>"]
+    out.append(html_table(report.points, "points"))
+    out += _html_failures(report)
+    out += ['<h2 id="environment">Environment</h2>', html_table(report.environment, "env")]
+    out += ['<h2 id="definitions">Metric definitions</h2><dl>']
+    out += [f"<dt>{_esc(term)}</dt><dd>{_esc(meaning)}</dd>" for term, meaning in DEFINITIONS]
+    out += ['</dl><h2 id="validity">Validity rules</h2><ul>']
+    out += [f"<li>{_esc(rule)}</li>" for rule in validity_rules()]
+    out += ['</ul><h2 id="reading">How to read this report</h2>', f"<p>{_esc(READING)}</p>"]
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+# Files and the command
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, like results.write_atomic."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def load_for_report(run_dir: str | Path) -> dict[str, Any]:
+    """Load a run's results; raise ResultsError (one line) when there is nothing to report."""
+    document = results.load(run_dir)
+    if not document["points"]:
+        skipped = document["run"].get("skipped_targets") or []
+        names = ", ".join(str(s.get("target", "?")) for s in skipped)
+        why = f" ({len(skipped)} target(s) skipped: {names})" if skipped else ""
+        raise results.ResultsError(
+            f"{results.results_path(run_dir)}: the run has no points, nothing to report{why}"
+        )
+    return document
+
+
+def write_report(run_dir: Path) -> tuple[Path, Path]:
+    """Write run_dir/report.md and run_dir/report.html; return their paths."""
+    document = load_for_report(run_dir)
+    folder = results.results_path(run_dir).parent
+    report = build(document)
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    _write_text(md_path, to_markdown(report))
+    _write_text(html_path, to_html(report))
+    return md_path, html_path
+
+
+def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("run_dir", help="a run folder or its results.json")
+    return parser
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `report <run-dir>` to the `bench` command's subparsers."""
+    return _configure(
+        subparsers.add_parser(
+            "report", help="write report.md and a self-contained report.html for a run"
+        )
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; one line and status 2 when the results cannot be used."""
+    try:
+        md_path, html_path = write_report(Path(args.run_dir))
+    except results.ResultsError as exc:
+        print(f"bench report: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {md_path} and {html_path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bench.report <run-dir>`: the same as `bench report`."""
+    parser = _configure(argparse.ArgumentParser(prog="bench report"))
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

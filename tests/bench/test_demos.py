@@ -1,0 +1,81 @@
+"""Every teaching demo end to end in its quick form, with tiny windows."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from bench import results
+from bench.demos import DEMOS
+from tests.support import REPO_ROOT, free_port
+
+
+def test_list_names_every_demo() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "demo", "--list"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    for name in DEMOS:
+        assert name in done.stdout
+
+
+def test_unknown_demo_is_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "demo", "nope"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "unknown demo nope" in done.stderr
+
+
+@pytest.mark.parametrize("name", list(DEMOS))
+def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
+    out = tmp_path / name
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cli",
+            "demo",
+            name,
+            "--quick",
+            "--out",
+            str(out),
+            "--port",
+            str(free_port()),
+            "--mock-port",
+            str(free_port()),
+            "--duration",
+            "1",
+            "--warmup",
+            "0.5",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    demo = DEMOS[name]
+    # The question and prediction come first, the lesson (drawn from the data) last.
+    assert done.stdout.index("Question:") < done.stdout.index("Prediction:")
+    assert "As predicted" in done.stdout or "Not as predicted" in done.stdout
+    document = results.load(out)
+    assert document["points"] and all(p["status"] == "ok" for p in document["points"])
+    assert document["run"]["preset"] == f"demo:{name}"
+    ET.fromstring((out / "chart.svg").read_text())  # well-formed SVG
+    page = (out / "demo.html").read_text()
+    assert "<svg" in page and html.escape(demo.question[:40]) in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert (out / "demo.md").read_text().startswith(f"# Demo: {name}")

@@ -1,0 +1,134 @@
+"""Lessons of the demos, on fixture points: derived from data, honest when it disagrees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import lessons
+
+
+def _p(target: str, users: int, rps: float, **extra: Any) -> dict[str, Any]:
+    point: dict[str, Any] = {
+        "target": target,
+        "scenario": "complete",
+        "status": "ok",
+        "workers": 1,
+        "threads": 1,
+        "load": {"mode": "users", "users": users},
+        "throughput_rps": rps,
+        "ceiling_rps": users / 0.2,
+        "model_ceiling_rps": None,
+        "efficiency": rps / (users / 0.2),
+        "latency_ms": {"p50": 200.0},
+    }
+    point.update(extra)
+    return point
+
+
+def test_wsgi_vs_asgi_quotes_the_worker_ceiling() -> None:
+    points = [
+        _p("fastapi-uvicorn", 200, 950.0),
+        _p("flask-gunicorn-sync", 200, 14.9, workers=3, model_ceiling_rps=15.0),
+        _p("flask-gunicorn-gevent", 200, 700.0),
+        _p("drf-gunicorn-gthread", 200, 400.0),
+    ]
+    lesson = lessons.wsgi_vs_asgi(points)
+    assert lesson.confirmed
+    assert "64x" in lesson.headline and "200 / 3" in lesson.headline
+    assert any("15.0 req/s" in d for d in lesson.details)
+
+
+def test_wsgi_vs_asgi_says_so_when_the_gap_is_missing() -> None:
+    points = [
+        _p("fastapi-uvicorn", 2, 10.0),
+        _p("flask-gunicorn-sync", 2, 9.8, workers=3, model_ceiling_rps=15.0),
+    ]
+    lesson = lessons.wsgi_vs_asgi(points)
+    assert not lesson.confirmed
+    assert "did not appear" in lesson.headline
+    assert lesson.text().startswith("Not as predicted")
+
+
+def test_blocking_the_loop() -> None:
+    points = [
+        _p("fastapi-uvicorn", 50, 480.0),
+        _p("fastapi-uvicorn-blocking", 50, 9.9),
+        _p("fastapi-uvicorn-sync", 50, 240.0),
+    ]
+    points = [{**p, "ceiling_rps": 500.0} for p in points]  # 100 ms upstream
+    lesson = lessons.blocking_the_loop(points)
+    assert lesson.confirmed and "froze" in lesson.headline
+    low = [
+        _p("fastapi-uvicorn", 1, 9.9, ceiling_rps=10.0),
+        _p("fastapi-uvicorn-blocking", 1, 9.8, ceiling_rps=10.0),
+    ]
+    assert not lessons.blocking_the_loop(low).confirmed
+
+
+def test_threadpool_limit() -> None:
+    points = [
+        _p("fastapi-uvicorn-sync", 160, 199.0, threads=40),
+        _p("fastapi-uvicorn-sync{threads=200}", 160, 700.0, threads=200),
+    ]
+    lesson = lessons.threadpool_limit(points)
+    assert lesson.confirmed and "200 req/s" in lesson.headline
+    flat = [
+        _p("fastapi-uvicorn-sync", 20, 99.0, threads=40),
+        _p("fastapi-uvicorn-sync{threads=200}", 20, 99.5, threads=200),
+    ]
+    assert not lessons.threadpool_limit(flat).confirmed
+
+
+def test_client_pool_names_best_and_worst() -> None:
+    points = [
+        _p("fastapi-uvicorn[aiohttp]", 200, 900.0),
+        _p("fastapi-uvicorn[httpx]", 200, 90.0),
+        _p("fastapi-uvicorn[openai]", 200, 400.0),
+    ]
+    lesson = lessons.client_pool(points)
+    assert lesson.confirmed
+    assert "fastapi-uvicorn[aiohttp]" in lesson.headline
+    assert "10.0x" in lesson.headline
+    alike = [_p("fastapi-uvicorn[aiohttp]", 200, 900.0), _p("fastapi-uvicorn[httpx]", 200, 850.0)]
+    assert "alike" in lessons.client_pool(alike).headline
+
+
+def _stream(target: str, ttft: float, e2e: float, fidelity: float = 1.0) -> dict[str, Any]:
+    return _p(
+        target,
+        10,
+        15.0,
+        scenario="stream",
+        ttft_ms={"p50": ttft},
+        latency_ms={"p50": e2e},
+        chunk_fidelity=fidelity,
+    )
+
+
+def test_streaming_ttft_finds_the_buffering_target() -> None:
+    clean = [_stream("fastapi-uvicorn", 301.0, 572.0), _stream("drf-uvicorn", 303.0, 575.0)]
+    assert lessons.streaming_ttft(clean).confirmed
+    buffered = [*clean, _stream("flask-gunicorn-gthread", 570.0, 571.0, 0.1)]
+    lesson = lessons.streaming_ttft(buffered)
+    assert not lesson.confirmed
+    assert "flask-gunicorn-gthread" in lesson.headline
+
+
+def test_workers_scaling_contrasts_io_and_cpu() -> None:
+    def both(workers: int, io: float, cpu: float) -> list[dict[str, Any]]:
+        target = f"flask-gunicorn-sync{{workers={workers}}}"
+        return [
+            _p(target, 20, io, workers=workers),
+            _p(target, 20, cpu, workers=workers, scenario="hello"),
+        ]
+
+    lesson = lessons.workers_scaling(both(1, 5.0, 2800.0) + both(4, 19.8, 2700.0))
+    assert lesson.confirmed and "4x the workers" in lesson.headline
+    contrary = lessons.workers_scaling(both(1, 5.0, 1000.0) + both(4, 6.0, 2900.0))
+    assert not contrary.confirmed and "not the expected contrast" in contrary.headline
+
+
+def test_every_demo_has_a_lesson() -> None:
+    from bench.demos import DEMOS
+
+    assert set(DEMOS) == set(lessons.LESSONS)
