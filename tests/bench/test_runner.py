@@ -237,3 +237,54 @@ def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: P
     assert sorted(p["load"]["users"] for p in points) == [2, 4, 6]
     assert points[: len(kept)] == kept
     assert json.loads((out / "results.json").read_text())["run"]["finished_at"]
+
+
+def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
+    from tests.support import mock_llm, running
+
+    port = free_port()
+    with mock_llm("--ttft-ms", "50", "--itl-ms", "0", "--output-tokens", "1") as mock:
+        env = {"LLM_BASE_URL": mock}
+        with running(
+            ["-m", "fastapi_app", "--port", str(port)], f"http://127.0.0.1:{port}/health", env=env
+        ):
+            out = tmp_path / "run"
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.cli",
+                    "run",
+                    "--out",
+                    str(out),
+                    "--no-summary",
+                    "--targets",
+                    "fastapi-uvicorn",
+                    "--scenarios",
+                    "complete",
+                    "--users",
+                    "5",
+                    "--target-url",
+                    f"http://127.0.0.1:{port}",
+                    "--mock-url",
+                    mock.removesuffix("/v1"),
+                    "--mock-tokens",
+                    "1",
+                    "--mock-ttft-ms",
+                    "50",
+                    "--mock-itl-ms",
+                    "0",
+                    *SHORT,
+                ],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = results.load(out)
+    [point] = document["points"]
+    assert document["run"]["target_url"] == f"http://127.0.0.1:{port}"
+    assert point["status"] == "ok" and point["valid"], point["warnings"]
+    assert point["server"]["cpu_pct"] is None  # not our process: not measured
+    assert point["upstream_calls"] == pytest.approx(point["requests"], abs=5)
