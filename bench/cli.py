@@ -208,6 +208,11 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     )
     if args.locust_master != bool(args.expect_workers):
         raise UsageError("--locust-master and --expect-workers N go together")
+    if args.locust_master and args.rate:
+        raise UsageError(
+            "--rate paces users through the workers' environment; with "
+            "--locust-master set BENCH_RATE_PER_USER on the workers and use --users"
+        )
     if args.locust_master and args.locust_processes:
         raise UsageError(
             "--locust-processes is for one host; with --locust-master the "

@@ -405,6 +405,11 @@ class Runner:
             model_concurrency=_model_concurrency(task.target, workers, threads),
         )
         measured = analysis.analyse(window)
+        if self.options.target_url:
+            measured["warnings"].append(
+                "external target: workers and threads are the target's defaults for the "
+                "given server cores, not read from the deployment; server CPU not measured"
+            )
         server = {"model": task.target.server, **measured.pop("server")}
         return {**identity, **measured, "server": server, "status": "ok"}
 

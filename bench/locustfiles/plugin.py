@@ -141,8 +141,9 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
         environment.runner.register_message(WINDOW_MESSAGE, _on_window_message)
 
 
-def _on_window_message(message: Any, **_kwargs: Any) -> None:
-    data = message.data or {}
+def _on_window_message(msg: Any, **_kwargs: Any) -> None:
+    # Locust calls custom-message listeners as listener(environment=..., msg=...).
+    data = msg.data or {}
     _state.remote_window = Window(data.get("start"), data.get("end"))
     _state.window = _state.remote_window
 

@@ -1,0 +1,512 @@
+"""The container deployment: docker-compose.yml, the Dockerfile and the docker/ helpers.
+
+No Docker engine is needed. The compose file is read by a real compose implementation,
+Debian's `docker-compose` (1.29, `config` only parses, validates and interpolates); it is
+skipped when missing, except under CI=true. Every service's command must name a real
+entry point of the project: the module, script or console script it runs answers
+`--help`, and that help knows every option the command passes. The health check and the
+worker wrapper run for real against real processes on loopback.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import REPO_ROOT, free_port, mock_llm, require_tool
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+HEALTHCHECK = REPO_ROOT / "docker" / "healthcheck.py"
+WORKER = REPO_ROOT / "docker" / "locust_worker.py"
+APP = "/app"  # WORKDIR of the image: the repository's root inside a container
+
+SERVERS = ("mock-llm", "fastapi", "flask", "drf")
+FRAMEWORKS = ("fastapi", "flask", "drf")
+SERVICES = {*SERVERS, "locust-master", "locust-worker", "bench"}
+PORTS = {"mock-llm": 8900, "fastapi": 8000, "flask": 8001, "drf": 8002}
+
+# The variables the compose file reads; they are cleared so that its defaults are checked.
+COMPOSE_VARIABLES = re.compile(
+    r"^(TARGET_HOST|SCENARIO|LOCUST_\w+|BENCH_\w+|MOCK_\w+|SERVER_CPUS|\w+_WORKERS|"
+    r"\w+_SERVER|\w+_CPUS|DRF_ALLOWED_HOSTS|COMPOSE_\w+)$"
+)
+
+
+# --- the compose file, through the real parser --------------------------------------
+
+
+def _compose_config(overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return `docker-compose config` of the file, parsed, under these variables only."""
+    require_tool("docker-compose")
+    env = {k: v for k, v in os.environ.items() if not COMPOSE_VARIABLES.match(k)}
+    env.update(overrides or {})
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.env"  # rather than a developer's .env beside the file
+        empty.write_text("")
+        args = ["docker-compose", "--project-directory", str(REPO_ROOT)]
+        args += ["--env-file", str(empty), "-f", str(COMPOSE_FILE), "config"]
+        check = subprocess.run([*args, "-q"], env=env, capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, check.stderr
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    config: dict[str, Any] = yaml.safe_load(done.stdout)
+    return config
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
+    """The services of the compose file with every variable at its default."""
+    config = _compose_config()
+    assert set(config["services"]) == SERVICES
+    return dict(config["services"])
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in (service.get("environment") or {}).items()}
+
+
+def _command(service: dict[str, Any]) -> list[str]:
+    """The argument vector the container runs; `sh -c "exec ..."` is unwrapped."""
+    command = [str(arg) for arg in service["command"]]
+    if command[:2] == ["sh", "-c"]:
+        # `config` prints $$ (compose's escape for a literal $) back as it was written
+        command = shlex.split(command[2].replace("$$", "$"))
+        if command[0] == "exec":
+            command = command[1:]
+    return command
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_the_compose_file_is_valid_for_the_real_parser(services: dict[str, Any]) -> None:
+    version = subprocess.run(
+        ["docker-compose", "version", "--short"], capture_output=True, text=True, timeout=30
+    )
+    assert version.returncode == 0 and version.stdout.strip()
+    assert "version" not in yaml.safe_load(COMPOSE_FILE.read_text())  # the unversioned spec
+    assert set(services) == SERVICES
+
+
+def test_every_service_has_a_cpu_limit_and_a_health_check(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        assert float(service["cpus"]) > 0, name
+        assert "deploy" not in service, f"{name}: cpus and deploy limits may disagree"
+        check = service["healthcheck"]
+        assert not check.get("disable"), name
+        assert check["test"][:2] == ["CMD", "python"], name
+        assert f"{APP}/docker/healthcheck.py" in check["test"], name
+
+
+def test_the_frameworks_get_equal_resources(services: dict[str, dict[str, Any]]) -> None:
+    limits = {float(services[name]["cpus"]) for name in FRAMEWORKS}
+    assert limits == {1.0}
+    # the server process counts are those `bench run` uses on one core
+    workers = {name: _option(_command(services[name]), "--workers") for name in FRAMEWORKS}
+    assert workers == {"fastapi": "1", "flask": "3", "drf": "3"}
+
+
+def test_servers_listen_on_every_interface_and_check_their_own_port(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in SERVERS:
+        command = _command(services[name])
+        assert _option(command, "--host") == "0.0.0.0", name
+        assert _option(command, "--port") == str(PORTS[name]), name
+        assert _env(services[name])["HEALTHCHECK_PORT"] == str(PORTS[name]), name
+    for name in FRAMEWORKS:
+        assert _env(services[name])["LLM_BASE_URL"] == "http://mock-llm:8900/v1"
+    assert "drf" in _env(services["drf"])["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+def test_startup_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
+    for name in FRAMEWORKS:
+        assert services[name]["depends_on"] == {"mock-llm": {"condition": "service_healthy"}}
+    for name in ("locust-master", "bench"):
+        assert services[name]["depends_on"] == {
+            server: {"condition": "service_healthy"} for server in SERVERS
+        }
+    # workers may run alone on another host: they wait for a master by themselves
+    assert "depends_on" not in services["locust-worker"]
+
+
+def test_the_results_volume(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("bench", "locust-master"):
+        source, target, *_ = services[name]["volumes"][0].split(":")
+        assert Path(source) == REPO_ROOT / "results" and target == f"{APP}/results", name
+    assert _option(_command(services["bench"]), "--out").startswith(f"{APP}/results/")
+
+
+def test_workers_scale(services: dict[str, dict[str, Any]]) -> None:
+    worker = services["locust-worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["scale"] == 2
+    command = _command(worker)
+    assert "--worker" not in command  # the wrapper adds it
+    assert _option(command, "--master-host") == "locust-master"
+    assert set(_option(command, "-f").split(",")) == {
+        f"bench/locustfiles/{scenario}.py" for scenario in ("hello", "complete", "stream")
+    }
+    assert worker["healthcheck"]["test"][-2:] == ["--process", "locust"]
+
+
+def test_one_master_per_mode(services: dict[str, dict[str, Any]]) -> None:
+    master, bench = services["locust-master"], services["bench"]
+    assert master["profiles"] == ["interactive"] and bench["profiles"] == ["headless"]
+    for name in SERVICES - {"locust-master", "bench"}:
+        assert "profiles" not in services[name], name
+    # the web UI, and the port of workers on other hosts
+    assert {(p["published"], p["target"]) for p in master["ports"]} == {
+        (8089, 8089),
+        (5557, 5557),
+    }
+    assert _option(_command(master), "--master-bind-port") == "5557"
+    assert _option(_command(master), "--host") == "http://fastapi:8000"
+    # the headless master answers to the same name
+    assert bench["networks"]["default"]["aliases"] == ["locust-master"]
+    assert {(p["published"], p["target"]) for p in bench["ports"]} == {(5557, 5557)}
+
+
+def test_the_headless_run_measures_the_deployment(services: dict[str, dict[str, Any]]) -> None:
+    command = _command(services["bench"])
+    assert command[:2] == ["bench", "run"]
+    assert "--locust-master" in command
+    assert _option(command, "--targets") == "fastapi-uvicorn"
+    assert _option(command, "--target-url") == "http://fastapi:8000"
+    assert _option(command, "--mock-url") == "http://mock-llm:8900"
+    assert _option(command, "--expect-workers") == str(services["locust-worker"]["scale"])
+    # workers in other containers connect to it: all interfaces, the published port
+    assert _option(command, "--master-bind-host") == "0.0.0.0"
+    assert _option(command, "--master-port") == "5557"
+
+
+def test_one_variable_sets_each_shared_value() -> None:
+    services = _compose_config(
+        {
+            "LOCUST_WORKERS": "4",
+            "MOCK_TOKENS": "7",
+            "MOCK_TTFT_MS": "150",
+            "TARGET_HOST": "http://flask:8001",
+            "BENCH_TARGET": "flask-gunicorn-gthread",
+            "SERVER_CPUS": "2",
+            "SCENARIO": "stream",
+        }
+    )["services"]
+    bench, worker = _command(services["bench"]), services["locust-worker"]
+    assert worker["scale"] == 4 and _option(bench, "--expect-workers") == "4"
+    mock_env, worker_env = _env(services["mock-llm"]), _env(worker)
+    assert mock_env["MOCK_LLM_OUTPUT_TOKENS"] == _option(bench, "--mock-tokens") == "7"
+    assert worker_env["BENCH_MAX_TOKENS"] == worker_env["BENCH_EXPECTED_TOKENS"] == "7"
+    assert mock_env["MOCK_LLM_TTFT_MS"] == _option(bench, "--mock-ttft-ms") == "150"
+    assert _option(bench, "--target-url") == "http://flask:8001"
+    master = _command(services["locust-master"])
+    assert _option(master, "--host") == "http://flask:8001"
+    assert _option(master, "-f") == "bench/locustfiles/stream.py"
+    assert {float(services[name]["cpus"]) for name in FRAMEWORKS} == {2.0}
+
+
+# --- every command names a real entry point -----------------------------------------
+
+
+def _program(command: list[str]) -> list[str]:
+    """The command's program and subcommands (up to its first option), run here."""
+    if command[0] == "python":
+        if command[1] == "-m":
+            assert importlib.util.find_spec(command[2]) is not None, command[2]
+            return [sys.executable, "-m", command[2]]
+        script = REPO_ROOT / command[1]
+        assert script.is_file(), script
+        return [sys.executable, str(script)]
+    scripts = importlib.metadata.entry_points(group="console_scripts", name=command[0])
+    assert scripts, f"{command[0]} is no console script of the installed packages"
+    executable = Path(sys.executable).with_name(command[0])
+    assert executable.is_file(), executable
+    subcommands = []
+    for arg in command[1:]:
+        if arg.startswith("-"):
+            break
+        subcommands.append(arg)
+    return [str(executable), *subcommands]
+
+
+def _help(program: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*program, "--help"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture(scope="module")
+def helps(
+    services: dict[str, dict[str, Any]],
+) -> dict[str, tuple[list[str], subprocess.CompletedProcess[str]]]:
+    """Each service's command, and its program's `--help`, run side by side."""
+    commands = {name: _command(service) for name, service in services.items()}
+    with ThreadPoolExecutor(len(commands)) as pool:
+        futures = {name: pool.submit(_help, _program(cmd)) for name, cmd in commands.items()}
+        return {name: (commands[name], futures[name].result()) for name in commands}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_the_command_names_a_real_entry_point(
+    name: str, helps: dict[str, tuple[list[str], subprocess.CompletedProcess[str]]]
+) -> None:
+    command, done = helps[name]
+    assert done.returncode == 0, f"{' '.join(command)} --help:\n{done.stderr[-2000:]}"
+    options = {arg.split("=")[0] for arg in command if arg.startswith("-")}
+    missing = {
+        option
+        for option in options
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", done.stdout)
+    }
+    assert not missing, f"{command[0]} --help does not know {sorted(missing)}"
+    if "-f" in command:  # locustfiles, relative to the image's WORKDIR
+        for locustfile in _option(command, "-f").split(","):
+            assert (REPO_ROOT / locustfile).is_file(), locustfile
+
+
+# --- the Dockerfile -----------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def test_the_dockerfile_installs_the_lock_and_runs_unprivileged() -> None:
+    steps = _instructions()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    runs = [args for op, args in steps if op == "RUN"]
+    assert any("pip install -r requirements.lock" in run for run in runs)
+    assert any("pip install --no-deps ." in run for run in runs)
+    copies = [args for op, args in steps if op == "COPY"]
+    assert copies[0] == "requirements.lock ./"  # dependencies before the code: layer cache
+    users = [(i, args) for i, (op, args) in enumerate(steps) if op == "USER"]
+    assert users and users[-1][1] not in ("root", "0")
+    assert all(i < users[-1][0] for i, (op, _) in enumerate(steps) if op == "RUN")
+
+
+def test_the_dockerfile_has_a_health_check() -> None:
+    checks = [args for op, args in _instructions() if op == "HEALTHCHECK"]
+    assert len(checks) == 1
+    assert f'"{APP}/docker/healthcheck.py"' in checks[0]
+    workdir = [args for op, args in _instructions() if op == "WORKDIR"]
+    assert workdir == [APP]
+
+
+def test_the_build_context_keeps_what_the_image_needs() -> None:
+    patterns = [
+        line.strip()
+        for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    needed = [
+        "requirements.lock",
+        "pyproject.toml",
+        "README.md",
+        "docker/healthcheck.py",
+        "docker/locust_worker.py",
+        "bench/locustfiles/plugin.py",
+        "fastapi_app/gunicorn_conf.py",
+        "mock_llm/__main__.py",
+    ]
+    for path in needed:
+        assert (REPO_ROOT / path).is_file(), path
+        parts = Path(path).parts
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        excluded = [p for p in patterns if any(fnmatch(prefix, p) for prefix in prefixes)]
+        assert not excluded, f"{path} is excluded from the build by {excluded}"
+    assert ".venv" in patterns and ".git" in patterns
+
+
+# --- the health check, for real -----------------------------------------------------
+
+
+def _healthcheck(*args: str, env: dict[str, str] | None = None) -> int:
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(HEALTHCHECK), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        timeout=30,
+    )
+    return done.returncode
+
+
+def test_the_health_check_against_a_running_service() -> None:
+    with mock_llm() as base:
+        port = base.split(":")[2].split("/")[0]
+        assert _healthcheck(env={"HEALTHCHECK_PORT": port}) == 0
+        assert _healthcheck(f"http://127.0.0.1:{port}/health") == 0
+        # a path that is not 200 is not healthy
+        assert _healthcheck(env={"HEALTHCHECK_PORT": port, "HEALTHCHECK_PATH": "/nope"}) == 1
+    assert _healthcheck(env={"HEALTHCHECK_PORT": str(free_port())}) == 1
+    assert _healthcheck("--bogus") == 1
+
+
+def _load_healthcheck() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("healthcheck", HEALTHCHECK)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_process_names() -> None:
+    names = _load_healthcheck().program_names
+    assert "locust" in names(["/usr/local/bin/python", "-m", "locust", "--worker"])
+    assert "locust" in names(["/usr/local/bin/python3.11", "/usr/local/bin/locust", "-f", "x"])
+    assert "bench" in names(["/usr/local/bin/python", "-I", "/usr/local/bin/bench", "run"])
+    assert "locust" in names(["locust", "--worker"])
+    assert "locust" not in names(["python", "docker/locust_worker.py", "--master-host", "locust"])
+    assert "locust" not in names(["python", "-c", "locust"])
+
+
+def test_the_process_health_check(tmp_path: Path) -> None:
+    module = f"probe_{uuid.uuid4().hex[:12]}"
+    (tmp_path / f"{module}.py").write_text("import time\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", module], cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 10
+        while _healthcheck("--process", module) != 0:
+            assert time.monotonic() < deadline, f"no process {module} found"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _healthcheck("--process", module) == 1
+
+
+# --- the worker wrapper, against real Locust masters --------------------------------
+
+
+class _Hello(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = b'{"message": "Hello"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hello_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_worker_serves_one_master_after_another(hello_server: str, tmp_path: Path) -> None:
+    port = free_port()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            str(WORKER),
+            "-f",
+            "bench/locustfiles/hello.py,bench/locustfiles/complete.py,bench/locustfiles/stream.py",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        for point in (1, 2):  # as `bench run` does: one master per point
+            result = tmp_path / f"point{point}.json"
+            master = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    "bench/locustfiles/hello.py",
+                    "--master",
+                    "--master-bind-host",
+                    "127.0.0.1",
+                    "--master-bind-port",
+                    str(port),
+                    "--expect-workers",
+                    "1",
+                    "--expect-workers-max-wait",
+                    "20",
+                    "--headless",
+                    "-u",
+                    "2",
+                    "-r",
+                    "2",
+                    "--run-time",
+                    "1s",
+                    "--host",
+                    hello_server,
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=REPO_ROOT,
+                env={**os.environ, "BENCH_RESULT_FILE": str(result)},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert master.returncode == 0, master.stderr[-2000:]
+            document = json.loads(result.read_text())
+            assert document["processes"] == 1, f"point {point}"
+            assert document["requests"]["/hello"]["count"] > 0, f"point {point}"
+        assert worker.poll() is None, "the wrapper ended with its worker"
+    finally:
+        os.kill(worker.pid, signal.SIGTERM)
+        try:
+            code = worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+            raise
+        finally:
+            stderr = worker.stderr.read().decode(errors="replace") if worker.stderr else ""
+            if worker.stderr:
+                worker.stderr.close()
+    assert code in (0, 1, 128 + signal.SIGTERM), stderr[-2000:]  # Locust's, or killed
+    assert "starting again" in stderr
