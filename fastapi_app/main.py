@@ -13,8 +13,14 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from fastapi_app.config import Settings
 from fastapi_app.middleware import BodySizeLimitMiddleware
@@ -79,6 +85,29 @@ async def upstream_error_handler(request: Request, exc: Exception) -> JSONRespon
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
+async def undecodable_body_handler(request: Request, exc: Exception) -> Response:
+    """Answer a JSON body that is not UTF-8 text with the contract's 422, like malformed JSON.
+
+    FastAPI decodes the body with `json.loads(bytes)`; it turns a JSONDecodeError into its
+    own 422, but any other parsing failure, UnicodeDecodeError included, into
+    `HTTPException(400, "There was an error parsing the body")` raised `from` the original
+    error. That cause, not the message text, identifies the case. Every other
+    HTTPException (404, 405, the 413 of the body limit) goes to FastAPI's default handler.
+    """
+    assert isinstance(exc, HTTPException)
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        error = {
+            "type": "json_invalid",
+            "loc": ("body",),
+            "msg": "JSON decode error",
+            "input": {},
+            "ctx": {"error": str(cause)},
+        }
+        return await request_validation_exception_handler(request, RequestValidationError([error]))
+    return await http_exception_handler(request, exc)
+
+
 async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Answer an unexpected error with JSON instead of Starlette's plain-text page."""
     return JSONResponse({"detail": "internal server error"}, status_code=500)
@@ -112,6 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_exception_handler(UpstreamError, upstream_error_handler)
+    # Starlette's HTTPException, which FastAPI's router raises for a body it cannot parse;
+    # this replaces FastAPI's default handler for it, and delegates to it.
+    app.add_exception_handler(HTTPException, undecodable_body_handler)
     app.add_exception_handler(Exception, internal_error_handler)
     app.include_router(root.router)
     app.include_router(COMPLETION_ROUTERS[settings.variant])

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-# Strict types: the contract rejects `true` or `"12"` as max_tokens instead of coercing them.
+
+def _integral_float_to_int(value: Any) -> Any:
+    """Turn 1.0 into 1 and leave every other value to the strict int check.
+
+    JSON has one number type: JSON Schema, and so the service's own OpenAPI document
+    (`type: integer`), count 1.0 as an integer, so it is accepted and sent upstream as 1.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict types: the contract rejects `true`, `"12"` or 1.5 as max_tokens instead of
+# coercing them; only an integral float (512.0) becomes the int. The validator leaves
+# the JSON schema as it was: type integer, minimum 1, maximum 4096.
 Prompt = Annotated[str, Field(strict=True, min_length=1, max_length=4000)]
-MaxTokens = Annotated[int, Field(strict=True, ge=1, le=4096)]
+MaxTokens = Annotated[
+    int, Field(strict=True, ge=1, le=4096), BeforeValidator(_integral_float_to_int)
+]
 
 
 class CompleteRequest(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -45,6 +46,32 @@ def stream_arrivals(http: httpx.Client) -> tuple[list[float], bytes]:
     return arrivals, raw
 
 
+def in_chunks(body: bytes, size: int) -> Iterator[bytes]:
+    """A generator body: httpx sends it with Transfer-Encoding: chunked, no Content-Length."""
+    return (body[i : i + size] for i in range(0, len(body), size))
+
+
+def assert_chunked_bodies_are_read(http: httpx.Client, base: str) -> None:
+    """Django and DRF size a body by Content-Length only; drf_app.chunked fills it in."""
+    json_type = {"Content-Type": "application/json"}
+    small = json.dumps({"prompt": "hi", "max_tokens": 2}).encode()
+    for path in ("/complete", "/complete/stream"):
+        answer = http.post(path, content=in_chunks(small, 4), headers=json_type)
+        assert answer.status_code == 200, answer.text
+    # The body was read to its end: the connection serves the next request.
+    assert http.get("/hello").status_code == 200
+    shell = b'{"prompt": ""}'
+    for size, status in ((65536, 422), (65537, 413), (300000, 413)):
+        body = shell[:-2] + b"x" * (size - len(shell)) + shell[-2:]
+        # Own connection: a server may close it after refusing a body it did not read.
+        answer = httpx.post(f"{base}/complete", content=in_chunks(body, 8192), headers=json_type)
+        assert answer.status_code == status, answer.text
+        if status == 422:  # read whole: too long a prompt, not a missing one
+            assert answer.json()["detail"][0]["type"] == "max_length"
+        else:
+            assert isinstance(answer.json()["detail"], str)
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_server(slow_mock: str, server: str) -> None:
     port = free_port()
@@ -69,6 +96,7 @@ def test_server(slow_mock: str, server: str) -> None:
         # then closes the connection, which a client reusing it would see as a disconnect.
         too_big = httpx.post(f"{base}/complete", json={"prompt": "x" * 70000})
         assert too_big.status_code == 413 and "detail" in too_big.json()
+        assert_chunked_bodies_are_read(http, base)
         missing = http.get("/missing")
         assert missing.status_code == 404 and "detail" in missing.json()
         assert http.get("/openapi.json").json()["openapi"].startswith("3.")

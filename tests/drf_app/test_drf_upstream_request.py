@@ -171,3 +171,27 @@ def test_no_retry_on_upstream_error(
         status = Client().post("/complete", BODY, content_type="application/json").status_code
     assert status == 502
     assert len(recorder.seen) == 1
+
+
+@pytest.mark.parametrize("llm_client", SYNC_CLIENTS + [f"async:{name}" for name in ASYNC_CLIENTS])
+def test_nul_prompt_and_integral_float_max_tokens_go_upstream_intact(
+    upstream: Callable[..., None], recorder: type[Recorder], llm_client: str
+) -> None:
+    # The contract's prompt is any string (DRF's CharField refuses NUL by default), and
+    # JSON Schema counts 7.0 as an integer: both reach the upstream, 7.0 as the integer 7.
+    name = llm_client.removeprefix("async:")
+    _point(upstream, recorder, name)
+    body = json.dumps({"prompt": "a\u0000b", "max_tokens": 7.0})
+    if llm_client.startswith("async:"):
+
+        async def scenario(api: AsyncClient) -> int:
+            response = await api.post("/complete", body, content_type="application/json")
+            return response.status_code
+
+        status = run_async(scenario)
+    else:
+        status = Client().post("/complete", body, content_type="application/json").status_code
+    assert status == 200
+    [(_, _, sent)] = recorder.seen
+    assert sent["messages"] == [{"role": "user", "content": "a\x00b"}]
+    assert sent["max_tokens"] == 7 and type(sent["max_tokens"]) is int  # 7 on the wire, not 7.0

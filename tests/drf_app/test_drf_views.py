@@ -46,6 +46,9 @@ def test_fixed_bodies(client: Client, path: str, body: dict[str, str]) -> None:
         ({"prompt": "hi", "max_tokens": "12"}, "max_tokens", "invalid"),
         ({"prompt": "hi", "max_tokens": True}, "max_tokens", "invalid"),
         ({"prompt": "hi", "max_tokens": 1.5}, "max_tokens", "invalid"),
+        ({"prompt": "hi", "max_tokens": 4097.0}, "max_tokens", "max_value"),
+        ({"prompt": "hi", "max_tokens": 1e16}, "max_tokens", "max_value"),
+        ({"prompt": "hi", "max_tokens": 0.0}, "max_tokens", "min_value"),
         ({"prompt": "hi", "max_tokens": None}, "max_tokens", "null"),
     ],
 )

@@ -90,6 +90,8 @@ INVALID_BODIES = [
     pytest.param(b'{"prompt": "x", "max_tokens": true}', ["body", "max_tokens"], id="bool"),
     pytest.param(b'{"prompt": "x", "max_tokens": "5"}', ["body", "max_tokens"], id="string"),
     pytest.param(b'{"prompt": "x", "max_tokens": 5.5}', ["body", "max_tokens"], id="float"),
+    pytest.param(b'{"prompt": "x", "max_tokens": 4097.0}', ["body", "max_tokens"], id="float-4097"),
+    pytest.param(b'{"prompt": "x", "max_tokens": 0.0}', ["body", "max_tokens"], id="float-zero"),
     pytest.param(b"[]", ["body"], id="array"),
 ]
 
@@ -104,6 +106,38 @@ def test_invalid_body_is_422(client: TestClient, path: str, raw: bytes, loc: lis
     for error in errors:
         assert {"loc", "msg", "type"} <= set(error)
     assert errors[0]["loc"][: len(loc)] == loc
+
+
+@pytest.mark.parametrize("variant", ["async", "sync", "blocking"])
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b'{"prompt": "\xe9t\xe9"}', id="latin-1"),
+        pytest.param(b"\x00\x00\x00\x00\x00", id="nul-bytes"),
+        pytest.param(b'\xff\xfe{"prompt": "x"}', id="bom-then-garbage"),
+    ],
+)
+def test_body_that_is_not_utf_8_is_422_like_malformed_json(
+    app_client: AppClient, variant: str, path: str, raw: bytes
+) -> None:
+    # FastAPI itself answers 400 "There was an error parsing the body" here.
+    client = app_client(variant=variant, base_url="http://127.0.0.1:9/v1")
+    response = client.post(path, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert error["type"] == "json_invalid"
+    assert isinstance(error["msg"], str)
+
+
+def test_other_http_errors_keep_fastapis_answers(client: TestClient) -> None:
+    response = client.get("/complete")
+    assert (response.status_code, response.json()) == (405, {"detail": "Method Not Allowed"})
+    assert response.headers["allow"] == "POST"
+    response = client.post("/complete", content=b"x" * 65537)
+    assert (response.status_code, response.headers["content-type"]) == (413, "application/json")
 
 
 def test_prompt_of_4000_characters_is_accepted(client: TestClient) -> None:
@@ -180,6 +214,9 @@ def test_openapi_is_valid_and_identical_across_variants(
     assert request["prompt"]["minLength"] == 1
     assert request["prompt"]["maxLength"] == 4000
     assert request["max_tokens"]["default"] == 512
+    # The integral-float leniency (1.0 -> 1) leaves the documented type alone.
+    assert request["max_tokens"]["type"] == "integer"
+    assert (request["max_tokens"]["minimum"], request["max_tokens"]["maximum"]) == (1, 4096)
 
 
 def test_docs_use_local_assets(client: TestClient) -> None:

@@ -54,6 +54,20 @@ def test_complete_calls_upstream_once(llm_client: TestClient, mock_url: str) -> 
     assert _upstream_requests(mock_url) == before + 1
 
 
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_integral_float_max_tokens_goes_upstream_as_an_integer(
+    llm_client: TestClient, path: str
+) -> None:
+    # The mock refuses a float max_tokens (400, which would be a 502 here), so a 200
+    # with exactly 2 tokens shows that 2.0 went upstream as the JSON integer 2.
+    response = llm_client.post(path, json={"prompt": "Say hi", "max_tokens": 2.0})
+    assert response.status_code == 200, response.text
+    if path == "/complete":
+        assert response.json()["response"] == "The quick"
+    else:
+        assert [name for name, _ in parse_events(response.text)] == ["message"] * 2 + ["done"]
+
+
 def test_stream_relays_every_chunk(llm_client: TestClient) -> None:
     response = llm_client.post("/complete/stream", json={"prompt": "Say hi", "max_tokens": 3})
     assert response.status_code == 200

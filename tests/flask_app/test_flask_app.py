@@ -63,6 +63,8 @@ def _assert_422(response: TestResponse, loc: list[str]) -> None:
         ({"prompt": "hi", "max_tokens": True}, ["body", "max_tokens"]),
         ({"prompt": "hi", "max_tokens": "12"}, ["body", "max_tokens"]),
         ({"prompt": "hi", "max_tokens": 1.5}, ["body", "max_tokens"]),
+        ({"prompt": "hi", "max_tokens": 4097.0}, ["body", "max_tokens"]),
+        ({"prompt": "hi", "max_tokens": 0.0}, ["body", "max_tokens"]),
         (["hi"], ["body"]),
     ],
 )

@@ -84,6 +84,28 @@ def test_upstream_request_follows_the_openai_chat_api(
     assert stream["stream_options"] == {"include_usage": True}
 
 
+@pytest.mark.parametrize("max_tokens", [1.0, 512.0])
+def test_integral_float_max_tokens_goes_upstream_as_an_integer(
+    make_client: AppFactory,
+    recording_upstream: tuple[str, Recorder],
+    llm_client: str,
+    max_tokens: float,
+) -> None:
+    # JSON has one number type: 1.0 is an integer to JSON Schema and to the OpenAPI
+    # document (type integer), so it is accepted, and the upstream gets a JSON integer.
+    base, recorder = recording_upstream
+    client = make_client(LLM_BASE_URL=base, LLM_CLIENT=llm_client)
+    body = {"prompt": "hi", "max_tokens": max_tokens}
+    assert client.post("/complete", json=body).status_code == 200
+    streamed = client.post("/complete/stream", json=body)
+    assert streamed.status_code == 200
+    assert parse_events(streamed.get_data(as_text=True))[-1] == ("done", {"tokens_used": 5})
+    assert len(recorder.requests) == 2
+    for _, _, sent in recorder.requests:
+        assert sent["max_tokens"] == int(max_tokens)
+        assert type(sent["max_tokens"]) is int  # parsed from the wire: 1, not 1.0
+
+
 @pytest.mark.parametrize(
     ("fault", "status"),
     [("429", 503), ("500", 502), ("503", 502), ("404", 502), ("malformed", 502),
