@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,12 +11,13 @@ import pytest
 
 from bench import results
 from bench.demos import DEMOS
-from tests.support import REPO_ROOT, free_port
+from tests.bench.runs import bench, free_ports
+from tests.support import REPO_ROOT
 
 
 def test_list_names_every_demo() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cli", "demo", "--list"],
+        bench("demo", "--list"),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -30,7 +30,7 @@ def test_list_names_every_demo() -> None:
 
 def test_unknown_demo_is_exit_2() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.cli", "demo", "nope"],
+        bench("demo", "nope"),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -43,24 +43,18 @@ def test_unknown_demo_is_exit_2() -> None:
 def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
     out = tmp_path / name
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
+        bench(
             "demo",
             name,
             "--quick",
             "--out",
             str(out),
-            "--port",
-            str(free_port()),
-            "--mock-port",
-            str(free_port()),
+            *free_ports(),
             "--duration",
             "1",
             "--warmup",
             "0.5",
-        ],
+        ),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

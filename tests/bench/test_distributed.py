@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from bench import results
+from tests.bench.runs import bench as bench_command
+from tests.bench.runs import free_ports
 from tests.support import REPO_ROOT, free_port
 
 
@@ -35,17 +37,11 @@ def _worker(master_port: int) -> subprocess.Popen[bytes]:
 def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
     out, master_port = tmp_path / "run", free_port()
     bench = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
+        bench_command(
             "run",
             "--out",
             str(out),
-            "--port",
-            str(free_port()),
-            "--mock-port",
-            str(free_port()),
+            *free_ports(),
             "--targets",
             "baseline-uvicorn",
             "--scenarios",
@@ -62,7 +58,7 @@ def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
             "--master-port",
             str(master_port),
             "--no-summary",
-        ],
+        ),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

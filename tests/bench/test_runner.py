@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,27 +14,19 @@ import psutil
 import pytest
 
 from bench import results
-from tests.support import REPO_ROOT, free_port
+from tests.bench.runs import bench, free_ports
+from tests.support import REPO_ROOT, free_port, mock_llm, running
 
 SHORT = ["--duration", "3", "--warmup", "1"]
 
 
+def _ports(port: int) -> list[str]:
+    return ["--port", str(port), "--mock-port", str(free_port())]
+
+
 def _run(out: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--out",
-            str(out),
-            "--port",
-            str(free_port()),
-            "--mock-port",
-            str(free_port()),
-            "--no-summary",
-            *args,
-        ],
+        bench("run", "--out", str(out), *free_ports(), "--no-summary", *args),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -132,20 +123,7 @@ def _wait_for(predicate: Any, timeout_s: float) -> None:
 
 def _start(out: Path, port: int, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--out",
-            str(out),
-            "--port",
-            str(port),
-            "--mock-port",
-            str(free_port()),
-            "--no-summary",
-            *args,
-        ],
+        bench("run", "--out", str(out), *_ports(port), "--no-summary", *args),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -155,7 +133,7 @@ def _start(out: Path, port: int, *args: str) -> subprocess.Popen[str]:
 
 def test_a_target_killed_mid_run_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     out, port = tmp_path / "run", free_port()
-    bench = _start(
+    proc = _start(
         out,
         port,
         "--targets",
@@ -176,10 +154,10 @@ def test_a_target_killed_mid_run_is_recorded_and_the_run_goes_on(tmp_path: Path)
         server = _server_on(port)
         assert server is not None
         os.killpg(os.getpgid(server.pid), signal.SIGKILL)
-        output, _ = bench.communicate(timeout=120)
+        output, _ = proc.communicate(timeout=120)
     finally:
-        bench.kill()
-    assert bench.returncode == 0, output
+        proc.kill()
+    assert proc.returncode == 0, output
     points = _by_target(_points(out))
     killed = points["fastapi-uvicorn"]
     assert killed["status"] == "failed" and not killed["valid"]
@@ -201,32 +179,20 @@ def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: P
         "--warmup",
         "1",
     ]
-    bench = _start(out, port, *args)
+    proc = _start(out, port, *args)
     try:
         _wait_for(lambda: (out / "results.json").exists() and _points(out), 90)
-        bench.send_signal(signal.SIGINT)
-        output, _ = bench.communicate(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
     finally:
-        bench.kill()
-    assert bench.returncode == 130, output
+        proc.kill()
+    assert proc.returncode == 130, output
     assert "resume" in output
     kept = _points(out)
     assert 1 <= len(kept) < 3
     assert _server_on(port) is None  # no orphaned server
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cli",
-            "run",
-            "--resume",
-            str(out),
-            "--port",
-            str(port),
-            "--mock-port",
-            str(free_port()),
-            "--no-summary",
-        ],
+        bench("run", "--resume", str(out), *_ports(port), "--no-summary"),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -240,8 +206,6 @@ def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: P
 
 
 def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
-    from tests.support import mock_llm, running
-
     port = free_port()
     with mock_llm("--ttft-ms", "50", "--itl-ms", "0", "--output-tokens", "1") as mock:
         env = {"LLM_BASE_URL": mock}
@@ -250,10 +214,7 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
         ):
             out = tmp_path / "run"
             done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.cli",
+                bench(
                     "run",
                     "--out",
                     str(out),
@@ -275,7 +236,7 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
                     "--mock-itl-ms",
                     "0",
                     *SHORT,
-                ],
+                ),
                 cwd=REPO_ROOT,
                 capture_output=True,
                 text=True,
