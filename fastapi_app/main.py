@@ -6,17 +6,17 @@ Servers import the factory: `uvicorn fastapi_app.main:create_app --factory` and
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -85,18 +85,53 @@ async def upstream_error_handler(request: Request, exc: Exception) -> JSONRespon
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-async def undecodable_body_handler(request: Request, exc: Exception) -> Response:
-    """Answer a JSON body that is not UTF-8 text with the contract's 422, like malformed JSON.
+class EchoSafeJSONResponse(JSONResponse):
+    """A JSONResponse that survives text which has no UTF-8 form (lone surrogates).
+
+    Valid JSON can carry a lone surrogate as an escape (`"\\ud800"`); `json.loads` turns
+    it into a Python string that `str.encode("utf-8")` refuses. Starlette's JSONResponse
+    encodes strictly, so a 422 that echoes such an input back (FastAPI's errors carry
+    `input`) would itself fail with UnicodeEncodeError and become a 500. Here the
+    unencodable characters of the echo become "?"; every other answer is byte-identical.
+    """
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        )
+        return text.encode("utf-8", errors="replace")
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's default 422 for an invalid body, rendered by EchoSafeJSONResponse.
+
+    A prompt with a lone surrogate fails pydantic's str check (`string_unicode`, at
+    `["body", "prompt"]`) before any upstream call; only the echo of it needs this.
+    """
+    assert isinstance(exc, RequestValidationError)
+    return EchoSafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
+# What FastAPI's body parsing can raise, besides a JSONDecodeError (its own 422), for a
+# body that is not JSON it can read: bytes that are not UTF-8 text, and nesting deeper
+# than the json module's recursion limit (`[[[[...]]]]` a few thousand levels deep, well
+# under the 64 KiB limit), which it raises as RecursionError.
+UNPARSABLE_BODY_CAUSES = (UnicodeDecodeError, RecursionError)
+
+
+async def unparsable_body_handler(request: Request, exc: Exception) -> Response:
+    """Answer a JSON body that cannot be parsed with the contract's 422, like malformed JSON.
 
     FastAPI decodes the body with `json.loads(bytes)`; it turns a JSONDecodeError into its
-    own 422, but any other parsing failure, UnicodeDecodeError included, into
+    own 422, but any other parsing failure (UnicodeDecodeError, RecursionError) into
     `HTTPException(400, "There was an error parsing the body")` raised `from` the original
-    error. That cause, not the message text, identifies the case. Every other
-    HTTPException (404, 405, the 413 of the body limit) goes to FastAPI's default handler.
+    error, and logs nothing. That cause, not the message text, identifies the case. Every
+    other HTTPException (404, 405, the 413 of the body limit) goes to FastAPI's default
+    handler.
     """
     assert isinstance(exc, HTTPException)
     cause = exc.__cause__
-    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+    if exc.status_code == 400 and isinstance(cause, UNPARSABLE_BODY_CAUSES):
         error = {
             "type": "json_invalid",
             "loc": ("body",),
@@ -104,7 +139,7 @@ async def undecodable_body_handler(request: Request, exc: Exception) -> Response
             "input": {},
             "ctx": {"error": str(cause)},
         }
-        return await request_validation_exception_handler(request, RequestValidationError([error]))
+        return await validation_error_handler(request, RequestValidationError([error]))
     return await http_exception_handler(request, exc)
 
 
@@ -141,9 +176,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_exception_handler(UpstreamError, upstream_error_handler)
-    # Starlette's HTTPException, which FastAPI's router raises for a body it cannot parse;
-    # this replaces FastAPI's default handler for it, and delegates to it.
-    app.add_exception_handler(HTTPException, undecodable_body_handler)
+    # Both replace FastAPI's default handlers and keep their answers (see each docstring).
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    # Starlette's HTTPException, which FastAPI's router raises for a body it cannot parse.
+    app.add_exception_handler(HTTPException, unparsable_body_handler)
     app.add_exception_handler(Exception, internal_error_handler)
     app.include_router(root.router)
     app.include_router(COMPLETION_ROUTERS[settings.variant])

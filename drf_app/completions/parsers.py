@@ -6,6 +6,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
@@ -21,4 +22,12 @@ class LimitedJSONParser(JSONParser):
         # DRF hands parsers the raw request stream, which bypasses the size check that
         # Django makes only in HttpRequest.body; reading .body raises RequestDataTooBig.
         body: bytes = parser_context["request"].body if parser_context else stream.read()
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError as exc:
+            # JSON nested deeper than the json module's recursion limit (about 1000
+            # levels: `[[[[...]]]]` a few thousand deep is valid JSON well under 64 KiB)
+            # raises RecursionError, which JSONParser does not turn into a ParseError as
+            # it does a ValueError: it would be an uncaught 500 with a logged traceback.
+            # A ParseError is the 422 at ["body"] of any body that cannot be parsed.
+            raise ParseError("JSON parse error - nested too deeply") from exc

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from drf_app.completions import async_views, llm, views
 from tests.drf_app.conftest import run_async
+from tests.drf_app.sse_events import parse_events
 
 
 def post_json(client: Client, path: str, body: Any, **extra: Any) -> Any:
@@ -78,6 +79,68 @@ def test_unreadable_body_is_422_at_body(client: Client, raw: bytes, content_type
     response = client.post("/complete", data=raw, content_type=content_type)
     assert response.status_code == 422
     assert [error["loc"] for error in response.json()["detail"]] == [["body"]]
+
+
+# Valid JSON whose prompt has no UTF-8 form, so it could not go upstream.
+LONE_SURROGATE = b'{"prompt": "a\\ud800b"}'
+
+
+def nested(depth: int) -> bytes:
+    """A valid body whose ignored field `extra` is `depth` nested empty arrays."""
+    return b'{"prompt": "x", "max_tokens": 2, "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def read(response: Any, content: bytes) -> tuple[int, Any]:
+    """(status, JSON body), or (status, events) for an event stream."""
+    return response.status_code, parse_events(content) if response.streaming else response.json()
+
+
+def post_on_both_view_sets(path: str, raw: bytes) -> list[tuple[int, Any]]:
+    """POST `raw` as JSON to the sync and the async views; read both answers."""
+
+    async def scenario(api: AsyncClient) -> tuple[int, Any]:
+        response = await api.post(path, raw, content_type="application/json")
+        if not response.streaming:
+            return read(response, response.content)
+        # Read in the loop that owns the upstream connection, which then closes it.
+        return read(response, b"".join([part async for part in response.streaming_content]))
+
+    sync = Client(raise_request_exception=False).post(path, raw, content_type="application/json")
+    content = b"".join(sync.streaming_content) if sync.streaming else sync.content
+    return [read(sync, content), run_async(scenario)]
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_prompt_with_a_lone_surrogate_is_422_at_the_prompt(client: Client, path: str) -> None:
+    for status, body in post_on_both_view_sets(path, LONE_SURROGATE):
+        assert status == 422
+        [error] = body["detail"]
+        assert (error["loc"], error["type"]) == (
+            ["body", "prompt"],
+            "surrogate_characters_not_allowed",
+        )
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_too_deeply_to_parse_is_422_at_body(
+    client: Client, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # About 10 KB of valid JSON that json.load gives up on with RecursionError.
+    for status, body in post_on_both_view_sets(path, nested(5000)):
+        assert status == 422
+        [error] = body["detail"]
+        assert (error["loc"], error["type"]) == (["body"], "parse_error")
+    # Django logs a 4xx as a warning; only an uncaught error carries a traceback.
+    assert not [record for record in caplog.records if record.exc_info]
+    assert not [record for record in caplog.records if record.levelname in {"ERROR", "CRITICAL"}]
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_100_deep_is_accepted(client: Client, path: str) -> None:
+    for status, body in post_on_both_view_sets(path, nested(100)):
+        assert status == 200, body
+        if path == "/complete/stream":
+            assert body[-1][0] == "done", body
 
 
 def test_body_without_content_type_is_read_as_json(client: Client) -> None:

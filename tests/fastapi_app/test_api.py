@@ -93,6 +93,8 @@ INVALID_BODIES = [
     pytest.param(b'{"prompt": "x", "max_tokens": 4097.0}', ["body", "max_tokens"], id="float-4097"),
     pytest.param(b'{"prompt": "x", "max_tokens": 0.0}', ["body", "max_tokens"], id="float-zero"),
     pytest.param(b"[]", ["body"], id="array"),
+    pytest.param(b'{"prompt": "a\\ud800b"}', ["body", "prompt"], id="lone-surrogate"),
+    pytest.param(b'{"prompt": "x", "n": ' + b"[" * 5000 + b"]" * 5000 + b"}", ["body"], id="deep"),
 ]
 
 
@@ -130,6 +132,65 @@ def test_body_that_is_not_utf_8_is_422_like_malformed_json(
     assert error["loc"] == ["body"]
     assert error["type"] == "json_invalid"
     assert isinstance(error["msg"], str)
+
+
+# Valid JSON whose prompt has no UTF-8 form: the string check refuses it, and the 422's
+# echo of it ("input") must still encode (it was a 500).
+LONE_SURROGATE = b'{"prompt": "a\\ud800b"}'
+
+
+def nested(depth: int) -> bytes:
+    """A valid body whose ignored field `extra` is `depth` nested empty arrays."""
+    return b'{"prompt": "x", "max_tokens": 2, "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("variant", ["async", "sync", "blocking"])
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_prompt_with_a_lone_surrogate_is_422_at_the_prompt(
+    app_client: AppClient, variant: str, path: str
+) -> None:
+    # Port 9: the upstream must never be called.
+    client = app_client(variant=variant, base_url="http://127.0.0.1:9/v1")
+    response = client.post(
+        path, content=LONE_SURROGATE, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    response.content.decode("utf-8")  # strict: the echo is valid UTF-8
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["type"]) == (["body", "prompt"], "string_unicode")
+    assert error["input"] == "a?b"
+
+
+def test_echo_of_any_field_with_a_lone_surrogate_encodes(client: TestClient) -> None:
+    # A missing prompt echoes the whole body, keys included.
+    raw = b'{"\\udfff": "\\ud800", "max_tokens": "\\ud800"}'
+    response = client.post("/complete", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    locs = [error["loc"] for error in response.json()["detail"]]
+    assert locs == [["body", "prompt"], ["body", "max_tokens"]]
+
+
+@pytest.mark.parametrize("variant", ["async", "sync", "blocking"])
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_too_deeply_to_parse_is_422_at_body(
+    app_client: AppClient, variant: str, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Valid JSON of about 10 KB that json.loads gives up on with RecursionError; FastAPI
+    # itself answers 400 "There was an error parsing the body".
+    client = app_client(variant=variant, base_url="http://127.0.0.1:9/v1")
+    raw = nested(5000)
+    response = client.post(path, content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert (error["loc"], error["type"]) == (["body"], "json_invalid")
+    assert not [record for record in caplog.records if record.levelname in {"ERROR", "CRITICAL"}]
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_100_deep_is_accepted(client: TestClient, path: str) -> None:
+    response = client.post(path, content=nested(100), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
 
 
 def test_other_http_errors_keep_fastapis_answers(client: TestClient) -> None:

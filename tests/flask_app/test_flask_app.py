@@ -89,6 +89,44 @@ def test_malformed_or_non_json_body_is_422(
     _assert_422(client.post("/complete", data=data, content_type=content_type), ["body"])
 
 
+# Valid JSON whose prompt has no UTF-8 form, so it could not go upstream.
+LONE_SURROGATE = b'{"prompt": "a\\ud800b"}'
+
+
+def nested(depth: int) -> bytes:
+    """A valid body whose ignored field `extra` is `depth` nested empty arrays."""
+    return b'{"prompt": "x", "max_tokens": 2, "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_prompt_with_a_lone_surrogate_is_422_at_the_prompt(client: FlaskClient, path: str) -> None:
+    response = client.post(path, data=LONE_SURROGATE, content_type="application/json")
+    _assert_422(response, ["body", "prompt"])
+    assert response.get_json()["detail"][0]["type"] == "string_unicode"
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_too_deeply_to_parse_is_422_at_body(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Not TESTING, so that an unhandled error would be logged and answered 500, not raised.
+    app = create_app({"LLM_BASE_URL": NO_UPSTREAM})
+    # About 10 KB of valid JSON that json.loads gives up on with RecursionError.
+    response = app.test_client().post(path, data=nested(5000), content_type="application/json")
+    _assert_422(response, ["body"])
+    assert response.get_json()["detail"][0]["type"] == "json_invalid"
+    assert not [record for record in caplog.records if record.levelname in {"ERROR", "CRITICAL"}]
+
+
+@pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
+def test_json_nested_100_deep_is_accepted(
+    make_client: AppFactory, mock_base: str, path: str
+) -> None:
+    client = make_client(LLM_BASE_URL=mock_base)
+    response = client.post(path, data=nested(100), content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
 def test_body_over_64_kib_is_413_json(client: FlaskClient) -> None:
     response = client.post("/complete", json={"prompt": "x" * 65536})
     assert response.status_code == 413

@@ -35,11 +35,20 @@ from tests.services.live import (
     serve,
 )
 from tests.services.sse import StreamAnswer, post_stream
-from tests.support import mock_llm
+from tests.support import free_port, mock_llm, running, stop_process
 
 PROMPT = "Tell me about the quick brown fox."
 COMPLETE_PATHS = ["/complete", "/complete/stream"]
 BODY_LIMIT = 64 * 1024
+JSON = {"Content-Type": "application/json"}
+# The JSON escape of a lone surrogate: valid JSON, a string without a UTF-8 form.
+LONE_SURROGATE = b'{"prompt": "a\\ud800b"}'
+
+
+def nested(depth: int) -> bytes:
+    """A valid body for 2 tokens of PROMPT whose unknown field `extra` nests `depth` arrays."""
+    head = json.dumps({"prompt": PROMPT, "max_tokens": 2}).encode()[:-1]
+    return head + b', "extra": ' + b"[" * depth + b"]" * depth + b"}"
 
 
 def usage(prompt: str, completion_tokens: int) -> int:
@@ -201,6 +210,7 @@ def test_invalid_field_is_422_naming_the_field(
         pytest.param(b'["hi"]', id="json-array"),
         pytest.param(b'"hi"', id="json-string"),
         pytest.param(b'{"prompt": "\xe9t\xe9"}', id="not-utf-8"),
+        pytest.param(nested(5000), id="nested-too-deep"),
     ],
 )
 def test_malformed_body_is_422_at_body(
@@ -210,6 +220,67 @@ def test_malformed_body_is_422_at_body(
         response = http.post(path, content=raw, headers={"Content-Type": "application/json"})
     validation_errors(response)  # every loc starts with "body"
     assert calls.requests == 0
+
+
+@pytest.mark.parametrize("path", COMPLETE_PATHS)
+def test_prompt_without_a_utf_8_form_is_422_at_the_prompt(
+    deployment: Deployment, http: httpx.Client, path: str
+) -> None:
+    # Valid JSON ("\ud800" is a lone surrogate), but a prompt that cannot be encoded for
+    # the upstream call; httpx's json= cannot even send it.
+    with UpstreamCalls(deployment.upstream) as calls:
+        response = http.post(path, content=LONE_SURROGATE, headers=JSON)
+    response.content.decode("utf-8")  # any echo of the prompt is still UTF-8
+    assert [item["loc"] for item in validation_errors(response)] == [["body", "prompt"]]
+    assert calls.requests == 0
+
+
+# Each framework's name for a body it cannot parse as JSON.
+UNPARSABLE = {"json_invalid", "parse_error"}
+
+
+@pytest.mark.parametrize("path", COMPLETE_PATHS)
+def test_json_nested_too_deeply_to_parse_is_422_at_body(
+    deployment: Deployment, http: httpx.Client, path: str
+) -> None:
+    # Valid JSON of about 10 KB, under the size limit, that Python's json gives up on.
+    raw = nested(5000)
+    assert len(raw) < BODY_LIMIT
+    with UpstreamCalls(deployment.upstream) as calls:
+        response = http.post(path, content=raw, headers=JSON)
+    errors = validation_errors(response)
+    assert [(item["loc"], item["type"] in UNPARSABLE) for item in errors] == [(["body"], True)]
+    assert calls.requests == 0
+
+
+def test_these_bad_bodies_are_not_logged_as_errors(service: Service, contract_mock: str) -> None:
+    """A bad body is the client's error: no traceback in the server's log (a warning is fine)."""
+    port = free_port()
+    args = ["-m", service.module, "--server", service.default_server]
+    args += ["--port", str(port), "--workers", "1"]
+    env = {"LLM_BASE_URL": contract_mock, "LLM_TIMEOUT_S": TIMEOUT_S}
+    base = f"http://127.0.0.1:{port}"
+    with running(args, f"{base}/health", env=env) as server:
+        for path in COMPLETE_PATHS:
+            for raw in (nested(5000), LONE_SURROGATE):
+                response = httpx.post(f"{base}{path}", content=raw, headers=JSON, timeout=10)
+                assert response.status_code == 422, response.text
+        stop_process(server)  # its log is complete once it has exited
+        assert server.stderr is not None
+        log = server.stderr.read().decode(errors="replace")
+    assert "Traceback" not in log and "RecursionError" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize("path", COMPLETE_PATHS)
+def test_json_nested_100_deep_is_accepted(http: httpx.Client, path: str) -> None:
+    # The nesting is in an unknown field, which is ignored: the answer is the usual one.
+    raw = nested(100)
+    if path == "/complete":
+        response = http.post(path, content=raw, headers=JSON)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"response": text(2), "tokens_used": usage(PROMPT, 2)}
+    else:
+        assert_relayed(post_stream(http, json.loads(raw)), PROMPT, 2)
 
 
 def json_body_of_size(size: int) -> bytes:
