@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 # Which view set the URLconf routes to: "sync" views for WSGI workers, "async"
 # (adrf) views for ASGI servers. wsgi.py and asgi.py default it; the CLI sets it.
 VIEW_SETS = ("sync", "async")
-SYNC_CLIENTS = ("httpx", "openai")
+SYNC_CLIENTS = ("urllib3", "httpx", "openai")
 ASYNC_CLIENTS = ("aiohttp", "openai", "openai-aiohttp")
 
 
@@ -63,9 +63,10 @@ class LLMSettings:
 
 
 def _llm_settings(views: str) -> LLMSettings:
-    # The defaults follow the upstream-client figures of ARCHITECTURE.md.
+    # The defaults follow the lead's upstream-client figures (drf_app/README.md):
+    # urllib3 for the WSGI views, aiohttp for the ASGI ones.
     default_client, clients = (
-        ("aiohttp", ASYNC_CLIENTS) if views == "async" else ("httpx", SYNC_CLIENTS)
+        ("aiohttp", ASYNC_CLIENTS) if views == "async" else ("urllib3", SYNC_CLIENTS)
     )
     return LLMSettings(
         base_url=os.environ.get("LLM_BASE_URL", "http://127.0.0.1:8900/v1"),

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ClientName = Literal["httpx", "openai", "urllib3"]
+ClientName = Literal["urllib3", "httpx", "openai"]
 
 # The contract's request-size limit; Flask enforces it through MAX_CONTENT_LENGTH.
 MAX_BODY_BYTES = 65536
@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     llm_model: str = "mock-gpt"
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_max_connections: int = Field(default=1000, ge=1)
-    llm_client: ClientName = "httpx"
+    # The default follows the lead's upstream-client figures (flask_app/README.md).
+    llm_client: ClientName = "urllib3"
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

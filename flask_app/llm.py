@@ -157,13 +157,13 @@ def make_client(settings: Settings) -> LLMClient:
         from flask_app.clients.openai_sdk import OpenAIClient
 
         return OpenAIClient(settings)
-    if settings.llm_client == "urllib3":
-        from flask_app.clients.urllib3_pool import Urllib3Client
+    if settings.llm_client == "httpx":
+        from flask_app.clients.httpx_pool import HttpxClient
 
-        return Urllib3Client(settings)
-    from flask_app.clients.httpx_pool import HttpxClient
+        return HttpxClient(settings)
+    from flask_app.clients.urllib3_pool import Urllib3Client
 
-    return HttpxClient(settings)
+    return Urllib3Client(settings)
 
 
 class LazyClient:

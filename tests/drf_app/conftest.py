@@ -24,7 +24,7 @@ with contextlib.suppress(RuntimeError):
 
 from drf_app.completions import llm  # noqa: E402  (needs Django set up)
 
-SYNC_CLIENTS = ["httpx", "openai"]
+SYNC_CLIENTS = ["urllib3", "httpx", "openai"]
 ASYNC_CLIENTS = ["aiohttp", "openai", "openai-aiohttp"]
 ASYNC_URLCONF = "tests.drf_app.async_root_urls"
 

@@ -42,7 +42,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.model == "mock-gpt"
     assert llm.timeout_s == 30.0
     assert llm.max_connections == 1000
-    assert llm.client == "httpx"
+    assert llm.client == "urllib3"
     assert settings["DEBUG"] is False
     assert settings["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 65536
     assert "localhost" in settings["ALLOWED_HOSTS"]
@@ -51,6 +51,11 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_async_views_default_to_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load(monkeypatch, DRF_VIEWS="async")["LLM"].client == "aiohttp"
+
+
+@pytest.mark.parametrize("client", ["urllib3", "httpx", "openai"])
+def test_sync_views_accept_each_sync_client(monkeypatch: pytest.MonkeyPatch, client: str) -> None:
+    assert load(monkeypatch, DRF_VIEWS="sync", LLM_CLIENT=client)["LLM"].client == client
 
 
 def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,6 +85,7 @@ def test_values_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         {"DRF_VIEWS": "threads"},
         {"LLM_CLIENT": "aiohttp"},
         {"DRF_VIEWS": "async", "LLM_CLIENT": "httpx"},
+        {"DRF_VIEWS": "async", "LLM_CLIENT": "urllib3"},
         {"LLM_TIMEOUT_S": "soon"},
         {"LLM_TIMEOUT_S": "0"},
         {"LLM_MAX_CONNECTIONS": "0"},

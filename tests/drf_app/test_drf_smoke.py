@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -12,7 +13,16 @@ import pytest
 from tests.drf_app.sse_events import parse_events
 from tests.support import free_port, mock_llm, running
 
-SERVERS = ["gunicorn-gthread", "gunicorn-sync", "gunicorn-gevent", "uvicorn", "gunicorn-uvicorn"]
+# (server model, LLM_CLIENT); None runs the view set's default client.
+SERVERS = [
+    ("gunicorn-gthread", "urllib3"),
+    ("gunicorn-sync", "urllib3"),
+    # Under gevent a client must yield on its sockets, or requests run one at a time.
+    ("gunicorn-gevent", "urllib3"),
+    ("gunicorn-gevent", "httpx"),
+    ("uvicorn", None),
+    ("gunicorn-uvicorn", None),
+]
 TTFT_S, ITL_S, TOKENS = 0.1, 0.04, 8
 
 
@@ -72,13 +82,28 @@ def assert_chunked_bodies_are_read(http: httpx.Client, base: str) -> None:
             assert isinstance(answer.json()["detail"], str)
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_server(slow_mock: str, server: str) -> None:
+def concurrent_completes(base: str, count: int) -> float:
+    """POST /complete `count` times at once, each on its own connection; return the seconds."""
+
+    def one(_: int) -> int:
+        return httpx.post(f"{base}/complete", json={"prompt": "hi"}, timeout=10).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(count) as threads:
+        assert list(threads.map(one, range(count))) == [200] * count
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize(("server", "llm_client"), SERVERS)
+def test_server(slow_mock: str, server: str, llm_client: str | None) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["-m", "drf_app", "--server", server, "--port", str(port), "--workers", "1"]
+    env = {"LLM_BASE_URL": slow_mock}
+    if llm_client is not None:
+        env["LLM_CLIENT"] = llm_client
     with (
-        running(args, f"{base}/health", env={"LLM_BASE_URL": slow_mock}),
+        running(args, f"{base}/health", env=env),
         httpx.Client(base_url=base, timeout=10) as http,
     ):
         assert http.get("/hello").json() == {"message": "Hello from DRF"}
@@ -91,6 +116,10 @@ def test_server(slow_mock: str, server: str) -> None:
         # Incremental: the last delta comes (TOKENS-1) x ITL after the first; a buffered
         # stream would deliver them all at once.
         assert arrivals[TOKENS - 1] - arrivals[0] > 0.6 * (TOKENS - 1) * ITL_S
+        if server in ("gunicorn-gthread", "gunicorn-gevent"):
+            # 10 answers of TTFT + (TOKENS - 1) x ITL on one worker: serial is 10 of them.
+            one = TTFT_S + (TOKENS - 1) * ITL_S
+            assert concurrent_completes(base, 10) < 4 * one
 
         # Own connection: gunicorn drains at most 64 KiB of a body the app left unread,
         # then closes the connection, which a client reusing it would see as a disconnect.

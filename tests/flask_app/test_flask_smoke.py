@@ -52,12 +52,12 @@ def _concurrent_completes(url: str, count: int) -> float:
 @pytest.mark.parametrize(
     ("server", "llm_client"),
     [
-        ("gunicorn-sync", "httpx"),
-        ("gunicorn-gthread", "httpx"),
-        ("gunicorn-gevent", "httpx"),
-        # Under gevent every client must yield on its sockets, or requests run one by one.
-        ("gunicorn-gevent", "openai"),
+        ("gunicorn-sync", "urllib3"),
+        ("gunicorn-gthread", "urllib3"),
         ("gunicorn-gevent", "urllib3"),
+        # Under gevent every client must yield on its sockets, or requests run one by one.
+        ("gunicorn-gevent", "httpx"),
+        ("gunicorn-gevent", "openai"),
     ],
 )
 def test_server_model_serves_the_contract(slow_mock: str, server: str, llm_client: str) -> None:

@@ -31,7 +31,7 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.llm_model == "mock-gpt"
     assert settings.llm_timeout_s == 30
     assert settings.llm_max_connections == 1000
-    assert settings.llm_client == "httpx"
+    assert settings.llm_client == "urllib3"
 
 
 def test_settings_come_from_the_environment_and_overrides_win(

@@ -59,9 +59,13 @@ def _build_sync(config: LLMSettings) -> SyncLLMClient:
         from drf_app.completions.llm.openai_client import OpenAIClient
 
         return OpenAIClient(config)
-    from drf_app.completions.llm.httpx_client import HttpxClient
+    if config.client == "httpx":
+        from drf_app.completions.llm.httpx_client import HttpxClient
 
-    return HttpxClient(config)
+        return HttpxClient(config)
+    from drf_app.completions.llm.urllib3_client import Urllib3Client
+
+    return Urllib3Client(config)
 
 
 def _build_async(config: LLMSettings) -> AsyncLLMClient:

@@ -1,4 +1,4 @@
-"""Sync upstream client on a raw httpx.Client (LLM_CLIENT=httpx, the WSGI default)."""
+"""Sync upstream client on a raw httpx.Client (LLM_CLIENT=httpx)."""
 
 from __future__ import annotations
 
