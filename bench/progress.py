@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -43,9 +44,16 @@ class LiveProgress:
             f"~{per_point * self._total / 60:.1f} min of windows", total=self._total
         )
         self._started = False
+        self._done = 0
+        self._per_point = per_point
+        self._began = time.monotonic()
+        # Off a terminal (CI logs, pipes, nohup) a live bar never redraws: print a line
+        # per point instead, with the same elapsed and remaining times.
+        self._plain = not console.is_terminal
 
     def __enter__(self) -> LiveProgress:
-        self._progress.start()
+        if not self._plain:
+            self._progress.start()
         return self
 
     def __exit__(
@@ -54,6 +62,8 @@ class LiveProgress:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._plain:
+            return
         if kind is None:
             self._progress.update(self._task, completed=self._total)
         self._progress.stop()
@@ -61,9 +71,19 @@ class LiveProgress:
     def update(self, message: str, task: PointTask | None) -> None:
         """Show the point being measured (advancing the bar), or print a message."""
         if task is None:
-            self._progress.console.print(message)
+            self._console.print(message)
             return
         if self._started:
             self._progress.advance(self._task)
+            self._done += 1
         self._started = True
+        if self._plain:
+            elapsed = time.monotonic() - self._began
+            per_point = elapsed / self._done if self._done else self._per_point
+            remaining = per_point * (self._total - self._done)
+            self._console.print(
+                f"[{self._done + 1}/{self._total}] {message} (elapsed {elapsed / 60:.1f} min, "
+                f"about {remaining / 60:.1f} min to go)"
+            )
+            return
         self._progress.update(self._task, description=message)

@@ -99,3 +99,27 @@ def test_target_specs_set_client_and_counts() -> None:
     assert parse(target.name) == target  # names round-trip through results files
     with pytest.raises(UnknownTarget, match="workers=N"):
         parse("flask-gunicorn-sync{procs=2}")
+
+
+def test_progress_off_a_terminal_prints_a_line_per_point() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bench.plan import Load, Plan
+    from bench.progress import LiveProgress
+    from bench.runner import PointTask
+    from bench.targets import parse
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200)
+    plan = Plan(targets=["fastapi-uvicorn"], scenarios=["hello"], loads={})
+    tasks = [PointTask(parse("fastapi-uvicorn"), "hello", Load("users", u), 1) for u in (1, 2)]
+    with LiveProgress(console, tasks, plan) as progress:
+        for task in tasks:
+            progress.update(task.label(), task)
+        progress.update("a message", None)
+    lines = buffer.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] fastapi-uvicorn · hello · 1 users")
+    assert lines[1].startswith("[2/2]") and "min to go" in lines[1]
+    assert lines[2] == "a message"
