@@ -42,6 +42,10 @@ LOCUST_TAIL_DISTRIBUTED_S = 3.5
 LOCUST_MASTER_STARTUP_S = 8.0
 MASTER_WAIT_S = 60.0
 MOCK_KEY = "sk-mock-local"
+# Between points: how long the server must look idle, and how long to wait for that
+# before restarting it instead.
+QUIET_PAUSE_S = 0.5
+QUIET_TIMEOUT_S = 8.0
 
 
 @dataclass
@@ -217,6 +221,50 @@ class Runner:
         self._save()
         progress(f"skipped {target.name}: {reason.splitlines()[0]}", None)
 
+    def _start_target(
+        self, target: Target, workers: int, threads: int, log: Path
+    ) -> subprocess.Popen[bytes]:
+        """Start the target's server pinned to the server cores; wait until it answers."""
+        if not wait_port_free(self.options.port):
+            raise RuntimeError(f"port {self.options.port} stayed busy")
+        env = {
+            "LLM_BASE_URL": f"{self.mock_base}/v1",
+            "LLM_API_KEY": MOCK_KEY,
+            **dict(target.env),
+        }
+        args = target.command(self.options.port, workers, threads)
+        proc = self.supervisor.start(args, self.plan.server_cpus, env, log)
+        try:
+            wait_ready(f"http://127.0.0.1:{self.options.port}/health", proc)
+        except RuntimeError as exc:
+            self.supervisor.stop(proc)
+            raise RuntimeError(f"did not start: {exc}\n{log_tail(log)}") from None
+        return proc
+
+    def _quiet(self, timeout_s: float = QUIET_TIMEOUT_S) -> bool:
+        """Wait until the previous point's leftovers have left the server.
+
+        When Locust stops, requests it abandoned may still sit in the server's queue (a
+        sync worker serves every accepted connection, even a closed one), and they would
+        steal the next window. Quiet means the mock sees nothing in flight and no new
+        answers for a while; hello never reaches the mock, so a short pause covers it.
+        """
+        time.sleep(QUIET_PAUSE_S)
+        deadline = time.monotonic() + timeout_s
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            try:
+                stats = httpx.get(f"{self.mock_base}/stats", timeout=5).json()
+            except (httpx.HTTPError, ValueError):
+                return True  # no mock to ask (an external deployment without --mock-url)
+            now = time.monotonic()
+            if stats["in_flight"] or stats["completed"] != last:
+                last, since = stats["completed"], now
+            elif now - since >= QUIET_PAUSE_S:
+                return True
+            time.sleep(0.1)
+        return False
+
     def _run_target(self, tasks: list[PointTask], progress: Progress) -> None:
         target = tasks[0].target
         workers, threads = self._counts(target)
@@ -224,24 +272,14 @@ class Runner:
         proc = None
         base = self.options.target_url
         if base is None:
-            if not wait_port_free(self.options.port):
-                self._skip(target, f"port {self.options.port} stayed busy", progress)
-                return
-            env = {
-                "LLM_BASE_URL": f"{self.mock_base}/v1",
-                "LLM_API_KEY": MOCK_KEY,
-                **dict(target.env),
-            }
             args = target.command(self.options.port, workers, threads)
             progress(f"starting {target.name}: python {' '.join(args)}", None)
-            proc = self.supervisor.start(args, self.plan.server_cpus, env, log)
-            base = f"http://127.0.0.1:{self.options.port}"
             try:
-                wait_ready(f"{base}/health", proc)
+                proc = self._start_target(target, workers, threads, log)
             except RuntimeError as exc:
-                self._skip(target, f"did not start: {exc}\n{log_tail(log)}", progress)
-                self.supervisor.stop(proc)
+                self._skip(target, str(exc), progress)
                 return
+            base = f"http://127.0.0.1:{self.options.port}"
         scenarios = tuple(sorted({task.scenario for task in tasks}))
         failures = verify(base, target.framework, scenarios, self.plan.mock.tokens)
         if failures:
@@ -250,7 +288,16 @@ class Runner:
                 self.supervisor.stop(proc)
             return
         try:
-            for task in tasks:
+            for index, task in enumerate(tasks):
+                if index and not self._quiet() and proc is not None:
+                    # Cheaper than waiting out a queue of abandoned requests.
+                    progress(f"restarting {target.name}: the previous point left it busy", None)
+                    self.supervisor.stop(proc)
+                    try:
+                        proc = self._start_target(target, workers, threads, log)
+                    except RuntimeError as exc:
+                        progress(f"{target.name} did not restart: {exc}", None)
+                        break
                 progress(task.label(), task)
                 point = self._measure(task, base, proc, workers, threads)
                 self.document["points"].append(point)

@@ -249,3 +249,39 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
     assert point["status"] == "ok" and point["valid"], point["warnings"]
     assert point["server"]["cpu_pct"] is None  # not our process: not measured
     assert point["upstream_calls"] == pytest.approx(point["requests"], abs=5)
+
+
+def test_abandoned_requests_do_not_steal_the_next_window(tmp_path: Path) -> None:
+    # 100 users on one sync worker at 100 ms: when a point ends, about 10 s of abandoned
+    # requests wait in the server's queue; the next repetition must not inherit them.
+    out = tmp_path / "run"
+    done = _run(
+        out,
+        "--targets",
+        "flask-gunicorn-sync",
+        "--scenarios",
+        "complete",
+        "--users",
+        "100",
+        "--workers",
+        "1",
+        "--repeat",
+        "2",
+        "--mock-ttft-ms",
+        "100",
+        "--mock-itl-ms",
+        "0",
+        "--mock-tokens",
+        "1",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    points = _points(out)
+    assert [p["repetition"] for p in points] == [1, 2]
+    for point in points:
+        assert point["valid"], point["warnings"]
+        assert point["throughput_rps"] == pytest.approx(10.0, rel=0.25)
+    assert "restarting flask-gunicorn-sync" in done.stdout
