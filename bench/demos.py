@@ -52,7 +52,8 @@ class Demo:
             targets=list(self.quick_targets if quick and self.quick_targets else self.targets),
             scenarios=list(self.scenarios),
             loads={s: [Load("users", u) for u in users] for s in self.scenarios},
-            duration_s=duration_s or (2.0 if quick else 3.0),
+            # Two minutes at most for the largest demo (12 points) on 2 cores.
+            duration_s=duration_s or 2.0,
             warmup_s=warmup_s or 1.0,
             repeat=1,
             mock=self.mock,
