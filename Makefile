@@ -6,12 +6,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint typecheck pytest lock venv clean system-deps
+.PHONY: bench test test-fast lint typecheck pytest lock venv clean system-deps
 
 bench: $(STAMP)
 	$(BIN)/bench run --preset quick
 
 test: $(STAMP) system-deps lint typecheck pytest
+
+# While working: lint, types and every test that starts no process (under a minute).
+test-fast: $(STAMP) lint typecheck
+	$(BIN)/pytest -m "not process" $(PYTEST_ARGS)
 
 system-deps:
 	bash scripts/system-deps.sh
