@@ -80,21 +80,28 @@ def parse_chat(raw: bytes, header_fault: bytes | None) -> ChatRequest:
         raise BadRequest("'model' is required and must be a string", "model")
     messages = _messages(body)
     max_tokens = _optional_int(body, "max_completion_tokens") or _optional_int(body, "max_tokens")
+    stream, include_usage = _streaming(body)
+    return ChatRequest(messages, max_tokens, stream, include_usage, _fault(messages, header_fault))
+
+
+def _streaming(body: dict[str, object]) -> tuple[bool, bool]:
+    """Return (stream, include_usage) of a request body."""
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise BadRequest("'stream' must be a boolean", "stream")
     options = body.get("stream_options")
-    include_usage = False
-    if options is not None:
-        if not isinstance(options, dict):
-            raise BadRequest("'stream_options' must be an object", "stream_options")
-        include_usage = options.get("include_usage") is True
-    fault = None
-    if header_fault is not None:
-        try:
-            fault = parse_fault(header_fault.decode("latin-1"))
-        except ValueError as exc:
-            raise BadRequest(f"X-Mock-Error: {exc}") from None
-    else:
-        fault = _marker_fault(messages)
-    return ChatRequest(messages, max_tokens, stream, include_usage, fault)
+    if options is None:
+        return stream, False
+    if not isinstance(options, dict):
+        raise BadRequest("'stream_options' must be an object", "stream_options")
+    return stream, options.get("include_usage") is True
+
+
+def _fault(messages: list[dict[str, object]], header_fault: bytes | None) -> str | None:
+    """The fault forced by the X-Mock-Error header, else by a marker in the last message."""
+    if header_fault is None:
+        return _marker_fault(messages)
+    try:
+        return parse_fault(header_fault.decode("latin-1"))
+    except ValueError as exc:
+        raise BadRequest(f"X-Mock-Error: {exc}") from None

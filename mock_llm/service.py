@@ -59,6 +59,16 @@ class Stream:
 Action = Reply | Drop | Stall | Stream
 
 
+# path -> (the one method it answers, which answer)
+_ROUTES: dict[bytes, tuple[bytes, str]] = {
+    b"/v1/chat/completions": (b"POST", "chat"),
+    b"/health": (b"GET", "health"),
+    b"/v1/models": (b"GET", "models"),
+    b"/stats": (b"GET", "stats"),
+    b"/stats/reset": (b"POST", "reset"),
+}
+
+
 class MockService:
     """Turns one parsed HTTP request into an Action."""
 
@@ -96,27 +106,23 @@ class MockService:
         t0: float,
     ) -> Action:
         """Decide the answer to one request; `body` is None when it was too large."""
-        if path == b"/v1/chat/completions":
-            if method == b"POST":
-                return self._chat(auth, fault, body, t0)
-        elif path == b"/health":
-            if method == b"GET":
-                return Reply(200, b'{"status":"ok"}')
-        elif path == b"/v1/models":
-            if method == b"GET":
-                return Reply(200, self._models) if self._authorized(auth) else self._unauthorized()
-        elif path == b"/stats":
-            if method == b"GET":
-                return Reply(200, orjson.dumps(self.stats_document()))
-        elif path == b"/stats/reset":
-            if method == b"POST":
-                self.stats.reset()
-                return Reply(200, orjson.dumps(self.stats_document()))
-        else:
+        route = _ROUTES.get(path)
+        if route is None:
             shown = path.decode("latin-1")
             return Reply(404, wire.error_body(404, f"no route {shown}"))
-        shown_method, shown = method.decode("latin-1"), path.decode("latin-1")
-        return Reply(405, wire.error_body(405, f"{shown_method} is not allowed on {shown}"))
+        allowed, name = route
+        if method != allowed:
+            shown_method, shown = method.decode("latin-1"), path.decode("latin-1")
+            return Reply(405, wire.error_body(405, f"{shown_method} is not allowed on {shown}"))
+        if name == "chat":
+            return self._chat(auth, fault, body, t0)
+        if name == "models":
+            return Reply(200, self._models) if self._authorized(auth) else self._unauthorized()
+        if name == "reset":
+            self.stats.reset()
+        if name == "health":
+            return Reply(200, b'{"status":"ok"}')
+        return Reply(200, orjson.dumps(self.stats_document()))
 
     def stats_document(self) -> dict[str, object]:
         """Return /stats: the shared counters and the settings in force."""

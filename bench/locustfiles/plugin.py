@@ -38,7 +38,8 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from bench.locustfiles.totals import Totals, Window, document, error_kind, write_document
+from bench.locustfiles.totals import Totals, Window, document, error_kind
+from bench.results.files import write_json_atomic
 
 TTFT_REQUEST_TYPE = "TTFT"
 """Request type of the display-only TTFT events that the stream user fires."""
@@ -131,7 +132,7 @@ def _write_result() -> None:
         doc["hosts"] = len({worker["host"] for worker in doc["workers"]})
     else:
         doc["hosts"] = 1
-    write_document(path, doc)
+    write_json_atomic(path, doc)
     logger.debug("wrote %s (%d processes)", path, processes)
 
 

@@ -1,9 +1,15 @@
-"""Read a contract event stream line by line and time every event when it arrives.
+"""The suite's one reader of server-sent events, and the stream user's timing on top of it.
+
+`EventReader` follows the event-stream format of the HTML standard (the part that the
+contract uses): `field: value` lines, a leading space stripped from the value, lines
+starting with ":" ignored as comments, several `data:` lines of one event joined with
+"\n", and an event dispatched by the blank line that ends it (an unterminated event at
+the end of the body is dropped). Locust's stream user, the runner's verification and
+the tests all read streams through it.
 
 The contract's events are `data: {"delta": "..."}` per chunk, then `event: done` +
 `data: {"tokens_used": N}`, or `event: error` + `data: {"detail": ...}` on a failure
-after the stream started. Each `data:` line is one event (the contract never splits
-an event's data over several lines).
+after the stream started.
 """
 
 from __future__ import annotations
@@ -11,8 +17,72 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """One dispatched event: its type ("message" when unnamed), its data, when it arrived."""
+
+    name: str
+    data: str
+    at: float = 0.0
+
+    def json(self) -> Any:
+        """The data decoded as JSON (raises ValueError when it is not JSON)."""
+        return json.loads(self.data)
+
+
+class EventReader:
+    """Turns lines of an event stream into events, one line at a time."""
+
+    def __init__(self) -> None:
+        self._name = ""
+        self._data: list[str] = []
+        self._at = 0.0
+
+    def feed(self, line: bytes | str, at: float = 0.0) -> Event | None:
+        """Take one line (with or without its line ending); return an event it completes."""
+        text = line.decode(errors="replace") if isinstance(line, bytes) else line
+        text = text.rstrip("\r\n")
+        if not text:
+            return self._dispatch()
+        if text.startswith(":"):
+            return None
+        name, _, value = text.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            self._name = value
+        elif name == "data":
+            self._data.append(value)
+            # The text is complete with its data line; the blank line only confirms it.
+            self._at = at
+        return None
+
+    def _dispatch(self) -> Event | None:
+        name, data = self._name or "message", self._data
+        self._name, self._data = "", []
+        if not data:
+            return None
+        return Event(name, "\n".join(data), self._at)
+
+
+def parse_events(body: bytes | str) -> list[Event]:
+    """Return every complete event of a whole body."""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    return list(read_events(text.splitlines()))
+
+
+def read_events(lines: Iterable[bytes | str]) -> Iterable[Event]:
+    """Yield the events of a sequence of lines as each one completes."""
+    reader = EventReader()
+    for line in lines:
+        event = reader.feed(line)
+        if event is not None:
+            yield event
+    # A final event without its blank line is incomplete: the standard drops it.
 
 
 class StreamFailure(Exception):
@@ -43,7 +113,7 @@ class StreamTiming:
 
 @dataclass(frozen=True)
 class StreamFigures:
-    """The per-stream figures of METRICS.md, in milliseconds from `sent`."""
+    """The per-stream figures of docs/metrics.md, in milliseconds from `sent`."""
 
     e2e_ms: float
     ttft_ms: float | None
@@ -72,46 +142,43 @@ def read_stream(
         clock: the clock that timed the request's start.
     """
     timing = StreamTiming()
-    event = ""
+    reader = EventReader()
     done = False
-    while True:
+    while timing.error is None:
         try:
             raw = readline()
         except Exception as exc:  # whatever the connection raised is the failure's kind
             timing.error = exc
             break
-        now = clock()
-        timing.end = now
+        timing.end = clock()
         if not raw:
             break
         timing.n_bytes += len(raw)
-        line = raw.rstrip(b"\r\n")
-        if not line:
-            event = ""  # a blank line ends an event
-            continue
-        name, _, value = line.partition(b":")
-        value = value.removeprefix(b" ")
-        if name == b"event":
-            event = value.decode(errors="replace")
-        elif name == b"data" and not done:
-            if event == "done":
-                done = True  # keep reading: E2E ends at the body's last byte
-            elif event == "error":
-                timing.error = StreamEventError(value.decode(errors="replace"))
-                break
-            else:
-                text = _delta(value)
-                if text is None:
-                    timing.error = StreamMalformed(value[:200].decode(errors="replace"))
-                    break
-                if text:  # an empty delta is not a token (METRICS.md: TTFT)
-                    timing.token_times.append(now)
+        event = reader.feed(raw, timing.end)
+        # After `done`, keep reading: E2E ends at the body's last byte.
+        if event is not None and not done:
+            done = _take(event, timing)
     if timing.error is None and not done:
         timing.error = StreamIncomplete(f"the body ended after {len(timing.token_times)} deltas")
     return timing
 
 
-def _delta(value: bytes) -> str | None:
+def _take(event: Event, timing: StreamTiming) -> bool:
+    """Account for one event of the contract; return True when it is the closing `done`."""
+    if event.name == "done":
+        return True
+    if event.name == "error":
+        timing.error = StreamEventError(event.data)
+        return False
+    text = _delta(event.data)
+    if text is None:
+        timing.error = StreamMalformed(event.data[:200])
+    elif text:  # an empty delta is not a token (docs/metrics.md: TTFT)
+        timing.token_times.append(event.at)
+    return False
+
+
+def _delta(value: str) -> str | None:
     """Return the text of a delta event ("" when empty), or None when it is not one."""
     try:
         data = json.loads(value)

@@ -12,20 +12,17 @@ The document written to BENCH_RESULT_FILE:
                 "fidelity": {"events": int, "expected": int, "streams": int}}}
 
 `count` and `latency` cover successful requests; `errors` counts failures by kind
-(`error_kind`). Histograms are `bench.histogram.Histogram.to_dict()`.
+(`error_kind`). Histograms are `bench.results.histogram.Histogram.to_dict()`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from bench.histogram import Histogram
+from bench.results.histogram import Histogram
 
 STREAM_METRICS = ("ttft", "tpot", "itl")
 
@@ -158,24 +155,3 @@ class Totals:
 def document(start: float, end: float, processes: int, totals: Totals) -> dict[str, Any]:
     """Return the result document (see the module docstring)."""
     return {"window": {"start": start, "end": end}, "processes": processes, **totals.to_dict()}
-
-
-def write_document(path: str | Path, doc: Mapping[str, Any]) -> None:
-    """Write `doc` as JSON to `path` atomically (a temporary file, then os.replace)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=1, allow_nan=False)
-            out.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def fidelity(doc: Mapping[str, Any]) -> float | None:
-    """Return the chunk fidelity of a document (events / expected), None without streams."""
-    counts = doc["stream"]["fidelity"]
-    return counts["events"] / counts["expected"] if counts["expected"] else None

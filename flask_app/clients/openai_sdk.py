@@ -98,8 +98,7 @@ class OpenAIClient:
                         raise timeout_error()
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield Delta(chunk.choices[0].delta.content)
-                    if chunk.usage is not None:
-                        tokens_used = chunk.usage.total_tokens
+                    tokens_used = chunk.usage.total_tokens if chunk.usage else tokens_used
             except openai.APIError as exc:
                 raise _sdk_error(exc) from None
             except httpx2.HTTPError as exc:

@@ -4,27 +4,54 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bench.cli import build_parser, plan_from_args
-from bench.targets import TARGETS
+from bench.cli import build_parser, main
+from bench.cli.run import plan_from_args
+from bench.running.targets import TARGETS
 from tests.support import REPO_ROOT
 
 
-def _bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bench.cli", *args],
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def bench_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Done]:
+    """Run `bench <args>` in this process; return its status and output."""
+
+    def run(*args: str) -> Done:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own errors
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return Done(code, out, err)
+
+    return run
+
+
+@pytest.mark.process
+def test_the_console_script_module_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cli", "targets"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
+    assert done.returncode == 0 and "fastapi-uvicorn" in done.stdout
 
 
-def test_targets_lists_every_target_with_its_model() -> None:
-    done = _bench("targets")
+def test_targets_lists_every_target_with_its_model(bench_cli: Callable[..., Done]) -> None:
+    done = bench_cli("targets")
     assert done.returncode == 0
     for target in TARGETS:
         assert target.name in done.stdout
@@ -64,34 +91,36 @@ def test_the_plan_skips_scenarios_a_target_lacks() -> None:
         (["frobnicate"], "invalid choice"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
-    done = _bench(*args)
+def test_bad_input_is_one_line_and_exit_2(
+    bench_cli: Callable[..., Done], args: list[str], needle: str
+) -> None:
+    done = bench_cli(*args)
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], done.stderr
 
 
-def test_occupied_port_is_refused(tmp_path: Path) -> None:
+def test_occupied_port_is_refused(bench_cli: Callable[..., Done], tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        done = _bench("run", "--port", str(port), "--out", str(tmp_path / "run"))
+        done = bench_cli("run", "--port", str(port), "--out", str(tmp_path / "run"))
     assert done.returncode == 2
     assert f"port {port} is in use" in done.stderr
 
 
-def test_corrupt_resume_folder(tmp_path: Path) -> None:
+def test_corrupt_resume_folder(bench_cli: Callable[..., Done], tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text('{"schema_version": 1, "points": [')
-    done = _bench("run", "--resume", str(tmp_path))
+    done = bench_cli("run", "--resume", str(tmp_path))
     assert done.returncode == 2
     assert "not valid JSON" in done.stderr
 
 
 def test_target_specs_set_client_and_counts() -> None:
-    from bench.targets import UnknownTarget, parse
+    from bench.running.targets import UnknownTarget, parse
 
     target = parse("fastapi-uvicorn-sync[httpx]{threads=200,workers=2}")
     assert (target.threads, target.workers) == (200, 2)
@@ -106,10 +135,11 @@ def test_progress_off_a_terminal_prints_a_line_per_point() -> None:
 
     from rich.console import Console
 
-    from bench.plan import Load, Plan
-    from bench.progress import LiveProgress
-    from bench.runner import PointTask
-    from bench.targets import parse
+    from bench.results.model import Load
+    from bench.running.measure import PointTask
+    from bench.running.plan import Plan
+    from bench.running.progress import LiveProgress
+    from bench.running.targets import parse
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=200)

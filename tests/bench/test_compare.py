@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from bench import compare, results
+from bench.cli import main as bench_main
+from bench.reports import compare
+from bench.results import store
+from bench.results.files import write_json_atomic
+from tests.bench.factories import point_dict, run_document, warning
 from tests.support import REPO_ROOT
 
 LOW = (-1.0, -0.5, 0.0, 0.5, 1.0)  # offsets of five repetitions around a mean
@@ -20,33 +24,25 @@ LOW = (-1.0, -0.5, 0.0, 0.5, 1.0)  # offsets of five repetitions around a mean
 def point(
     throughput: float,
     *,
-    target: str = "fastapi-uvicorn",
-    scenario: str = "complete",
-    users: int = 50,
-    repetition: int = 1,
     valid: bool = True,
     status: str = "ok",
     warnings: list[str] | None = None,
+    **key: Any,
 ) -> dict[str, Any]:
     """One point whose latency follows Little's law from its throughput."""
-    p50 = users / throughput * 1000 if throughput else None
-    latency = None
-    if p50 is not None:
-        latency = {"p50": p50, "p90": p50 * 1.02, "p99": p50 * 1.05, "p999": p50 * 1.1,
-                   "max": p50 * 1.2, "mean": p50}  # fmt: skip
-    data: dict[str, Any] = {
-        "target": target, "framework": target.split("-", 1)[0], "worker_class": "asyncio",
-        "workers": 1, "threads": 1, "tag": "realistic", "scenario": scenario,
-        "load": {"mode": "users", "users": users}, "repetition": repetition, "window_s": 5.0,
-        "requests": int(throughput * 5), "errors": {}, "throughput_rps": throughput,
-        "latency_ms": latency,
-        "server": {"model": "uvicorn", "cpu_pct": 40.0, "rss_mb": 80.0},
-        "generator": {"cpu_pct": 20.0, "processes": 1}, "upstream_calls": int(throughput * 5),
-        "ceiling_rps": None, "efficiency": None, "valid": valid,
-        "warnings": warnings or [], "status": status,
-    }  # fmt: skip
-    if scenario == "stream" and latency is not None:
-        data["ttft_ms"] = {key: value * 0.5 for key, value in latency.items()}
+    data = point_dict(
+        throughput=throughput,
+        valid=valid,
+        status=status,
+        warnings=[
+            warning(text.removeprefix("INVALID: "), invalid=text.startswith("INVALID: "))
+            for text in warnings or []
+        ],
+        ceiling_rps=None,
+        **key,
+    )
+    if data["scenario"] == "stream" and data["latency_ms"] is not None:
+        data["ttft_ms"] = {key: value * 0.5 for key, value in data["latency_ms"].items()}
     return data
 
 
@@ -69,29 +65,27 @@ def document(
     duration_s: float = 5.0,
 ) -> dict[str, Any]:
     """A results document valid against the schema."""
-    doc = {
-        "schema_version": results.SCHEMA_VERSION,
-        "run": {"id": run_id, "started_at": "2026-11-26T00:00:00+00:00", "finished_at": None,
-                "command": "bench run", "preset": None, "git_commit": None},
-        "environment": {"host": "h", "os": "Linux", "cpu_model": cpu_model, "cores": 2,
-                        "server_cpus": [0], "load_cpus": [1], "python": "3.11.7",
-                        "packages": {"fastapi": fastapi, "uvicorn": "0.30.0"}},
-        "mock": {"ttft_ms": ttft_ms, "itl_ms": 20.0, "output_tokens": 10},
-        "plan": {"duration_s": duration_s, "warmup_s": 2.0, "repeat": 5},
-        "points": points,
-    }  # fmt: skip
-    results.validate(doc)
+    doc = run_document(
+        points,
+        run_id,
+        environment={"host": "h", "os": "Linux", "cpu_model": cpu_model, "cores": 2,
+                     "server_cpus": [0], "load_cpus": [1], "python": "3.11.7",
+                     "packages": {"fastapi": fastapi, "uvicorn": "0.30.0"}},
+        mock={"ttft_ms": ttft_ms, "itl_ms": 20.0, "output_tokens": 10},
+        plan={"duration_s": duration_s, "warmup_s": 2.0, "repeat": 5},
+    )  # fmt: skip
+    store.validate(doc)
     return doc
 
 
 def save(tmp_path: Path, name: str, doc: dict[str, Any]) -> str:
     """Write a run folder; return its path."""
-    results.write_atomic(tmp_path / name / results.RESULTS_NAME, doc)
+    write_json_atomic(tmp_path / name / store.RESULTS_NAME, doc)
     return str(tmp_path / name)
 
 
 def run_compare(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = compare.main(list(argv))
+    code = bench_main(["compare", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -374,7 +368,7 @@ def test_html_is_self_contained(pair: Pair, capsys: pytest.CaptureFixture[str]) 
 
 
 def _corrupt(tmp_path: Path, case: str) -> str:
-    path = tmp_path / case / results.RESULTS_NAME
+    path = tmp_path / case / store.RESULTS_NAME
     path.parent.mkdir()
     text = json.dumps(document([point(200.0)]))
     if case == "truncated":
@@ -382,7 +376,9 @@ def _corrupt(tmp_path: Path, case: str) -> str:
     elif case == "garbage":
         path.write_bytes(b"\x00\xff not json")
     elif case == "unknown-version":
-        path.write_text(text.replace('"schema_version": 1', '"schema_version": 99'))
+        path.write_text(
+            text.replace(f'"schema_version": {store.SCHEMA_VERSION}', '"schema_version": 99')
+        )
     elif case == "no-points":
         path.write_text(json.dumps(document([])))
     elif case == "missing":
@@ -420,16 +416,17 @@ def test_bad_arguments_give_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
     with pytest.raises(SystemExit) as info:
-        compare.main(argv)
+        bench_main(["compare", *argv])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bench compare" in err
 
 
+@pytest.mark.process
 def test_module_entry_point(tmp_path: Path) -> None:
     ref = save(tmp_path, "ref", document(repeated(200.0, 0.01)))
     new = save(tmp_path, "new", document(repeated(140.0, 0.01), "new"))
-    command = [sys.executable, "-m", "bench.compare"]
+    command = [sys.executable, "-m", "bench.cli", "compare"]
     done = subprocess.run(
         [*command, ref, new, "--fail-on-regression"],
         cwd=REPO_ROOT,
@@ -444,12 +441,11 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.count("\n") == 1
 
 
-def test_add_parser_wires_into_a_parent_command() -> None:
-    import argparse
+def test_the_parser_reads_every_option() -> None:
+    from bench.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="bench")
-    sub = parser.add_subparsers(dest="command", required=True)
-    compare.add_parser(sub)
-    args = parser.parse_args(["compare", "a", "b", "c", "--test", "welch", "--format", "json"])
+    args = build_parser().parse_args(
+        ["compare", "a", "b", "c", "--test", "welch", "--format", "json"]
+    )
     assert args.command == "compare" and args.reference == "a" and args.changed == ["b", "c"]
     assert args.test == "welch" and args.alpha == 0.05 and args.min_effect == 0.05

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import results
-from bench.demos import DEMOS
+from bench.demos.catalog import DEMOS
+from bench.results import store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
+
+pytestmark = pytest.mark.process
 
 
 def test_list_names_every_demo() -> None:
@@ -65,9 +67,9 @@ def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
     # The question and prediction come first, the lesson (drawn from the data) last.
     assert done.stdout.index("Question:") < done.stdout.index("Prediction:")
     assert "As predicted" in done.stdout or "Not as predicted" in done.stdout
-    document = results.load(out)
-    assert document["points"] and all(p["status"] == "ok" for p in document["points"])
-    assert document["run"]["preset"] == f"demo:{name}"
+    run = store.load(out)
+    assert run.points and all(p.ok for p in run.points)
+    assert run.info.preset == f"demo:{name}"
     ET.fromstring((out / "chart.svg").read_text())  # well-formed SVG
     page = (out / "demo.html").read_text()
     assert "<svg" in page and html.escape(demo.question[:40]) in page

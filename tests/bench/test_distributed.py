@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import results
+import pytest
+
+from bench.results import store
 from tests.bench.runs import bench as bench_command
 from tests.bench.runs import free_ports
 from tests.support import REPO_ROOT, free_port
+
+pytestmark = pytest.mark.process
 
 
 def _worker(master_port: int) -> subprocess.Popen[bytes]:
@@ -73,7 +77,7 @@ def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
         for proc in (bench, *workers):
             proc.kill()
     assert bench.returncode == 0, output
-    [point] = results.load(out)["points"]
+    [point] = store.load_document(out)["points"]
     assert point["status"] == "ok", point
     assert point["generator"]["processes"] == 2
     assert point["generator"]["hosts"] == 1

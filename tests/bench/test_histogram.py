@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.histogram import Histogram, bucket_index, bucket_midpoint, nearest_rank
+from bench.results.histogram import Histogram, bucket_index, bucket_midpoint, nearest_rank
 
 QUANTILES = [0.0, 0.1, 1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 100.0]
 durations = st.floats(min_value=0.001, max_value=1e6, allow_nan=False, allow_infinity=False)

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import lessons
+from bench.demos import lessons
+from bench.results.model import Point
+from tests.bench.factories import latency, make_point
 
 
-def _p(target: str, users: int, rps: float, **extra: Any) -> dict[str, Any]:
-    point: dict[str, Any] = {
-        "target": target,
-        "scenario": "complete",
-        "status": "ok",
-        "workers": 1,
-        "threads": 1,
-        "load": {"mode": "users", "users": users},
-        "throughput_rps": rps,
+def _p(target: str, users: int, rps: float, **extra: Any) -> Point:
+    fields: dict[str, Any] = {
         "ceiling_rps": users / 0.2,
-        "model_ceiling_rps": None,
         "efficiency": rps / (users / 0.2),
-        "latency_ms": {"p50": 200.0},
+        "latency_ms": latency(200.0),
+        **extra,
     }
-    point.update(extra)
-    return point
+    return make_point(target=target, users=users, throughput=rps, **fields)
 
 
 def test_wsgi_vs_asgi_quotes_the_worker_ceiling() -> None:
@@ -55,7 +49,8 @@ def test_blocking_the_loop() -> None:
         _p("fastapi-uvicorn-blocking", 50, 9.9),
         _p("fastapi-uvicorn-sync", 50, 240.0),
     ]
-    points = [{**p, "ceiling_rps": 500.0} for p in points]  # 100 ms upstream
+    for point in points:
+        point.ceiling_rps = 500.0  # 100 ms upstream
     lesson = lessons.blocking_the_loop(points)
     assert lesson.confirmed and "froze" in lesson.headline
     low = [
@@ -93,14 +88,14 @@ def test_client_pool_names_best_and_worst() -> None:
     assert "alike" in lessons.client_pool(alike).headline
 
 
-def _stream(target: str, ttft: float, e2e: float, fidelity: float = 1.0) -> dict[str, Any]:
+def _stream(target: str, ttft: float, e2e: float, fidelity: float = 1.0) -> Point:
     return _p(
         target,
         10,
         15.0,
         scenario="stream",
-        ttft_ms={"p50": ttft},
-        latency_ms={"p50": e2e},
+        ttft_ms=latency(ttft),
+        latency_ms=latency(e2e),
         chunk_fidelity=fidelity,
     )
 
@@ -115,7 +110,7 @@ def test_streaming_ttft_finds_the_buffering_target() -> None:
 
 
 def test_workers_scaling_contrasts_io_and_cpu() -> None:
-    def both(workers: int, io: float, cpu: float) -> list[dict[str, Any]]:
+    def both(workers: int, io: float, cpu: float) -> list[Point]:
         target = f"flask-gunicorn-sync{{workers={workers}}}"
         return [
             _p(target, 20, io, workers=workers),
@@ -129,6 +124,6 @@ def test_workers_scaling_contrasts_io_and_cpu() -> None:
 
 
 def test_every_demo_has_a_lesson() -> None:
-    from bench.demos import DEMOS
+    from bench.demos.catalog import DEMOS
 
     assert set(DEMOS) == set(lessons.LESSONS)

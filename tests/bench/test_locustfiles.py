@@ -20,16 +20,18 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.histogram import Histogram
 from bench.locustfiles.scenario import DEFAULT_PROMPT, LoadConfig, body_failure
 from bench.locustfiles.sse import (
     StreamEventError,
     StreamFigures,
     StreamIncomplete,
     StreamMalformed,
+    parse_events,
     read_stream,
 )
-from bench.locustfiles.totals import Totals, Window, error_kind, fidelity, write_document
+from bench.locustfiles.totals import Totals, Window, error_kind
+from bench.results.files import write_json_atomic
+from bench.results.histogram import Histogram
 from tests.support import REPO_ROOT, free_port, running
 
 STUB_ENV = {"STUB_DELAY_MS": "50", "STUB_TTFT_MS": "100", "STUB_ITL_MS": "20", "STUB_TOKENS": "10"}
@@ -83,12 +85,16 @@ def test_read_stream_times_every_text_event_and_skips_empty_ones() -> None:
 
 
 def test_read_stream_failures() -> None:
-    _, error, _ = read(b'data: {"delta": "a"}\n', b"event: error\n", b'data: {"detail": "x"}\n')
+    delta = (b'data: {"delta": "a"}\n', b"\n")
+    _, error, _ = read(*delta, b"event: error\n", b'data: {"detail": "x"}\n', b"\n")
     assert isinstance(error, StreamEventError)
-    _, error, _ = read(b'data: {"delta": "a"}\n', b"\n")
+    _, error, _ = read(*delta)
     assert isinstance(error, StreamIncomplete)
-    _, error, _ = read(b"data: not json\n")
+    _, error, _ = read(b"data: not json\n", b"\n")
     assert isinstance(error, StreamMalformed)
+    # An event is complete only with its blank line: a `done` without one does not count.
+    _, error, _ = read(*delta, b"event: done\n", b'data: {"tokens_used": 1}\n')
+    assert isinstance(error, StreamIncomplete)
 
     def broken() -> bytes:
         raise ConnectionResetError("peer reset")
@@ -98,9 +104,12 @@ def test_read_stream_failures() -> None:
 
 def test_stream_figures_follow_the_definitions() -> None:
     chunks = fake_stream(
-        *[b'data: {"delta": "x"}\n' for _ in range(3)], b"event: done\n", b"data: {}\n"
+        *[line for _ in range(3) for line in (b'data: {"delta": "x"}\n', b"\n")],
+        b"event: done\n",
+        b"data: {}\n",
+        b"\n",
     )
-    clock = iter([0.100, 0.120, 0.150, 0.151, 0.152, 0.160])
+    clock = iter([0.100, 0.101, 0.120, 0.121, 0.150, 0.151, 0.151, 0.152, 0.155, 0.160])
     timing = read_stream(lambda: next(chunks), clock=lambda: next(clock))
     figures = StreamFigures.of(0.0, timing)
     assert figures.ttft_ms == pytest.approx(100.0)
@@ -141,8 +150,8 @@ def test_totals_merge_and_round_trip(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="metric"):
         one.add_figure("ttfb", 1.0)
     target = tmp_path / "deep" / "result.json"
-    write_document(target, {"stream": doc["stream"]})
-    assert fidelity(json.loads(target.read_text())) == 0.9
+    write_json_atomic(target, {"stream": doc["stream"]})
+    assert json.loads(target.read_text())["stream"]["fidelity"]["events"] == 9
     assert [p.name for p in target.parent.iterdir()] == ["result.json"]
 
 
@@ -245,6 +254,7 @@ def locust_count(run: Run, method: str, name: str) -> tuple[int, int]:
     return 0, 0
 
 
+@pytest.mark.process
 def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
     run = run_locust("hello", stub, tmp_path, users=4, run_time_s=3)
     assert run.returncode == 0
@@ -260,6 +270,7 @@ def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
     assert 2.5 < window["end"] - window["start"] < 4.0
 
 
+@pytest.mark.process
 def test_complete_errors_are_counted_by_status(stub: Stub, tmp_path: Path) -> None:
     env = {"BENCH_PROMPT": "x fail"}
     run = run_locust("complete", stub, tmp_path, users=2, run_time_s=2, env=env)
@@ -272,6 +283,7 @@ def test_complete_errors_are_counted_by_status(stub: Stub, tmp_path: Path) -> No
     assert locust_count(run, "POST", "/complete") == (failed, failed)
 
 
+@pytest.mark.process
 def test_stream_figures_match_the_stubs_timing(stub: Stub, tmp_path: Path) -> None:
     env = {"BENCH_MAX_TOKENS": "10"}
     run = run_locust("stream", stub, tmp_path, users=2, run_time_s=3, env=env)
@@ -296,6 +308,7 @@ def test_stream_figures_match_the_stubs_timing(stub: Stub, tmp_path: Path) -> No
     assert locust_count(run, "TTFT", "/complete/stream") == (streams["count"], 0)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("prompt", "kind"), [("fail", "StreamEventError"), ("cut", "HTTPParseError")]
 )
@@ -311,6 +324,7 @@ def test_stream_failures_are_counted_by_kind(
     assert run.stream("ttft")["count"] == 0
 
 
+@pytest.mark.process
 def test_window_counts_only_requests_completed_inside_it(stub: Stub, tmp_path: Path) -> None:
     now = time.time()
     window = Window(now + 1.5, now + 3.0)
@@ -326,6 +340,7 @@ def test_window_counts_only_requests_completed_inside_it(stub: Stub, tmp_path: P
     assert complete["count"] / 1.5 == pytest.approx(4 / mean_s, rel=0.15)
 
 
+@pytest.mark.process
 def test_processes_merge_every_workers_totals(stub: Stub, tmp_path: Path) -> None:
     now = time.time()
     window = Window(now + 2.0, now + 3.5)
@@ -338,3 +353,22 @@ def test_processes_merge_every_workers_totals(stub: Stub, tmp_path: Path) -> Non
     assert complete["count"] == run.summary("/complete")["count"]
     mean_s = run.summary("/complete")["mean"] / 1000
     assert complete["count"] / 1.5 == pytest.approx(4 / mean_s, rel=0.15)
+
+
+def test_one_reader_joins_multi_line_data_and_skips_comments() -> None:
+    body = (
+        ": a comment\n"
+        "event: done\n"
+        'data: {"tokens_used":\n'
+        "data: 3}\n"
+        "\n"
+        "data:no space\n"
+        "\r\n"
+        "data: unterminated\n"
+    )
+    events = parse_events(body)
+    assert [(e.name, e.data) for e in events] == [
+        ("done", '{"tokens_used":\n3}'),
+        ("message", "no space"),
+    ]
+    assert events[0].json() == {"tokens_used": 3}

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
-from bench import charts, report, results
+from bench.cli import main as bench_main
+from bench.reports import charts, report
+from bench.results.files import write_json_atomic
+from bench.results.store import RESULTS_NAME
 from tests.support import REPO_ROOT, require_tool
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,7 +33,7 @@ def _doc(path: Path = QUICK) -> dict[str, Any]:
 
 def _write(tmp_path: Path, document: dict[str, Any], name: str = "run") -> Path:
     folder = tmp_path / name
-    results.write_atomic(folder / results.RESULTS_NAME, document)
+    write_json_atomic(folder / RESULTS_NAME, document)
     return folder
 
 
@@ -202,7 +205,7 @@ def test_html_is_self_contained_and_markdown_has_no_charts(tmp_path: Path) -> No
     assert "<svg" not in md
     for term, _ in report.DEFINITIONS:
         assert term in md and term in unescape(html)
-    assert "more than 1% of the requests failed" in md  # thresholds from bench.analysis
+    assert "more than 1% of the requests failed" in md  # thresholds from the analysis
     assert "starlette" in md and "1.10.0" in md  # every package version
 
 
@@ -210,7 +213,7 @@ def test_html_is_self_contained_and_markdown_has_no_charts(tmp_path: Path) -> No
 
 
 def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = report.main(list(argv))
+    code = bench_main(["report", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -255,10 +258,11 @@ def test_unusable_results_give_one_line_and_status_2(
         assert not (folder / "report.html").exists()
 
 
+@pytest.mark.process
 def test_python_m_bench_report_exits_2_on_a_truncated_file(tmp_path: Path) -> None:
     (tmp_path / "results.json").write_text(QUICK.read_text()[:500])
     done = subprocess.run(
-        [sys.executable, "-m", "bench.report", str(tmp_path)],
+        [sys.executable, "-m", "bench.cli", "report", str(tmp_path)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -268,14 +272,9 @@ def test_python_m_bench_report_exits_2_on_a_truncated_file(tmp_path: Path) -> No
     assert done.stderr.count("\n") == 1 and "not valid JSON" in done.stderr
 
 
-def test_add_parser_and_run_wire_into_a_subcommand(tmp_path: Path) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="bench")
-    report.add_parser(parser.add_subparsers(dest="command", required=True))
+def test_a_results_file_path_works_like_its_folder(tmp_path: Path) -> None:
     folder = _write(tmp_path, _doc(SMALL))
-    args = parser.parse_args(["report", str(folder / "results.json")])
-    assert report.run(args) == 0
+    assert bench_main(["report", str(folder / "results.json")]) == 0
     assert (folder / "report.html").is_file()
 
 
@@ -390,6 +389,7 @@ document.body.insertAdjacentHTML('beforeend',
 </script>"""
 
 
+@pytest.mark.process
 def test_chromium_renders_the_charts_without_errors(tmp_path: Path) -> None:
     require_tool("chromium")
     _, html_path = report.write_report(_write(tmp_path, _doc()))

@@ -13,9 +13,12 @@ from typing import Any
 import psutil
 import pytest
 
-from bench import results
+from bench.cli.args import EXIT_INVALID
+from bench.results import store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT, free_port, mock_llm, running
+
+pytestmark = pytest.mark.process
 
 SHORT = ["--duration", "3", "--warmup", "1"]
 
@@ -35,7 +38,7 @@ def _run(out: Path, *args: str, timeout: float = 240) -> subprocess.CompletedPro
 
 
 def _points(out: Path) -> list[dict[str, Any]]:
-    return list(results.load(out)["points"])
+    return list(store.load_document(out)["points"])
 
 
 def _by_target(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -63,7 +66,7 @@ def test_sync_workers_follow_littles_law_and_asgi_reaches_its_ceiling(tmp_path: 
         *SHORT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    points = _by_target(_points(out))  # results.load validated the schema
+    points = _by_target(_points(out))  # the store validated the schema
     sync, asgi = points["flask-gunicorn-sync"], points["fastapi-uvicorn"]
     # 2 sync workers x 1 request / 0.1 s = 20 req/s, whatever the 20 users want.
     assert sync["model_ceiling_rps"] == pytest.approx(20.0)
@@ -157,7 +160,8 @@ def test_a_target_killed_mid_run_is_recorded_and_the_run_goes_on(tmp_path: Path)
         output, _ = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 0, output
+    assert proc.returncode == EXIT_INVALID, output  # a failed point: CI must notice
+    assert "exit 4: 1 point(s) failed or invalid" in output
     points = _by_target(_points(out))
     killed = points["fastapi-uvicorn"]
     assert killed["status"] == "failed" and not killed["valid"]
@@ -243,7 +247,7 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
                 timeout=120,
             )
     assert done.returncode == 0, done.stdout + done.stderr
-    document = results.load(out)
+    document = store.load_document(out)
     [point] = document["points"]
     assert document["run"]["target_url"] == f"http://127.0.0.1:{port}"
     assert point["status"] == "ok" and point["valid"], point["warnings"]

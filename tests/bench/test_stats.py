@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from bench import stats
+from bench.results import stats
 
 
 def test_mean_and_stdev() -> None:

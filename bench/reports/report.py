@@ -1,7 +1,7 @@
 """`bench report <run-dir>`: report.md and one self-contained report.html per run.
 
 Everything in a report is derived from results.json: the headline answer, the
-charts (bench.charts, inline SVG), the tables (every point, with its warnings next
+charts (bench.reports.charts, inline SVG), the tables (every point, with its warnings next
 to the number it concerns), the failures, the environment and the definitions. The
 HTML needs no script, font or stylesheet from anywhere: it works offline and holds
 no URL of its own. report.md says the same without the charts, for GitHub.
@@ -9,22 +9,28 @@ no URL of its own. report.md says the same without the charts, for GitHub.
 
 from __future__ import annotations
 
-import argparse
 import html
-import os
 import statistics
-import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, charts, results
-from bench.summary import conditions
+from bench.reports import charts
+from bench.results import analysis, store
+from bench.results.files import write_text_atomic
+from bench.results.model import (
+    IO_BOUND,
+    Load,
+    MockInfo,
+    Point,
+    Repetitions,
+    Run,
+    Warning,
+    by_scenario,
+)
 
 QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
-SCENARIOS = ("hello", "complete", "stream")
 SCENARIO_TEXT = {
     "hello": "GET /hello: CPU-bound, the framework's and server's own overhead.",
     "complete": "POST /complete: I/O-bound, each request waits for the mock LLM's whole answer.",
@@ -76,7 +82,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
 
 
 def validity_rules() -> tuple[str, ...]:
-    """Return the validity rules with the thresholds bench.analysis applies."""
+    """Return the validity rules with the thresholds bench.results.analysis applies."""
     a = analysis
     return (
         f"Invalid: more than {a.ERROR_LIMIT:.0%} of the requests failed.",
@@ -114,96 +120,6 @@ READING = (
 )
 
 
-# The data: repetitions of one target at one load level
-
-
-def value_at(point: dict[str, Any], path: Sequence[str]) -> float | None:
-    """Return the number at `path` in a point (e.g. latency_ms/p99), or None."""
-    item: Any = point
-    for key in path:
-        if not isinstance(item, dict):
-            return None
-        item = item.get(key)
-    if isinstance(item, bool) or not isinstance(item, int | float):
-        return None
-    return float(item)
-
-
-def load_amount(load: dict[str, Any]) -> float:
-    """Return the users or the rate of a load."""
-    amount = load.get("users") if load["mode"] == "users" else load.get("rate")
-    return float(amount or 0)
-
-
-def load_label(mode: str, amount: float) -> str:
-    """Return "50 users" or "20 req/s"."""
-    return f"{amount:g} users" if mode == "users" else f"{amount:g} req/s"
-
-
-@dataclass
-class Level:
-    """Every repetition of one target at one load level of one scenario."""
-
-    target: str
-    scenario: str
-    mode: str
-    amount: float
-    points: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return load_label(self.mode, self.amount)
-
-    @property
-    def tag(self) -> str:
-        return str(self.points[0].get("tag", ""))
-
-    @property
-    def invalid(self) -> bool:
-        return any(not p.get("valid", False) for p in self.points)
-
-    @property
-    def warned(self) -> bool:
-        return any(p.get("warnings") for p in self.points)
-
-    def values(self, path: Sequence[str], valid_only: bool = False) -> list[float]:
-        """Return the measured values at `path` of the points that finished."""
-        chosen = [p for p in self.points if p.get("status") == "ok"]
-        if valid_only:
-            chosen = [p for p in chosen if p.get("valid")]
-        return [v for p in chosen if (v := value_at(p, path)) is not None]
-
-    def median(self, path: Sequence[str], valid_only: bool = False) -> float | None:
-        """Return the median over repetitions (None when nothing was measured)."""
-        values = self.values(path, valid_only)
-        return statistics.median(values) if values else None
-
-    def span(self, path: Sequence[str]) -> tuple[float, float] | None:
-        """Return (min, max) over repetitions when there are several, else None."""
-        values = self.values(path)
-        return (min(values), max(values)) if len(values) > 1 else None
-
-
-def levels(points: list[dict[str, Any]]) -> dict[str, list[Level]]:
-    """Group points by scenario into levels, ordered by target (run order) then load."""
-    targets = list(dict.fromkeys(p["target"] for p in points))
-    found: dict[tuple[str, str, str, float], Level] = {}
-    for point in points:
-        mode, amount = point["load"]["mode"], load_amount(point["load"])
-        key = (point["scenario"], point["target"], mode, amount)
-        found.setdefault(key, Level(point["target"], point["scenario"], mode, amount))
-        found[key].points.append(point)
-    grouped: dict[str, list[Level]] = {}
-    order = sorted(found, key=lambda k: (_scenario_rank(k[0]), targets.index(k[1]), k[2], k[3]))
-    for key in order:
-        grouped.setdefault(key[0], []).append(found[key])
-    return grouped
-
-
-def _scenario_rank(scenario: str) -> int:
-    return SCENARIOS.index(scenario) if scenario in SCENARIOS else len(SCENARIOS)
-
-
 THROUGHPUT = ("throughput_rps",)
 EFFICIENCY = ("efficiency",)
 
@@ -217,9 +133,9 @@ class Verdict:
 
     scenario: str
     load: str
-    ranked: list[tuple[Level, float]]  # (level, median valid throughput), best first
-    unranked: list[Level]  # targets with no valid point at that load
-    reference: list[Level]  # calibration targets, shown for scale, never ranked
+    ranked: list[tuple[Repetitions, float]]  # (level, median valid throughput), best first
+    unranked: list[Repetitions]  # targets with no valid point at that load
+    reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
 
     @property
     def leader(self) -> str | None:
@@ -236,21 +152,21 @@ def _clear(best: float, second: float) -> bool:
     return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
 
 
-def headline_load(scenario_levels: list[Level]) -> tuple[str, float]:
+def headline_load(scenario_levels: list[Repetitions]) -> Load:
     """Return the highest load that every target measured (else the most shared, highest)."""
     contenders = [lv for lv in scenario_levels if lv.tag != "calibration"] or scenario_levels
 
-    def reach(load: tuple[str, float]) -> tuple[int, float]:
-        measured = {lv.target for lv in contenders if (lv.mode, lv.amount) == load}
-        return len(measured), load[1]
+    def reach(load: Load) -> tuple[int, float]:
+        measured = {lv.target for lv in contenders if lv.load == load}
+        return len(measured), load.amount
 
-    return max({(lv.mode, lv.amount) for lv in contenders}, key=reach)
+    return max({lv.load for lv in contenders}, key=reach)
 
 
-def verdict(scenario: str, scenario_levels: list[Level]) -> Verdict:
+def verdict(scenario: str, scenario_levels: list[Repetitions]) -> Verdict:
     """Rank the targets by median valid throughput at the scenario's headline load."""
-    mode, amount = headline_load(scenario_levels)
-    at_load = [lv for lv in scenario_levels if (lv.mode, lv.amount) == (mode, amount)]
+    load = headline_load(scenario_levels)
+    at_load = [lv for lv in scenario_levels if lv.load == load]
     ranked = [
         (lv, rps)
         for lv in at_load
@@ -260,7 +176,7 @@ def verdict(scenario: str, scenario_levels: list[Level]) -> Verdict:
     names = {lv.target for lv, _ in ranked}
     unranked = [lv for lv in at_load if lv.tag != "calibration" and lv.target not in names]
     reference = [lv for lv in at_load if lv.tag == "calibration"]
-    return Verdict(scenario, load_label(mode, amount), ranked, unranked, reference)
+    return Verdict(scenario, load.label(), ranked, unranked, reference)
 
 
 def _rps(value: float | None) -> str:
@@ -271,7 +187,7 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f} %"
 
 
-def _flag(level: Level) -> str:
+def _flag(level: Repetitions) -> str:
     if level.invalid:
         return " ✗ (invalid points)"
     return " ⚠ (warnings)" if level.warned else ""
@@ -290,7 +206,7 @@ def _comparison(v: Verdict) -> str:
         )
     else:
         text = f"{first.target} leads with {one}, {ratio} the runner-up {second.target} ({two})"
-    if v.scenario in analysis.IO_BOUND:
+    if v.scenario in IO_BOUND:
         text += (
             f"; efficiency {_pct(first.median(EFFICIENCY, True))} against "
             f"{_pct(second.median(EFFICIENCY, True))} of the Little's-law ceiling"
@@ -347,13 +263,13 @@ def overall_sentence(verdicts: Sequence[Verdict]) -> str:
     return "; ".join(parts) + "." if parts else "Nothing to rank."
 
 
-def validity_sentence(document: dict[str, Any]) -> str:
+def validity_sentence(run: Run) -> str:
     """Count the points with warnings, the invalid and failed ones, and skipped targets."""
-    points = document["points"]
-    warned = sum(1 for p in points if p.get("warnings"))
-    invalid = sum(1 for p in points if not p.get("valid"))
-    failed = sum(1 for p in points if p.get("status") == "failed")
-    skipped = len(document["run"].get("skipped_targets") or [])
+    points = run.points
+    warned = sum(1 for p in points if p.warnings)
+    invalid = sum(1 for p in points if not p.valid)
+    failed = sum(1 for p in points if not p.ok)
+    skipped = len(run.info.skipped_targets)
     if warned == 0 and invalid == 0:
         text = f"All {len(points)} points passed every validity check"
     else:
@@ -365,11 +281,10 @@ def validity_sentence(document: dict[str, Any]) -> str:
     return text + "."
 
 
-def cores_phrase(document: dict[str, Any]) -> str:
+def cores_phrase(run: Run) -> str:
     """Return e.g. "On 1 server core (AMD EPYC)"."""
-    env = document["environment"]
-    count = len(env.get("server_cpus") or [])
-    return f"On {count} server core{'s' if count != 1 else ''} ({env.get('cpu_model', '?')})"
+    count = len(run.environment.server_cpus)
+    return f"On {count} server core{'s' if count != 1 else ''} ({run.environment.cpu_model})"
 
 
 @dataclass(frozen=True)
@@ -382,19 +297,20 @@ class Headline:
     run_line: str
 
 
-def headline(document: dict[str, Any], grouped: dict[str, list[Level]]) -> Headline:
+def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
     """Derive the headline from the points."""
     verdicts = [verdict(scenario, found) for scenario, found in grouped.items()]
     overall = overall_sentence(verdicts)
-    answer = f"{cores_phrase(document)}, {overall[0].lower()}{overall[1:]} "
-    answer += validity_sentence(document)
-    run = document["run"]
-    finished = run.get("finished_at") or "unfinished"
+    answer = f"{cores_phrase(run)}, {overall[0].lower()}{overall[1:]} "
+    answer += validity_sentence(run)
+    info = run.info
+    finished = info.finished_at or "unfinished"
     run_line = (
-        f"Run {run.get('id')}, {run.get('started_at')} to {finished}, "
-        f"git commit {run.get('git_commit') or 'unknown'}, preset {run.get('preset') or 'none'}."
+        f"Run {info.id}, {info.started_at} to {finished}, "
+        f"git commit {info.git_commit or 'unknown'}, preset {info.preset or 'none'}."
     )
-    return Headline(answer, [verdict_sentence(v) for v in verdicts], conditions(document), run_line)
+    details = [verdict_sentence(v) for v in verdicts]
+    return Headline(answer, details, run.conditions(), run_line)
 
 
 # Tables: one model, rendered as Markdown and as HTML
@@ -428,7 +344,9 @@ def _num(value: float | None, unit: str = "") -> str:
     return charts.format_value(value) + (f" {unit}" if unit else "")
 
 
-def _median_range(level: Level, path: Sequence[str], fmt: Callable[[float | None], str]) -> str:
+def _median_range(
+    level: Repetitions, path: Sequence[str], fmt: Callable[[float | None], str]
+) -> str:
     text = fmt(level.median(path))
     span = level.span(path)
     if span is None or fmt(span[0]) == fmt(span[1]):
@@ -436,14 +354,14 @@ def _median_range(level: Level, path: Sequence[str], fmt: Callable[[float | None
     return f"{text} ({fmt(span[0])}\N{EN DASH}{fmt(span[1])})"
 
 
-def _row_css(points: Sequence[dict[str, Any]]) -> str:
-    if any(not p.get("valid") for p in points):
+def _row_css(points: Sequence[Point]) -> str:
+    if any(not p.valid for p in points):
         return "invalid"
-    return "warned" if any(p.get("warnings") for p in points) else ""
+    return "warned" if any(p.warnings for p in points) else ""
 
 
-def _status(points: Sequence[dict[str, Any]]) -> str:
-    if any(p.get("status") == "failed" for p in points):
+def _status(points: Sequence[Point]) -> str:
+    if any(not p.ok for p in points):
         return "✗ failed"
     css = _row_css(points)
     return {"invalid": "✗ INVALID", "warned": "⚠ warnings"}.get(css, "ok")
@@ -472,10 +390,10 @@ STREAM_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def scenario_table(scenario: str, found: list[Level]) -> Table:
+def scenario_table(scenario: str, found: list[Repetitions]) -> Table:
     """One row per target and load: medians over repetitions, with min-max."""
     columns = MEDIAN_COLUMNS
-    if scenario in analysis.IO_BOUND:
+    if scenario in IO_BOUND:
         columns += IO_COLUMNS
     columns += RESOURCE_COLUMNS
     if scenario == "stream":
@@ -484,7 +402,7 @@ def scenario_table(scenario: str, found: list[Level]) -> Table:
     for level in found:
         cells = [
             TCell(level.target, numeric=False),
-            TCell(level.label, numeric=False),
+            TCell(level.load.label(), numeric=False),
             TCell(str(len(level.points))),
         ]
         cells += [TCell(_median_range(level, path, fmt)) for _, path, fmt in columns]
@@ -494,13 +412,13 @@ def scenario_table(scenario: str, found: list[Level]) -> Table:
     return Table(headers, rows)
 
 
-# Which column a warning concerns, by the words it starts with; the rest go to req/s.
-WARNING_COLUMNS = (
-    ("% of requests failed", "errors"),
-    ("the mock answered", "upstream"),
-    ("little's law", "p50"),
-    ("open loop", "load"),
-)
+# Which column a warning concerns, by its code; the rest go to req/s.
+WARNING_COLUMNS = {
+    analysis.ERRORS: "errors",
+    analysis.UPSTREAM_MISMATCH: "upstream",
+    analysis.LITTLES_LAW: "p50",
+    analysis.RATE_SHORTFALL: "load",
+}
 # (key, header) of the every-point table
 POINT_COLUMNS = (
     ("target", "target"),
@@ -522,43 +440,37 @@ POINT_COLUMNS = (
 )
 
 
-def warning_column(warning: str) -> str:
+def warning_column(warning: Warning) -> str:
     """Return the key of the column a warning is about."""
-    text = warning.removeprefix("INVALID: ").lower()
-    for words, column in WARNING_COLUMNS:
-        if words in text:
-            return column
-    return "rps"
+    return WARNING_COLUMNS.get(warning.code, "rps")
 
 
-def _errors(point: dict[str, Any]) -> str:
-    errors = point.get("errors") or {}
-    failed = sum(errors.values())
+def _errors(point: Point) -> str:
+    failed = point.failed_requests
     if not failed:
         return "0"
-    total = failed + int(point.get("requests") or 0)
-    kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(errors.items()))
+    total = failed + point.requests
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(point.errors.items()))
     return f"{failed} ({failed / total:.1%}; {kinds})"
 
 
-def _upstream(point: dict[str, Any]) -> str:
-    calls = point.get("upstream_calls")
-    return "-" if calls is None else f"{calls:,} / {int(point.get('requests') or 0):,}"
+def _upstream(point: Point) -> str:
+    calls = point.upstream_calls
+    return "-" if calls is None else f"{calls:,} / {point.requests:,}"
 
 
-def point_row(point: dict[str, Any]) -> Row:
+def point_row(point: Point) -> Row:
     """One point: its figures, each warning's number next to the figure it concerns."""
-    latency = point.get("latency_ms") or {}
     texts = {
-        "target": point["target"],
-        "scenario": point["scenario"],
-        "load": load_label(point["load"]["mode"], load_amount(point["load"])),
-        "rep": str(point.get("repetition", "?")),
-        "rps": _num(value_at(point, THROUGHPUT)),
-        **{key: _num(value_at(latency, (key,))) for key in ("p50", "p90", "p99", "p999")},
-        "efficiency": _pct(value_at(point, EFFICIENCY)),
-        "cpu": _cpu(value_at(point, ("server", "cpu_pct"))),
-        "rss": _num(value_at(point, ("server", "rss_mb"))),
+        "target": point.target,
+        "scenario": point.scenario,
+        "load": point.load.label(),
+        "rep": str(point.repetition),
+        "rps": _num(point.value(THROUGHPUT)),
+        **{key: _num(point.value(("latency_ms", key))) for key in ("p50", "p90", "p99", "p999")},
+        "efficiency": _pct(point.value(EFFICIENCY)),
+        "cpu": _cpu(point.value(("server", "cpu_pct"))),
+        "rss": _num(point.value(("server", "rss_mb"))),
         "errors": _errors(point),
         "upstream": _upstream(point),
         "status": _status([point]),
@@ -567,31 +479,31 @@ def point_row(point: dict[str, Any]) -> Row:
     for key in ("target", "scenario", "load", "status"):
         cells[key].numeric = False
     notes = []
-    for number, warning in enumerate(point.get("warnings") or [], start=1):
+    for number, warning in enumerate(point.warnings, start=1):
         cells[warning_column(warning)].marks.append(number)
-        notes.append(f"⚠{number} {warning}")
+        notes.append(f"⚠{number} {warning.display()}")
     cells["warnings"] = TCell("; ".join(notes), numeric=False, wrap=True)
     return Row([cells[key] for key, _ in POINT_COLUMNS], _row_css([point]))
 
 
-def points_table(grouped: dict[str, list[Level]]) -> Table:
+def points_table(grouped: dict[str, list[Repetitions]]) -> Table:
     """Every point of the run, none dropped, in scenario, target, load, repetition order."""
     rows = [
         point_row(point)
         for found in grouped.values()
         for level in found
-        for point in sorted(level.points, key=lambda p: p.get("repetition", 0))
+        for point in sorted(level.points, key=lambda p: p.repetition)
     ]
     return Table([header for _, header in POINT_COLUMNS], rows)
 
 
-def environment_table(document: dict[str, Any]) -> Table:
+def environment_table(run: Run) -> Table:
     """Machine, cores, Python, the mock's settings and every package version."""
-    env, mock, run = document["environment"], document["mock"], document["run"]
+    env, mock, info = run.environment.to_dict(), run.mock.to_dict(), run.info.to_dict()
     keys = ("host", "os", "cpu_model", "cores", "usable_cores", "server_cpus", "load_cpus")
     rows: list[tuple[str, Any]] = [(key, env[key]) for key in (*keys, "python") if key in env]
     rows += [(f"mock {key}", value) for key, value in mock.items()]
-    rows += [(f"run {key}", value) for key, value in run.items() if key != "skipped_targets"]
+    rows += [(f"run {key}", value) for key, value in info.items() if key != "skipped_targets"]
     rows += [(f"package {name}", version) for name, version in sorted(env["packages"].items())]
     return Table(
         ["what", "value"],
@@ -613,22 +525,22 @@ def _plain(value: Any) -> str:
 # Failures
 
 
-def failures(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+def failures(run: Run) -> list[tuple[str, str, str]]:
     """Return (what, first line of the reason, the rest) for failed points and skipped targets."""
     found = []
-    for point in document["points"]:
-        if point.get("status") == "failed":
+    for point in run.points:
+        if not point.ok:
             what = (
-                f"{point['target']} {point['scenario']} at "
-                f"{load_label(point['load']['mode'], load_amount(point['load']))}, "
-                f"repetition {point.get('repetition', '?')}"
+                f"{point.target} {point.scenario} at {point.load.label()}, "
+                f"repetition {point.repetition}"
             )
-            reason = str(point.get("failure") or "; ".join(point.get("warnings") or []))
+            warnings = "; ".join(w.display() for w in point.warnings)
+            reason = point.failure or warnings
             first, _, rest = reason.partition("\n")
             found.append((f"point {what} failed", first, rest))
-    for skipped in document["run"].get("skipped_targets") or []:
-        first, _, rest = str(skipped.get("reason", "")).partition("\n")
-        found.append((f"target {skipped.get('target')} skipped", first, rest))
+    for skipped in run.info.skipped_targets:
+        first, _, rest = skipped.reason.partition("\n")
+        found.append((f"target {skipped.target} skipped", first, rest))
     return found
 
 
@@ -690,14 +602,13 @@ REFERENCE_NAMES = {
 }
 
 
-def _reference_value(kind: str, found: list[Level], mock: dict[str, Any]) -> float | None:
+def _reference_value(kind: str, found: list[Repetitions], mock: MockInfo) -> float | None:
     if kind == "little":
         values = [v for lv in found for v in lv.values(("ceiling_rps",))]
         return statistics.median(values) if values else None
     if kind == "full":
         return 100.0
-    key = {"ttft": "ttft_ms", "itl": "itl_ms"}[kind]
-    return value_at(mock, (key,))
+    return mock.ttft_ms if kind == "ttft" else mock.itl_ms
 
 
 def _metric_reference(metric: Metric, spec: ChartSpec) -> str | None:
@@ -711,35 +622,35 @@ def _metric_reference(metric: Metric, spec: ChartSpec) -> str | None:
 
 
 def _applies(spec: ChartSpec, scenario: str) -> bool:
-    if spec.io_only and scenario not in analysis.IO_BOUND:
+    if spec.io_only and scenario not in IO_BOUND:
         return False
     return not (spec.stream_only and scenario != "stream")
 
 
-def _scaled(level: Level, metric: Metric) -> float | None:
+def _scaled(level: Repetitions, metric: Metric) -> float | None:
     value = level.median(metric.path)
     return None if value is None else value * metric.factor
 
 
-def scenario_charts(scenario: str, found: list[Level], document: dict[str, Any]) -> list[str]:
+def scenario_charts(scenario: str, found: list[Repetitions], run: Run) -> list[str]:
     """Return the SVG charts of one scenario: lines over loads, or bars at one load."""
-    styles = {t: i for i, t in enumerate(dict.fromkeys(p["target"] for p in document["points"]))}
+    styles = {t: i for i, t in enumerate(run.targets())}
     svgs: list[str] = []
-    for mode in dict.fromkeys(lv.mode for lv in found):
-        in_mode = [lv for lv in found if lv.mode == mode]
-        amounts = sorted({lv.amount for lv in in_mode})
+    for mode in dict.fromkeys(lv.load.mode for lv in found):
+        in_mode = [lv for lv in found if lv.load.mode == mode]
+        amounts = sorted({lv.load.amount for lv in in_mode})
         for spec in (s for s in CHART_SPECS if _applies(s, scenario)):
             if len(amounts) == 1:
-                svgs.append(_bars(scenario, spec, in_mode, document["mock"]))
+                svgs.append(_bars(scenario, spec, in_mode, run.mock))
             else:
                 svgs += [
-                    _lines(scenario, mode, metric, spec, in_mode, document["mock"], styles)
+                    _lines(scenario, mode, metric, spec, in_mode, run.mock, styles)
                     for metric in spec.line_metrics
                 ]
     return [svg for svg in svgs if svg]
 
 
-def _bars(scenario: str, spec: ChartSpec, found: list[Level], mock: dict[str, Any]) -> str:
+def _bars(scenario: str, spec: ChartSpec, found: list[Repetitions], mock: MockInfo) -> str:
     bars = {lv.target: {m.name: _scaled(lv, m) for m in spec.metrics} for lv in found}
     if all(v is None for group in bars.values() for v in group.values()):
         return ""
@@ -753,7 +664,7 @@ def _bars(scenario: str, spec: ChartSpec, found: list[Level], mock: dict[str, An
     ceiling = _reference_value(reference, found, mock) if reference else None
     return charts.bar_chart(
         bars,
-        title=f"{scenario}: {spec.title} at {found[0].label} (median of repetitions)",
+        title=f"{scenario}: {spec.title} at {found[0].load.label()} (median of repetitions)",
         value_label=_value_label(spec, mock),
         unit=spec.metrics[0].unit,
         ceiling=ceiling,
@@ -765,11 +676,10 @@ def _bars(scenario: str, spec: ChartSpec, found: list[Level], mock: dict[str, An
     )
 
 
-def _value_label(spec: ChartSpec, mock: dict[str, Any]) -> str:
+def _value_label(spec: ChartSpec, mock: MockInfo) -> str:
     label = f"{spec.title} ({spec.metrics[0].unit})"
     if spec.stream_only:
-        ttft, itl = value_at(mock, ("ttft_ms",)), value_at(mock, ("itl_ms",))
-        label += f"; the mock's set TTFT {_num(ttft)} ms, ITL {_num(itl)} ms"
+        label += f"; the mock's set TTFT {_num(mock.ttft_ms)} ms, ITL {_num(mock.itl_ms)} ms"
     return label
 
 
@@ -778,8 +688,8 @@ def _lines(
     mode: str,
     metric: Metric,
     spec: ChartSpec,
-    found: list[Level],
-    mock: dict[str, Any],
+    found: list[Repetitions],
+    mock: MockInfo,
     styles: dict[str, int],
 ) -> str:
     series: dict[str, list[tuple[float, float]]] = {}
@@ -787,10 +697,10 @@ def _lines(
     for lv in found:
         value = _scaled(lv, metric)
         if value is not None:
-            series.setdefault(lv.target, []).append((lv.amount, value))
+            series.setdefault(lv.target, []).append((lv.load.amount, value))
         if (span := lv.span(metric.path)) is not None:
             spread.setdefault(lv.target, []).append(
-                (lv.amount, span[0] * metric.factor, span[1] * metric.factor)
+                (lv.load.amount, span[0] * metric.factor, span[1] * metric.factor)
             )
     if not series:
         return ""
@@ -804,8 +714,8 @@ def _lines(
         log_x="auto",
         log_y="auto" if metric.path[0].endswith("_ms") else False,
         ceiling=_reference_lines(metric, spec, found, mock),
-        invalid={(lv.target, lv.amount) for lv in found if lv.invalid},
-        warned={(lv.target, lv.amount) for lv in found if lv.warned and not lv.invalid},
+        invalid={(lv.target, lv.load.amount) for lv in found if lv.invalid},
+        warned={(lv.target, lv.load.amount) for lv in found if lv.warned and not lv.invalid},
         spread=spread,
         styles=styles,
         standalone=False,
@@ -813,14 +723,14 @@ def _lines(
 
 
 def _reference_lines(
-    metric: Metric, spec: ChartSpec, found: list[Level], mock: dict[str, Any]
+    metric: Metric, spec: ChartSpec, found: list[Repetitions], mock: MockInfo
 ) -> dict[str, list[tuple[float, float]]]:
     kind = _metric_reference(metric, spec)
     if kind is None:
         return {}
     line = []
-    for amount in sorted({lv.amount for lv in found}):
-        value = _reference_value(kind, [lv for lv in found if lv.amount == amount], mock)
+    for amount in sorted({lv.load.amount for lv in found}):
+        value = _reference_value(kind, [lv for lv in found if lv.load.amount == amount], mock)
         if value is not None:
             line.append((amount, value))
     return {REFERENCE_NAMES[kind]: line} if line else {}
@@ -841,24 +751,24 @@ class Report:
     environment: Table
 
 
-def build(document: dict[str, Any], with_charts: bool = True) -> Report:
-    """Derive the whole report from a results document."""
-    grouped = levels(document["points"])
+def build(run: Run, with_charts: bool = True) -> Report:
+    """Derive the whole report from a run."""
+    grouped = by_scenario(run.points)
     scenarios = [
         (
             name,
             scenario_table(name, found),
-            scenario_charts(name, found, document) if with_charts else [],
+            scenario_charts(name, found, run) if with_charts else [],
         )
         for name, found in grouped.items()
     ]
     return Report(
-        title=f"Benchmark report: run {document['run'].get('id', '?')}",
-        headline=headline(document, grouped),
+        title=f"Benchmark report: run {run.info.id}",
+        headline=headline(run, grouped),
         scenarios=scenarios,
         points=points_table(grouped),
-        failures=failures(document),
-        environment=environment_table(document),
+        failures=failures(run),
+        environment=environment_table(run),
     )
 
 
@@ -1008,75 +918,28 @@ def to_html(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-# Files and the command
+# Files
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, like results.write_atomic."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def load_for_report(run_dir: str | Path) -> dict[str, Any]:
+def load_for_report(run_dir: str | Path) -> Run:
     """Load a run's results; raise ResultsError (one line) when there is nothing to report."""
-    document = results.load(run_dir)
-    if not document["points"]:
-        skipped = document["run"].get("skipped_targets") or []
-        names = ", ".join(str(s.get("target", "?")) for s in skipped)
+    run = store.load(run_dir)
+    if not run.points:
+        skipped = run.info.skipped_targets
+        names = ", ".join(s.target for s in skipped)
         why = f" ({len(skipped)} target(s) skipped: {names})" if skipped else ""
-        raise results.ResultsError(
-            f"{results.results_path(run_dir)}: the run has no points, nothing to report{why}"
+        raise store.ResultsError(
+            f"{store.results_path(run_dir)}: the run has no points, nothing to report{why}"
         )
-    return document
+    return run
 
 
 def write_report(run_dir: Path) -> tuple[Path, Path]:
     """Write run_dir/report.md and run_dir/report.html; return their paths."""
-    document = load_for_report(run_dir)
-    folder = results.results_path(run_dir).parent
-    report = build(document)
+    run = load_for_report(run_dir)
+    folder = store.results_path(run_dir).parent
+    report = build(run)
     md_path, html_path = folder / "report.md", folder / "report.html"
-    _write_text(md_path, to_markdown(report))
-    _write_text(html_path, to_html(report))
+    write_text_atomic(md_path, to_markdown(report))
+    write_text_atomic(html_path, to_html(report))
     return md_path, html_path
-
-
-def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("run_dir", help="a run folder or its results.json")
-    return parser
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add `report <run-dir>` to the `bench` command's subparsers."""
-    return _configure(
-        subparsers.add_parser(
-            "report", help="write report.md and a self-contained report.html for a run"
-        )
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Write the report; one line and status 2 when the results cannot be used."""
-    try:
-        md_path, html_path = write_report(Path(args.run_dir))
-    except results.ResultsError as exc:
-        print(f"bench report: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {md_path} and {html_path}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bench.report <run-dir>`: the same as `bench report`."""
-    parser = _configure(argparse.ArgumentParser(prog="bench report"))
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.environment import REPO_ROOT
+from bench.running.cpus import pinning
+from bench.running.environment import REPO_ROOT
 
 
 class Supervisor:
@@ -32,7 +33,6 @@ class Supervisor:
     ) -> subprocess.Popen[bytes]:
         """Run `python <args>` pinned to `cpus`, in its own process group, logging to `log`."""
         log.parent.mkdir(parents=True, exist_ok=True)
-        cpu_set = set(cpus)
         with log.open("ab") as handle:
             proc = subprocess.Popen(
                 [sys.executable, *args],
@@ -43,7 +43,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 # Affinity is inherited by every worker the server forks.
-                preexec_fn=lambda: os.sched_setaffinity(0, cpu_set),  # noqa: PLW1509
+                preexec_fn=pinning(cpus),  # noqa: PLW1509
             )
         self._children.append(proc)
         return proc

@@ -16,11 +16,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bench.plan import Plan
-from bench.runner import LOCUST_STARTUP_S, LOCUST_TAIL_S
+from bench.running.plan import Plan
 
 if TYPE_CHECKING:
-    from bench.runner import PointTask
+    from bench.running.measure import PointTask
 
 
 class LiveProgress:
@@ -28,7 +27,7 @@ class LiveProgress:
 
     def __init__(self, console: Console, tasks: list[PointTask], plan: Plan) -> None:
         self._console = console
-        per_point = LOCUST_STARTUP_S + plan.warmup_s + plan.duration_s + LOCUST_TAIL_S
+        per_point = plan.timing().total_s
         self._total = len(tasks)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
-
-
-@dataclass(frozen=True)
-class Load:
-    """Closed loop (`users`) or paced open loop (`rate`, requests per second)."""
-
-    mode: str
-    amount: float
-
-    def as_dict(self) -> dict[str, Any]:
-        if self.mode == "users":
-            return {"mode": "users", "users": int(self.amount)}
-        return {"mode": "rate", "rate": self.amount}
-
-    def label(self) -> str:
-        return f"{int(self.amount)} users" if self.mode == "users" else f"{self.amount:g} req/s"
+from bench.results.model import Load
+from bench.running.cpus import usable_cpus
+from bench.running.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
+from bench.running.timing import PointTiming
 
 
 @dataclass(frozen=True)
@@ -63,16 +49,13 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["loads"] = {s: [load.as_dict() for load in loads] for s, loads in self.loads.items()}
+        data["loads"] = {s: [load.to_dict() for load in loads] for s, loads in self.loads.items()}
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         loads = {
-            scenario: [
-                Load(item["mode"], item["users"] if item["mode"] == "users" else item["rate"])
-                for item in items
-            ]
+            scenario: [Load.from_dict(item) for item in items]
             for scenario, items in data["loads"].items()
         }
         return cls(**{**data, "loads": loads, "mock": MockSettings(**data["mock"])})
@@ -89,6 +72,14 @@ class Plan:
                         specs.append((target, scenario, load, repetition))
         return specs
 
+    def timing(self) -> PointTiming:
+        """How long each point of this plan takes."""
+        master = self.expect_workers is not None
+        distributed = master or self.locust_processes > 1
+        return PointTiming.of(
+            self.warmup_s, self.duration_s, distributed=distributed, master=master
+        )
+
     def expanded_targets(self) -> list[Target]:
         """Return the targets, once per upstream client when clients are given."""
         targets = resolve(self.targets)
@@ -99,7 +90,7 @@ class Plan:
 
 def default_cpus() -> tuple[list[int], list[int]]:
     """Split the usable cores: the first half serves, the rest drive the load and the mock."""
-    cpus = sorted(os.sched_getaffinity(0))
+    cpus = usable_cpus()
     if len(cpus) == 1:
         return cpus, cpus
     half = len(cpus) // 2

@@ -1,6 +1,6 @@
 """The calibration target: a bare ASGI hello on uvicorn, no framework.
 
-`python -m bench.baseline --port 8003` serves GET /, /health and /hello. Measured
+`python -m bench.running.baseline --port 8003` serves GET /, /health and /hello. Measured
 with the same load as a framework, it gives the ceiling of the server stack on the
 same cores, and of the load generator.
 """
@@ -41,7 +41,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.running.baseline", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8003)
     parser.add_argument("--workers", type=int, default=1)
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.executable,
         "-m",
         "uvicorn",
-        "bench.baseline:app",
+        "bench.running.baseline:app",
         "--host",
         args.host,
         "--port",

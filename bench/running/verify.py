@@ -1,16 +1,16 @@
 """Check a running target against the wire contract before measuring it.
 
 As in TechEmpower's verification: a target that answers wrongly is reported and
-skipped, never measured (CONTRACT.md, section 1).
+skipped, never measured (docs/contract.md, the services' contract).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
+from bench.locustfiles.sse import Event, parse_events
 from mock_llm import tokens
 
 HELLO = {
@@ -34,22 +34,11 @@ def _expect(failures: list[str], ok: bool, text: str) -> None:
         failures.append(text)
 
 
-def parse_sse(text: str) -> list[tuple[str, Any]]:
-    """Return (event, data) pairs of an SSE body; event is "message" when unnamed."""
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-        if data:
-            try:
-                events.append((name, json.loads("\n".join(data))))
-            except ValueError:
-                events.append((name, "\n".join(data)))
-    return events
+def _data(event: Event) -> Any:
+    try:
+        return event.json()
+    except ValueError:
+        return event.data
 
 
 def _check_basics(client: httpx.Client, framework: str, failures: list[str]) -> None:
@@ -96,7 +85,7 @@ def _check_complete(client: httpx.Client, expected: str, failures: list[str]) ->
 def _check_stream(client: httpx.Client, expected: str, count: int, failures: list[str]) -> None:
     answer = client.post("/complete/stream", json={"prompt": "verify", "max_tokens": 3})
     kind = answer.headers.get("content-type", "")
-    events = parse_sse(answer.text)
+    events = [(event.name, _data(event)) for event in parse_events(answer.text)]
     deltas = [
         data["delta"]
         for name, data in events
@@ -129,12 +118,3 @@ def verify(base_url: str, framework: str, scenarios: tuple[str, ...], cap: int) 
     except httpx.HTTPError as exc:
         failures.append(f"{type(exc).__name__}: {exc}")
     return failures
-
-
-def detect_framework(base_url: str) -> str:
-    """Return the framework an external deployment says it is (GET /), or "unknown"."""
-    try:
-        service = httpx.get(base_url.rstrip("/") + "/", timeout=10).json().get("service")
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return "unknown"
-    return {v: k for k, v in SERVICE.items()}.get(service, "unknown")

@@ -19,23 +19,19 @@ at all (its smallest exact two-sided p is 2 / C(n1 + n2, n1): 0.1 at 3 + 3, 0.02
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bench import results, stats
-from bench.environment import comparable
-
-GroupKey = tuple[str, str, str, float]  # target, scenario, load mode, users or rate
+from bench.results import stats, store
+from bench.results.model import Level, Point, Run, by_level
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -59,12 +55,9 @@ class Metric:
     path: tuple[str, ...]
     scenarios: tuple[str, ...] | None = None  # None: every scenario
 
-    def value(self, point: dict[str, Any]) -> float | None:
+    def value(self, point: Point) -> float | None:
         """Return this metric of one point, or None when the point lacks it."""
-        value: Any = point
-        for part in self.path:
-            value = value.get(part) if isinstance(value, dict) else None
-        return float(value) if isinstance(value, int | float) else None
+        return point.value(self.path)
 
 
 METRICS = (
@@ -85,11 +78,11 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Run:
-    """One loaded results document and how to name it."""
+class Named:
+    """One loaded run and how to name it."""
 
     label: str
-    document: dict[str, Any]
+    run: Run
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ class Difference:
 class Row:
     """The verdict on one metric of one matched point."""
 
-    key: GroupKey
+    key: Level
     metric: Metric
     reference: list[float]
     changed: list[float]
@@ -134,13 +127,13 @@ class Row:
 class Comparison:
     """A changed run against the reference."""
 
-    reference: Run
-    changed: Run
+    reference: Named
+    changed: Named
     differences: list[Difference]
     rows: list[Row] = field(default_factory=list)
-    only_reference: list[GroupKey] = field(default_factory=list)
-    only_changed: list[GroupKey] = field(default_factory=list)
-    became_invalid: list[tuple[GroupKey, list[str]]] = field(default_factory=list)
+    only_reference: list[Level] = field(default_factory=list)
+    only_changed: list[Level] = field(default_factory=list)
+    became_invalid: list[tuple[Level, list[str]]] = field(default_factory=list)
     geometric_means: dict[str, tuple[float | None, int]] = field(default_factory=dict)
 
     def count(self, decision: str) -> int:
@@ -151,17 +144,9 @@ class Comparison:
 # --- matching and deciding -------------------------------------------------------
 
 
-def group(points: Iterable[dict[str, Any]]) -> dict[GroupKey, list[dict[str, Any]]]:
-    """Group a run's points by target, scenario and load, in run order."""
-    groups: dict[GroupKey, list[dict[str, Any]]] = {}
-    for point in points:
-        groups.setdefault(results.point_key(point)[:4], []).append(point)
-    return groups
-
-
-def sample(points: list[dict[str, Any]], metric: Metric) -> list[float]:
+def sample(points: list[Point], metric: Metric) -> list[float]:
     """Return the metric over the finished repetitions (failed ones carry no figures)."""
-    values = (metric.value(p) for p in points if p.get("status") == "ok")
+    values = (metric.value(p) for p in points if p.ok)
     return [v for v in values if v is not None]
 
 
@@ -232,25 +217,25 @@ def decide(
     return ratio, outcome, IMPROVEMENT if better else REGRESSION, reason
 
 
-def _flags(reference: list[dict[str, Any]], changed: list[dict[str, Any]]) -> tuple[str, ...]:
+def _flags(reference: list[Point], changed: list[Point]) -> tuple[str, ...]:
     flags: list[str] = []
     for name, points in (("reference", reference), ("changed", changed)):
-        if any(not p["valid"] for p in points):
+        if any(not p.valid for p in points):
             flags.append(f"INVALID in {name}")
-        failed = sum(1 for p in points if p.get("status") != "ok")
+        failed = sum(1 for p in points if not p.ok)
         if failed:
             flags.append(f"{failed} failed repetition(s) in {name}")
     return tuple(flags)
 
 
 def compare_points(
-    reference: list[dict[str, Any]], changed: list[dict[str, Any]], settings: Settings
+    reference: list[Point], changed: list[Point], settings: Settings
 ) -> Iterable[Row]:
     """Yield one row per metric that applies to a matched point."""
-    key = results.point_key(reference[0])[:4]
+    key = reference[0].level
     flags = _flags(reference, changed)
     for metric in METRICS:
-        if metric.scenarios is not None and key[1] not in metric.scenarios:
+        if metric.scenarios is not None and key.scenario not in metric.scenarios:
             continue
         ref_values, new_values = sample(reference, metric), sample(changed, metric)
         ratio, outcome, decision, reason = decide(metric, ref_values, new_values, settings)
@@ -264,8 +249,8 @@ def compare_points(
         )
 
 
-def _all_valid(points: list[dict[str, Any]]) -> bool:
-    return all(p["valid"] and p.get("status") == "ok" for p in points)
+def _all_valid(points: list[Point]) -> bool:
+    return all(p.valid and p.ok for p in points)
 
 
 def _flatten(prefix: str, value: Any) -> dict[str, Any]:
@@ -277,17 +262,17 @@ def _flatten(prefix: str, value: Any) -> dict[str, Any]:
     return {prefix: value}
 
 
-def conditions(document: dict[str, Any]) -> dict[str, Any]:
+def conditions(run: Run) -> dict[str, Any]:
     """Return every field that must match for a fair comparison, flattened."""
-    plan = document.get("plan") or {}
+    plan = run.plan or {}
     return {
-        **_flatten("environment", comparable(document["environment"])),
-        **_flatten("mock", document["mock"]),
+        **_flatten("environment", run.environment.comparable()),
+        **_flatten("mock", run.mock.to_dict()),
         **{f"plan.{name}": plan.get(name) for name in PLAN_FIELDS},
     }
 
 
-def differences(reference: dict[str, Any], changed: dict[str, Any]) -> list[Difference]:
+def differences(reference: Run, changed: Run) -> list[Difference]:
     """List every comparable field that differs between two runs."""
     ref, new = conditions(reference), conditions(changed)
     return [
@@ -297,24 +282,24 @@ def differences(reference: dict[str, Any], changed: dict[str, Any]) -> list[Diff
     ]
 
 
-def geometric_means(rows: list[Row], valid: set[GroupKey]) -> dict[str, tuple[float | None, int]]:
+def geometric_means(rows: list[Row], valid: set[Level]) -> dict[str, tuple[float | None, int]]:
     """Return the geometric mean of throughput ratios per scenario over valid matched points."""
     ratios: dict[str, list[float]] = {}
     for row in rows:
         if row.metric.name != "throughput_rps":
             continue
-        bucket = ratios.setdefault(row.key[1], [])
+        bucket = ratios.setdefault(row.key.scenario, [])
         if row.key in valid and row.ratio is not None and row.ratio > 0:
             bucket.append(row.ratio)
     return {scenario: (stats.geometric_mean(r), len(r)) for scenario, r in ratios.items()}
 
 
-def compare(reference: Run, changed: Run, settings: Settings) -> Comparison:
+def compare(reference: Named, changed: Named, settings: Settings) -> Comparison:
     """Compare a changed run against the reference."""
-    ref_groups = group(reference.document["points"])
-    new_groups = group(changed.document["points"])
-    comparison = Comparison(reference, changed, differences(reference.document, changed.document))
-    valid: set[GroupKey] = set()
+    ref_groups = by_level(reference.run.points)
+    new_groups = by_level(changed.run.points)
+    comparison = Comparison(reference, changed, differences(reference.run, changed.run))
+    valid: set[Level] = set()
     for key, ref_points in ref_groups.items():
         new_points = new_groups.get(key)
         if new_points is None:
@@ -324,8 +309,8 @@ def compare(reference: Run, changed: Run, settings: Settings) -> Comparison:
         if _all_valid(ref_points) and _all_valid(new_points):
             valid.add(key)
         elif _all_valid(ref_points):
-            warnings = sorted({w for p in new_points for w in p["warnings"]})
-            failed = sum(1 for p in new_points if p.get("status") != "ok")
+            warnings = sorted({w.display() for p in new_points for w in p.warnings})
+            failed = sum(1 for p in new_points if not p.ok)
             if failed:
                 warnings.insert(0, f"{failed} repetition(s) failed")
             comparison.became_invalid.append((key, warnings))
@@ -347,11 +332,9 @@ class Section:
     empty: str = "none"
 
 
-def point_label(key: GroupKey) -> str:
+def point_label(key: Level) -> str:
     """Name a matched point: target, scenario and load."""
-    target, scenario, mode, amount = key
-    load = f"{amount:g} users" if mode == "users" else f"{amount:g} req/s"
-    return f"{target} / {scenario} / {load}"
+    return key.label()
 
 
 def _sample_text(values: list[float], unit: str) -> str:
@@ -539,10 +522,8 @@ def render_html(comparisons: list[Comparison], settings: Settings) -> str:
     return "\n".join(out)
 
 
-def _key_json(key: GroupKey) -> dict[str, Any]:
-    target, scenario, mode, amount = key
-    number: float | int = int(amount) if mode == "users" else amount
-    return {"target": target, "scenario": scenario, "load": {"mode": mode, mode: number}}
+def _key_json(key: Level) -> dict[str, Any]:
+    return {"target": key.target, "scenario": key.scenario, "load": key.load.to_dict()}
 
 
 def _row_json(row: Row) -> dict[str, Any]:
@@ -621,125 +602,21 @@ class InputError(Exception):
     """An input that cannot be compared: one line for the user, exit status 2."""
 
 
-def load_run(location: str) -> Run:
+def load_run(location: str) -> Named:
     """Load one input; raise InputError with one line when it cannot be used."""
     try:
-        document = results.load(location)
-    except results.ResultsError as exc:
+        run = store.load(location)
+    except store.ResultsError as exc:
         raise InputError(str(exc)) from None
-    except UnicodeDecodeError:
-        # results.load reads text; a binary file is corrupt, not a crash.
-        path = results.results_path(location)
-        raise InputError(f"{path}: not valid JSON (corrupt: not UTF-8 text)") from None
-    if not document["points"]:
-        raise InputError(f"{results.results_path(location)}: the run has no points")
-    run_id = document["run"].get("id") or "?"
-    return Run(f"{run_id} ({location})", document)
+    if not run.points:
+        raise InputError(f"{store.results_path(location)}: the run has no points")
+    return Named(f"{run.info.id or '?'} ({location})", run)
 
 
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1, e.g. 0.05")
-    return value
-
-
-def _min_effect(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a fraction >= 0, e.g. 0.05 for 5 %")
-    return value
-
-
-P = TypeVar("P", bound=argparse.ArgumentParser)
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Add compare's arguments to a parser."""
-    parser.add_argument("reference", help="reference run folder or its results.json")
-    parser.add_argument(
-        "changed", nargs="+", help="changed run(s); each is compared against the reference"
-    )
-    parser.add_argument(
-        "--test",
-        choices=TESTS,
-        default="auto",
-        help="welch, mannwhitney, or auto (default): Welch unless a sample is skewed "
-        "and there are enough repetitions for Mann-Whitney to reach --alpha",
-    )
-    parser.add_argument("--alpha", type=_alpha, default=0.05, help="default 0.05")
-    parser.add_argument(
-        "--min-effect",
-        type=_min_effect,
-        default=0.05,
-        help="smallest relative change that counts (default 0.05 = 5 %%)",
-    )
-    parser.add_argument("--format", choices=FORMATS, default="table", help="default table")
-    parser.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help="exit 1 when any significant regression is found (for CI)",
-    )
-
-
-def add_parser(subparsers: argparse._SubParsersAction[P]) -> P:
-    """Add the `compare` subcommand to `bench`'s subparsers."""
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare a reference run with changed runs, with significance tests",
-        description=(__doc__ or "").split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    configure(parser)
-    return parser
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run `bench compare`; return 0, 1 (a significant regression with the flag) or 2."""
-    settings = Settings(args.test, args.alpha, args.min_effect)
-    try:
-        reference = load_run(args.reference)
-        changed = [load_run(location) for location in args.changed]
-    except InputError as exc:
-        print(f"bench compare: {exc}", file=sys.stderr)
-        return 2
-    comparisons = [compare(reference, run, settings) for run in changed]
-    if args.format == "table":
-        width = None if sys.stdout.isatty() else 200
-        render_table(comparisons, settings, Console(highlight=False, width=width))
-    elif args.format == "markdown":
-        print(render_markdown(comparisons, settings))
-    elif args.format == "html":
-        print(render_html(comparisons, settings))
-    else:
-        print(render_json(comparisons, settings))
-    regression = any(c.count(REGRESSION) for c in comparisons)
-    return 1 if args.fail_on_regression and regression else 0
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point for `python -m bench.compare`."""
-    parser = _Parser(
-        prog="bench compare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    configure(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def render(comparisons: list[Comparison], settings: Settings, output: str) -> str:
+    """Render as text in one of FORMATS but "table" (markdown, html or json)."""
+    if output == "markdown":
+        return render_markdown(comparisons, settings)
+    if output == "html":
+        return render_html(comparisons, settings)
+    return render_json(comparisons, settings)

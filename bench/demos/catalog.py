@@ -1,8 +1,8 @@
 """Teaching demos: small fixed experiments run by the same engine as `bench run`.
 
-Each demo states its question and prediction, measures with bench.runner (no
+Each demo states its question and prediction, measures with bench.running.runner (no
 second measurement path), then prints a short table and the lesson drawn from the
-numbers it just measured (bench.lessons), and writes a chart and a small report
+numbers it just measured (bench.demos.lessons), and writes a chart and a small report
 into its results folder beside the usual results.json.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from bench import charts
-from bench.lessons import LESSONS, Lesson
-from bench.plan import Load, MockSettings, Plan, default_cpus
-from bench.progress import LiveProgress
-from bench.runner import Options, Runner, new_run_id
-from bench.summary import conditions
+from bench.demos.lessons import LESSONS, Lesson
+from bench.reports import charts
+from bench.results.model import Load, Point, Run
+from bench.running.plan import MockSettings, Plan, default_cpus
+from bench.running.progress import LiveProgress
+from bench.running.runner import Options, Runner, new_run_id
 
 _IO = MockSettings(ttft_ms=200.0, itl_ms=0.0, tokens=1)
 
@@ -165,34 +164,36 @@ DEMOS: dict[str, Demo] = {
 }
 
 
-def _y(point: dict[str, Any], metric: str) -> float | None:
-    if metric == "ttft_p50":
-        return (point.get("ttft_ms") or {}).get("p50")
-    value = point.get(metric)
-    return float(value) if value is not None else None
+def _users(point: Point) -> float:
+    return float(point.load.users or 0)
 
 
-def chart(demo: Demo, document: dict[str, Any]) -> str:
+def _own_ceiling(point: Point) -> float | None:
+    """The server model's ceiling where it binds (below users / latency), else None."""
+    model, ceiling = point.model_ceiling_rps, point.ceiling_rps
+    return model if model and (not ceiling or model < ceiling) else None
+
+
+def chart(demo: Demo, run: Run) -> str:
     """Return the demo's chart as an SVG string."""
-    ok = [p for p in document["points"] if p["status"] == "ok"]
+    ok = [p for p in run.points if p.ok]
     if demo.x == "target":
-        return _ttft_bars(demo, ok, float(document["mock"]["ttft_ms"]))
+        return _ttft_bars(demo, ok, run.mock.ttft_ms)
     if demo.x == "workers":
         return _speedup_chart(demo, ok)
-    if len({p["load"]["users"] for p in ok}) == 1:
+    if len({p.load for p in ok}) == 1:
         return _throughput_bars(demo, ok)
     series: dict[str, list[tuple[float, float]]] = {}
     ceilings: dict[str, list[tuple[float, float]]] = {}
     for point in ok:
-        x = float(point["load"]["users"])
-        series.setdefault(point["target"], []).append((x, point["throughput_rps"]))
-        if point.get("ceiling_rps"):
-            ceilings.setdefault("users / latency", []).append((x, point["ceiling_rps"]))
+        x = _users(point)
+        series.setdefault(point.target, []).append((x, point.throughput_rps))
+        if point.ceiling_rps:
+            ceilings.setdefault("users / latency", []).append((x, point.ceiling_rps))
         # A server model's own ceiling is drawn only where it binds (below users /
         # latency); a gevent worker's 1,000 connections would only flatten the chart.
-        model = point.get("model_ceiling_rps")
-        if model and model < (point.get("ceiling_rps") or 0):
-            ceilings.setdefault(f"{point['target']} ceiling", []).append((x, model))
+        if (own := _own_ceiling(point)) is not None and point.ceiling_rps:
+            ceilings.setdefault(f"{point.target} ceiling", []).append((x, own))
     return charts.line_chart(
         {name: sorted(values) for name, values in series.items()},
         title=f"{demo.name}: throughput as users rise",
@@ -204,29 +205,28 @@ def chart(demo: Demo, document: dict[str, Any]) -> str:
     )
 
 
-def _throughput_bars(demo: Demo, ok: list[dict[str, Any]]) -> str:
+def _throughput_bars(demo: Demo, ok: list[Point]) -> str:
     bars: dict[str, dict[str, float | None]] = {}
     for point in ok:
-        model, ceiling = point.get("model_ceiling_rps"), point.get("ceiling_rps")
-        bars[point["target"]] = {"throughput": point["throughput_rps"]}
-        if model and (not ceiling or model < ceiling):
-            bars[point["target"]]["own ceiling"] = model
-    users = ok[0]["load"]["users"] if ok else 0
+        bars[point.target] = {"throughput": point.throughput_rps}
+        if (own := _own_ceiling(point)) is not None:
+            bars[point.target]["own ceiling"] = own
+    users = ok[0].load.users if ok else 0
     return charts.bar_chart(
         bars,
         title=f"{demo.name}: throughput at {users} users",
         value_label="throughput",
         unit="req/s",
-        ceiling=ok[0].get("ceiling_rps") if ok else None,
+        ceiling=ok[0].ceiling_rps if ok else None,
         ceiling_label="users / latency",
     )
 
 
-def _ttft_bars(demo: Demo, ok: list[dict[str, Any]], mock_ttft: float) -> str:
+def _ttft_bars(demo: Demo, ok: list[Point], mock_ttft: float) -> str:
     bars: dict[str, dict[str, float | None]] = {
-        p["target"]: {
-            "TTFT p50": (p.get("ttft_ms") or {}).get("p50"),
-            "whole stream p50": (p.get("latency_ms") or {}).get("p50"),
+        p.target: {
+            "TTFT p50": p.value(("ttft_ms", "p50")),
+            "whole stream p50": p.value(("latency_ms", "p50")),
         }
         for p in ok
     }
@@ -240,15 +240,15 @@ def _ttft_bars(demo: Demo, ok: list[dict[str, Any]], mock_ttft: float) -> str:
     )
 
 
-def _speedup_chart(demo: Demo, ok: list[dict[str, Any]]) -> str:
+def _speedup_chart(demo: Demo, ok: list[Point]) -> str:
     """Throughput relative to the fewest workers, per scenario, against the ideal."""
     series: dict[str, list[tuple[float, float]]] = {}
     for scenario in demo.scenarios:
-        points = sorted((p for p in ok if p["scenario"] == scenario), key=lambda p: p["workers"])
-        if points and points[0]["throughput_rps"] > 0:
-            base = points[0]["throughput_rps"]
-            series[scenario] = [(p["workers"], p["throughput_rps"] / base) for p in points]
-    counts = sorted({p["workers"] for p in ok})
+        points = sorted((p for p in ok if p.scenario == scenario), key=lambda p: p.workers)
+        if points and points[0].throughput_rps > 0:
+            base = points[0].throughput_rps
+            series[scenario] = [(p.workers, p.throughput_rps / base) for p in points]
+    counts = sorted({p.workers for p in ok})
     ideal = {"ideal (x workers)": [(w, w / counts[0]) for w in counts]} if counts else None
     return charts.line_chart(
         series,
@@ -260,44 +260,44 @@ def _speedup_chart(demo: Demo, ok: list[dict[str, Any]]) -> str:
     )
 
 
-def table(points: list[dict[str, Any]], demo: Demo) -> Table:
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(points: list[Point], demo: Demo) -> Table:
     """The demo's short table: one row per point."""
     result = Table(title=demo.name, title_justify="left")
     columns = ["target", "scenario", "users", "workers", "req/s", "users/latency",
                "own ceiling", "efficiency", "p50 ms"]  # fmt: skip
-    if "stream" in demo.scenarios:
+    stream = "stream" in demo.scenarios
+    if stream:
         columns += ["TTFT p50 ms", "fidelity"]
     for column in columns:
         result.add_column(column, justify="left" if column in ("target", "scenario") else "right")
     for p in points:
-        if p["status"] != "ok":
-            result.add_row(p["target"], p["scenario"], str(p["load"].get("users")), "-",
-                           "[red]failed[/]")  # fmt: skip
+        users = str(p.load.users)
+        if not p.ok:
+            result.add_row(p.target, p.scenario, users, "-", "[red]failed[/]")
             continue
-        ceiling, model = p.get("ceiling_rps"), p.get("model_ceiling_rps")
-        binding = model if model and (not ceiling or model < ceiling) else None
         row = [
-            p["target"], p["scenario"], str(p["load"].get("users")), str(p["workers"]),
-            f"{p['throughput_rps']:.1f}", f"{ceiling:.0f}" if ceiling else "-",
-            f"{binding:.0f}" if binding else "-",
-            f"{p['efficiency']:.0%}" if p.get("efficiency") is not None else "-",
-            f"{(p['latency_ms'] or {}).get('p50', 0):.1f}",
+            p.target, p.scenario, users, str(p.workers), f"{p.throughput_rps:.1f}",
+            _fmt(p.ceiling_rps, ".0f"), _fmt(_own_ceiling(p), ".0f"),
+            _fmt(p.efficiency, ".0%"), f"{p.value(('latency_ms', 'p50')) or 0:.1f}",
         ]  # fmt: skip
-        if "stream" in demo.scenarios:
-            row += [f"{(p.get('ttft_ms') or {}).get('p50', 0):.1f}",
-                    f"{p.get('chunk_fidelity') or 0:.2f}"]  # fmt: skip
+        if stream:
+            row += [f"{p.value(('ttft_ms', 'p50')) or 0:.1f}", f"{p.chunk_fidelity or 0:.2f}"]
         result.add_row(*row)
     return result
 
 
-def _write_outputs(folder: Path, demo: Demo, document: dict[str, Any], lesson: Lesson) -> None:
-    svg = chart(demo, document)
+def _write_outputs(folder: Path, demo: Demo, run: Run, lesson: Lesson) -> None:
+    svg = chart(demo, run)
     (folder / "chart.svg").write_text(svg)
     details = "\n".join(f"- {d}" for d in lesson.details)
     verdict = "As predicted" if lesson.confirmed else "Not as predicted"
     markdown = (
         f"# Demo: {demo.name}\n\n**Question.** {demo.question}\n\n"
-        f"**Prediction.** {demo.prediction}\n\n**Conditions.** {conditions(document)}\n\n"
+        f"**Prediction.** {demo.prediction}\n\n**Conditions.** {run.conditions()}\n\n"
         f"**{verdict}.** {lesson.headline}\n\n{details}\n\n![chart](chart.svg)\n\n"
         f"**In the chart, point at** {demo.look_at}.\n"
     )
@@ -309,7 +309,7 @@ def _write_outputs(folder: Path, demo: Demo, document: dict[str, Any], lesson: L
         "max-width:60rem;margin:2rem auto;line-height:1.4}}</style></head><body>"
         f"<h1>Demo: {html.escape(demo.name)}</h1><p><b>Question.</b> "
         f"{html.escape(demo.question)}</p><p><b>Prediction.</b> {html.escape(demo.prediction)}"
-        f"</p><p><b>Conditions.</b> {html.escape(conditions(document))}</p>"
+        f"</p><p><b>Conditions.</b> {html.escape(run.conditions())}</p>"
         f"<p><b>{verdict}.</b> {html.escape(lesson.headline)}</p><ul>{items}</ul>{svg}"
         f"<p><b>In the chart, point at</b> {html.escape(demo.look_at)}.</p></body></html>\n"
     )
@@ -336,10 +336,10 @@ def run_demo(
     console.print(f"[bold]Prediction:[/] {demo.prediction}")
     runner = Runner(plan, Options(out=folder, port=port, mock_port=mock_port))
     with LiveProgress(console, runner.tasks(), plan) as progress:
-        document = runner.run(progress.update)
-    lesson = LESSONS[name](document["points"])
-    console.print(table(document["points"], demo))
-    _write_outputs(folder, demo, document, lesson)
+        run = runner.execute(progress.update)
+    lesson = LESSONS[name](run.points)
+    console.print(table(run.points, demo))
+    _write_outputs(folder, demo, run, lesson)
     console.print(lesson.text())
     console.print(f"chart and report: {folder / 'demo.html'}")
     return folder, lesson

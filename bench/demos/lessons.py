@@ -10,9 +10,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-Point = dict[str, Any]
+from bench.results.model import Point
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,16 @@ class Lesson:
 
 
 def _ok(points: list[Point]) -> list[Point]:
-    return [p for p in points if p.get("status") == "ok"]
+    return [p for p in points if p.ok]
 
 
 def _users(point: Point) -> int:
-    return int(point["load"].get("users") or 0)
+    return point.load.users or 0
 
 
 def top_load(points: list[Point], scenario: str | None = None) -> int:
     """The highest user count measured (for one scenario)."""
-    chosen = [p for p in _ok(points) if scenario is None or p["scenario"] == scenario]
+    chosen = [p for p in _ok(points) if scenario is None or p.scenario == scenario]
     return max((_users(p) for p in chosen), default=0)
 
 
@@ -47,25 +46,25 @@ def at(points: list[Point], target: str, users: int, scenario: str | None = None
     chosen = [
         p
         for p in _ok(points)
-        if p["target"] == target
+        if p.target == target
         and _users(p) == users
-        and (scenario is None or p["scenario"] == scenario)
+        and (scenario is None or p.scenario == scenario)
     ]
     if not chosen:
         return None
-    chosen.sort(key=lambda p: p["throughput_rps"])
+    chosen.sort(key=lambda p: p.throughput_rps)
     return chosen[len(chosen) // 2]
 
 
 def rps(point: Point | None) -> float:
-    return float(point["throughput_rps"]) if point else 0.0
+    return point.throughput_rps if point else 0.0
 
 
 def _latency_ms(points: list[Point]) -> float:
     """The upstream answer latency the ceilings were computed from."""
     for point in _ok(points):
-        if point.get("ceiling_rps") and point["load"].get("users"):
-            return 1000.0 * _users(point) / float(point["ceiling_rps"])
+        if point.ceiling_rps and point.load.users:
+            return 1000.0 * _users(point) / point.ceiling_rps
     return 0.0
 
 
@@ -84,12 +83,12 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
     if asgi is None or sync is None:
         return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync points")
     gap = _ratio(rps(asgi), rps(sync))
-    sync_ceiling = sync.get("model_ceiling_rps") or 0.0
+    sync_ceiling = sync.model_ceiling_rps or 0.0
     details = [
         f"At {users} users and {latency:.0f} ms upstream latency (Little's-law ceiling "
-        f"{asgi['ceiling_rps']:.0f} req/s), FastAPI on uvicorn served {rps(asgi):.0f} req/s "
-        f"({asgi['efficiency']:.0%} of the ceiling).",
-        f"Flask on {sync['workers']} sync workers served {rps(sync):.1f} req/s; its own ceiling "
+        f"{asgi.ceiling_rps or 0:.0f} req/s), FastAPI on uvicorn served {rps(asgi):.0f} req/s "
+        f"({asgi.efficiency or 0:.0%} of the ceiling).",
+        f"Flask on {sync.workers} sync workers served {rps(sync):.1f} req/s; its own ceiling "
         f"is workers / latency = {sync_ceiling:.1f} req/s: each worker holds one request for "
         "the whole upstream wait.",
     ]
@@ -99,7 +98,7 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
             share = _ratio(rps(point), rps(asgi))
             recovered.append(share)
             details.append(
-                f"{point['target']} with {name} served {rps(point):.0f} req/s, "
+                f"{point.target} with {name} served {rps(point):.0f} req/s, "
                 f"{share:.0%} of FastAPI's throughput."
             )
     best_recovery = max(recovered, default=0.0)
@@ -107,7 +106,7 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
     if confirmed:
         headline = (
             f"ASGI served {gap:.0f}x more than sync workers here, and that factor is "
-            f"users / workers ({users} / {sync['workers']}), not a law of nature: threads "
+            f"users / workers ({users} / {sync.workers}), not a law of nature: threads "
             f"or green threads recovered up to {best_recovery:.0%} of it."
         )
     elif gap < 2:
@@ -132,7 +131,7 @@ def blocking_the_loop(points: list[Point]) -> Lesson:
     if proper is None or blocking is None:
         return Lesson(False, "the run lacks fastapi-uvicorn or fastapi-uvicorn-blocking points")
     latency = _latency_ms(points)
-    serial = 1000.0 / latency * blocking["workers"] if latency else 0.0
+    serial = 1000.0 / latency * blocking.workers if latency else 0.0
     factor = _ratio(rps(proper), rps(blocking))
     details = [
         f"At {users} users: async call {rps(proper):.0f} req/s, blocking call in async def "
@@ -158,25 +157,25 @@ def blocking_the_loop(points: list[Point]) -> Lesson:
 def threadpool_limit(points: list[Point]) -> Lesson:
     """`def` endpoints at the default 40 threads against a raised thread limit."""
     users = top_load(points)
-    default = [p for p in _ok(points) if p["target"] == "fastapi-uvicorn-sync"]
-    raised = [p for p in _ok(points) if p["target"].startswith("fastapi-uvicorn-sync{")]
+    default = [p for p in _ok(points) if p.target == "fastapi-uvicorn-sync"]
+    raised = [p for p in _ok(points) if p.target.startswith("fastapi-uvicorn-sync{")]
     if not default or not raised:
         return Lesson(False, "the run lacks the default and the raised threadpool")
     low = at(points, "fastapi-uvicorn-sync", users)
-    high = at(points, raised[0]["target"], users)
+    high = at(points, raised[0].target, users)
     assert low is not None and high is not None
     latency = _latency_ms(points)
-    plateau = low["threads"] * low["workers"] * 1000.0 / latency if latency else 0.0
+    plateau = low.threads * low.workers * 1000.0 / latency if latency else 0.0
     details = [
-        f"{low['threads']} threads: {rps(low):.0f} req/s at {users} users "
+        f"{low.threads} threads: {rps(low):.0f} req/s at {users} users "
         f"(threads / latency = {plateau:.0f} req/s).",
-        f"{high['threads']} threads: {rps(high):.0f} req/s at {users} users.",
+        f"{high.threads} threads: {rps(high):.0f} req/s at {users} users.",
     ]
     gain = _ratio(rps(high), rps(low))
-    confirmed = users > low["threads"] and gain >= 1.3 and rps(low) <= 1.15 * plateau
+    confirmed = users > low.threads and gain >= 1.3 and rps(low) <= 1.15 * plateau
     if confirmed:
         headline = (
-            f"past {low['threads']} users the default threadpool caps `def` endpoints at "
+            f"past {low.threads} users the default threadpool caps `def` endpoints at "
             f"about {plateau:.0f} req/s; raising it gave {gain:.1f}x."
         )
     else:
@@ -190,9 +189,7 @@ def threadpool_limit(points: list[Point]) -> Lesson:
 def client_pool(points: list[Point]) -> Lesson:
     """The same FastAPI service on each upstream client, at the highest load."""
     users = top_load(points)
-    by_client = {
-        p["target"]: rps(p) for p in _ok(points) if _users(p) == users and "[" in p["target"]
-    }
+    by_client = {p.target: rps(p) for p in _ok(points) if _users(p) == users and "[" in p.target}
     if len(by_client) < 2:
         return Lesson(False, "the run has fewer than two upstream clients")
     ranked = sorted(by_client.items(), key=lambda kv: kv[1], reverse=True)
@@ -217,11 +214,11 @@ def streaming_ttft(points: list[Point]) -> Lesson:
     """Time to first token through each framework and server: which ones buffer."""
     rows = []
     for point in _ok(points):
-        if point["scenario"] != "stream" or not point.get("ttft_ms"):
+        if point.scenario != "stream" or point.ttft_ms is None:
             continue
-        ttft = point["ttft_ms"]["p50"]
-        e2e = point["latency_ms"]["p50"]
-        rows.append((point["target"], ttft, e2e, point.get("chunk_fidelity")))
+        ttft = point.ttft_ms.p50 or 0.0
+        e2e = point.latency_ms.p50 if point.latency_ms and point.latency_ms.p50 else 0.0
+        rows.append((point.target, ttft, e2e, point.chunk_fidelity))
     if not rows:
         return Lesson(False, "the run has no stream points")
     first = min(r[1] for r in rows)
@@ -253,16 +250,14 @@ def streaming_ttft(points: list[Point]) -> Lesson:
 
 def workers_scaling(points: list[Point]) -> Lesson:
     """Sync workers: I/O-bound work scales with workers, CPU-bound work with cores."""
-    counts = sorted({p["workers"] for p in _ok(points)})
+    counts = sorted({p.workers for p in _ok(points)})
     if len(counts) < 2:
         return Lesson(False, "the run has fewer than two worker counts")
     low, high = counts[0], counts[-1]
 
     def median(scenario: str, workers: int) -> float:
         values = [
-            p["throughput_rps"]
-            for p in _ok(points)
-            if p["scenario"] == scenario and p["workers"] == workers
+            p.throughput_rps for p in _ok(points) if p.scenario == scenario and p.workers == workers
         ]
         return statistics.median(values) if values else 0.0
 

@@ -10,6 +10,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.results.model import Environment
+from bench.running.cpus import can_pin, usable_cpus
+
 PACKAGES = (
     "fastapi",
     "starlette",
@@ -85,28 +88,18 @@ def git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def capture(server_cpus: list[int], load_cpus: list[int]) -> dict[str, Any]:
+def capture(server_cpus: list[int], load_cpus: list[int]) -> Environment:
     """Return the `environment` section of a results file."""
-    return {
-        "host": socket.gethostname(),
-        "os": f"{platform.system()} {platform.release()}",
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "server_cpus": server_cpus,
-        "load_cpus": load_cpus,
-        "python": platform.python_version(),
-        "packages": package_versions(),
-    }
-
-
-def comparable(env: dict[str, Any]) -> dict[str, Any]:
-    """Return the parts of an environment that must match for a fair comparison."""
-    return {
-        "cpu_model": env.get("cpu_model"),
-        "cores": env.get("cores"),
-        "server_cpus": env.get("server_cpus"),
-        "load_cpus": env.get("load_cpus"),
-        "python": env.get("python"),
-        "packages": env.get("packages"),
-    }
+    extra: dict[str, Any] = {"pinned": can_pin()}
+    return Environment(
+        host=socket.gethostname(),
+        os=f"{platform.system()} {platform.release()}",
+        cpu_model=cpu_model(),
+        cores=os.cpu_count(),
+        usable_cores=len(usable_cpus()),
+        server_cpus=server_cpus,
+        load_cpus=load_cpus,
+        python=platform.python_version(),
+        packages=package_versions(),
+        extra=extra,
+    )

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-TAGS = ("realistic", "teaching", "calibration")
-SCENARIOS = ("hello", "complete", "stream")
+from bench.results.model import SCENARIOS
 
 # Threads per gthread worker: what flask_app and drf_app default to, and why (their
 # READMEs): each in-flight upstream call holds a thread for its whole latency.
@@ -77,10 +76,15 @@ class Target:
             return 1  # the blocking call holds the event loop for the whole request
         return None
 
+    def concurrency(self, workers: int, threads: int) -> int | None:
+        """Requests the whole server can hold at once; None when only memory limits it."""
+        per_worker = self.concurrency_per_worker(threads)
+        return per_worker * workers if per_worker is not None else None
+
     def command(self, port: int, workers: int, threads: int, host: str = "127.0.0.1") -> list[str]:
         """Return the arguments after `python` that start this target."""
         args = ["-m", self.module, "--host", host, "--port", str(port)]
-        if self.module == "bench.baseline":
+        if self.module == BASELINE_MODULE:
             return [*args, "--workers", str(workers)]
         args += ["--server", self.server, "--workers", str(workers)]
         if self.worker_class in ("gthread", "asyncio+threadpool"):
@@ -90,9 +94,12 @@ class Target:
         return args
 
 
+BASELINE_MODULE = "bench.running.baseline"
+
+
 def _t(name: str, framework: str, server: str, tag: str, text: str, **kw: object) -> Target:
     module = {"fastapi": "fastapi_app", "flask": "flask_app", "drf": "drf_app"}.get(
-        framework, "bench.baseline"
+        framework, BASELINE_MODULE
     )
     return Target(name, framework, module, server, tag, text, **kw)  # type: ignore[arg-type]
 

@@ -1,29 +1,36 @@
-"""The results file, results/<run-id>/results.json: schema, atomic writes, loading.
+"""The results file, results/<run-id>/results.json: schema, migrations, loading, saving.
 
-One versioned, self-describing JSON document per run (METRICS.md), rewritten
-atomically after every finished point, so an interrupted run keeps its points.
+One versioned, self-describing JSON document per run (docs/metrics.md), rewritten
+atomically after every finished point, so an interrupted run keeps its points. Files
+of every earlier schema version load: they are migrated step by step to the current
+one, then validated, then read into the model (bench.results.model).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from bench.results import migrations
+from bench.results.files import write_json_atomic
+from bench.results.model import SCENARIOS, Run
+
 # Schema versions, newest last. Every change gets a line here and, when old files
-# must still load, a migration in _MIGRATIONS.
+# must still load, a migration in bench.results.migrations.
 #   1: first version (run, environment, mock, plan, points).
-SCHEMA_VERSION = 1
+#   2: warnings are objects {code, invalid, text, figures} instead of strings.
+SCHEMA_VERSION = 2
 
 RESULTS_NAME = "results.json"
 
 # Migrations from version N to N + 1.
-_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: migrations.v1_to_v2,
+}
 
 
 class ResultsError(Exception):
@@ -36,6 +43,17 @@ _PERCENTILES = {
         key: {"type": ["number", "null"]} for key in ("p50", "p90", "p99", "p999", "max", "mean")
     },
     "required": ["p50", "p90", "p99", "p999", "max", "mean"],
+}
+
+WARNING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "invalid", "text", "figures"],
+    "properties": {
+        "code": {"type": "string"},
+        "invalid": {"type": "boolean"},
+        "text": {"type": "string"},
+        "figures": {"type": "object", "additionalProperties": {"type": "number"}},
+    },
 }
 
 POINT_SCHEMA: dict[str, Any] = {
@@ -75,7 +93,7 @@ POINT_SCHEMA: dict[str, Any] = {
         },
         "workers": {"type": "integer", "minimum": 1},
         "threads": {"type": "integer", "minimum": 1},
-        "scenario": {"enum": ["hello", "complete", "stream"]},
+        "scenario": {"enum": list(SCENARIOS)},
         "load": {
             "type": "object",
             "required": ["mode"],
@@ -100,7 +118,7 @@ POINT_SCHEMA: dict[str, Any] = {
         "ceiling_rps": {"type": ["number", "null"]},
         "efficiency": {"type": ["number", "null"]},
         "valid": {"type": "boolean"},
-        "warnings": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "array", "items": WARNING_SCHEMA},
         "status": {"enum": ["ok", "failed"]},
     },
 }
@@ -145,20 +163,11 @@ def validate(document: dict[str, Any]) -> None:
         ) from None
 
 
-def write_atomic(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to `path` through a temporary file and a rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+def save(path: Path, run: Run) -> None:
+    """Validate the run and write it to `path` atomically."""
+    document = run.to_dict()
+    validate(document)
+    write_json_atomic(path, document)
 
 
 def results_path(location: str | Path) -> Path:
@@ -167,8 +176,13 @@ def results_path(location: str | Path) -> Path:
     return path / RESULTS_NAME if path.is_dir() else path
 
 
-def load(location: str | Path) -> dict[str, Any]:
-    """Load, migrate and validate a results file; raise ResultsError in one line."""
+def load(location: str | Path) -> Run:
+    """Load, migrate and validate a results file into the model; ResultsError in one line."""
+    return Run.from_dict(load_document(location))
+
+
+def load_document(location: str | Path) -> dict[str, Any]:
+    """Load, migrate and validate a results file as JSON; raise ResultsError in one line."""
     path = results_path(location)
     try:
         text = path.read_text()
@@ -209,10 +223,3 @@ def migrate(document: dict[str, Any], path: Path | str = "results") -> dict[str,
         version += 1
         document["schema_version"] = version
     return document
-
-
-def point_key(point: dict[str, Any]) -> tuple[str, str, str, float, int]:
-    """Identify a point within a run: target, scenario, load, repetition."""
-    load = point["load"]
-    amount = load.get("users") if load["mode"] == "users" else load.get("rate")
-    return (point["target"], point["scenario"], load["mode"], float(amount), point["repetition"])

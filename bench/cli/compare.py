@@ -1,0 +1,60 @@
+"""`bench compare REFERENCE CHANGED...`: is a change real, and how big is it?"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.cli import args as a
+from bench.cli.args import Parser, Subparsers, UsageError, console
+from bench.reports import compare as c
+
+
+def add_parser(sub: Subparsers[Parser]) -> None:
+    """Add `bench compare` with the method in its help."""
+    parser = sub.add_parser(
+        "compare",
+        help="compare a reference run with changed runs, with significance tests",
+        description=(c.__doc__ or "").split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("reference", help="reference run folder or its results.json")
+    parser.add_argument(
+        "changed", nargs="+", help="changed run(s); each is compared against the reference"
+    )
+    parser.add_argument(
+        "--test",
+        choices=c.TESTS,
+        default="auto",
+        help="welch, mannwhitney, or auto (default): Welch unless a sample is skewed "
+        "and there are enough repetitions for Mann-Whitney to reach --alpha",
+    )
+    parser.add_argument("--alpha", type=a.fraction, default=0.05, help="default 0.05")
+    parser.add_argument(
+        "--min-effect",
+        type=a.non_negative,
+        default=0.05,
+        help="smallest relative change that counts (default 0.05 = 5 %%)",
+    )
+    parser.add_argument("--format", choices=c.FORMATS, default="table", help="default table")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when any significant regression is found (for CI)",
+    )
+
+
+def command(args: argparse.Namespace) -> int:
+    """Compare; 1 for a significant regression with --fail-on-regression, else 0."""
+    settings = c.Settings(args.test, args.alpha, args.min_effect)
+    try:
+        reference = c.load_run(args.reference)
+        changed = [c.load_run(location) for location in args.changed]
+    except c.InputError as exc:
+        raise UsageError(str(exc)) from None
+    comparisons = [c.compare(reference, run, settings) for run in changed]
+    if args.format == "table":
+        c.render_table(comparisons, settings, console)
+    else:
+        print(c.render(comparisons, settings, args.format))
+    regression = any(item.count(c.REGRESSION) for item in comparisons)
+    return 1 if args.fail_on_regression and regression else 0

@@ -1,0 +1,282 @@
+"""Turn one window's raw measurements into a point, exactly as docs/metrics.md defines.
+
+Pure functions: no processes, no clocks. The runner gathers the raw figures; this
+module computes throughput, percentiles, ceilings and efficiency, and every
+validity warning (as data: bench.results.model.Warning, its code decides its meaning).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.results.histogram import Histogram
+from bench.results.model import IO_BOUND, Percentiles, Point, Usage, Warning, by_level
+
+REQUEST_NAMES = {"hello": "/hello", "complete": "/complete", "stream": "/complete/stream"}
+
+ERROR_LIMIT = 0.01  # docs/metrics.md: more than 1 % errors marks a point
+GENERATOR_CPU_LIMIT = 90.0
+UPSTREAM_TOLERANCE = 0.01
+LITTLE_TOLERANCE = 0.25
+LITTLE_SLACK_MS = 5.0
+REPEAT_STDEV_LIMIT = 0.10
+REPEAT_RANGE_LIMIT = 0.50
+CALIBRATION_MARGIN = 0.10
+RATE_SHORTFALL_LIMIT = 0.05
+BASELINE = "baseline-uvicorn"
+
+# Warning codes: what a warning is, whatever its text says.
+FAILED = "failed"
+NO_REQUESTS = "no-requests"
+ERRORS = "errors"
+UPSTREAM_MISMATCH = "upstream-mismatch"
+GENERATOR_CPU = "generator-cpu"
+LITTLES_LAW = "littles-law"
+RATE_SHORTFALL = "rate-shortfall"
+CHUNK_FIDELITY = "chunk-fidelity"
+REPETITIONS = "repetitions"
+CALIBRATION = "calibration"
+EXTERNAL_TARGET = "external-target"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Everything measured for one point, before analysis."""
+
+    scenario: str
+    mode: str  # "users" | "rate"
+    users: int
+    rate: float | None
+    window_s: float
+    locust: dict[str, Any]  # the plugin's document (bench.locustfiles.totals)
+    server_cpu_pct: float | None
+    server_rss_mb: float | None
+    generator_cpu_pct: float | None
+    mock_cpu_pct: float | None
+    upstream_calls: int | None  # the mock's completed answers in the window
+    upstream_latency_ms: float  # ttft + (n - 1) itl for the answer asked for
+    model_concurrency: int | None  # requests the server model can hold at once
+
+
+def _histogram(data: dict[str, Any] | None) -> Histogram | None:
+    if not data:
+        return None
+    histogram = Histogram.from_dict(data)
+    return histogram if histogram.count else None
+
+
+def _summary(histogram: Histogram | None) -> Percentiles | None:
+    if histogram is None:
+        return None
+    summary = histogram.summary()
+    return Percentiles.from_dict(summary)
+
+
+def ceilings(window: Window) -> tuple[float | None, float | None]:
+    """Return (Little's-law ceiling, server-model ceiling) in req/s for I/O-bound scenarios.
+
+    Closed loop: users / upstream latency is the most any server could do. A server
+    model that holds only C requests at once cannot beat C / latency.
+    """
+    if window.scenario not in IO_BOUND or window.upstream_latency_ms <= 0:
+        return None, None
+    latency_s = window.upstream_latency_ms / 1000
+    offered = window.users / latency_s if window.mode == "users" else window.rate
+    model = window.model_concurrency / latency_s if window.model_concurrency else None
+    return offered, model
+
+
+def analyse(window: Window, point: Point) -> Point:
+    """Fill the point (its identity set by the runner) with the window's figures and warnings."""
+    name = REQUEST_NAMES[window.scenario]
+    entry = window.locust.get("requests", {}).get(name, {"count": 0, "errors": {}})
+    latency = _histogram(entry.get("latency"))
+    point.window_s = window.window_s
+    point.requests = int(entry.get("count", 0))
+    point.errors = {str(k): int(v) for k, v in entry.get("errors", {}).items()}
+    point.throughput_rps = point.requests / window.window_s if window.window_s > 0 else 0.0
+    point.latency_ms = _summary(latency)
+    point.server = Usage(window.server_cpu_pct, window.server_rss_mb)
+    # In master mode the local figure is the master's alone; workers run elsewhere.
+    point.generator = Usage(window.generator_cpu_pct)
+    point.generator_processes = int(window.locust.get("processes", 1))
+    point.generator_hosts = int(window.locust.get("hosts", 1))
+    point.mock = Usage(window.mock_cpu_pct)
+    point.upstream_calls = window.upstream_calls
+    if window.scenario == "stream":
+        _stream_figures(window, point)
+    ceiling, model_ceiling = ceilings(window)
+    point.ceiling_rps = ceiling
+    point.model_ceiling_rps = model_ceiling
+    point.efficiency = point.throughput_rps / ceiling if ceiling else None
+    point.model_efficiency = point.throughput_rps / model_ceiling if model_ceiling else None
+    if window.mode == "rate" and window.rate:
+        point.achieved_rate = (point.requests + point.failed_requests) / window.window_s
+        point.rate_shortfall = max(0.0, 1 - point.achieved_rate / window.rate)
+    mean = latency.mean if latency is not None else None
+    point.warnings = list(_warnings(window, point, mean))
+    point.revalidate()
+    return point
+
+
+def _stream_figures(window: Window, point: Point) -> None:
+    stream = window.locust.get("stream", {})
+    point.ttft_ms = _summary(_histogram(stream.get("ttft")))
+    point.tpot_ms = _summary(_histogram(stream.get("tpot")))
+    point.itl_ms = _summary(_histogram(stream.get("itl")))
+    fidelity = stream.get("fidelity", {})
+    expected = fidelity.get("expected", 0)
+    point.chunk_fidelity = fidelity.get("events", 0) / expected if expected else None
+
+
+def failed_warning(reason: str) -> Warning:
+    """The warning of a point that could not be measured (its first line)."""
+    return Warning(FAILED, f"failed: {reason.splitlines()[0]}", invalid=True)
+
+
+def external_target_warning() -> Warning:
+    """The note on every point of a deployment the runner did not start."""
+    return Warning(
+        EXTERNAL_TARGET,
+        "external target: workers and threads are the target's defaults for the "
+        "given server cores, not read from the deployment; server CPU not measured",
+    )
+
+
+def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> Iterable[Warning]:
+    requests, failed = point.requests, point.failed_requests
+    total = requests + failed
+    if total == 0:
+        yield Warning(NO_REQUESTS, "no request completed in the window", invalid=True)
+        return
+    if failed / total > ERROR_LIMIT:
+        yield Warning(
+            ERRORS,
+            f"{failed / total:.1%} of requests failed (limit {ERROR_LIMIT:.0%})",
+            invalid=True,
+            figures={"failed_pct": 100 * failed / total, "limit_pct": 100 * ERROR_LIMIT},
+        )
+    cpu = window.generator_cpu_pct
+    if cpu is not None and cpu / max(point.generator_processes or 1, 1) > GENERATOR_CPU_LIMIT:
+        yield Warning(
+            GENERATOR_CPU,
+            f"load generator at {cpu:.0f} % CPU: the generator may be the bottleneck "
+            "(a lower bound)",
+            figures={"cpu_pct": cpu},
+        )
+    if window.scenario in IO_BOUND and window.upstream_calls is not None:
+        calls = window.upstream_calls
+        if abs(calls - requests) > upstream_tolerance(window, requests):
+            yield Warning(
+                UPSTREAM_MISMATCH,
+                f"the mock answered {calls} upstream calls for {requests} "
+                "completed requests (must match within 1 % or one cohort of users)",
+                invalid=True,
+                figures={"upstream_calls": calls, "requests": requests},
+            )
+    if window.mode == "users" and mean_latency_ms and point.throughput_rps > 0:
+        implied = window.users / point.throughput_rps * 1000
+        # The generator's own time between requests is not in the latency; a few
+        # milliseconds of it matter only for sub-millisecond answers, never a fault.
+        gap = abs(implied - mean_latency_ms)
+        if gap / mean_latency_ms > LITTLE_TOLERANCE and gap > LITTLE_SLACK_MS:
+            yield Warning(
+                LITTLES_LAW,
+                f"Little's law does not hold: {window.users} users / "
+                f"{point.throughput_rps:.1f} req/s = {implied:.0f} ms, but the mean "
+                f"latency is {mean_latency_ms:.0f} ms (harness or generator problem?)",
+                figures={
+                    "users": window.users,
+                    "throughput_rps": point.throughput_rps,
+                    "implied_ms": implied,
+                    "mean_ms": mean_latency_ms,
+                },
+            )
+    shortfall = point.rate_shortfall
+    if window.mode == "rate" and shortfall is not None and shortfall > RATE_SHORTFALL_LIMIT:
+        yield Warning(
+            RATE_SHORTFALL,
+            f"open loop fell {shortfall:.0%} short of {window.rate:g} req/s "
+            f"(achieved {point.achieved_rate or 0:.1f}): queueing hides in the shortfall",
+            figures={"shortfall": shortfall, "achieved_rps": point.achieved_rate or 0.0},
+        )
+    fidelity = point.chunk_fidelity
+    if fidelity is not None and fidelity < 0.99:
+        yield Warning(
+            CHUNK_FIDELITY,
+            f"chunk fidelity {fidelity:.2f} < 1: something between mock and client buffers",
+            figures={"fidelity": fidelity},
+        )
+
+
+def upstream_tolerance(window: Window, requests: int) -> float:
+    """How far the mock's count may differ from the client's without a real fault.
+
+    The mock finishes an answer a few milliseconds before the client has read it, so
+    answers finishing right at a window edge are counted on one side only. With no
+    jitter, closed-loop users move in step, and a whole cohort (up to every request in
+    flight) can finish within those milliseconds. A retry (twice the calls) or a cache
+    (far fewer) is still far outside this.
+    """
+    in_flight = window.users
+    if window.model_concurrency is not None:
+        in_flight = min(in_flight, window.model_concurrency)
+    return max(UPSTREAM_TOLERANCE * requests, 2, in_flight)
+
+
+def repetition_warnings(points: list[Point]) -> None:
+    """Mark repetitions that disagree (stdev >= 10 % of the mean, or range >= 50 %)."""
+    for group in by_level(p for p in points if p.ok).values():
+        for point in group:
+            point.without(REPETITIONS)
+        values = [p.throughput_rps for p in group]
+        if len(values) < 2:
+            continue
+        mean = statistics.fmean(values)
+        if mean <= 0:
+            continue
+        spread = statistics.stdev(values) / mean
+        span = (max(values) - min(values)) / mean
+        if spread >= REPEAT_STDEV_LIMIT or span >= REPEAT_RANGE_LIMIT:
+            warning = Warning(
+                REPETITIONS,
+                f"repetitions disagree: throughput stdev {spread:.0%} of the mean, "
+                f"range {span:.0%}",
+                figures={"stdev_pct": 100 * spread, "range_pct": 100 * span},
+            )
+            for point in group:
+                point.warnings.append(warning)
+
+
+def calibration_warnings(points: list[Point], baseline: str = BASELINE) -> None:
+    """Flag hello points within 10 % of the framework-less baseline at the same load."""
+    ceiling: dict[Any, list[float]] = {}
+    for point in points:
+        if point.target == baseline and point.scenario == "hello" and point.valid:
+            ceiling.setdefault(point.load, []).append(point.throughput_rps)
+    for point in points:
+        if point.scenario != "hello" or point.target == baseline:
+            continue
+        point.without(CALIBRATION)
+        if point.load in ceiling and point.ok:
+            best = statistics.fmean(ceiling[point.load])
+            if point.throughput_rps >= (1 - CALIBRATION_MARGIN) * best:
+                point.warnings.append(
+                    Warning(
+                        CALIBRATION,
+                        f"within {CALIBRATION_MARGIN:.0%} of the {baseline} ceiling "
+                        f"({best:.0f} req/s): generator- or stack-bound, a lower bound",
+                        figures={"margin_pct": 100 * CALIBRATION_MARGIN, "ceiling_rps": best},
+                    )
+                )
+
+
+def finish(points: list[Point]) -> None:
+    """Recompute what depends on several points, then every point's validity."""
+    repetition_warnings(points)
+    calibration_warnings(points)
+    for point in points:
+        point.revalidate()

@@ -1,0 +1,35 @@
+"""Write files so that a reader never sees half of one: a temporary file, then a rename.
+
+A leaf module (standard library only): the results store, the reports and the Locust
+plugin all write through it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            # The rename must not reach the disk before the data does.
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: str | Path, document: Any) -> None:
+    """Write `document` as indented JSON (no NaN or infinity) atomically."""
+    write_text_atomic(path, json.dumps(document, indent=1, allow_nan=False) + "\n")

@@ -1,0 +1,59 @@
+"""Migrations of results documents from one schema version to the next.
+
+Each function takes a document of version N and returns it as version N + 1 (the
+store sets the number). They work on JSON, not on the model, because the model only
+knows the current version. Old files never change on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Version 1 stored warnings as free text. These are the texts that version 1 of the
+# suite wrote, frozen: the only place where wording decides what a warning is.
+_V1_CODES: tuple[tuple[str, str], ...] = (
+    ("failed: ", "failed"),
+    ("no request completed", "no-requests"),
+    ("% of requests failed", "errors"),
+    ("the mock answered", "upstream-mismatch"),
+    ("load generator at", "generator-cpu"),
+    ("little's law does not hold", "littles-law"),
+    ("open loop fell", "rate-shortfall"),
+    ("chunk fidelity", "chunk-fidelity"),
+    ("repetitions disagree", "repetitions"),
+    ("of the baseline-uvicorn ceiling", "calibration"),
+    ("external target:", "external-target"),
+)
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# The figures each version-1 text cites, in order of appearance.
+_V1_FIGURES: dict[str, tuple[str, ...]] = {
+    "errors": ("failed_pct", "limit_pct"),
+    "upstream-mismatch": ("upstream_calls", "requests"),
+    "generator-cpu": ("cpu_pct",),
+    "littles-law": ("users", "throughput_rps", "implied_ms", "mean_ms"),
+    "repetitions": ("stdev_pct", "range_pct"),
+    "calibration": ("margin_pct", "ceiling_rps"),
+    "chunk-fidelity": ("fidelity",),
+}
+
+
+def warning_from_v1(text: str) -> dict[str, Any]:
+    """Turn a version-1 warning string into a version-2 warning object."""
+    invalid = text.startswith("INVALID: ")
+    body = text.removeprefix("INVALID: ")
+    lowered = body.lower()
+    code = next((code for words, code in _V1_CODES if words in lowered), "note")
+    names = _V1_FIGURES.get(code, ())
+    numbers = [float(n) for n in _NUMBER.findall(body.replace(",", ""))]
+    figures = dict(zip(names, numbers, strict=False))
+    return {"code": code, "invalid": invalid, "text": body, "figures": figures}
+
+
+def v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2: warnings become objects {code, invalid, text, figures}."""
+    for point in document.get("points", []):
+        point["warnings"] = [
+            warning_from_v1(w) if isinstance(w, str) else w for w in point.get("warnings", [])
+        ]
+    return document

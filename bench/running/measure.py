@@ -1,0 +1,270 @@
+"""Measure one point: Locust for a warm-up and a window, samplers, the mock's count, the result.
+
+The steps, each its own function: plan the point (users, pacing, timing, files), start
+Locust, open the window (samplers and the mock's count), watch it until it closes,
+collect what every process measured, and turn that into a Point (or a failed one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.results import analysis
+from bench.results.model import Load, Point
+from bench.running.plan import Plan
+from bench.running.processes import Supervisor, log_tail
+from bench.running.resources import TreeSampler
+from bench.running.targets import Target
+from bench.running.timing import PointTiming
+
+LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
+MASTER_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """One point to measure."""
+
+    target: Target
+    scenario: str
+    load: Load
+    repetition: int
+
+    def key(self) -> tuple[str, str, Load, int]:
+        return (self.target.name, self.scenario, self.load, self.repetition)
+
+    def label(self) -> str:
+        return f"{self.target.name} · {self.scenario} · {self.load.label()} · rep {self.repetition}"
+
+
+@dataclass(frozen=True)
+class Server:
+    """The target as it runs for this point: its process (None when external) and counts."""
+
+    base_url: str
+    proc: subprocess.Popen[bytes] | None
+    workers: int
+    threads: int
+    log: Path
+
+    def died(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+
+@dataclass
+class Samples:
+    """What the runner itself observed during the window."""
+
+    usage: dict[str, tuple[float, float]] = field(default_factory=dict)
+    upstream_calls: int | None = None
+    died: bool = False
+
+
+def mock_completed(mock_base: str) -> int | None:
+    """The mock's count of completed answers, or None without a mock to ask."""
+    try:
+        stats = httpx.get(f"{mock_base}/stats", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return int(stats["completed"])
+
+
+class PointRun:
+    """Everything needed to measure one point of a plan."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        supervisor: Supervisor,
+        task: PointTask,
+        folder: Path,
+        mock_base: str,
+        mock_pid: int | None,
+    ) -> None:
+        self.plan = plan
+        self.supervisor = supervisor
+        self.task = task
+        self.folder = folder
+        self.mock_base = mock_base
+        self.mock_pid = mock_pid
+        self.timing: PointTiming = plan.timing()
+        self.users, self.pacing = users_for(task, plan)
+        self.result_file = folder / "locust.json"
+
+    # --- the steps ---------------------------------------------------------------
+
+    def measure(self, server: Server) -> Point:
+        """Run Locust for the point and return the measured (or failed) point."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        start = time.time() + self.timing.window_offset_s
+        end = start + self.plan.duration_s
+        locust = self._start_locust(server.base_url, start, end)
+        try:
+            samples = self._window(start, end, server, locust.pid)
+            self._wait_for(locust)
+        finally:
+            self.supervisor.stop(locust)
+        return self._result(server, samples)
+
+    def _start_locust(self, base_url: str, start: float, end: float) -> subprocess.Popen[bytes]:
+        env = {
+            "BENCH_WINDOW_START": f"{start:.6f}",
+            "BENCH_WINDOW_END": f"{end:.6f}",
+            "BENCH_RESULT_FILE": str(self.result_file),
+            "BENCH_MAX_TOKENS": str(self.plan.mock.tokens),
+            "BENCH_EXPECTED_TOKENS": str(self.plan.mock.tokens),
+            **self.pacing,
+        }
+        args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
+        args += ["--csv", str(self.folder / "locust")]
+        return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
+
+    def _window(self, start: float, end: float, server: Server, locust_pid: int) -> Samples:
+        """Sample the server tree, the generator and the mock from start to end."""
+        sleep_until(start)
+        samples = Samples()
+        before = mock_completed(self.mock_base)
+        samplers = {
+            name: TreeSampler(pid)
+            for name, pid in (
+                ("server", server.proc.pid if server.proc else None),
+                ("generator", locust_pid),
+                ("mock", self.mock_pid),
+            )
+            if pid is not None
+        }
+        for sampler in samplers.values():
+            sampler.start()
+        try:
+            samples.died = watch_until(end, server.proc)
+        finally:
+            samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
+        after = mock_completed(self.mock_base)
+        if before is not None and after is not None:
+            samples.upstream_calls = after - before
+        return samples
+
+    def _wait_for(self, locust: subprocess.Popen[bytes]) -> None:
+        wait_s = self.timing.locust_run_s + 30 + (MASTER_WAIT_S if self.plan.expect_workers else 0)
+        try:
+            locust.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            self.supervisor.stop(locust)
+
+    def _result(self, server: Server, samples: Samples) -> Point:
+        point = self.identity(server.workers, server.threads)
+        if samples.died or server.died():
+            code = server.proc.poll() if server.proc else "?"
+            reason = f"the target died during the window (exit {code})"
+            return failed(point, reason + "\n" + log_tail(server.log))
+        try:
+            locust_doc = json.loads(self.result_file.read_text())
+        except (OSError, ValueError):
+            reason = "Locust wrote no results:\n" + log_tail(self.folder / "locust.log")
+            return failed(point, reason)
+        usage = samples.usage
+        window = analysis.Window(
+            scenario=self.task.scenario,
+            mode=self.task.load.mode,
+            users=self.users,
+            rate=self.task.load.rate,
+            window_s=self.plan.duration_s,
+            locust=locust_doc,
+            server_cpu_pct=usage["server"][0] if "server" in usage else None,
+            server_rss_mb=usage["server"][1] if "server" in usage else None,
+            generator_cpu_pct=usage["generator"][0] if "generator" in usage else None,
+            mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
+            upstream_calls=samples.upstream_calls if self.task.scenario != "hello" else None,
+            upstream_latency_ms=self.plan.mock.latency_ms(),
+            model_concurrency=self.task.target.concurrency(server.workers, server.threads),
+        )
+        return analysis.analyse(window, point)
+
+    def identity(self, workers: int, threads: int) -> Point:
+        """The point before measurement: what was measured, under which conditions."""
+        target = self.task.target
+        return Point(
+            target=target.name,
+            framework=target.framework,
+            worker_class=target.worker_class,
+            variant=target.variant,
+            workers=workers,
+            threads=threads,
+            tag=target.tag,
+            client=dict(target.env).get("LLM_CLIENT", "default"),
+            scenario=self.task.scenario,
+            load=self.task.load,
+            locust_users=self.users,
+            repetition=self.task.repetition,
+            window_s=self.plan.duration_s,
+            server_model=target.server,
+        )
+
+
+def failed(point: Point, reason: str) -> Point:
+    """Mark a point that could not be measured, keeping the whole reason."""
+    point.status = "failed"
+    point.latency_ms = None
+    point.failure = reason
+    point.warnings = [analysis.failed_warning(reason)]
+    point.revalidate()
+    return point
+
+
+def users_for(task: PointTask, plan: Plan) -> tuple[int, dict[str, str]]:
+    """Return Locust's user count and pacing for the task's load."""
+    if task.load.mode == "users":
+        return int(task.load.amount), {}
+    # Paced open loop: enough users that each waits far longer than a response takes.
+    latency_s = 0.05 if task.scenario == "hello" else plan.mock.latency_ms() / 1000
+    users = min(max(math.ceil(task.load.amount * (latency_s * 3 + 0.05)), 10), 5000)
+    return users, {"BENCH_RATE_PER_USER": f"{task.load.amount / users:.6f}"}
+
+
+def locust_command(
+    plan: Plan, scenario: str, base_url: str, users: int, timing: PointTiming
+) -> list[str]:
+    """The arguments after `python` that run Locust headless for one point."""
+    args = [
+        "-m", "locust",
+        "-f", str(LOCUSTFILES / f"{scenario}.py"),
+        "--headless",
+        "-u", str(users),
+        "-r", str(max(users, 50)),
+        "--run-time", f"{timing.locust_run_s}s",
+        "--host", base_url,
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    if plan.expect_workers:
+        args += [
+            "--master", "--expect-workers", str(plan.expect_workers),
+            "--expect-workers-max-wait", str(int(MASTER_WAIT_S)),
+            "--master-bind-host", plan.master_bind_host,
+            "--master-bind-port", str(plan.master_port),
+        ]  # fmt: skip
+    elif plan.locust_processes > 1:
+        args += ["--processes", str(plan.locust_processes)]
+    return args
+
+
+def sleep_until(deadline: float) -> None:
+    """Sleep until the wall-clock time `deadline`."""
+    delay = deadline - time.time()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def watch_until(deadline: float, proc: subprocess.Popen[bytes] | None) -> bool:
+    """Sleep until `deadline`; return True early if `proc` dies meanwhile."""
+    while (remaining := deadline - time.time()) > 0:
+        if proc is not None and proc.poll() is not None:
+            return True
+        time.sleep(min(0.2, remaining))
+    return False
