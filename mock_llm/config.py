@@ -10,7 +10,7 @@ from dataclasses import dataclass
 DEFAULT_API_KEY = "sk-mock-local"
 DEFAULT_MODEL = "mock-gpt"
 
-# Fault kinds that are not HTTP status codes (see CONTRACT.md, section 2).
+# Fault kinds that are not HTTP status codes (docs/contract.md, the mock's contract).
 FAULT_KINDS = ("stall", "disconnect", "malformed")
 
 
@@ -24,8 +24,9 @@ class MockConfig:
     model: str = DEFAULT_MODEL
     ttft_ms: float = 200.0
     itl_ms: float = 20.0
-    output_tokens: int = 50
+    output_tokens: int = 10  # the suite's one token default (README: the latency model)
     jitter: float = 0.0
+    length_spread: float = 0.0
     seed: int = 0
     error_rate: float = 0.0
     error_codes: tuple[str, ...] = ("429", "500", "503")
@@ -40,6 +41,7 @@ class MockConfig:
             "itl_ms": self.itl_ms,
             "output_tokens": self.output_tokens,
             "jitter": self.jitter,
+            "length_spread": self.length_spread,
             "seed": self.seed,
             "error_rate": self.error_rate,
             "error_codes": list(self.error_codes),
@@ -81,6 +83,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _spread(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1 (exclusive)")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -105,7 +114,12 @@ _FLAGS: tuple[tuple[str, object, str], ...] = (
     ("itl-ms", _non_negative, "time between tokens, ms"),
     ("output-tokens", _positive_int, "cap on generated tokens per answer"),
     ("jitter", _non_negative, "relative standard deviation of ttft and itl (0: exact)"),
-    ("seed", int, "seed of the jitter and error-rate draws"),
+    (
+        "length-spread",
+        _spread,
+        "answer lengths drawn uniformly within +/- this share of --output-tokens (0: equal)",
+    ),
+    ("seed", int, "seed of the jitter, length and error-rate draws"),
     ("error-rate", _rate, "share of requests answered with an injected fault"),
     ("error-codes", _error_codes, "faults the error rate draws from, e.g. 429,500,503,stall"),
     ("workers", _positive_int, "server processes sharing the port"),

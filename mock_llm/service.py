@@ -169,6 +169,13 @@ class MockService:
         factor = self._random.gauss(1.0, jitter)
         return mean * min(max(factor, 1.0 - 3 * jitter, 0.0), 1.0 + 3 * jitter)
 
+    def _cap(self) -> int:
+        """This answer's length cap: the configured one, or drawn around it (length spread)."""
+        cap, spread = self.config.output_tokens, self.config.length_spread
+        if not spread:
+            return cap
+        return max(1, round(cap * self._random.uniform(1.0 - spread, 1.0 + spread)))
+
     def _answer(self, request: ChatRequest, t0: float) -> Action:
         fault = self._fault(request)
         if fault is not None:
@@ -177,7 +184,7 @@ class MockService:
                 return _status_fault(int(fault))
             if fault == "stall":
                 return Stall()
-        cap = self.config.output_tokens
+        cap = self._cap()
         n = min(request.max_tokens, cap) if request.max_tokens else cap
         finish = "length" if request.max_tokens and request.max_tokens <= cap else "stop"
         self._counter += 1

@@ -9,12 +9,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench.cli import compare, demo, report, run, show, targets
+from bench.cli import capacity, compare, demo, report, run, show, targets
 from bench.cli.args import EXIT_USAGE, Parser, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "targets": lambda _args: targets.command(),
     "run": run.command,
+    "capacity": capacity.command,
     "show": show.command,
     "report": report.command,
     "compare": compare.command,
@@ -26,7 +27,7 @@ def build_parser() -> Parser:
     """The `bench` parser with every subcommand."""
     parser = Parser(prog="bench", description="Benchmark Python AI services.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (targets, run, show, report, compare, demo):
+    for module in (targets, run, capacity, show, report, compare, demo):
         module.add_parser(sub)
     return parser
 

@@ -20,6 +20,10 @@ Importing this module (every locustfile does) registers Locust event listeners:
 - The process that owns the totals (the master, or a local runner) writes the
   document of `totals` to BENCH_RESULT_FILE when Locust quits (and a local runner
   also when a test stops), atomically.
+- Live: with BENCH_LIVE_FILE set, that process also rewrites that file every second
+  with the users running now and the buckets of the last LIVE_SECONDS seconds, for a
+  runner that decides while the test runs (a load ramp that stops once the target is
+  saturated) and for the live view. A master's buckets lag by a report period.
 
 Caveat (Locust 2.47): a master that quits sends "quit" to its workers, waits 0.5 s
 for their final reports, then stops listening. A worker's figures recorded after
@@ -34,6 +38,7 @@ import socket
 import time
 from typing import Any
 
+import gevent
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -56,6 +61,9 @@ HOST_KEY = "bench_host"
 WINDOW_MESSAGE = "bench_window"
 """Custom message by which a master gives its window to workers started elsewhere."""
 
+LIVE_SECONDS = 120
+"""How many recent seconds the live file holds."""
+
 logger = logging.getLogger(__name__)
 
 
@@ -72,6 +80,7 @@ class _State:
         self.remote_window: Window | None = None
         self.started_at: float | None = None
         self.stopped_at: float | None = None
+        self.live: Any = None  # the greenlet writing BENCH_LIVE_FILE
 
     def reset(self) -> None:
         self.window = self.remote_window or Window.from_env()
@@ -87,14 +96,16 @@ _state = _State()
 
 def record(metric: str, value_ms: float, *, at: float | None = None) -> None:
     """Record a stream figure ("ttft", "tpot" or "itl") that completed at `at` (default now)."""
-    if _state.window.contains(time.time() if at is None else at):
-        _state.totals.add_figure(metric, value_ms)
+    when = time.time() if at is None else at
+    if _state.window.contains(when):
+        _state.totals.add_figure(metric, value_ms, when)
 
 
 def record_fidelity(events_received: int, tokens_expected: int, *, at: float | None = None) -> None:
     """Record one stream's delta events against the tokens the mock emitted."""
-    if _state.window.contains(time.time() if at is None else at):
-        _state.totals.add_fidelity(events_received, tokens_expected)
+    when = time.time() if at is None else at
+    if _state.window.contains(when):
+        _state.totals.add_fidelity(events_received, tokens_expected, when)
 
 
 def owned_totals() -> tuple[Totals, int]:
@@ -125,7 +136,7 @@ def _write_result() -> None:
             {
                 "id": client_id,
                 "host": _state.worker_hosts.get(client_id, "unknown"),
-                "requests": Totals.from_dict(report).to_dict()["requests"],
+                "requests": Totals.from_dict(report).between().to_dict()["requests"],
             }
             for client_id, report in sorted(_state.worker_reports.items())
         ]
@@ -134,6 +145,41 @@ def _write_result() -> None:
         doc["hosts"] = 1
     write_json_atomic(path, doc)
     logger.debug("wrote %s (%d processes)", path, processes)
+
+
+def live_document(totals: Totals, users: int, now: float) -> dict[str, Any]:
+    """The live file's content: users now, and the buckets of the last seconds."""
+    recent = Totals()
+    recent.buckets = {
+        second: bucket
+        for second, bucket in totals.buckets.items()
+        if second >= int(now) - LIVE_SECONDS
+    }
+    return {"now": now, "users": users, "series": recent.to_dict()["series"]}
+
+
+def _write_live(path: str) -> None:
+    while True:
+        runner = _runner()
+        users = int(getattr(runner, "user_count", 0) or 0)
+        totals, _ = owned_totals()
+        try:
+            write_json_atomic(path, live_document(totals, users, time.time()))
+        except OSError as exc:  # a full disk must not stop the test
+            logger.warning("cannot write %s: %s", path, exc)
+        gevent.sleep(1.0)
+
+
+def _start_live() -> None:
+    path = os.environ.get("BENCH_LIVE_FILE")
+    if path and not isinstance(_runner(), WorkerRunner) and _state.live is None:
+        _state.live = gevent.spawn(_write_live, path)
+
+
+def _stop_live() -> None:
+    if _state.live is not None:
+        _state.live.kill(block=False)
+        _state.live = None
 
 
 def _on_init(environment: Environment, **_kwargs: Any) -> None:
@@ -151,6 +197,7 @@ def _on_window_message(msg: Any, **_kwargs: Any) -> None:
 
 def _on_test_start(**_kwargs: Any) -> None:
     _state.reset()
+    _start_live()
     runner = _runner()
     if isinstance(runner, MasterRunner) and _state.window.start is not None:
         runner.send_message(
@@ -170,14 +217,14 @@ def _on_request(
     if request_type == TTFT_REQUEST_TYPE:
         return
     at = context.get(COMPLETED_AT) if context else None
-    if not _state.window.contains(time.time() if at is None else at):
+    when = time.time() if at is None else at
+    if not _state.window.contains(when):
         return
     if exception is None:
-        _state.totals.add_success(name, response_time)
+        _state.totals.add_success(name, response_time, when)
     else:
-        _state.totals.add_failure(
-            name, error_kind(exception, getattr(response, "status_code", None))
-        )
+        kind = error_kind(exception, getattr(response, "status_code", None))
+        _state.totals.add_failure(name, kind, when)
 
 
 def _on_report_to_master(data: dict[str, Any], **_kwargs: Any) -> None:
@@ -192,6 +239,7 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> N
 
 
 def _on_test_stop(**_kwargs: Any) -> None:
+    _stop_live()
     _state.stopped_at = time.time()
     if not isinstance(_runner(), MasterRunner):  # the master's workers have not all reported yet
         _write_result()

@@ -109,6 +109,7 @@ class StreamTiming:
     end: float = 0.0
     n_bytes: int = 0
     error: Exception | None = None
+    tokens_used: int | None = None  # from the closing `done` event
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def read_stream(
 def _take(event: Event, timing: StreamTiming) -> bool:
     """Account for one event of the contract; return True when it is the closing `done`."""
     if event.name == "done":
+        timing.tokens_used = _tokens_used(event.data)
         return True
     if event.name == "error":
         timing.error = StreamEventError(event.data)
@@ -176,6 +178,15 @@ def _take(event: Event, timing: StreamTiming) -> bool:
     elif text:  # an empty delta is not a token (docs/metrics.md: TTFT)
         timing.token_times.append(event.at)
     return False
+
+
+def _tokens_used(value: str) -> int | None:
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    used = data.get("tokens_used") if isinstance(data, dict) else None
+    return used if isinstance(used, int) else None
 
 
 def _delta(value: str) -> str | None:

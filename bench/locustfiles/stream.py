@@ -54,9 +54,12 @@ class StreamUser(FastHttpUser):
             url=f"{self.host}{PATH}",
         )
         if timing.error is None:
-            self._record(figures, len(timing.token_times), completed_at, start_time)
+            expected = CONFIG.expected_deltas(timing.tokens_used)
+            self._record(figures, len(timing.token_times), expected, completed_at, start_time)
 
-    def _record(self, figures: StreamFigures, events: int, at: float, start_time: float) -> None:
+    def _record(
+        self, figures: StreamFigures, events: int, expected: int, at: float, start_time: float
+    ) -> None:
         if figures.ttft_ms is not None:
             self.environment.events.request.fire(
                 request_type=plugin.TTFT_REQUEST_TYPE,
@@ -72,7 +75,7 @@ class StreamUser(FastHttpUser):
             plugin.record("tpot", figures.tpot_ms, at=at)
         for gap in figures.itl_ms:
             plugin.record("itl", gap, at=at)
-        plugin.record_fidelity(events, CONFIG.expected_tokens, at=at)
+        plugin.record_fidelity(events, expected, at=at)
 
 
 def _read(response: ResponseContextManager) -> StreamTiming:

@@ -1,7 +1,12 @@
-"""What the load generators measured inside the window, and the document that holds it.
+"""What the load generators measured inside the window, second by second, and its document.
 
 Pure code (no Locust import): `plugin` feeds it from Locust's events, and tests and
 the runner can read the document with it.
+
+Everything is recorded once, into the bucket of the wall-clock second in which it
+completed; the window's totals are the merge of its buckets, and any stretch of whole
+seconds (one step of a load ramp, one second of a live view) is the merge of the
+buckets it covers.
 
 The document written to BENCH_RESULT_FILE:
 
@@ -9,7 +14,8 @@ The document written to BENCH_RESULT_FILE:
      "processes": int,
      "requests": {name: {"count": int, "errors": {kind: int}, "latency": histogram}},
      "stream": {"ttft": histogram, "tpot": histogram, "itl": histogram,
-                "fidelity": {"events": int, "expected": int, "streams": int}}}
+                "fidelity": {"events": int, "expected": int, "streams": int}},
+     "series": {"<unix second>": {"requests": ..., "stream": ...}, ...}}
 
 `count` and `latency` cover successful requests; `errors` counts failures by kind
 (`error_kind`). Histograms are `bench.results.histogram.Histogram.to_dict()`.
@@ -83,8 +89,8 @@ class RequestTotals:
         return cls(int(data["count"]), errors, Histogram.from_dict(data["latency"]))
 
 
-class Totals:
-    """Everything one process (or, merged, every process) measured in the window."""
+class Bucket:
+    """Everything one process (or, merged, every process) measured in one stretch of time."""
 
     def __init__(self) -> None:
         self.requests: dict[str, RequestTotals] = {}
@@ -118,7 +124,7 @@ class Totals:
         self.expected += tokens_expected
         self.streams += 1
 
-    def merge(self, other: Totals) -> None:
+    def merge(self, other: Bucket) -> None:
         for name, request in other.requests.items():
             self._request(name).merge(request)
         for metric, hist in other.stream.items():
@@ -139,7 +145,7 @@ class Totals:
         return {"requests": requests, "stream": stream}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Totals:
+    def from_dict(cls, data: Mapping[str, Any]) -> Bucket:
         totals = cls()
         for name, request in data["requests"].items():
             totals.requests[name] = RequestTotals.from_dict(request)
@@ -149,6 +155,65 @@ class Totals:
         totals.events = int(fidelity["events"])
         totals.expected = int(fidelity["expected"])
         totals.streams = int(fidelity["streams"])
+        return totals
+
+
+class Totals:
+    """Buckets of whole wall-clock seconds; the window's totals are their merge."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, Bucket] = {}
+
+    def at(self, when: float) -> Bucket:
+        """The bucket of the second in which `when` (Unix seconds) falls."""
+        second = int(when)
+        bucket = self.buckets.get(second)
+        if bucket is None:
+            bucket = self.buckets[second] = Bucket()
+        return bucket
+
+    def add_success(self, name: str, response_time_ms: float, when: float) -> None:
+        self.at(when).add_success(name, response_time_ms)
+
+    def add_failure(self, name: str, kind: str, when: float) -> None:
+        self.at(when).add_failure(name, kind)
+
+    def add_figure(self, metric: str, value_ms: float, when: float) -> None:
+        self.at(when).add_figure(metric, value_ms)
+
+    def add_fidelity(self, events_received: int, tokens_expected: int, when: float) -> None:
+        self.at(when).add_fidelity(events_received, tokens_expected)
+
+    def merge(self, other: Totals) -> None:
+        for second, bucket in other.buckets.items():
+            mine = self.buckets.get(second)
+            if mine is None:
+                mine = self.buckets[second] = Bucket()
+            mine.merge(bucket)
+
+    def between(self, start: float | None = None, end: float | None = None) -> Bucket:
+        """Merge the buckets of the seconds in [start, end) (every bucket by default)."""
+        merged = Bucket()
+        for second, bucket in self.buckets.items():
+            if (start is None or second >= start) and (end is None or second < end):
+                merged.merge(bucket)
+        return merged
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the merged {"requests", "stream"} and the "series" of buckets."""
+        series = {str(second): self.buckets[second].to_dict() for second in sorted(self.buckets)}
+        return {**self.between().to_dict(), "series": series}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Totals:
+        """Read `to_dict`'s form; a document without series becomes one bucket at second 0."""
+        totals = cls()
+        series = data.get("series")
+        if series is None:
+            totals.buckets[0] = Bucket.from_dict(data)
+            return totals
+        for second, bucket in series.items():
+            totals.buckets[int(second)] = Bucket.from_dict(bucket)
         return totals
 
 

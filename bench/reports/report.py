@@ -9,14 +9,14 @@ no URL of its own. report.md says the same without the charts, for GitHub.
 
 from __future__ import annotations
 
-import html
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.reports import charts
+from bench.reports import capacity, charts
+from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
 from bench.results import analysis, store
 from bench.results.files import write_text_atomic
 from bench.results.model import (
@@ -121,6 +121,7 @@ READING = (
 
 
 THROUGHPUT = ("throughput_rps",)
+CPU_PER_REQUEST = ("cpu_us_per_request",)
 EFFICIENCY = ("efficiency",)
 
 
@@ -136,6 +137,9 @@ class Verdict:
     ranked: list[tuple[Repetitions, float]]  # (level, median valid throughput), best first
     unranked: list[Repetitions]  # targets with no valid point at that load
     reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
+    # Ranked by the server CPU a request cost (as requests per CPU-second), because the
+    # load generator, not the servers, bound the throughput.
+    by_cpu: bool = False
 
     @property
     def leader(self) -> str | None:
@@ -163,20 +167,38 @@ def headline_load(scenario_levels: list[Repetitions]) -> Load:
     return max({lv.load for lv in contenders}, key=reach)
 
 
+def _generator_bound(levels: Sequence[Repetitions]) -> bool:
+    """Whether the load generator bound any contender (its points say so)."""
+    return any(
+        p.limit is not None and p.limit.kind == "generator" for lv in levels for p in lv.points
+    )
+
+
+def _per_cpu_second(level: Repetitions) -> float | None:
+    cost = level.median(CPU_PER_REQUEST, True)
+    return 1e6 / cost if cost else None
+
+
 def verdict(scenario: str, scenario_levels: list[Repetitions]) -> Verdict:
-    """Rank the targets by median valid throughput at the scenario's headline load."""
+    """Rank the targets by median valid throughput at the scenario's headline load.
+
+    Hello points bound by the load generator rank by the server CPU each request cost
+    instead: their throughput measures the generator, their CPU the framework.
+    """
     load = headline_load(scenario_levels)
     at_load = [lv for lv in scenario_levels if lv.load == load]
-    ranked = [
-        (lv, rps)
-        for lv in at_load
-        if lv.tag != "calibration" and (rps := lv.median(THROUGHPUT, True)) is not None
-    ]
+    contenders = [lv for lv in at_load if lv.tag != "calibration"]
+    by_cpu = scenario == "hello" and _generator_bound(contenders)
+
+    def figure(level: Repetitions) -> float | None:
+        return _per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
+
+    ranked = [(lv, value) for lv in contenders if (value := figure(lv)) is not None]
     ranked.sort(key=lambda item: -item[1])
     names = {lv.target for lv, _ in ranked}
-    unranked = [lv for lv in at_load if lv.tag != "calibration" and lv.target not in names]
+    unranked = [lv for lv in contenders if lv.target not in names]
     reference = [lv for lv in at_load if lv.tag == "calibration"]
-    return Verdict(scenario, load.label(), ranked, unranked, reference)
+    return Verdict(scenario, load.label(), ranked, unranked, reference, by_cpu)
 
 
 def _rps(value: float | None) -> str:
@@ -193,12 +215,18 @@ def _flag(level: Repetitions) -> str:
     return " ⚠ (warnings)" if level.warned else ""
 
 
+def _figure(v: Verdict, value: float) -> str:
+    if v.by_cpu:
+        return f"{1e6 / value:,.0f} µs of server CPU per request (~{_rps(value)} per core)"
+    return _rps(value)
+
+
 def _comparison(v: Verdict) -> str:
     """Compare the first two ranked targets: who leads, by what ratio, at what efficiency."""
     (first, best), (second, other) = v.ranked[0], v.ranked[1]
     # A valid point completed requests, so `other` is above zero; the guard is for hand edits.
     ratio = f"{best / max(other, 1e-9):.2f}x"
-    one, two = f"{_rps(best)}{_flag(first)}", f"{_rps(other)}{_flag(second)}"
+    one, two = f"{_figure(v, best)}{_flag(first)}", f"{_figure(v, other)}{_flag(second)}"
     if v.leader is None:
         text = (
             f"no clear lead: {first.target} ({one}) and {second.target} ({two}) "
@@ -223,9 +251,14 @@ def verdict_sentence(v: Verdict) -> str:
         text = f"no valid point to rank ({unranked}: only invalid or failed points)"
     elif len(v.ranked) == 1:
         level, rps = v.ranked[0]
-        text = f"{level.target} is the only target with a valid point ({_rps(rps)})"
+        text = f"{level.target} is the only target with a valid point ({_figure(v, rps)})"
     else:
         text = _comparison(v)
+    if v.by_cpu:
+        text = (
+            "the load generator bound the throughput, so ranked by the server CPU each "
+            f"request cost: {text}"
+        )
     if v.ranked and v.unranked:
         text += f"; not ranked (only invalid or failed points): {unranked}"
     for level in v.reference:
@@ -298,12 +331,14 @@ class Headline:
 
 
 def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
-    """Derive the headline from the points."""
+    """Derive the headline from the points (and the capacity searches, which lead)."""
+    info = run.info
+    if run.capacity and not run.points:
+        return _capacity_headline(run)
     verdicts = [verdict(scenario, found) for scenario, found in grouped.items()]
     overall = overall_sentence(verdicts)
     answer = f"{cores_phrase(run)}, {overall[0].lower()}{overall[1:]} "
     answer += validity_sentence(run)
-    info = run.info
     finished = info.finished_at or "unfinished"
     run_line = (
         f"Run {info.id}, {info.started_at} to {finished}, "
@@ -313,35 +348,40 @@ def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
     return Headline(answer, details, run.conditions(), run_line)
 
 
+def _run_line(run: Run) -> str:
+    info = run.info
+    return (
+        f"Run {info.id}, {info.started_at} to {info.finished_at or 'unfinished'}, "
+        f"git commit {info.git_commit or 'unknown'}, preset {info.preset or 'none'}."
+    )
+
+
+def _capacity_headline(run: Run) -> Headline:
+    """A capacity run's headline: its searches, each figure with what binds it."""
+    env = run.environment
+    latencies = {
+        str(c.latency.get("name")): (c.latency.get("answer_ms"), c.slo_p99_ms) for c in run.capacity
+    }
+    described = ", ".join(
+        f"{name} {num(answer)} ms (SLO p99 {num(slo)} ms)"
+        for name, (answer, slo) in latencies.items()
+    )
+    users = max(c.max_users for c in run.capacity)
+    unknown = sum(1 for c in run.capacity if c.unknown)
+    answer = (
+        f"{cores_phrase(run)}, {len(run.capacity)} capacity searches"
+        + (f", {unknown} of them with something unknown (said in the table)" if unknown else "")
+        + "."
+    )
+    conditions = (
+        f"server cores {env.server_cpus}, load+mock cores {env.load_cpus} ({env.cpu_model}); "
+        f"upstream latencies {described}; up to {users:,} users; closed loop, load ramps "
+        "with steady windows of at least 3 x the SLO"
+    )
+    return Headline(answer, capacity.sentences(run.capacity), conditions, _run_line(run))
+
+
 # Tables: one model, rendered as Markdown and as HTML
-
-
-@dataclass
-class TCell:
-    """A table cell: its text, and the warning numbers that sit next to it."""
-
-    text: str
-    marks: list[int] = field(default_factory=list)
-    numeric: bool = True
-    wrap: bool = False  # only long prose (warnings, values of the environment) wraps
-
-
-@dataclass
-class Row:
-    cells: list[TCell]
-    css: str = ""  # "invalid", "warned" or ""
-
-
-@dataclass
-class Table:
-    headers: list[str]
-    rows: list[Row]
-
-
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    return charts.format_value(value) + (f" {unit}" if unit else "")
 
 
 def _median_range(
@@ -371,22 +411,29 @@ def _cpu(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} %"
 
 
+def _binds(points: Sequence[Point]) -> str:
+    """The limit kinds of the repetitions (one when they agree)."""
+    kinds = list(dict.fromkeys(p.limit.kind for p in points if p.limit is not None))
+    return " / ".join(kinds) or "-"
+
+
 Column = tuple[str, tuple[str, ...], Callable[[float | None], str]]
 MEDIAN_COLUMNS: tuple[Column, ...] = (
-    ("req/s median (min\N{EN DASH}max)", THROUGHPUT, _num),
-    ("p50 ms", ("latency_ms", "p50"), _num),
-    ("p99 ms", ("latency_ms", "p99"), _num),
+    ("req/s median (min\N{EN DASH}max)", THROUGHPUT, num),
+    ("p50 ms", ("latency_ms", "p50"), num),
+    ("p99 ms", ("latency_ms", "p99"), num),
 )
 IO_COLUMNS: tuple[Column, ...] = (("efficiency", EFFICIENCY, _pct),)
 RESOURCE_COLUMNS: tuple[Column, ...] = (
     ("server CPU", ("server", "cpu_pct"), _cpu),
-    ("RSS MiB", ("server", "rss_mb"), _num),
+    ("CPU µs per request", ("cpu_us_per_request",), num),
+    ("RSS MiB", ("server", "rss_mb"), num),
 )
 STREAM_COLUMNS: tuple[Column, ...] = (
-    ("TTFT p50 ms", ("ttft_ms", "p50"), _num),
-    ("TPOT p50 ms", ("tpot_ms", "p50"), _num),
-    ("ITL p99 ms", ("itl_ms", "p99"), _num),
-    ("chunk fidelity", ("chunk_fidelity",), _num),
+    ("TTFT p50 ms", ("ttft_ms", "p50"), num),
+    ("TPOT p50 ms", ("tpot_ms", "p50"), num),
+    ("ITL p99 ms", ("itl_ms", "p99"), num),
+    ("chunk fidelity", ("chunk_fidelity",), num),
 )
 
 
@@ -407,8 +454,10 @@ def scenario_table(scenario: str, found: list[Repetitions]) -> Table:
         ]
         cells += [TCell(_median_range(level, path, fmt)) for _, path, fmt in columns]
         cells.append(TCell(_status(level.points), numeric=False))
+        cells.append(TCell(_binds(level.points), numeric=False, wrap=True))
         rows.append(Row(cells, _row_css(level.points)))
     headers = ["target", "load", "reps", *(name for name, _, _ in columns), "status"]
+    headers.append("what binds it")
     return Table(headers, rows)
 
 
@@ -432,10 +481,12 @@ POINT_COLUMNS = (
     ("p999", "p99.9 ms"),
     ("efficiency", "efficiency"),
     ("cpu", "server CPU"),
+    ("cpu_us", "CPU µs per request"),
     ("rss", "RSS MiB"),
     ("errors", "errors"),
     ("upstream", "upstream calls / requests"),
     ("status", "status"),
+    ("limit", "what binds it"),
     ("warnings", "warnings"),
 )
 
@@ -466,18 +517,21 @@ def point_row(point: Point) -> Row:
         "scenario": point.scenario,
         "load": point.load.label(),
         "rep": str(point.repetition),
-        "rps": _num(point.value(THROUGHPUT)),
-        **{key: _num(point.value(("latency_ms", key))) for key in ("p50", "p90", "p99", "p999")},
+        "rps": num(point.value(THROUGHPUT)),
+        **{key: num(point.value(("latency_ms", key))) for key in ("p50", "p90", "p99", "p999")},
         "efficiency": _pct(point.value(EFFICIENCY)),
         "cpu": _cpu(point.value(("server", "cpu_pct"))),
-        "rss": _num(point.value(("server", "rss_mb"))),
+        "cpu_us": num(point.cpu_us_per_request),
+        "rss": num(point.value(("server", "rss_mb"))),
         "errors": _errors(point),
         "upstream": _upstream(point),
         "status": _status([point]),
+        "limit": "-" if point.limit is None else f"{point.limit.kind}: {point.limit.detail}",
     }
     cells = {key: TCell(text) for key, text in texts.items()}
-    for key in ("target", "scenario", "load", "status"):
+    for key in ("target", "scenario", "load", "status", "limit"):
         cells[key].numeric = False
+    cells["limit"].wrap = True
     notes = []
     for number, warning in enumerate(point.warnings, start=1):
         cells[warning_column(warning)].marks.append(number)
@@ -679,7 +733,7 @@ def _bars(scenario: str, spec: ChartSpec, found: list[Repetitions], mock: MockIn
 def _value_label(spec: ChartSpec, mock: MockInfo) -> str:
     label = f"{spec.title} ({spec.metrics[0].unit})"
     if spec.stream_only:
-        label += f"; the mock's set TTFT {_num(mock.ttft_ms)} ms, ITL {_num(mock.itl_ms)} ms"
+        label += f"; the mock's set TTFT {num(mock.ttft_ms)} ms, ITL {num(mock.itl_ms)} ms"
     return label
 
 
@@ -740,6 +794,16 @@ def _reference_lines(
 
 
 @dataclass(frozen=True)
+class CapacitySection:
+    """The capacity searches of a run: what they found, why, and every point measured."""
+
+    sentences: list[str]
+    table: Table
+    charts: list[str]
+    points: Table
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a report says, before it becomes Markdown or HTML."""
 
@@ -749,6 +813,19 @@ class Report:
     points: Table
     failures: list[tuple[str, str, str]]
     environment: Table
+    capacity: CapacitySection | None = None
+
+
+def capacity_section(run: Run, with_charts: bool = True) -> CapacitySection | None:
+    """The capacity section, when the run searched capacities."""
+    if not run.capacity:
+        return None
+    return CapacitySection(
+        sentences=capacity.sentences(run.capacity),
+        table=capacity.table(run.capacity),
+        charts=capacity.chart_svgs(run.capacity) if with_charts else [],
+        points=capacity.points_table(run.capacity),
+    )
 
 
 def build(run: Run, with_charts: bool = True) -> Report:
@@ -769,29 +846,8 @@ def build(run: Run, with_charts: bool = True) -> Report:
         points=points_table(grouped),
         failures=failures(run),
         environment=environment_table(run),
+        capacity=capacity_section(run, with_charts),
     )
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def _md_cell(cell: TCell) -> str:
-    marks = "".join(f" ⚠{n}" for n in cell.marks)
-    return _md_escape(cell.text) + marks
-
-
-def markdown_table(table: Table) -> str:
-    """Render a table for GitHub; invalid rows get ✗ in their status, warned ones ⚠."""
-    aligns = (
-        ["---:" if cell.numeric else "---" for cell in table.rows[0].cells] if table.rows else []
-    )
-    lines = [
-        "| " + " | ".join(_md_escape(h) for h in table.headers) + " |",
-        "| " + " | ".join(aligns or ["---"] * len(table.headers)) + " |",
-    ]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row.cells) + " |" for row in table.rows]
-    return "\n".join(lines)
 
 
 def to_markdown(report: Report) -> str:
@@ -800,10 +856,18 @@ def to_markdown(report: Report) -> str:
     out = [f"# {report.title}", "", f"**{QUESTION}**", "", h.answer, ""]
     out += [f"- {line}" for line in h.details]
     out += ["", f"Conditions: {h.conditions}.", "", h.run_line, ""]
+    if report.capacity is not None:
+        out += ["## Capacity", "", capacity.INTRO, ""]
+        out += [f"- {line}" for line in report.capacity.sentences]
+        out += ["", markdown_table(report.capacity.table), ""]
     for name, table, _ in report.scenarios:
         out += [f"## Scenario: {name}", "", f"{SCENARIO_TEXT.get(name, '')} {MEDIANS}", ""]
         out += [markdown_table(table), ""]
-    out += ["## Every point", "", POINTS_NOTE, "", markdown_table(report.points), ""]
+    if report.points.rows:
+        out += ["## Every point", "", POINTS_NOTE, "", markdown_table(report.points), ""]
+    if report.capacity is not None:
+        out += ["## Every point of the capacity searches", ""]
+        out += [markdown_table(report.capacity.points), ""]
     out += ["## Failed points and skipped targets", ""]
     out += [f"- **{what}**: {first}" for what, first, _ in report.failures] or ["None."]
     out += ["", "## Environment", "", markdown_table(report.environment), ""]
@@ -839,42 +903,14 @@ pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px}
 """
 
 
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def html_table(table: Table, css: str = "") -> str:
-    """Render a table; a row's class marks it invalid or warned, flags sit in their cell."""
-    head = "".join(f"<th>{_esc(h)}</th>" for h in table.headers)
-    rows = []
-    for row in table.rows:
-        cells = []
-        for cell in row.cells:
-            flags = "".join(f' <span class="flag">⚠{n}</span>' for n in cell.marks)
-            cls = (
-                ' class="num"'
-                if cell.numeric
-                else ' class="wrap"'
-                if cell.wrap
-                else ' class="text"'
-            )
-            cells.append(f"<td{cls}>{_esc(cell.text)}{flags}</td>")
-        row_cls = f' class="{row.css}"' if row.css else ""
-        rows.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
-    return (
-        f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
 def _html_headline(report: Report) -> list[str]:
     h = report.headline
     return [
-        f"<h1>{_esc(report.title)}</h1>",
-        f'<section id="headline"><p class="question">{_esc(QUESTION)}</p>',
-        f'<p class="answer">{_esc(h.answer)}</p><ul>',
-        *(f"<li>{_esc(line)}</li>" for line in h.details),
-        f'</ul><p class="conditions">Conditions: {_esc(h.conditions)}.<br>{_esc(h.run_line)}</p>',
+        f"<h1>{esc(report.title)}</h1>",
+        f'<section id="headline"><p class="question">{esc(QUESTION)}</p>',
+        f'<p class="answer">{esc(h.answer)}</p><ul>',
+        *(f"<li>{esc(line)}</li>" for line in h.details),
+        f'</ul><p class="conditions">Conditions: {esc(h.conditions)}.<br>{esc(h.run_line)}</p>',
         "</section>",
     ]
 
@@ -885,8 +921,8 @@ def _html_failures(report: Report) -> list[str]:
         return [*out, "<p>None.</p>"]
     out.append("<ul>")
     for what, first, rest in report.failures:
-        detail = f"<details><summary>log</summary><pre>{_esc(rest)}</pre></details>" if rest else ""
-        out.append(f'<li class="failure"><b>{_esc(what)}</b>: {_esc(first)}{detail}</li>')
+        detail = f"<details><summary>log</summary><pre>{esc(rest)}</pre></details>" if rest else ""
+        out.append(f'<li class="failure"><b>{esc(what)}</b>: {esc(first)}{detail}</li>')
     return [*out, "</ul>"]
 
 
@@ -895,25 +931,35 @@ def to_html(report: Report) -> str:
     out = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(report.title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{esc(report.title)}</title><style>{CSS}</style></head><body>",
         *_html_headline(report),
     ]
+    if report.capacity is not None:
+        section = report.capacity
+        out += ['<h2 id="capacity">Capacity</h2>', f"<p>{esc(capacity.INTRO)}</p><ul>"]
+        out += [f"<li>{esc(line)}</li>" for line in section.sentences]
+        out += ["</ul>", html_table(section.table, "capacity")]
+        out.append(f'<div class="charts">{"".join(section.charts)}</div>')
     for name, table, svgs in report.scenarios:
         out += [
-            f'<h2 id="scenario-{_esc(name)}">Scenario: {_esc(name)}</h2>',
-            f"<p>{_esc(SCENARIO_TEXT.get(name, ''))} {_esc(MEDIANS)}</p>",
+            f'<h2 id="scenario-{esc(name)}">Scenario: {esc(name)}</h2>',
+            f"<p>{esc(SCENARIO_TEXT.get(name, ''))} {esc(MEDIANS)}</p>",
             html_table(table, "scenario"),
             f'<div class="charts">{"".join(svgs)}</div>',
         ]
-    out += ['<h2 id="points">Every point</h2>', f"<p>{_esc(POINTS_NOTE)}</p>"]
-    out.append(html_table(report.points, "points"))
+    if report.points.rows:
+        out += ['<h2 id="points">Every point</h2>', f"<p>{esc(POINTS_NOTE)}</p>"]
+        out.append(html_table(report.points, "points"))
+    if report.capacity is not None:
+        out += ['<h2 id="capacity-points">Every point of the capacity searches</h2>']
+        out.append(html_table(report.capacity.points, "points"))
     out += _html_failures(report)
     out += ['<h2 id="environment">Environment</h2>', html_table(report.environment, "env")]
     out += ['<h2 id="definitions">Metric definitions</h2><dl>']
-    out += [f"<dt>{_esc(term)}</dt><dd>{_esc(meaning)}</dd>" for term, meaning in DEFINITIONS]
+    out += [f"<dt>{esc(term)}</dt><dd>{esc(meaning)}</dd>" for term, meaning in DEFINITIONS]
     out += ['</dl><h2 id="validity">Validity rules</h2><ul>']
-    out += [f"<li>{_esc(rule)}</li>" for rule in validity_rules()]
-    out += ['</ul><h2 id="reading">How to read this report</h2>', f"<p>{_esc(READING)}</p>"]
+    out += [f"<li>{esc(rule)}</li>" for rule in validity_rules()]
+    out += ['</ul><h2 id="reading">How to read this report</h2>', f"<p>{esc(READING)}</p>"]
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -924,7 +970,7 @@ def to_html(report: Report) -> str:
 def load_for_report(run_dir: str | Path) -> Run:
     """Load a run's results; raise ResultsError (one line) when there is nothing to report."""
     run = store.load(run_dir)
-    if not run.points:
+    if not run.points and not run.capacity:
         skipped = run.info.skipped_targets
         names = ", ".join(s.target for s in skipped)
         why = f" ({len(skipped)} target(s) skipped: {names})" if skipped else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from bench.results.model import Repetitions, Run, by_scenario
+from bench.results.model import Capacity, Limit, Repetitions, Run, by_scenario
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -23,6 +23,8 @@ def _row(reps: Repetitions, stream: bool) -> list[str]:
         _fmt(reps.median(("latency_ms", "p50")), ".1f"),
         _fmt(reps.median(("latency_ms", "p99")), ".1f"),
         _fmt(reps.median(("efficiency",)), ".0%"),
+        _fmt(reps.median(("cpu_us_per_request",)), ",.0f"),
+        " / ".join(dict.fromkeys(p.limit.kind for p in points if p.limit)) or "-",
         ("[red]INVALID[/] " if invalid else "") + "; ".join(warnings)[:160],
     ]
     if stream:
@@ -36,14 +38,59 @@ def print_summary(run: Run, console: Console | None = None) -> None:
     console.print(f"[bold]Run {run.info.id}[/]: {run.conditions()}")
     for scenario, levels in by_scenario(run.points).items():
         table = Table(title=f"scenario: {scenario}", title_justify="left")
-        for column in ("target", "load", "req/s", "p50 ms", "p99 ms", "efficiency", "warnings"):
-            table.add_column(
-                column, justify="left" if column in ("target", "load", "warnings") else "right"
-            )
+        columns = ("target", "load", "req/s", "p50 ms", "p99 ms", "efficiency",
+                   "CPU µs/req", "what binds it", "warnings")  # fmt: skip
+        for column in columns:
+            left = column in ("target", "load", "what binds it", "warnings")
+            table.add_column(column, justify="left" if left else "right")
         if scenario == "stream":
             table.add_column("TTFT p50 ms", justify="right")
         for reps in levels:
             table.add_row(*_row(reps, scenario == "stream"))
         console.print(table)
+    for skipped in run.info.skipped_targets:
+        console.print(f"[yellow]skipped[/] {skipped.target}: {skipped.reason[:300]}")
+
+
+def _limit(limit: Limit | None) -> str:
+    return "-" if limit is None else limit.short()
+
+
+def ranked(capacity: list[Capacity]) -> list[Capacity]:
+    """Capacity results by latency and scenario, best max req/s per server core first."""
+    return sorted(
+        capacity,
+        key=lambda c: (
+            c.latency.get("answer_ms", 0),
+            c.scenario,
+            -(c.max_rps_per_core or 0),
+            c.target,
+        ),
+    )
+
+
+def print_capacity(run: Run, console: Console | None = None) -> None:
+    """Print the capacity table: each figure with the limit that binds it."""
+    console = console or Console()
+    console.print(f"[bold]Capacity, run {run.info.id}[/]: {run.environment.cpu_model}")
+    table = Table(title="capacity (ranked per server core)", title_justify="left")
+    columns = ("latency", "scenario", "target", "max req/s per core", "at users",
+               "what binds it", "max in flight", "what binds it ")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="right" if column.startswith(("max", "at")) else "left")
+    for found in ranked(run.capacity):
+        latency = f"{found.latency.get('name', '?')} ({found.latency.get('answer_ms', 0):,.0f} ms)"
+        in_flight = "-" if found.max_in_flight is None else f"{found.max_in_flight:,}"
+        table.add_row(
+            latency,
+            found.scenario,
+            found.target,
+            _fmt(found.max_rps_per_core, ",.0f"),
+            "-" if found.max_rps_users is None else f"{found.max_rps_users:,}",
+            _limit(found.rps_limit),
+            in_flight,
+            _limit(found.limit) + (f" ({found.unknown})" if found.unknown else ""),
+        )
+    console.print(table)
     for skipped in run.info.skipped_targets:
         console.print(f"[yellow]skipped[/] {skipped.target}: {skipped.reason[:300]}")

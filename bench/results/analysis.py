@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bench.results import limits
 from bench.results.histogram import Histogram
 from bench.results.model import IO_BOUND, Percentiles, Point, Usage, Warning, by_level
 
@@ -59,6 +60,9 @@ class Window:
     upstream_calls: int | None  # the mock's completed answers in the window
     upstream_latency_ms: float  # ttft + (n - 1) itl for the answer asked for
     model_concurrency: int | None  # requests the server model can hold at once
+    server_cores: int | None = None
+    declared: dict[str, int] | None = None  # every declared concurrency limit, whole server
+    in_flight: tuple[float, int] | None = None  # the mock's (mean, peak) in flight
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -118,8 +122,21 @@ def analyse(window: Window, point: Point) -> Point:
         point.rate_shortfall = max(0.0, 1 - point.achieved_rate / window.rate)
     mean = latency.mean if latency is not None else None
     point.warnings = list(_warnings(window, point, mean))
+    _capacity_figures(window, point)
     point.revalidate()
     return point
+
+
+def _capacity_figures(window: Window, point: Point) -> None:
+    """CPU per request, what was in flight, the declared limits, and what binds."""
+    point.server_cores = window.server_cores
+    point.concurrency = dict(window.declared or {})
+    if window.in_flight is not None:
+        point.in_flight_mean, point.in_flight_peak = window.in_flight
+    cpu = window.server_cpu_pct
+    if cpu is not None and point.requests:
+        point.cpu_us_per_request = cpu / 100 * window.window_s / point.requests * 1e6
+    point.limit = limits.classify(point, window.upstream_latency_ms or None)
 
 
 def _stream_figures(window: Window, point: Point) -> None:

@@ -57,3 +57,22 @@ def v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
             warning_from_v1(w) if isinstance(w, str) else w for w in point.get("warnings", [])
         ]
     return document
+
+
+def v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 3: capacity figures.
+
+    CPU per request follows from what older points stored (the server tree's CPU over the
+    window and the requests completed in it); what binds them, and the requests in flight,
+    were not measured: unknown.
+    """
+    for point in document.get("points", []):
+        point.setdefault("limit", None)
+        cpu = (point.get("server") or {}).get("cpu_pct")
+        requests, window = point.get("requests") or 0, point.get("window_s") or 0
+        if "cpu_us_per_request" not in point:
+            point["cpu_us_per_request"] = (
+                cpu / 100 * window / requests * 1e6 if cpu is not None and requests > 0 else None
+            )
+    document.setdefault("capacity", [])
+    return document

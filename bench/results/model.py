@@ -109,17 +109,15 @@ class Warning:
         return cls(data["code"], data["text"], bool(data["invalid"]), dict(data["figures"]))
 
 
-LimitKind = Literal[
-    "server-cpu", "target-concurrency", "generator", "mock", "window", "open-files", "none"
-]
 LIMIT_KINDS: tuple[str, ...] = (
     "server-cpu",
     "target-concurrency",
+    "open-files",
     "generator",
     "mock",
     "window",
-    "open-files",
     "none",
+    "unexplained",
 )
 
 
@@ -133,6 +131,12 @@ class Limit:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "detail": self.detail, "evidence": dict(self.evidence)}
+
+    def short(self, width: int = 70) -> str:
+        """The kind and the first clause of the detail, for a table cell."""
+        clause = self.detail.split(";")[0].split(": too few")[0]
+        text = f"{self.kind}: {clause}"
+        return text if len(text) <= width else text[: width - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Limit:
@@ -213,7 +217,14 @@ class Point:
     warnings: list[Warning] = field(default_factory=list)
     valid: bool = True
     failure: str | None = None
-    # Fields added by later schema versions go to the end, each optional.
+    # Schema 3: capacity.
+    server_cores: int | None = None
+    concurrency: dict[str, int] = field(default_factory=dict)  # declared limits, whole server
+    in_flight_mean: float | None = None  # the mock's requests in flight, sampled
+    in_flight_peak: int | None = None
+    cpu_us_per_request: float | None = None
+    limit: Limit | None = None
+    # Fields of later versions or of other tools: kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -297,14 +308,22 @@ class Point:
             data.update(achieved_rate=self.achieved_rate, rate_shortfall=self.rate_shortfall)
         if self.failure is not None:
             data["failure"] = self.failure
+        data.update(
+            server_cores=self.server_cores,
+            concurrency=dict(self.concurrency),
+            in_flight={"mean": self.in_flight_mean, "peak": self.in_flight_peak},
+            cpu_us_per_request=self.cpu_us_per_request,
+            limit=self.limit.to_dict() if self.limit is not None else None,
+        )
         data.update(self.extra)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Point:
         """Read a point of the current schema (older ones are migrated before)."""
-        known = {f.name for f in fields(cls)} | {"load", "server", "generator", "mock"}
+        known = {f.name for f in fields(cls)} | {"load", "server", "generator", "mock", "in_flight"}
         server, generator = data["server"], data.get("generator") or {}
+        in_flight, limit = data.get("in_flight") or {}, data.get("limit")
         return cls(
             target=data["target"],
             framework=data["framework"],
@@ -344,6 +363,12 @@ class Point:
             warnings=[Warning.from_dict(w) for w in data["warnings"]],
             valid=bool(data["valid"]),
             failure=data.get("failure"),
+            server_cores=_int(data.get("server_cores")),
+            concurrency={str(k): int(v) for k, v in (data.get("concurrency") or {}).items()},
+            in_flight_mean=_float(in_flight.get("mean")),
+            in_flight_peak=_int(in_flight.get("peak")),
+            cpu_us_per_request=_float(data.get("cpu_us_per_request")),
+            limit=Limit.from_dict(limit) if limit is not None else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -504,6 +529,7 @@ class Run:
     mock: MockInfo
     points: list[Point] = field(default_factory=list)
     plan: dict[str, Any] | None = None
+    capacity: list[Capacity] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -516,11 +542,12 @@ class Run:
         if self.plan is not None:
             data["plan"] = self.plan
         data["points"] = [p.to_dict() for p in self.points]
+        data["capacity"] = [c.to_dict() for c in self.capacity]
         return {**data, **self.extra}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Run:
-        known = {"schema_version", "run", "environment", "mock", "plan", "points"}
+        known = {"schema_version", "run", "environment", "mock", "plan", "points", "capacity"}
         return cls(
             schema_version=int(data["schema_version"]),
             info=RunInfo.from_dict(data["run"]),
@@ -528,6 +555,7 @@ class Run:
             mock=MockInfo.from_dict(data["mock"]),
             points=[Point.from_dict(p) for p in data["points"]],
             plan=data.get("plan"),
+            capacity=[Capacity.from_dict(c) for c in data.get("capacity") or []],
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -544,6 +572,73 @@ class Run:
             f"{mock.output_tokens} tokens ({mock.answer_latency_ms or 0:g} ms per answer); "
             f"window {plan.get('duration_s', '?')} s after {plan.get('warmup_s', '?')} s "
             f"warm-up, {plan.get('repeat', 1)} repetition(s)"
+        )
+
+
+# --- capacity ------------------------------------------------------------------------
+
+
+@dataclass
+class Capacity:
+    """The result of one search, with every point it measured."""
+
+    target: str
+    scenario: str
+    latency: dict[str, Any]  # the mock's settings: ttft_ms, itl_ms, tokens, answer_ms, ...
+    slo_p99_ms: float
+    max_users: int
+    server_cores: int
+    points: list[Point] = field(default_factory=list)
+    max_rps: float | None = None
+    max_rps_users: int | None = None
+    max_in_flight: int | None = None
+    in_flight_measured: float | None = None  # the mock's mean in-flight at that point
+    rps_limit: Limit | None = None
+    limit: Limit | None = None  # what stops the concurrency from going further
+    unknown: str | None = None
+
+    @property
+    def max_rps_per_core(self) -> float | None:
+        return None if self.max_rps is None else self.max_rps / max(self.server_cores, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "scenario": self.scenario,
+            "latency": dict(self.latency),
+            "slo_p99_ms": self.slo_p99_ms,
+            "max_users": self.max_users,
+            "server_cores": self.server_cores,
+            "max_rps": self.max_rps,
+            "max_rps_users": self.max_rps_users,
+            "max_in_flight": self.max_in_flight,
+            "in_flight_measured": self.in_flight_measured,
+            "rps_limit": self.rps_limit.to_dict() if self.rps_limit else None,
+            "limit": self.limit.to_dict() if self.limit else None,
+            "unknown": self.unknown,
+            "points": [p.to_dict() for p in self.points],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Capacity:
+        def limit(value: Any) -> Limit | None:
+            return Limit.from_dict(value) if value else None
+
+        return cls(
+            target=data["target"],
+            scenario=data["scenario"],
+            latency=dict(data["latency"]),
+            slo_p99_ms=float(data["slo_p99_ms"]),
+            max_users=int(data["max_users"]),
+            server_cores=int(data["server_cores"]),
+            points=[Point.from_dict(p) for p in data["points"]],
+            max_rps=data.get("max_rps"),
+            max_rps_users=data.get("max_rps_users"),
+            max_in_flight=data.get("max_in_flight"),
+            in_flight_measured=data.get("in_flight_measured"),
+            rps_limit=limit(data.get("rps_limit")),
+            limit=limit(data.get("limit")),
+            unknown=data.get("unknown"),
         )
 
 

@@ -17,19 +17,23 @@ import jsonschema
 
 from bench.results import migrations
 from bench.results.files import write_json_atomic
-from bench.results.model import SCENARIOS, Run
+from bench.results.model import LIMIT_KINDS, SCENARIOS, Run
 
 # Schema versions, newest last. Every change gets a line here and, when old files
 # must still load, a migration in bench.results.migrations.
 #   1: first version (run, environment, mock, plan, points).
 #   2: warnings are objects {code, invalid, text, figures} instead of strings.
-SCHEMA_VERSION = 2
+#   3: capacity: each point's `limit` {kind, detail, evidence}, `server_cores`,
+#      `concurrency` (declared limits), `in_flight` {mean, peak} at the mock and
+#      `cpu_us_per_request`; the run's `capacity` list.
+SCHEMA_VERSION = 3
 
 RESULTS_NAME = "results.json"
 
 # Migrations from version N to N + 1.
 _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: migrations.v1_to_v2,
+    2: migrations.v2_to_v3,
 }
 
 
@@ -53,6 +57,16 @@ WARNING_SCHEMA: dict[str, Any] = {
         "invalid": {"type": "boolean"},
         "text": {"type": "string"},
         "figures": {"type": "object", "additionalProperties": {"type": "number"}},
+    },
+}
+
+LIMIT_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["kind", "detail", "evidence"],
+    "properties": {
+        "kind": {"enum": list(LIMIT_KINDS)},
+        "detail": {"type": "string"},
+        "evidence": {"type": "object", "additionalProperties": {"type": "number"}},
     },
 }
 
@@ -120,6 +134,44 @@ POINT_SCHEMA: dict[str, Any] = {
         "valid": {"type": "boolean"},
         "warnings": {"type": "array", "items": WARNING_SCHEMA},
         "status": {"enum": ["ok", "failed"]},
+        "limit": LIMIT_SCHEMA,
+        "cpu_us_per_request": {"type": ["number", "null"]},
+        "concurrency": {"type": "object", "additionalProperties": {"type": "integer"}},
+    },
+}
+
+CAPACITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "target",
+        "scenario",
+        "latency",
+        "slo_p99_ms",
+        "max_users",
+        "server_cores",
+        "max_rps",
+        "max_rps_users",
+        "max_in_flight",
+        "rps_limit",
+        "limit",
+        "unknown",
+        "points",
+    ],
+    "properties": {
+        "target": {"type": "string"},
+        "scenario": {"enum": list(SCENARIOS)},
+        "latency": {"type": "object", "required": ["ttft_ms", "itl_ms", "tokens", "answer_ms"]},
+        "slo_p99_ms": {"type": "number"},
+        "max_users": {"type": "integer"},
+        "server_cores": {"type": "integer"},
+        "max_rps": {"type": ["number", "null"]},
+        "max_rps_users": {"type": ["integer", "null"]},
+        "max_in_flight": {"type": ["integer", "null"]},
+        "in_flight_measured": {"type": ["number", "null"]},
+        "rps_limit": LIMIT_SCHEMA,
+        "limit": LIMIT_SCHEMA,
+        "unknown": {"type": ["string", "null"]},
+        "points": {"type": "array", "items": POINT_SCHEMA},
     },
 }
 
@@ -148,6 +200,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "mock": {"type": "object", "required": ["ttft_ms", "itl_ms", "output_tokens"]},
         "plan": {"type": "object"},
         "points": {"type": "array", "items": POINT_SCHEMA},
+        "capacity": {"type": "array", "items": CAPACITY_SCHEMA},
     },
 }
 

@@ -1,13 +1,17 @@
-"""Which cores this process may use, and pinning a child to some of them.
+"""Which cores this process may use, pinning a child to some of them, and its open-file limit.
 
 Linux has `os.sched_getaffinity` / `os.sched_setaffinity`; macOS and other systems do
 not. There every core counts as usable, nothing is pinned, and the run records that
 its server and load shared the machine's cores (`pinning_note`).
+
+Every child of a run (server, Locust, mock) also gets its soft open-file limit raised
+to the hard one: thousands of requests in flight need thousands of sockets.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 from collections.abc import Callable, Collection
 
 
@@ -23,16 +27,35 @@ def usable_cpus() -> list[int]:
     return list(range(os.cpu_count() or 1))
 
 
-def pinning(cpus: Collection[int]) -> Callable[[], None] | None:
-    """Return a preexec function that pins the child to `cpus`, or None where impossible."""
-    if not can_pin() or not cpus:
-        return None
+def nofile_limits() -> tuple[int, int]:
+    """(soft, hard) open-file limits of this process; the hard one is what children get."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft, hard
+
+
+def child_nofile() -> int:
+    """The open-file limit every child of the run gets (the hard limit, when finite)."""
+    soft, hard = nofile_limits()
+    return hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+
+
+def _raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def child_setup(cpus: Collection[int]) -> Callable[[], None]:
+    """Return a preexec function: raise the open-file limit, pin to `cpus` where possible."""
     cpu_set = set(cpus)
+    pin = can_pin() and bool(cpu_set)
 
-    def pin() -> None:
-        os.sched_setaffinity(0, cpu_set)
+    def setup() -> None:
+        _raise_nofile()
+        if pin:
+            os.sched_setaffinity(0, cpu_set)
 
-    return pin
+    return setup
 
 
 def pinning_note() -> str | None:

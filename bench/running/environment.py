@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results.model import Environment
-from bench.running.cpus import can_pin, usable_cpus
+from bench.running.cpus import can_pin, child_nofile, usable_cpus
 
 PACKAGES = (
     "fastapi",
@@ -90,7 +90,9 @@ def git_commit() -> str | None:
 
 def capture(server_cpus: list[int], load_cpus: list[int]) -> Environment:
     """Return the `environment` section of a results file."""
-    extra: dict[str, Any] = {"pinned": can_pin()}
+    # What every child of the run gets: pinning where the system can, and the hard
+    # open-file limit (thousands of requests in flight need thousands of sockets).
+    extra: dict[str, Any] = {"pinned": can_pin(), "nofile": child_nofile()}
     return Environment(
         host=socket.gethostname(),
         os=f"{platform.system()} {platform.release()}",

@@ -18,10 +18,12 @@ import httpx
 
 from bench.results import analysis
 from bench.results.model import Load, Point
+from bench.running.cpus import child_nofile
+from bench.running.mockwatch import MockWatch
 from bench.running.plan import Plan
 from bench.running.processes import Supervisor, log_tail
 from bench.running.resources import TreeSampler
-from bench.running.targets import Target
+from bench.running.targets import Counts, Target
 from bench.running.timing import PointTiming
 
 LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
@@ -50,8 +52,7 @@ class Server:
 
     base_url: str
     proc: subprocess.Popen[bytes] | None
-    workers: int
-    threads: int
+    counts: Counts
     log: Path
 
     def died(self) -> bool:
@@ -64,6 +65,7 @@ class Samples:
 
     usage: dict[str, tuple[float, float]] = field(default_factory=dict)
     upstream_calls: int | None = None
+    in_flight: tuple[float, int] | None = None
     died: bool = False
 
 
@@ -118,8 +120,7 @@ class PointRun:
             "BENCH_WINDOW_START": f"{start:.6f}",
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
-            "BENCH_MAX_TOKENS": str(self.plan.mock.tokens),
-            "BENCH_EXPECTED_TOKENS": str(self.plan.mock.tokens),
+            **self.plan.mock.scenario_env(),
             **self.pacing,
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
@@ -142,10 +143,13 @@ class PointRun:
         }
         for sampler in samplers.values():
             sampler.start()
+        watch = MockWatch(self.mock_base)
         try:
-            samples.died = watch_until(end, server.proc)
+            with watch:
+                samples.died = watch_until(end, server.proc)
         finally:
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
+        samples.in_flight = watch.in_flight(start, end)
         after = mock_completed(self.mock_base)
         if before is not None and after is not None:
             samples.upstream_calls = after - before
@@ -159,7 +163,7 @@ class PointRun:
             self.supervisor.stop(locust)
 
     def _result(self, server: Server, samples: Samples) -> Point:
-        point = self.identity(server.workers, server.threads)
+        point = self.identity(server.counts)
         if samples.died or server.died():
             code = server.proc.poll() if server.proc else "?"
             reason = f"the target died during the window (exit {code})"
@@ -183,13 +187,17 @@ class PointRun:
             mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
             upstream_calls=samples.upstream_calls if self.task.scenario != "hello" else None,
             upstream_latency_ms=self.plan.mock.latency_ms(),
-            model_concurrency=self.task.target.concurrency(server.workers, server.threads),
+            model_concurrency=self.task.target.concurrency(server.counts, child_nofile()),
+            server_cores=len(self.plan.server_cpus),
+            declared=self.task.target.declared_limits(server.counts, child_nofile()),
+            in_flight=samples.in_flight,
         )
         return analysis.analyse(window, point)
 
-    def identity(self, workers: int, threads: int) -> Point:
+    def identity(self, counts: Counts) -> Point:
         """The point before measurement: what was measured, under which conditions."""
         target = self.task.target
+        workers, threads = counts.workers, counts.threads
         return Point(
             target=target.name,
             framework=target.framework,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bench.locustfiles.scenario import DEFAULT_PROMPT, DEFAULT_TOKENS
 from bench.results.model import Load
 from bench.running.cpus import usable_cpus
 from bench.running.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
 from bench.running.timing import PointTiming
+from mock_llm.tokens import prompt_tokens
 
 
 @dataclass(frozen=True)
@@ -17,11 +21,69 @@ class MockSettings:
 
     ttft_ms: float = 200.0
     itl_ms: float = 20.0
-    tokens: int = 10
+    tokens: int = DEFAULT_TOKENS
+    # Relative spread of ttft and itl, and of answer lengths: 0 in `bench run`, so that
+    # no difference between frameworks can come from the mock; the capacity search's
+    # LLM-like latency varies them so that thousands of users do not move in cohorts.
+    jitter: float = 0.0
+    length_spread: float = 0.0
+    seed: int = 0
 
     def latency_ms(self) -> float:
-        """Time to a whole answer of `tokens` tokens."""
+        """Mean time to a whole answer of `tokens` tokens (spreads are symmetric)."""
         return self.ttft_ms + (self.tokens - 1) * self.itl_ms
+
+    def p99_latency_ms(self, draws: int = 20_000) -> float:
+        """The 99th percentile of this model's answer latency, drawn as the mock draws it.
+
+        Without spreads it is the latency itself. With them, ttft and itl are each scaled
+        by a normal factor clamped at 3 sigma, and the length is drawn uniformly within
+        the spread (mock_llm.service); seeded, so the figure is the same every time.
+        """
+        if not self.jitter and not self.length_spread:
+            return self.latency_ms()
+        rng = random.Random(self.seed)
+        low, high = max(1 - 3 * self.jitter, 0.0), 1 + 3 * self.jitter
+
+        def factor() -> float:
+            return min(max(rng.gauss(1.0, self.jitter), low), high) if self.jitter else 1.0
+
+        spread = self.length_spread
+        samples = sorted(
+            self.ttft_ms * factor()
+            + (max(1, round(self.tokens * rng.uniform(1 - spread, 1 + spread))) - 1)
+            * self.itl_ms
+            * factor()
+            for _ in range(draws)
+        )
+        return samples[math.ceil(0.99 * draws) - 1]
+
+    def max_tokens(self) -> int:
+        """What clients ask for: enough that the mock's own (drawn) cap decides."""
+        return math.ceil(self.tokens * (1 + self.length_spread))
+
+    def mock_args(self) -> list[str]:
+        """The mock's flags for this model."""
+        return [
+            "--ttft-ms", f"{self.ttft_ms:g}", "--itl-ms", f"{self.itl_ms:g}",
+            "--output-tokens", str(self.tokens), "--jitter", f"{self.jitter:g}",
+            "--length-spread", f"{self.length_spread:g}", "--seed", str(self.seed),
+        ]  # fmt: skip
+
+    def scenario_env(self) -> dict[str, str]:
+        """The scenario knobs that depend on the answers: tokens asked and expected."""
+        env = {"BENCH_MAX_TOKENS": str(self.max_tokens())}
+        if self.length_spread:
+            # Each answer's length varies: fidelity counts each stream against its own.
+            prompt: list[dict[str, object]] = [{"role": "user", "content": DEFAULT_PROMPT}]
+            env["BENCH_PROMPT_TOKENS"] = str(prompt_tokens(prompt))
+        else:
+            env["BENCH_EXPECTED_TOKENS"] = str(self.tokens)
+        return env
+
+    def describe(self) -> dict[str, Any]:
+        """The latency model as results record it."""
+        return {**asdict(self), "answer_ms": self.latency_ms(), "p99_ms": self.p99_latency_ms()}
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.running.cpus import pinning
+from bench.running.cpus import child_setup
 from bench.running.environment import REPO_ROOT
 
 
@@ -43,7 +43,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 # Affinity is inherited by every worker the server forks.
-                preexec_fn=pinning(cpus),  # noqa: PLW1509
+                preexec_fn=child_setup(cpus),  # noqa: PLW1509
             )
         self._children.append(proc)
         return proc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import psutil
 
@@ -32,6 +33,7 @@ class TreeSampler:
         self._peak_rss = 0.0
         self._started = 0.0
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
@@ -55,7 +57,19 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            with self._lock:
+                self._sample()
+
+    def _used(self) -> float:
+        return sum(last - self._first.get(pid, 0.0) for pid, last in self._last.items())
+
+    def mark(self) -> Mark:
+        """Sample now; return the CPU used since start and the peak RSS since the last mark."""
+        with self._lock:
             self._sample()
+            mark = Mark(time.monotonic(), self._used(), self._peak_rss)
+            self._peak_rss = 0.0
+        return mark
 
     def stop(self) -> tuple[float, float]:
         """Stop sampling; return (CPU % of one core, peak RSS in MiB) over the window."""
@@ -64,5 +78,19 @@ class TreeSampler:
             self._thread.join()
         self._sample()
         elapsed = time.monotonic() - self._started
-        used = sum(last - self._first.get(pid, 0.0) for pid, last in self._last.items())
-        return (100 * used / elapsed if elapsed > 0 else 0.0), self._peak_rss
+        return (100 * self._used() / elapsed if elapsed > 0 else 0.0), self._peak_rss
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A sampler's reading at one moment: for the usage between two marks."""
+
+    at: float  # time.monotonic()
+    cpu_s: float  # CPU seconds used by the tree since the sampler started
+    peak_rss_mb: float  # since the previous mark
+
+    def usage_until(self, later: Mark) -> tuple[float, float]:
+        """(CPU % of one core, peak RSS in MiB) between this mark and a later one."""
+        elapsed = later.at - self.at
+        cpu = 100 * (later.cpu_s - self.cpu_s) / elapsed if elapsed > 0 else 0.0
+        return cpu, later.peak_rss_mb

@@ -11,28 +11,19 @@ import datetime as dt
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
 from bench.results import analysis, store
 from bench.results.model import MockInfo, Point, Run, RunInfo, Skipped
 from bench.running import environment
+from bench.running.launch import Launcher, Progress, Where, start_mock
+from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
-from bench.running.plan import Plan
-from bench.running.processes import Supervisor, log_tail, wait_port_free, wait_ready
-from bench.running.targets import Target
-from bench.running.verify import verify
-
-MOCK_KEY = "sk-mock-local"
-# Between points: how long the server must look idle, and how long to wait for that
-# before restarting it instead.
-QUIET_PAUSE_S = 0.5
-QUIET_TIMEOUT_S = 8.0
+from bench.running.plan import MockSettings, Plan
+from bench.running.processes import Supervisor
+from bench.running.targets import Counts, Target
 
 
 @dataclass
@@ -51,9 +42,6 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived; everything is stopped and finished points are kept."""
 
 
-Progress = Callable[[str, PointTask | None], None]
-
-
 def new_run_id() -> str:
     """Return a sortable run id: UTC time to the second."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -62,6 +50,20 @@ def new_run_id() -> str:
 def now_iso() -> str:
     """The current UTC time, to the second, as the results file writes times."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def mock_info(mock: MockSettings, *, external: bool) -> MockInfo:
+    """The mock's settings as results record them."""
+    extra = {"length_spread": mock.length_spread} if mock.length_spread else {}
+    return MockInfo(
+        ttft_ms=mock.ttft_ms,
+        itl_ms=mock.itl_ms,
+        output_tokens=mock.tokens,
+        jitter=mock.jitter,
+        answer_latency_ms=mock.latency_ms(),
+        external=external,
+        extra=extra,
+    )
 
 
 def new_run(plan: Plan, options: Options) -> Run:
@@ -78,13 +80,7 @@ def new_run(plan: Plan, options: Options) -> Run:
             target_url=options.target_url,
         ),
         environment=environment.capture(plan.server_cpus, plan.load_cpus),
-        mock=MockInfo(
-            ttft_ms=plan.mock.ttft_ms,
-            itl_ms=plan.mock.itl_ms,
-            output_tokens=plan.mock.tokens,
-            answer_latency_ms=plan.mock.latency_ms(),
-            external=options.mock_url is not None,
-        ),
+        mock=mock_info(plan.mock, external=options.mock_url is not None),
         plan=plan.to_dict(),
     )
 
@@ -98,7 +94,16 @@ class Runner:
         self.supervisor = Supervisor()
         self.path = options.out / store.RESULTS_NAME
         self.run = run or new_run(plan, options)
-        self.mock_base = options.mock_url or f"http://127.0.0.1:{options.mock_port}"
+        self.where = Where(
+            options.out,
+            options.port,
+            options.mock_port,
+            plan.server_cpus,
+            plan.load_cpus,
+            options.target_url,
+            options.mock_url,
+        )
+        self.launcher = Launcher(self.supervisor, self.where, plan.mock.tokens)
         self._mock_proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -145,141 +150,49 @@ class Runner:
         return self.run
 
     def _start_mock(self) -> None:
-        if self.options.mock_url:
-            return
-        mock = self.plan.mock
-        args = [
-            "-m", "mock_llm",
-            "--port", str(self.options.mock_port),
-            "--api-key", MOCK_KEY,
-            "--ttft-ms", str(mock.ttft_ms),
-            "--itl-ms", str(mock.itl_ms),
-            "--output-tokens", str(mock.tokens),
-        ]  # fmt: skip
-        log = self.options.out / "logs" / "mock.log"
-        self._mock_proc = self.supervisor.start(args, self.plan.load_cpus, {}, log)
-        try:
-            wait_ready(f"{self.mock_base}/health", self._mock_proc, timeout_s=30)
-        except RuntimeError as exc:
-            raise RuntimeError(f"the mock LLM did not start: {exc}\n{log_tail(log)}") from None
+        self._mock_proc = start_mock(self.supervisor, self.plan.mock, self.where)
 
-    def _counts(self, target: Target) -> tuple[int, int]:
-        cores = len(self.plan.server_cpus)
-        workers = target.workers or self.plan.workers or target.default_workers(cores)
-        threads = target.threads or self.plan.threads or target.default_threads()
-        return workers, threads
+    def _counts(self, target: Target) -> Counts:
+        return target.counts(len(self.plan.server_cpus), self.plan.workers, self.plan.threads)
 
     def _skip(self, target: Target, reason: str, progress: Progress) -> None:
         self.run.info.skipped_targets.append(Skipped(target.name, reason))
         self._save()
         progress(f"skipped {target.name}: {reason.splitlines()[0]}", None)
 
-    def _start_target(
-        self, target: Target, workers: int, threads: int, log: Path
-    ) -> subprocess.Popen[bytes]:
-        """Start the target's server pinned to the server cores; wait until it answers."""
-        if not wait_port_free(self.options.port):
-            raise RuntimeError(f"port {self.options.port} stayed busy")
-        env = {
-            "LLM_BASE_URL": f"{self.mock_base}/v1",
-            "LLM_API_KEY": MOCK_KEY,
-            **dict(target.env),
-        }
-        args = target.command(self.options.port, workers, threads)
-        proc = self.supervisor.start(args, self.plan.server_cpus, env, log)
-        try:
-            wait_ready(f"http://127.0.0.1:{self.options.port}/health", proc)
-        except RuntimeError as exc:
-            self.supervisor.stop(proc)
-            raise RuntimeError(f"did not start: {exc}\n{log_tail(log)}") from None
-        return proc
-
-    def _quiet(self, timeout_s: float = QUIET_TIMEOUT_S) -> bool:
-        """Wait until the previous point's leftovers have left the server.
-
-        When Locust stops, requests it abandoned may still sit in the server's queue (a
-        sync worker serves every accepted connection, even a closed one), and they would
-        steal the next window. Quiet means the mock sees nothing in flight and no new
-        answers for a while; hello never reaches the mock, so a short pause covers it.
-        """
-        time.sleep(QUIET_PAUSE_S)
-        deadline = time.monotonic() + timeout_s
-        last, since = None, time.monotonic()
-        while time.monotonic() < deadline:
-            try:
-                stats = httpx.get(f"{self.mock_base}/stats", timeout=5).json()
-            except (httpx.HTTPError, ValueError):
-                return True  # no mock to ask (an external deployment without --mock-url)
-            now = time.monotonic()
-            if stats["in_flight"] or stats["completed"] != last:
-                last, since = stats["completed"], now
-            elif now - since >= QUIET_PAUSE_S:
-                return True
-            time.sleep(0.1)
-        return False
-
-    def _launch(
-        self, target: Target, scenarios: tuple[str, ...], progress: Progress
-    ) -> Server | None:
-        """Start the target (unless external) and verify it; None when it was skipped."""
-        workers, threads = self._counts(target)
-        log = self.options.out / "logs" / f"{target.name}.log"
-        proc = None
-        base = self.options.target_url
-        if base is None:
-            args = target.command(self.options.port, workers, threads)
-            progress(f"starting {target.name}: python {' '.join(args)}", None)
-            try:
-                proc = self._start_target(target, workers, threads, log)
-            except RuntimeError as exc:
-                self._skip(target, str(exc), progress)
-                return None
-            base = f"http://127.0.0.1:{self.options.port}"
-        failures = verify(base, target.framework, scenarios, self.plan.mock.tokens)
-        if failures:
-            self._skip(target, "failed verification: " + "; ".join(failures), progress)
-            if proc is not None:
-                self.supervisor.stop(proc)
-            return None
-        return Server(base, proc, workers, threads, log)
-
-    def _restart(self, server: Server, target: Target, progress: Progress) -> Server | None:
-        """Restart a server that the previous point left busy; None if it did not restart."""
-        progress(f"restarting {target.name}: the previous point left it busy", None)
-        if server.proc is not None:
-            self.supervisor.stop(server.proc)
-        try:
-            proc = self._start_target(target, server.workers, server.threads, server.log)
-        except RuntimeError as exc:
-            progress(f"{target.name} did not restart: {exc}", None)
-            return None
-        return Server(server.base_url, proc, server.workers, server.threads, server.log)
-
     def _run_target(self, tasks: list[PointTask], progress: Progress) -> None:
         target = tasks[0].target
         scenarios = tuple(sorted({task.scenario for task in tasks}))
-        server = self._launch(target, scenarios, progress)
-        if server is None:
+        try:
+            server = self.launcher.launch(target, self._counts(target), scenarios, progress)
+        except TargetSkipped as exc:
+            self._skip(target, str(exc), progress)
             return
+        last = server
         try:
             for index, task in enumerate(tasks):
-                if index and not self._quiet() and server.proc is not None:
-                    # Cheaper than waiting out a queue of abandoned requests.
-                    restarted = self._restart(server, target, progress)
-                    if restarted is None:
-                        break
-                    server = restarted
-                progress(task.label(), task)
-                point = self._point_run(task).measure(server)
-                self._annotate(point)
-                self.run.points.append(point)
-                self._save()
-                if not point.ok and server.died():
-                    progress(f"{target.name} died: {(point.failure or '').splitlines()[0]}", None)
-                    break
+                if index:
+                    settled = self.launcher.settle(last, target, progress)
+                    if settled is None:
+                        return  # it did not restart (the old process is gone)
+                    last = settled
+                if not self._measure(task, last, progress):
+                    return
         finally:
-            if server.proc is not None:
-                self.supervisor.stop(server.proc)
+            if last.proc is not None:
+                self.supervisor.stop(last.proc)
+
+    def _measure(self, task: PointTask, server: Server, progress: Progress) -> bool:
+        """Measure and store one point; False when the target died (no more points)."""
+        progress(task.label(), task)
+        point = self._point_run(task).measure(server)
+        self._annotate(point)
+        self.run.points.append(point)
+        self._save()
+        if not point.ok and server.died():
+            progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
+            return False
+        return True
 
     def _point_run(self, task: PointTask) -> PointRun:
         index = len(self.run.points) + 1
@@ -289,7 +202,7 @@ class Runner:
         )
         folder = self.options.out / "points" / name
         mock_pid = self._mock_proc.pid if self._mock_proc else None
-        return PointRun(self.plan, self.supervisor, task, folder, self.mock_base, mock_pid)
+        return PointRun(self.plan, self.supervisor, task, folder, self.where.mock_base, mock_pid)
 
     def _annotate(self, point: Point) -> None:
         if self.options.target_url and point.ok:

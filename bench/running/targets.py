@@ -2,7 +2,9 @@
 
 A target says how to start a service through its own `python -m <service>` command;
 worker and thread counts follow each server's documented guidance for the cores
-given to the server, unless overridden.
+given to the server, unless overridden. Every limit on how many requests a target can
+hold at once is a declared property (`declared_limits`), settable from a spec such as
+`fastapi-uvicorn{pool=10000}` or `flask-gunicorn-gevent{connections=5000}`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,25 @@ from bench.results.model import SCENARIOS
 GTHREAD_THREADS = 100
 # Starlette runs `def` endpoints on AnyIO's thread limiter: 40 tokens by default.
 ANYIO_THREADS = 40
-# gunicorn's worker_connections in every service's gunicorn configuration.
-GEVENT_CONNECTIONS = 1000
+# gunicorn's worker_connections: the services' default (--worker-connections).
+WORKER_CONNECTIONS = 10000
+# The upstream connection pool of each worker process: the services' LLM_MAX_CONNECTIONS.
+UPSTREAM_POOL = 10000
+# File descriptors a request in flight holds in the server: its client's socket and
+# its upstream connection; and what a process keeps open besides them.
+FDS_PER_REQUEST = 2
+FDS_RESERVED = 64
+COUNT_KEYS = ("workers", "threads", "pool", "connections")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many of each thing a running target has: processes, threads, pool, connections."""
+
+    workers: int
+    threads: int
+    pool: int = UPSTREAM_POOL
+    connections: int = WORKER_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -34,8 +53,11 @@ class Target:
     variant: str | None = None  # fastapi_app --variant
     scenarios: tuple[str, ...] = SCENARIOS
     env: tuple[tuple[str, str], ...] = field(default=())
-    workers: int | None = None  # fixed counts of a spec such as name{workers=2}
+    # Fixed counts of a spec such as name{workers=2,pool=20}; None: the run's defaults.
+    workers: int | None = None
     threads: int | None = None
+    pool: int | None = None
+    connections: int | None = None
 
     @property
     def worker_class(self) -> str:
@@ -64,31 +86,64 @@ class Target:
             return ANYIO_THREADS
         return 1
 
-    def concurrency_per_worker(self, threads: int) -> int | None:
-        """Requests one worker can hold at once; None when only memory limits it."""
-        if self.worker_class == "sync":
-            return 1
-        if self.worker_class in ("gthread", "asyncio+threadpool"):
-            return threads
-        if self.worker_class == "gevent":
-            return GEVENT_CONNECTIONS
+    def counts(self, cores: int, workers: int | None, threads: int | None) -> Counts:
+        """The counts in force: the spec's, else the run's overrides, else the defaults."""
+        return Counts(
+            workers=self.workers or workers or self.default_workers(cores),
+            threads=self.threads or threads or self.default_threads(),
+            pool=self.pool or UPSTREAM_POOL,
+            connections=self.connections or WORKER_CONNECTIONS,
+        )
+
+    @property
+    def gunicorn_workers(self) -> bool:
+        """Whether gunicorn's worker_connections applies (its gthread and gevent workers)."""
+        return self.worker_class in ("gthread", "gevent")
+
+    def declared_limits(self, counts: Counts, nofile: int | None = None) -> dict[str, int]:
+        """Every declared bound on requests in flight, for the whole server.
+
+        Args:
+            nofile: the open-file limit of each server process, when known.
+        """
+        limits: dict[str, int] = {}
+        per_worker = {"sync": 1, "gthread": counts.threads, "asyncio+threadpool": counts.threads}
+        if self.worker_class in per_worker:
+            name = "workers" if self.worker_class == "sync" else "threads"
+            limits[name] = per_worker[self.worker_class] * counts.workers
         if self.variant == "blocking":
-            return 1  # the blocking call holds the event loop for the whole request
-        return None
+            limits["workers"] = counts.workers  # the blocking call holds the whole loop
+        if self.gunicorn_workers:
+            limits["connections"] = counts.connections * counts.workers
+        if self.framework != "none":
+            limits["pool"] = counts.pool * counts.workers
+        if nofile is not None:
+            per_process = max(1, (nofile - FDS_RESERVED) // FDS_PER_REQUEST)
+            limits["open-files"] = per_process * counts.workers
+        return limits
 
-    def concurrency(self, workers: int, threads: int) -> int | None:
-        """Requests the whole server can hold at once; None when only memory limits it."""
-        per_worker = self.concurrency_per_worker(threads)
-        return per_worker * workers if per_worker is not None else None
+    def concurrency(self, counts: Counts, nofile: int | None = None) -> int | None:
+        """Requests the whole server can hold at once (the tightest declared limit)."""
+        limits = self.declared_limits(counts, nofile)
+        return min(limits.values()) if limits else None
 
-    def command(self, port: int, workers: int, threads: int, host: str = "127.0.0.1") -> list[str]:
+    def environment(self, counts: Counts) -> dict[str, str]:
+        """Variables the service reads: its upstream client and pool size."""
+        env = dict(self.env)
+        if self.framework != "none":
+            env["LLM_MAX_CONNECTIONS"] = str(counts.pool)
+        return env
+
+    def command(self, port: int, counts: Counts, host: str = "127.0.0.1") -> list[str]:
         """Return the arguments after `python` that start this target."""
         args = ["-m", self.module, "--host", host, "--port", str(port)]
         if self.module == BASELINE_MODULE:
-            return [*args, "--workers", str(workers)]
-        args += ["--server", self.server, "--workers", str(workers)]
+            return [*args, "--workers", str(counts.workers)]
+        args += ["--server", self.server, "--workers", str(counts.workers)]
         if self.worker_class in ("gthread", "asyncio+threadpool"):
-            args += ["--threads", str(threads)]
+            args += ["--threads", str(counts.threads)]
+        if self.gunicorn_workers:
+            args += ["--worker-connections", str(counts.connections)]
         if self.variant is not None:
             args += ["--variant", self.variant]
         return args
@@ -148,35 +203,47 @@ class UnknownTarget(ValueError):
 
 
 _SPEC = re.compile(r"^(?P<name>[a-z0-9-]+)(\[(?P<client>[a-z0-9-]+)\])?(\{(?P<counts>[^}]*)\})?$")
+_COUNTS_HELP = (
+    "counts are workers=N, threads=N, pool=N (upstream connections per process) and "
+    "connections=N (gunicorn worker_connections per process)"
+)
+
+
+def _spec_counts(spec: str, text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for part in text.split(","):
+        key, _, value = (item.strip() for item in part.partition("="))
+        if key not in COUNT_KEYS or not value.isdigit() or int(value) < 1:
+            raise UnknownTarget(f"{spec}: {_COUNTS_HELP}")
+        counts[key] = int(value)
+    return counts
 
 
 def parse(spec: str) -> Target:
-    """Return the target of a spec: `name`, `name[client]`, `name{workers=2,threads=200}`.
+    """Return the target of a spec: `name`, `name[client]`, `name{workers=2,pool=20}`.
 
     A client sets LLM_CLIENT for the service (the same service on another upstream
-    client); counts fix the target's workers or threads whatever the run's defaults.
+    client); counts fix the target's workers, threads, upstream pool or gunicorn
+    worker_connections whatever the run's defaults.
     """
     match = _SPEC.match(spec.strip())
     if match is None or match["name"] not in BY_NAME:
         raise UnknownTarget(
             f"unknown target {spec}; known: {', '.join(BY_NAME)} (see `bench targets`; "
-            "a spec may add [client] and {workers=N,threads=N})"
+            "a spec may add [client] and {workers=N,threads=N,pool=N,connections=N})"
         )
     target = BY_NAME[match["name"]]
     if match["client"]:
         target = with_client(target, match["client"])
     if match["counts"]:
-        counts: dict[str, int] = {}
-        for part in match["counts"].split(","):
-            key, _, value = part.partition("=")
-            if key.strip() not in ("workers", "threads") or not value.strip().isdigit():
-                raise UnknownTarget(f"{spec}: counts are workers=N and threads=N")
-            counts[key.strip()] = int(value)
+        counts = _spec_counts(spec, match["counts"])
         target = replace(
             target,
             name=target.name + "{" + match["counts"] + "}",
             workers=counts.get("workers", target.workers),
             threads=counts.get("threads", target.threads),
+            pool=counts.get("pool", target.pool),
+            connections=counts.get("connections", target.connections),
         )
     return target
 

@@ -131,12 +131,12 @@ def test_window_and_error_kinds() -> None:
 
 def test_totals_merge_and_round_trip(tmp_path: Path) -> None:
     one, two = Totals(), Totals()
-    one.add_success("/a", 1.5)
-    one.add_failure("/a", "503")
-    two.add_failure("/a", "503")
-    two.add_failure("/b", "ConnectionResetError")
-    two.add_figure("itl", 0.25)
-    two.add_fidelity(9, 10)
+    one.add_success("/a", 1.5, 100.2)
+    one.add_failure("/a", "503", 100.9)
+    two.add_failure("/a", "503", 101.0)
+    two.add_failure("/b", "ConnectionResetError", 101.5)
+    two.add_figure("itl", 0.25, 101.5)
+    two.add_fidelity(9, 10, 101.5)
     one.merge(Totals.from_dict(json.loads(json.dumps(two.to_dict()))))
     doc = one.to_dict()
     assert doc["requests"]["/a"]["count"] == 1
@@ -147,8 +147,13 @@ def test_totals_merge_and_round_trip(tmp_path: Path) -> None:
         "latency": Histogram().to_dict(),
     }
     assert doc["stream"]["fidelity"] == {"events": 9, "expected": 10, "streams": 1}
+    # Each figure sits in the bucket of the second it completed in.
+    assert sorted(doc["series"]) == ["100", "101"]
+    assert doc["series"]["100"]["requests"]["/a"]["errors"] == {"503": 1}
+    assert one.between(101, 102).to_dict()["requests"]["/a"]["errors"] == {"503": 1}
+    assert one.between(100, 101).requests["/a"].count == 1
     with pytest.raises(ValueError, match="metric"):
-        one.add_figure("ttfb", 1.0)
+        one.add_figure("ttfb", 1.0, 100.0)
     target = tmp_path / "deep" / "result.json"
     write_json_atomic(target, {"stream": doc["stream"]})
     assert json.loads(target.read_text())["stream"]["fidelity"]["events"] == 9

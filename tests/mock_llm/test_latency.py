@@ -74,3 +74,30 @@ def test_jitter_varies_latency_within_clamp() -> None:
             samples.append((time.perf_counter() - started) * 1000)
     assert statistics.pstdev(samples) > 2  # it does vary ...
     assert min(samples) >= 50 * (1 - 3 * 0.2) and max(samples) < 50 * (1 + 3 * 0.2) + 5
+
+
+def test_length_spread_varies_answer_lengths_within_bounds() -> None:
+    with (
+        mock_llm(
+            "--ttft-ms",
+            "0",
+            "--itl-ms",
+            "0",
+            "--output-tokens",
+            "20",
+            "--length-spread",
+            "0.5",
+            "--seed",
+            "3",
+        ) as base,  # fmt: skip
+        httpx.Client(base_url=base, headers=HEADERS) as client,
+    ):
+        lengths = [
+            client.post("/chat/completions", json=_body(100, False)).json()["usage"][
+                "completion_tokens"
+            ]
+            for _ in range(60)
+        ]
+    assert min(lengths) >= 10 and max(lengths) <= 30  # 20 tokens, +/- 50 %
+    assert len(set(lengths)) > 5  # they do vary ...
+    assert 17 <= statistics.mean(lengths) <= 23  # ... around the cap

@@ -1,0 +1,86 @@
+"""The report's tables as one model, rendered as Markdown (GitHub) and as HTML."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from bench.reports import charts
+
+
+@dataclass
+class TCell:
+    """A table cell: its text, and the warning numbers that sit next to it."""
+
+    text: str
+    marks: list[int] = field(default_factory=list)
+    numeric: bool = True
+    wrap: bool = False  # only long prose (warnings, values of the environment) wraps
+
+
+@dataclass
+class Row:
+    cells: list[TCell]
+    css: str = ""  # "invalid", "warned" or ""
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[Row]
+
+
+def num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return charts.format_value(value) + (f" {unit}" if unit else "")
+
+
+def md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _md_cell(cell: TCell) -> str:
+    marks = "".join(f" ⚠{n}" for n in cell.marks)
+    return md_escape(cell.text) + marks
+
+
+def markdown_table(table: Table) -> str:
+    """Render a table for GitHub; invalid rows get ✗ in their status, warned ones ⚠."""
+    aligns = (
+        ["---:" if cell.numeric else "---" for cell in table.rows[0].cells] if table.rows else []
+    )
+    lines = [
+        "| " + " | ".join(md_escape(h) for h in table.headers) + " |",
+        "| " + " | ".join(aligns or ["---"] * len(table.headers)) + " |",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row.cells) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def html_table(table: Table, css: str = "") -> str:
+    """Render a table; a row's class marks it invalid or warned, flags sit in their cell."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in table.headers)
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            flags = "".join(f' <span class="flag">⚠{n}</span>' for n in cell.marks)
+            cls = (
+                ' class="num"'
+                if cell.numeric
+                else ' class="wrap"'
+                if cell.wrap
+                else ' class="text"'
+            )
+            cells.append(f"<td{cls}>{esc(cell.text)}{flags}</td>")
+        row_cls = f' class="{row.css}"' if row.css else ""
+        rows.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
+    return (
+        f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )

@@ -1,0 +1,170 @@
+"""Capacity: the most a target serves and holds at once, found by a search over the load.
+
+Pure code: which loads to measure, when to stop, and what the measured points say.
+The process side (bench.running.capacity) runs each list of loads as one load ramp.
+
+Two figures per target, scenario and upstream latency:
+
+- max throughput: the highest req/s among points with errors <= 1 % and p99 within
+  the SLO (default: the set latency x 1.25 + 50 ms);
+- max concurrency (in flight): the most users held at >= 90 % of users / latency
+  within the same SLO (closed loop: each user has one request in flight).
+
+The search climbs a ladder of user counts (doubling, from a start that prior knowledge
+may raise: a declared concurrency limit, or the CPU a request cost at another latency),
+stops once a step fails and throughput has stopped growing, then refines between the
+last step that held and the first that did not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench.results.model import Capacity, Limit, Point
+
+SLO_FACTOR = 1.25
+SLO_SLACK_MS = 50.0
+MAX_ERROR_SHARE = 0.01
+MIN_EFFICIENCY = 0.90
+STILL_GROWING = 1.05  # a failing step whose throughput beats the best by this is not the end
+RESOLUTION = 1.25  # refine until the boundary is known within this factor
+MAX_REFINE_STEPS = 3
+
+
+def default_slo_ms(answer_latency_ms: float) -> float:
+    """The p99 that still counts as served: the set latency x 1.25 + 50 ms."""
+    return answer_latency_ms * SLO_FACTOR + SLO_SLACK_MS
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """When a point counts as served (throughput) and as held (concurrency)."""
+
+    slo_p99_ms: float
+    max_error_share: float = MAX_ERROR_SHARE
+    min_efficiency: float = MIN_EFFICIENCY
+
+    def served(self, point: Point) -> bool:
+        """Errors within the limit and p99 within the SLO (and a window to trust)."""
+        if not point.ok or point.requests == 0:
+            return False
+        total = point.requests + point.failed_requests
+        p99 = point.value(("latency_ms", "p99"))
+        trusted = point.limit is None or point.limit.kind != "window"
+        return (
+            point.failed_requests / total <= self.max_error_share
+            and p99 is not None
+            and p99 <= self.slo_p99_ms
+            and trusted
+        )
+
+    def held(self, point: Point) -> bool:
+        """Served, and at >= 90 % of users / latency: every user's request was in flight."""
+        efficiency = point.efficiency
+        return (
+            self.served(point) and efficiency is not None and efficiency >= self.min_efficiency
+        )
+
+
+def _users(point: Point) -> int:
+    return point.load.users or 0
+
+
+def ladder(start: int, max_users: int, factor: float = 2.0) -> list[int]:
+    """User counts from `start` growing by `factor`, ending at max_users."""
+    steps: list[int] = []
+    users = max(1, start)
+    while users < max_users:
+        steps.append(users)
+        users = max(users + 1, round(users * factor))
+    steps.append(max_users)
+    return steps
+
+
+def start_users(declared: int | None, prior_in_flight: float | None) -> int:
+    """Where the ladder starts: a quarter of what is expected to bind, else 8 users.
+
+    Args:
+        declared: the tightest declared concurrency limit of the target.
+        prior_in_flight: the in-flight count its CPU cost predicts (rate x latency).
+    """
+    expected = [v for v in (declared, prior_in_flight) if v is not None and v > 0]
+    if not expected:
+        return 8
+    return max(1, math.floor(min(expected) / 4))
+
+
+def should_stop(point: Point, before: Sequence[Point], criteria: Criteria) -> bool:
+    """Stop climbing: this step was not held, and the throughput has stopped growing."""
+    if criteria.held(point):
+        return False
+    best = max((p.throughput_rps for p in before if criteria.served(p)), default=0.0)
+    return not criteria.served(point) or point.throughput_rps <= STILL_GROWING * best
+
+
+def refinement(points: Iterable[Point], criteria: Criteria) -> list[int]:
+    """User counts between the last that held and the first above it that did not."""
+    by_users = {_users(p): p for p in points}
+    held = [u for u, p in by_users.items() if criteria.held(p)]
+    low = max(held, default=0)
+    above = [u for u, p in by_users.items() if u > low and not criteria.held(p)]
+    if not above:
+        return []
+    high = min(above)
+    if low == 0:
+        # Nothing held: climb from one user to the first failure.
+        return [u for u in ladder(1, high) if u < high and u not in by_users]
+    if high / low <= RESOLUTION or high - low <= 1:
+        return []
+    count = min(MAX_REFINE_STEPS, math.ceil(math.log(high / low) / math.log(RESOLUTION)) - 1)
+    ratio = high / low
+    found = {round(low * ratio ** (i / (count + 1))) for i in range(1, count + 1)}
+    return sorted(u for u in found if low < u < high and u not in by_users)
+
+
+def conclude(capacity: Capacity, criteria: Criteria, unfinished: str | None = None) -> Capacity:
+    """Fill in the two figures and their limits from the points measured."""
+    points = sorted(capacity.points, key=_users)
+    served = [p for p in points if criteria.served(p)]
+    held = [p for p in points if criteria.held(p)]
+    if served:
+        best = max(served, key=lambda p: p.throughput_rps)
+        capacity.max_rps, capacity.max_rps_users = best.throughput_rps, _users(best)
+        capacity.rps_limit = _binding(best, points, criteria.served)
+    if held:
+        top = max(held, key=_users)
+        capacity.max_in_flight, capacity.in_flight_measured = _users(top), top.in_flight_mean
+        capacity.limit = _next_failure(top, points, criteria.held)
+    elif points:
+        capacity.max_in_flight = 0
+        capacity.limit = points[0].limit
+    capacity.unknown = unfinished or _unknown(capacity, points, criteria)
+    return capacity
+
+
+def _binding(best: Point, points: list[Point], ok: Any) -> Limit | None:
+    """The limit at the best point, unless it sat at its ceiling: then the next failure's."""
+    if best.limit is not None and best.limit.kind not in ("none",):
+        return best.limit
+    return _next_failure(best, points, ok) or best.limit
+
+
+def _next_failure(top: Point, points: list[Point], ok: Any) -> Limit | None:
+    above = [p for p in points if _users(p) > _users(top) and not ok(p)]
+    if not above:
+        return None
+    return min(above, key=_users).limit
+
+
+def _unknown(capacity: Capacity, points: list[Point], criteria: Criteria) -> str | None:
+    if not points:
+        return "nothing was measured"
+    if capacity.limit is None and capacity.max_in_flight == capacity.max_users:
+        return (
+            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies "
+            "above it"
+        )
+    return None

@@ -1,0 +1,197 @@
+"""What binds a point: the server's CPU, a declared concurrency limit, the generator, the
+mock, the window, or nothing (the point sits at its Little's-law ceiling).
+
+Pure code on a measured point. The checks run in an order that puts the most specific
+explanation first, and every verdict carries the numbers it stands on (`evidence`):
+
+1. `window`: the window is shorter than 3 x p99, so too few of the slowest requests
+   completed inside it; the point cannot be trusted, whatever else is true.
+2. `none`: an I/O-bound point at 90 % or more of users / latency: the offered load binds.
+   A hello point whose server and generator are both idle: the users' round trips bind.
+3. `generator` / `mock`: the load generator (per process) or the mock at 90 % CPU or
+   more: the harness, not the target, is the bottleneck.
+4. `target-concurrency` (or `open-files`): a declared limit (workers, threads,
+   worker_connections, the upstream pool, AnyIO's threadpool) below the users, with
+   evidence that it is full: the mock's mean in-flight at 90 % of it or more (or its
+   peak at the limit and its mean at 75 %), or, with no mock to ask, throughput at
+   90 % of limit / latency.
+5. `server-cpu`: the server's cores 90 % busy or more.
+6. `unexplained`: below the ceiling with no resource saturated and no limit full; the
+   detail lists what was measured, so that nobody reads it as a framework's result.
+"""
+
+from __future__ import annotations
+
+from bench.results.model import IO_BOUND, Limit, Point
+
+SATURATED_PCT = 90.0
+AT_CEILING = 0.90
+FULL = 0.90  # mean in flight at this share of a limit: full
+FULL_AT_PEAK = 0.75  # or: the peak reached the limit and the mean this share of it
+WINDOW_P99S = 3.0
+# A declared limit whose name is not a concurrency model of the target itself.
+OPEN_FILES = "open-files"
+LIMIT_NAMES = {
+    "workers": "worker processes (one request each)",
+    "threads": "threads",
+    "connections": "gunicorn worker_connections",
+    "pool": "upstream connection pool",
+    OPEN_FILES: "open-file limit (2 per request)",
+}
+
+
+def classify(point: Point, answer_latency_ms: float | None) -> Limit:
+    """Name what binds this point (see the module docstring for the order of checks)."""
+    behind = _binding(point, answer_latency_ms)
+    window = _window(point)
+    if window is None:
+        return behind
+    # Untrusted, but say what the figures point to, so that nothing is left unsaid.
+    return Limit(
+        window.kind,
+        f"{window.detail}; behind it: {behind.kind} ({behind.detail})",
+        {**behind.evidence, **window.evidence},
+    )
+
+
+def _binding(point: Point, answer_latency_ms: float | None) -> Limit:
+    for check in (_ceiling, _harness):
+        found = check(point)
+        if found is not None:
+            return found
+    declared = _declared(point, answer_latency_ms)
+    if declared is not None:
+        return declared
+    return _server_cpu(point) or _unexplained(point)
+
+
+def _window(point: Point) -> Limit | None:
+    p99 = point.value(("latency_ms", "p99"))
+    if p99 is None or point.window_s * 1000 >= WINDOW_P99S * p99:
+        return None
+    return Limit(
+        "window",
+        f"the {point.window_s:g} s window is shorter than {WINDOW_P99S:g} x p99 "
+        f"({p99:,.0f} ms): too few of the slowest requests finish inside it, so this "
+        "point cannot be trusted",
+        {"window_s": point.window_s, "p99_ms": p99},
+    )
+
+
+def _ceiling(point: Point) -> Limit | None:
+    if point.scenario in IO_BOUND:
+        efficiency = point.efficiency
+        if efficiency is None or efficiency < AT_CEILING:
+            return None
+        return Limit(
+            "none",
+            f"at the Little's-law ceiling: users / latency binds (efficiency {efficiency:.0%})",
+            {"efficiency": efficiency},
+        )
+    if _busy(point.server.cpu_pct, point.server_cores) or _generator_busy(point):
+        return None
+    return Limit(
+        "none",
+        "neither the server nor the generator is busy: the users' own round trips bind",
+        _resources(point),
+    )
+
+
+def _harness(point: Point) -> Limit | None:
+    if _generator_busy(point):
+        cpu = point.generator.cpu_pct or 0.0
+        return Limit(
+            "generator",
+            f"the load generator ran at {cpu:.0f} % CPU "
+            f"({point.generator_processes or 1} process(es)): the figure is a lower bound",
+            _resources(point),
+        )
+    if _busy(point.mock.cpu_pct, 1):
+        return Limit(
+            "mock",
+            f"the mock ran at {point.mock.cpu_pct:.0f} % CPU: the upstream, not the target, "
+            "set the pace",
+            _resources(point),
+        )
+    return None
+
+
+def _declared(point: Point, answer_latency_ms: float | None) -> Limit | None:
+    """The tightest declared limit that is below the users and shown to be full."""
+    users = point.locust_users or point.load.users or 0
+    for name, value in sorted(point.concurrency.items(), key=lambda item: item[1]):
+        if value >= users:
+            continue
+        evidence = _full(point, value, answer_latency_ms)
+        if evidence is None:
+            continue
+        kind = "open-files" if name == OPEN_FILES else "target-concurrency"
+        cpu = point.server.cpu_pct
+        also = f"; server CPU {cpu:.0f} %" if cpu is not None else ""
+        return Limit(
+            kind,
+            f"{LIMIT_NAMES.get(name, name)}: {value:,} in all, full "
+            f"({evidence['observed']:,.0f} in flight){also}",
+            {"limit": float(value), **evidence, **_resources(point)},
+        )
+    return None
+
+
+def _full(point: Point, value: int, answer_latency_ms: float | None) -> dict[str, float] | None:
+    """Evidence that `value` requests are in flight: the mock's count, else Little's law."""
+    mean, peak = point.in_flight_mean, point.in_flight_peak
+    if mean is not None:
+        # A small limit is never quite full on average (a worker parses and answers
+        # between upstream calls); its peak at the limit shows it all the same.
+        at_peak = peak is not None and peak >= value and mean >= FULL_AT_PEAK * value
+        if mean >= FULL * value or at_peak:
+            return {"observed": mean, "mock_peak": float(peak or 0)}
+        return None
+    if answer_latency_ms and point.scenario in IO_BOUND:
+        implied = point.throughput_rps * answer_latency_ms / 1000
+        if implied >= FULL * value:
+            return {"observed": implied}
+    return None
+
+
+def _server_cpu(point: Point) -> Limit | None:
+    if not _busy(point.server.cpu_pct, point.server_cores):
+        return None
+    cores = point.server_cores or 1
+    return Limit(
+        "server-cpu",
+        f"the server's {cores} core(s) ran at {point.server.cpu_pct or 0:.0f} % CPU "
+        f"(100 % = one core)",
+        _resources(point),
+    )
+
+
+def _unexplained(point: Point) -> Limit:
+    parts = [f"{key} {value:.0f}" for key, value in _resources(point).items()]
+    efficiency = point.efficiency
+    below = f"efficiency {efficiency:.0%}; " if efficiency is not None else ""
+    return Limit(
+        "unexplained",
+        f"below the ceiling with nothing saturated and no declared limit full ({below}"
+        f"{', '.join(parts) or 'no resource figures'})",
+        _resources(point),
+    )
+
+
+def _busy(cpu_pct: float | None, cores: int | None) -> bool:
+    return cpu_pct is not None and cpu_pct >= SATURATED_PCT * (cores or 1)
+
+
+def _generator_busy(point: Point) -> bool:
+    cpu = point.generator.cpu_pct
+    return cpu is not None and cpu / max(point.generator_processes or 1, 1) >= SATURATED_PCT
+
+
+def _resources(point: Point) -> dict[str, float]:
+    figures = {
+        "server_cpu_pct": point.server.cpu_pct,
+        "generator_cpu_pct": point.generator.cpu_pct,
+        "mock_cpu_pct": point.mock.cpu_pct,
+        "in_flight_mean": point.in_flight_mean,
+    }
+    return {key: value for key, value in figures.items() if value is not None}

@@ -1,0 +1,485 @@
+"""`bench capacity`: each target's limits, found with load ramps and named by what binds.
+
+For every upstream latency (the mock restarted with each latency model), every target
+(started once per latency, verified) and every scenario, a search (bench.results.capacity)
+asks for ladders of user counts; each ladder runs as ONE Locust process whose load
+shape steps the users up on the wall clock (bench/locustfiles/ramp.py). Each step is
+measured in a window of whole seconds after it settles: the plugin's per-second buckets
+give its requests and latencies, samplers give the CPU of the server tree, Locust and the
+mock, and the mock's /stats the requests in flight and the answers completed. A step
+becomes a Point like any other (with its limit); the ramp stops early once the target is
+saturated. Results are saved after every search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench.locustfiles.scenario import DEFAULT_TOKENS
+from bench.locustfiles.totals import Totals
+from bench.results import analysis, capacity, store
+from bench.results.model import Capacity, Load, Point, Run
+from bench.results.model import Skipped as SkippedTarget
+from bench.running.cpus import child_nofile
+from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
+from bench.running.measure import LOCUSTFILES, Server, failed, sleep_until
+from bench.running.mockwatch import MockWatch
+from bench.running.plan import MockSettings, Plan
+from bench.running.processes import Supervisor
+from bench.running.resources import Mark, TreeSampler
+from bench.running.runner import Interrupted, Options, new_run, now_iso
+from bench.running.targets import Counts, Target, resolve
+
+# The two upstream latencies: a short one that exposes the CPU a request costs, and an
+# LLM-like one (answers of seconds) whose answers vary as real ones do, seeded, so
+# that thousands of closed-loop users do not move in cohorts.
+LATENCIES: dict[str, MockSettings] = {
+    "short": MockSettings(ttft_ms=100.0, itl_ms=0.0, tokens=DEFAULT_TOKENS),
+    "llm": MockSettings(
+        ttft_ms=500.0, itl_ms=40.0, tokens=50, jitter=0.05, length_spread=0.2, seed=1
+    ),
+}
+MAX_USERS = 10_000
+LOCUST_STARTUP_S = 3
+MIN_WINDOW_S = 2
+WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
+SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
+SETTLE_ANSWERS = 1.5  # after spawning, this many answers' time before the window opens
+LIVE_LAG_S = 1.5  # the live file is rewritten every second
+
+
+@dataclass
+class CapacityPlan:
+    """Everything `bench capacity` was asked to do; stored in results.json."""
+
+    targets: list[str]
+    scenarios: list[str] = field(default_factory=lambda: ["complete", "stream"])
+    latencies: list[str] = field(default_factory=lambda: list(LATENCIES))
+    max_users: int = MAX_USERS
+    slo_p99_ms: float | None = None
+    budget_min: float | None = None
+    server_cpus: list[int] = field(default_factory=list)
+    load_cpus: list[int] = field(default_factory=list)
+    workers: int | None = None
+    threads: int | None = None
+    preset: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "capacity", **asdict(self)}
+
+    def slo_ms(self, latency: MockSettings) -> float:
+        """The SLO on p99: the flag's, else the set latency (its p99) x 1.25 + 50 ms."""
+        return self.slo_p99_ms or capacity.default_slo_ms(latency.p99_latency_ms())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a ramp: its users, from when, at which spawn rate, measured when."""
+
+    users: int
+    start: int  # Unix second from which the shape asks for the users
+    rate: float
+    window: tuple[int, int]  # [start, end) in whole Unix seconds
+
+
+def schedule(users: list[int], t0: int, latency_s: float, slo_s: float) -> list[Step]:
+    """Lay the steps on the wall clock from `t0`: spawn, settle, then a window."""
+    window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
+    steps, now, previous = [], t0, 0
+    for count in users:
+        added = max(count - previous, 0)
+        rate = max(min(SPAWN_PER_S, added), 1.0)
+        settle = math.ceil(added / rate + SETTLE_ANSWERS * latency_s + 0.5)
+        opens = now + settle
+        steps.append(Step(count, now, rate, (opens, opens + window_s)))
+        now, previous = opens + window_s, count
+    return steps
+
+
+@dataclass
+class Context:
+    """What every ramp of a run shares."""
+
+    plan: CapacityPlan
+    supervisor: Supervisor
+    where: Where
+    mock_pid: int | None
+    progress: Progress
+    deadline: float | None  # time.monotonic() at which the budget is spent
+
+
+class Ramp:
+    """One Locust run over a ladder of users, measured step by step."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        target: Target,
+        scenario: str,
+        latency: MockSettings,
+        server: Server,
+        folder: Path,
+    ) -> None:
+        self.ctx, self.target, self.scenario = ctx, target, scenario
+        self.latency, self.server, self.folder = latency, server, folder
+        self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
+        self.live = folder / "live.json"
+
+    def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
+        """Measure the steps; return the points and whether the budget ran out."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        t0 = math.ceil(time.time()) + LOCUST_STARTUP_S
+        latency_s = self.latency.latency_ms() / 1000
+        steps = schedule(users, t0, latency_s, self.criteria.slo_p99_ms / 1000)
+        locust = self._start_locust(steps)
+        points: list[Point] = []
+        try:
+            with self._sampling(locust.pid) as sampled:
+                for step in steps:
+                    if self._over_budget():
+                        return points, True
+                    point = self._step(step, sampled)
+                    points.append(point)
+                    self._report(point)
+                    if capacity.should_stop(point, before + points, self.criteria):
+                        break
+                    if not point.ok:
+                        break
+        finally:
+            self.ctx.supervisor.stop(locust)
+        return points, False
+
+    def _over_budget(self) -> bool:
+        deadline = self.ctx.deadline
+        return deadline is not None and time.monotonic() > deadline
+
+    def _start_locust(self, steps: list[Step]) -> subprocess.Popen[bytes]:
+        end = steps[-1].window[1] + 1
+        env = {
+            "BENCH_STEPS": json.dumps([[s.start, s.users, s.rate] for s in steps]),
+            "BENCH_RAMP_END": str(end),
+            "BENCH_LIVE_FILE": str(self.live),
+            "BENCH_RESULT_FILE": str(self.folder / "locust.json"),
+            **self.latency.scenario_env(),
+        }
+        files = f"{LOCUSTFILES / f'{self.scenario}.py'},{LOCUSTFILES / 'ramp.py'}"
+        args = ["-m", "locust", "-f", files, "--headless", "--host", self.server.base_url,
+                "--loglevel", "WARNING"]  # fmt: skip
+        log = self.folder / "locust.log"
+        return self.ctx.supervisor.start(args, self.ctx.where.load_cpus, env, log)
+
+    @contextmanager
+    def _sampling(self, locust_pid: int) -> Iterator[Sampling]:
+        pids = {
+            "server": self.server.proc.pid if self.server.proc else None,
+            "generator": locust_pid,
+            "mock": self.ctx.mock_pid,
+        }
+        sampling = Sampling(
+            {name: TreeSampler(pid) for name, pid in pids.items() if pid is not None},
+            MockWatch(self.ctx.where.mock_base),
+        )
+        sampling.start()
+        try:
+            yield sampling
+        finally:
+            sampling.stop()
+
+    def _step(self, step: Step, sampled: Sampling) -> Point:
+        opens, closes = step.window
+        sleep_until(opens)
+        first = sampled.marks()
+        while time.time() < closes and not self.server.died():
+            time.sleep(min(0.2, max(closes - time.time(), 0.0)))
+        last = sampled.marks()
+        point = self._identity(step)
+        if self.server.died():
+            return failed(point, "the target died during the step")
+        sleep_until(closes + LIVE_LAG_S)
+        try:
+            live = json.loads(self.live.read_text())
+        except (OSError, ValueError):
+            return failed(point, "Locust wrote no live figures (see locust.log)")
+        bucket = Totals.from_dict(live).between(opens, closes).to_dict()
+        usage = {name: first[name].usage_until(last[name]) for name in first}
+        return analysis.analyse(self._window(step, bucket, usage, sampled), point)
+
+    def _window(
+        self,
+        step: Step,
+        bucket: dict[str, Any],
+        usage: dict[str, tuple[float, float]],
+        sampled: Sampling,
+    ) -> analysis.Window:
+        opens, closes = step.window
+        before, after = sampled.watch.completed(opens), sampled.watch.completed(closes)
+        calls = after - before if before is not None and after is not None else None
+        counts, nofile = self.server.counts, child_nofile()
+        return analysis.Window(
+            scenario=self.scenario,
+            mode="users",
+            users=step.users,
+            rate=None,
+            window_s=float(closes - opens),
+            locust={**bucket, "processes": 1, "hosts": 1},
+            server_cpu_pct=usage["server"][0] if "server" in usage else None,
+            server_rss_mb=usage["server"][1] if "server" in usage else None,
+            generator_cpu_pct=usage["generator"][0],
+            mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
+            upstream_calls=calls,
+            upstream_latency_ms=self.latency.latency_ms(),
+            model_concurrency=self.target.concurrency(counts, nofile),
+            server_cores=len(self.ctx.where.server_cpus),
+            declared=self.target.declared_limits(counts, nofile),
+            in_flight=sampled.watch.in_flight(opens, closes),
+        )
+
+    def _identity(self, step: Step) -> Point:
+        target, counts = self.target, self.server.counts
+        opens, closes = step.window
+        return Point(
+            target=target.name,
+            framework=target.framework,
+            worker_class=target.worker_class,
+            variant=target.variant,
+            workers=counts.workers,
+            threads=counts.threads,
+            tag=target.tag,
+            client=dict(target.env).get("LLM_CLIENT", "default"),
+            scenario=self.scenario,
+            load=Load("users", step.users),
+            locust_users=step.users,
+            repetition=1,
+            window_s=float(closes - opens),
+            server_model=target.server,
+        )
+
+    def _report(self, point: Point) -> None:
+        verdict = (
+            "held"
+            if self.criteria.held(point)
+            else ("served" if self.criteria.served(point) else "not served")
+        )
+        p99 = point.value(("latency_ms", "p99"))
+        efficiency = f"{point.efficiency:.0%}" if point.efficiency is not None else "-"
+        kind = point.limit.kind if point.limit else "-"
+        self.ctx.progress(
+            f"  {point.load.users:>6,} users: {point.throughput_rps:8,.1f} req/s "
+            f"({efficiency}), p99 {p99 or 0:,.0f} ms, server CPU "
+            f"{point.server.cpu_pct or 0:.0f} % -> {verdict} ({kind})",
+            None,
+        )
+
+
+@dataclass
+class Sampling:
+    """The samplers of one ramp: process trees and the mock's /stats."""
+
+    samplers: dict[str, TreeSampler]
+    watch: MockWatch
+
+    def start(self) -> None:
+        for sampler in self.samplers.values():
+            sampler.start()
+        self.watch.start()
+
+    def stop(self) -> None:
+        for sampler in self.samplers.values():
+            sampler.stop()
+        self.watch.stop()
+
+    def marks(self) -> dict[str, Mark]:
+        return {name: sampler.mark() for name, sampler in self.samplers.items()}
+
+
+class CapacityRunner:
+    """Runs every search of a plan; writes results.json after each one."""
+
+    def __init__(self, plan: CapacityPlan, options: Options) -> None:
+        self.plan, self.options = plan, options
+        self.supervisor = Supervisor()
+        self.path = options.out / store.RESULTS_NAME
+        first = LATENCIES[plan.latencies[0]]
+        self.run = new_run(_as_run_plan(plan, first), options)
+        self.run.plan = plan.to_dict()
+        self.where = Where(options.out, options.port, options.mock_port, plan.server_cpus,
+                           plan.load_cpus, options.target_url, options.mock_url)  # fmt: skip
+
+    def searches(self) -> list[tuple[str, Target, str]]:
+        """Every (latency, target, scenario) to search, in the order they run."""
+        targets = resolve(self.plan.targets)
+        return [
+            (latency, target, scenario)
+            for latency in self.plan.latencies
+            for target in targets
+            for scenario in self.plan.scenarios
+            if scenario in target.scenarios
+        ]
+
+    def execute(self, progress: Progress) -> Run:
+        """Search everything; stop every process on the way out (Ctrl-C keeps what is done)."""
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def interrupt(signum: int, _frame: FrameType | None) -> None:
+            raise Interrupted(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
+        budget = self.plan.budget_min
+        deadline = time.monotonic() + budget * 60 if budget else None
+        try:
+            store.save(self.path, self.run)
+            for latency in self.plan.latencies:
+                self._latency(latency, deadline, progress)
+            self.run.info.finished_at = now_iso()
+            store.save(self.path, self.run)
+        finally:
+            self.supervisor.stop_all()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return self.run
+
+    def _latency(self, name: str, deadline: float | None, progress: Progress) -> None:
+        latency = LATENCIES[name]
+        mock = start_mock(self.supervisor, latency, self.where)
+        ctx = Context(self.plan, self.supervisor, self.where, mock.pid if mock else None,
+                      progress, deadline)  # fmt: skip
+        launcher = Launcher(self.supervisor, self.where, latency.tokens)
+        try:
+            for target in resolve(self.plan.targets):
+                self._target(ctx, launcher, target, name, latency)
+        finally:
+            if mock is not None:
+                self.supervisor.stop(mock)
+
+    def _target(
+        self, ctx: Context, launcher: Launcher, target: Target, name: str, latency: MockSettings
+    ) -> None:
+        counts = target.counts(len(self.plan.server_cpus), self.plan.workers, self.plan.threads)
+        scenarios = tuple(s for s in self.plan.scenarios if s in target.scenarios)
+        try:
+            current: Server | None = launcher.launch(target, counts, scenarios, ctx.progress)
+        except Skipped as exc:
+            self.run.info.skipped_targets.append(SkippedTarget(target.name, f"{name}: {exc}"))
+            store.save(self.path, self.run)
+            ctx.progress(f"skipped {target.name}: {str(exc).splitlines()[0]}", None)
+            return
+        try:
+            for scenario in scenarios:
+                if current is None:
+                    return
+                search = Search(ctx, launcher, target, scenario, name, latency, self.run)
+                current = search.search(current)
+                store.save(self.path, self.run)
+        finally:
+            if current is not None and current.proc is not None:
+                self.supervisor.stop(current.proc)
+
+
+class Search:
+    """One target x scenario x latency: ladders of users until the limits are known."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        launcher: Launcher,
+        target: Target,
+        scenario: str,
+        latency_name: str,
+        latency: MockSettings,
+        run: Run,
+    ) -> None:
+        self.ctx, self.launcher, self.target, self.scenario = ctx, launcher, target, scenario
+        self.latency_name, self.latency, self.results = latency_name, latency, run
+        self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
+
+    def run_ramp(self, server: Server, users: list[int], label: str) -> tuple[list[Point], bool]:
+        folder = (
+            self.ctx.where.out / "capacity"
+            / f"{len(self.results.capacity) + 1:03d}-{self.target.name}-{self.scenario}-"
+              f"{self.latency_name}-{label}"
+        )  # fmt: skip
+        ramp = Ramp(self.ctx, self.target, self.scenario, self.latency, server, folder)
+        self.ctx.progress(
+            f"{self.target.name} · {self.scenario} · {self.latency_name} latency "
+            f"({self.latency.latency_ms():,.0f} ms) · {label}: {', '.join(map(str, users))} users",
+            None,
+        )
+        return ramp.run(users, self.found.points)
+
+    def search(self, server: Server) -> Server | None:
+        """Search; append the result to the run; return the server for the next search."""
+        counts: Counts = server.counts
+        self.found = Capacity(
+            target=self.target.name,
+            scenario=self.scenario,
+            latency={**self.latency.describe(), "name": self.latency_name},
+            slo_p99_ms=self.criteria.slo_p99_ms,
+            max_users=self.ctx.plan.max_users,
+            server_cores=len(self.ctx.where.server_cpus),
+        )
+        self.results.capacity.append(self.found)
+        # Only the worker model's own limits say where to start; a pool or the open-file
+        # limit sized for 10,000 says nothing about where the CPU gives out.
+        model = self.target.declared_limits(counts)
+        own = [v for k, v in model.items() if k in ("workers", "threads", "connections")]
+        start = capacity.start_users(min(own) if own else None, self._prior())
+        users = capacity.ladder(start, self.ctx.plan.max_users)
+        current, unfinished = self._ramp(server, users, "ladder")
+        refine = capacity.refinement(self.found.points, self.criteria)
+        if refine and current is not None and unfinished is None:
+            current, unfinished = self._ramp(current, refine, "refine")
+        capacity.conclude(self.found, self.criteria, unfinished)
+        return current
+
+    def _ramp(
+        self, server: Server | None, users: list[int], label: str
+    ) -> tuple[Server | None, str | None]:
+        if server is None:
+            return None, "the target did not restart"
+        settled = self.launcher.settle(server, self.target, self.ctx.progress)
+        if settled is None:
+            return None, "the target did not restart"
+        points, spent = self.run_ramp(settled, users, label)
+        self.found.points.extend(points)
+        if spent:
+            budget = self.ctx.plan.budget_min
+            return settled, f"the budget (--budget-min {budget:g}) was spent during the search"
+        if settled.died():
+            return None, "the target died"
+        return settled, None
+
+    def _prior(self) -> float | None:
+        """In flight that the CPU a request cost at another latency predicts here."""
+        for earlier in self.results.capacity:
+            if (earlier.target, earlier.scenario) != (self.target.name, self.scenario):
+                continue
+            costs = [p.cpu_us_per_request for p in earlier.points if p.cpu_us_per_request]
+            if costs and earlier is not self.found:
+                cores = max(earlier.server_cores, 1)
+                rate = cores * 1e6 / min(costs)
+                return float(rate * self.latency.latency_ms() / 1000)
+        return None
+
+
+def _as_run_plan(plan: CapacityPlan, latency: MockSettings) -> Plan:
+    """The parts of a bench-run plan that new_run reads: presets, cores, the mock."""
+    return Plan(
+        targets=plan.targets,
+        scenarios=plan.scenarios,
+        loads={},
+        mock=latency,
+        server_cpus=plan.server_cpus,
+        load_cpus=plan.load_cpus,
+        preset=plan.preset,
+    )

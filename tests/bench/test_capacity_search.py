@@ -1,0 +1,119 @@
+"""The capacity search on fixture points: the ladder, when to stop, refining, the figures."""
+
+from __future__ import annotations
+
+from bench.results import capacity
+from bench.results.model import Capacity, Limit, Percentiles, Point
+from tests.bench.factories import latency, make_point
+
+CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 ms
+
+
+def step(users: int, rps: float, p99: float, limit: str = "none", errors: int = 0) -> Point:
+    ceiling = users / 0.1
+    found = make_point(users=users, throughput=rps, ceiling_rps=ceiling, efficiency=rps / ceiling)
+    found.latency_ms = Percentiles.from_dict(latency(p99 / 1.05))  # p99 = 1.05 x p50
+    found.errors = {"503": errors} if errors else {}
+    found.limit = Limit(limit, f"{limit} binds")
+    return found
+
+
+def test_the_slo_is_the_set_latency_with_room() -> None:
+    assert capacity.default_slo_ms(100.0) == 175.0
+    assert capacity.default_slo_ms(2460.0) == 3125.0
+
+
+def test_served_and_held() -> None:
+    assert CRITERIA.held(step(10, 98.0, 120.0))
+    saturated = step(400, 1900.0, 170.0, "server-cpu")
+    assert CRITERIA.served(saturated) and not CRITERIA.held(saturated)  # 48 % of 4,000
+    assert not CRITERIA.served(step(10, 98.0, 200.0))  # p99 over the SLO
+    assert not CRITERIA.served(step(10, 98.0, 120.0, errors=10))  # 2 % errors
+    assert not CRITERIA.served(step(10, 98.0, 120.0, "window"))  # untrusted
+
+
+def test_the_ladder_doubles_to_the_maximum() -> None:
+    assert capacity.ladder(8, 100) == [8, 16, 32, 64, 100]
+    assert capacity.ladder(1, 4) == [1, 2, 4]
+    assert capacity.ladder(3000, 2000) == [2000]
+
+
+def test_the_start_is_a_quarter_of_what_is_expected_to_bind() -> None:
+    assert capacity.start_users(None, None) == 8
+    assert capacity.start_users(3, None) == 1  # 3 sync workers
+    assert capacity.start_users(300, 4000.0) == 75  # 300 threads bind before the CPU
+    assert capacity.start_users(None, 4000.0) == 1000  # the CPU's prediction
+
+
+def test_climbing_stops_once_the_target_is_saturated() -> None:
+    before = [step(64, 620.0, 110.0), step(128, 1200.0, 120.0)]
+    still_growing = step(256, 1800.0, 150.0, "server-cpu")  # not held, but +50 %
+    assert not capacity.should_stop(still_growing, before, CRITERIA)
+    flat = step(512, 1850.0, 170.0, "server-cpu")  # served, +3 %: the end
+    assert capacity.should_stop(flat, [*before, still_growing], CRITERIA)
+    assert capacity.should_stop(step(1024, 1700.0, 600.0), before, CRITERIA)  # not served
+    assert not capacity.should_stop(step(32, 320.0, 105.0), [], CRITERIA)  # held
+
+
+def test_refinement_fills_the_gap_between_held_and_not() -> None:
+    points = [step(64, 620.0, 110.0), step(128, 800.0, 160.0, "server-cpu")]
+    assert capacity.refinement(points, CRITERIA) == [76, 91, 108]
+    close = [step(100, 980.0, 110.0), step(120, 1000.0, 160.0)]
+    assert capacity.refinement(close, CRITERIA) == []  # known within 25 %
+    nothing = [step(8, 20.0, 400.0, "target-concurrency")]
+    assert capacity.refinement(nothing, CRITERIA) == [1, 2, 4]  # climb from one user
+
+
+def _found(points: list[Point]) -> Capacity:
+    return Capacity(
+        target="t",
+        scenario="complete",
+        latency={"ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 1, "answer_ms": 100.0},
+        slo_p99_ms=CRITERIA.slo_p99_ms,
+        max_users=10_000,
+        server_cores=1,
+        points=points,
+    )
+
+
+def test_a_sync_target_finds_its_workers_and_names_them() -> None:
+    sync = [
+        step(1, 9.8, 110.0),
+        step(2, 19.6, 112.0),
+        step(4, 19.5, 230.0, "target-concurrency"),
+        step(3, 19.6, 190.0, "target-concurrency"),
+    ]
+    found = capacity.conclude(_found(sync), CRITERIA)
+    assert (found.max_rps, found.max_rps_users, found.max_in_flight) == (19.6, 2, 2)
+    # At 2 users the point sat at its ceiling; what stops it is the next point's limit.
+    assert found.rps_limit is not None and found.rps_limit.kind == "target-concurrency"
+    assert found.limit is not None and found.limit.kind == "target-concurrency"
+    assert found.unknown is None
+
+
+def test_an_async_target_is_cpu_bound_and_serves_past_its_held_concurrency() -> None:
+    asgi = [
+        step(128, 1250.0, 110.0),
+        step(256, 1900.0, 140.0, "server-cpu"),
+        step(512, 1950.0, 270.0, "server-cpu"),
+        step(160, 1560.0, 112.0),
+        step(200, 1750.0, 118.0, "server-cpu"),
+    ]
+    found = capacity.conclude(_found(asgi), CRITERIA)
+    assert found.max_rps == 1900.0 and found.max_rps_users == 256  # served, not held
+    assert found.rps_limit is not None and found.rps_limit.kind == "server-cpu"
+    assert found.max_in_flight == 160 and found.limit is not None
+    assert found.limit.kind == "server-cpu"
+    assert found.max_rps_per_core == 1900.0
+
+
+def test_holding_every_load_leaves_the_limit_unknown_above() -> None:
+    found = _found([step(5000, 49000.0, 110.0), step(10_000, 98000.0, 120.0)])
+    found = capacity.conclude(found, CRITERIA)
+    assert found.max_in_flight == 10_000 and found.limit is None
+    assert found.unknown is not None and "above it" in found.unknown
+
+
+def test_a_spent_budget_is_said() -> None:
+    found = capacity.conclude(_found([step(8, 78.0, 110.0)]), CRITERIA, "the budget was spent")
+    assert found.unknown == "the budget was spent" and found.max_in_flight == 8

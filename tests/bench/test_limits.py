@@ -1,0 +1,139 @@
+"""What binds a point, on fixture points: every kind, and evidence that contradicts itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.results.limits import classify
+from bench.results.model import Point, Usage
+from tests.bench.factories import latency, make_point
+
+LATENCY_MS = 100.0  # the fixtures' upstream answer latency
+
+
+def point(users: int = 100, rps: float = 1000.0, **fields: Any) -> Point:
+    """A complete point at `users`, 100 ms upstream; efficiency follows from rps."""
+    ceiling = users / (LATENCY_MS / 1000)
+    found = make_point(
+        users=users,
+        throughput=rps,
+        ceiling_rps=ceiling,
+        efficiency=rps / ceiling,
+        latency_ms=latency(users / rps * 1000),
+    )
+    found.window_s = 5.0
+    found.server_cores = 1
+    found.server = Usage(40.0, 80.0)
+    found.generator = Usage(30.0)
+    found.generator_processes = 1
+    found.mock = Usage(10.0)
+    for name, value in fields.items():
+        setattr(found, name, value)
+    return found
+
+
+def kind(found: Point) -> str:
+    return classify(found, LATENCY_MS).kind
+
+
+def test_at_the_ceiling_nothing_but_the_offered_load_binds() -> None:
+    limit = classify(point(rps=980.0), LATENCY_MS)
+    assert limit.kind == "none" and "98%" in limit.detail
+    assert limit.evidence["efficiency"] == pytest.approx(0.98)
+
+
+def test_a_short_window_is_never_trusted_and_says_what_lies_behind() -> None:
+    slow = point(rps=50.0, server=Usage(97.0, 80.0))  # p99 ~2.1 s in a 5 s window
+    limit = classify(slow, LATENCY_MS)
+    assert limit.kind == "window"
+    assert "cannot be trusted" in limit.detail and "behind it: server-cpu" in limit.detail
+    assert limit.evidence["window_s"] == 5.0
+
+
+def test_the_harness_is_named_before_the_target() -> None:
+    assert kind(point(rps=500.0, generator=Usage(96.0))) == "generator"
+    # Two generator processes at 150 % in all are 75 % each: not the generator.
+    assert kind(point(rps=500.0, generator=Usage(150.0), generator_processes=2)) != "generator"
+    assert kind(point(rps=500.0, mock=Usage(95.0))) == "mock"
+
+
+def test_a_full_thread_pool_is_named_with_its_number_and_evidence() -> None:
+    limited = point(
+        users=1000, rps=3000.0, concurrency={"threads": 300, "pool": 30000},
+        in_flight_mean=297.0, in_flight_peak=300,
+    )  # fmt: skip
+    limit = classify(limited, LATENCY_MS)
+    assert limit.kind == "target-concurrency"
+    assert "threads: 300" in limit.detail and "297 in flight" in limit.detail
+    assert limit.evidence["limit"] == 300 and limit.evidence["observed"] == 297.0
+
+
+def test_a_small_limit_full_at_its_peak_counts_though_its_mean_is_lower() -> None:
+    sync = point(users=4, rps=19.0, concurrency={"workers": 2}, in_flight_mean=1.7,
+                 in_flight_peak=2)  # fmt: skip
+    assert kind(sync) == "target-concurrency"
+    idle = point(users=4, rps=19.0, concurrency={"workers": 2}, in_flight_mean=1.0,
+                 in_flight_peak=2)  # fmt: skip
+    assert kind(idle) == "unexplained"
+
+
+def test_a_saturated_cpu_with_a_full_limit_names_the_limit_and_the_cpu() -> None:
+    # Contradicting evidence: both the threads and the core are at their end. The
+    # limit is the more specific explanation (the server admitted no more); the CPU is
+    # said too.
+    both = point(users=1000, rps=2900.0, concurrency={"threads": 300},
+                 in_flight_mean=299.0, in_flight_peak=300, server=Usage(96.0, 90.0))  # fmt: skip
+    limit = classify(both, LATENCY_MS)
+    assert limit.kind == "target-concurrency" and "server CPU 96 %" in limit.detail
+
+
+def test_a_saturated_cpu_below_a_roomy_limit_is_the_cpu() -> None:
+    busy = point(users=1000, rps=1900.0, concurrency={"pool": 10000, "open-files": 9968},
+                 in_flight_mean=190.0, in_flight_peak=260, server=Usage(98.0, 90.0))  # fmt: skip
+    limit = classify(busy, LATENCY_MS)
+    assert limit.kind == "server-cpu" and "98 %" in limit.detail
+
+
+def test_a_pool_binds_before_the_open_files() -> None:
+    pooled = point(users=100, rps=200.0, concurrency={"pool": 20, "open-files": 9968},
+                   in_flight_mean=20.0, in_flight_peak=20)  # fmt: skip
+    limit = classify(pooled, LATENCY_MS)
+    assert limit.kind == "target-concurrency" and "upstream connection pool: 20" in limit.detail
+
+
+def test_the_open_file_limit_has_its_own_kind() -> None:
+    files = point(users=12000, rps=9900.0, concurrency={"open-files": 9968},
+                  in_flight_mean=9950.0, in_flight_peak=9968)  # fmt: skip
+    assert kind(files) == "open-files"
+
+
+def test_without_a_mock_littles_law_is_the_evidence() -> None:
+    external = point(users=1000, rps=2950.0, concurrency={"threads": 300})
+    assert external.in_flight_mean is None
+    assert kind(external) == "target-concurrency"  # 2950 req/s x 0.1 s = 295 in flight
+
+
+def test_a_limit_above_the_users_never_binds() -> None:
+    roomy = point(users=100, rps=600.0, concurrency={"threads": 300}, in_flight_mean=99.0)
+    assert kind(roomy) == "unexplained"
+
+
+def test_nothing_saturated_below_the_ceiling_is_unexplained_and_says_what_was_seen() -> None:
+    limit = classify(point(rps=700.0), LATENCY_MS)
+    assert limit.kind == "unexplained"
+    assert "efficiency 70%" in limit.detail and "server_cpu_pct 40" in limit.detail
+
+
+def test_hello_is_generator_or_server_bound_or_round_trip_bound() -> None:
+    def hello(**fields: Any) -> Point:
+        found = make_point(scenario="hello", users=50, throughput=5000.0)
+        found.window_s, found.server_cores = 5.0, 1
+        for name, value in fields.items():
+            setattr(found, name, value)
+        return found
+
+    assert classify(hello(generator=Usage(99.0)), None).kind == "generator"
+    assert classify(hello(server=Usage(97.0)), None).kind == "server-cpu"
+    assert classify(hello(server=Usage(20.0), generator=Usage(20.0)), None).kind == "none"
