@@ -61,6 +61,7 @@ class Window:
     upstream_latency_ms: float  # ttft + (n - 1) itl for the answer asked for
     model_concurrency: int | None  # requests the server model can hold at once
     server_cores: int | None = None
+    server_cores_busy_pct: float | None = None  # the cores, whoever kept them busy
     declared: dict[str, int] | None = None  # every declared concurrency limit, whole server
     in_flight: tuple[float, int] | None = None  # the mock's (mean, peak) in flight
 
@@ -130,6 +131,7 @@ def analyse(window: Window, point: Point) -> Point:
 def _capacity_figures(window: Window, point: Point) -> None:
     """CPU per request, what was in flight, the declared limits, and what binds."""
     point.server_cores = window.server_cores
+    point.server_cores_busy_pct = window.server_cores_busy_pct
     point.concurrency = dict(window.declared or {})
     if window.in_flight is not None:
         point.in_flight_mean, point.in_flight_peak = window.in_flight

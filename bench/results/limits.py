@@ -15,7 +15,8 @@ explanation first, and every verdict carries the numbers it stands on (`evidence
    evidence that it is full: the mock's mean in-flight at 90 % of it or more (or its
    peak at the limit and its mean at 75 %), or, with no mock to ask, throughput at
    90 % of limit / latency.
-5. `server-cpu`: the server's cores 90 % busy or more.
+5. `server-cpu`: the server's cores 90 % busy or more: by the server's own process tree,
+   or by anything (other processes on a machine that is not quiet, which it says).
 6. `unexplained`: below the ceiling with no resource saturated and no limit full; the
    detail lists what was measured, so that nobody reads it as a framework's result.
 """
@@ -88,7 +89,10 @@ def _ceiling(point: Point) -> Limit | None:
             f"at the Little's-law ceiling: users / latency binds (efficiency {efficiency:.0%})",
             {"efficiency": efficiency},
         )
-    if _busy(point.server.cpu_pct, point.server_cores) or _generator_busy(point):
+    busy = _busy(point.server.cpu_pct, point.server_cores) or _busy(
+        point.server_cores_busy_pct, point.server_cores
+    )
+    if busy or _generator_busy(point):
         return None
     return Limit(
         "none",
@@ -155,14 +159,23 @@ def _full(point: Point, value: int, answer_latency_ms: float | None) -> dict[str
 
 
 def _server_cpu(point: Point) -> Limit | None:
-    if not _busy(point.server.cpu_pct, point.server_cores):
-        return None
     cores = point.server_cores or 1
+    if _busy(point.server.cpu_pct, point.server_cores):
+        return Limit(
+            "server-cpu",
+            f"the server's {cores} core(s) ran at {point.server.cpu_pct or 0:.0f} % CPU "
+            f"(100 % = one core)",
+            _resources(point),
+        )
+    busy = point.server_cores_busy_pct
+    if not _busy(busy, point.server_cores):
+        return None
     return Limit(
         "server-cpu",
-        f"the server's {cores} core(s) ran at {point.server.cpu_pct or 0:.0f} % CPU "
-        f"(100 % = one core)",
-        _resources(point),
+        f"the server's {cores} core(s) were {busy or 0:.0f} % busy, the server itself "
+        f"{point.server.cpu_pct or 0:.0f} %: other processes took the rest (this machine "
+        "was not quiet; the figure is not the target's own)",
+        {**_resources(point), "cores_busy_pct": busy or 0.0},
     )
 
 

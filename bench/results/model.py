@@ -219,6 +219,7 @@ class Point:
     failure: str | None = None
     # Schema 3: capacity.
     server_cores: int | None = None
+    server_cores_busy_pct: float | None = None  # the server's cores, whoever kept them busy
     concurrency: dict[str, int] = field(default_factory=dict)  # declared limits, whole server
     in_flight_mean: float | None = None  # the mock's requests in flight, sampled
     in_flight_peak: int | None = None
@@ -277,7 +278,11 @@ class Point:
             "load": {**self.load.to_dict(), "locust_users": self.locust_users},
             "repetition": self.repetition,
             "window_s": self.window_s,
-            "server": {"model": self.server_model, **_usage(self.server)},
+            "server": {
+                "model": self.server_model,
+                **_usage(self.server),
+                "cores_busy_pct": self.server_cores_busy_pct,
+            },
             "requests": self.requests,
             "errors": dict(self.errors),
             "throughput_rps": self.throughput_rps,
@@ -364,6 +369,7 @@ class Point:
             valid=bool(data["valid"]),
             failure=data.get("failure"),
             server_cores=_int(data.get("server_cores")),
+            server_cores_busy_pct=_float(server.get("cores_busy_pct")),
             concurrency={str(k): int(v) for k, v in (data.get("concurrency") or {}).items()},
             in_flight_mean=_float(in_flight.get("mean")),
             in_flight_peak=_int(in_flight.get("peak")),

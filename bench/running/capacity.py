@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,7 +36,7 @@ from bench.running.measure import LOCUSTFILES, Server, failed, sleep_until
 from bench.running.mockwatch import MockWatch
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
-from bench.running.resources import Mark, TreeSampler
+from bench.running.resources import CoreSampler, Mark, TreeSampler
 from bench.running.runner import Interrupted, Options, new_run, now_iso
 from bench.running.targets import Counts, Target, resolve
 
@@ -185,9 +185,11 @@ class Ramp:
             "generator": locust_pid,
             "mock": self.ctx.mock_pid,
         }
+        cores = CoreSampler(list(self.ctx.where.server_cpus)) if self.server.proc else None
         sampling = Sampling(
             {name: TreeSampler(pid) for name, pid in pids.items() if pid is not None},
             MockWatch(self.ctx.where.mock_base),
+            cores,
         )
         sampling.start()
         try:
@@ -211,8 +213,10 @@ class Ramp:
         except (OSError, ValueError):
             return failed(point, "Locust wrote no live figures (see locust.log)")
         bucket = Totals.from_dict(live).between(opens, closes).to_dict()
-        usage = {name: first[name].usage_until(last[name]) for name in first}
-        return analysis.analyse(self._window(step, bucket, usage, sampled), point)
+        usage = {name: first.trees[name].usage_until(last.trees[name]) for name in first.trees}
+        window = self._window(step, bucket, usage, sampled)
+        window = replace(window, server_cores_busy_pct=sampled.cores_busy(first, last))
+        return analysis.analyse(window, point)
 
     def _window(
         self,
@@ -287,6 +291,7 @@ class Sampling:
 
     samplers: dict[str, TreeSampler]
     watch: MockWatch
+    cores: CoreSampler | None = None
 
     def start(self) -> None:
         for sampler in self.samplers.values():
@@ -298,8 +303,22 @@ class Sampling:
             sampler.stop()
         self.watch.stop()
 
-    def marks(self) -> dict[str, Mark]:
-        return {name: sampler.mark() for name, sampler in self.samplers.items()}
+    def marks(self) -> Marks:
+        cores = self.cores.mark() if self.cores else None
+        return Marks({name: sampler.mark() for name, sampler in self.samplers.items()}, cores)
+
+    def cores_busy(self, first: Marks, last: Marks) -> float | None:
+        if self.cores is None or first.cores is None or last.cores is None:
+            return None
+        return self.cores.busy_pct(first.cores, last.cores)
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The samplers' readings at one moment."""
+
+    trees: dict[str, Mark]
+    cores: tuple[float, float] | None
 
 
 class CapacityRunner:

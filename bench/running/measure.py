@@ -22,7 +22,7 @@ from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockWatch
 from bench.running.plan import Plan
 from bench.running.processes import Supervisor, log_tail
-from bench.running.resources import TreeSampler
+from bench.running.resources import CoreSampler, TreeSampler
 from bench.running.targets import Counts, Target
 from bench.running.timing import PointTiming
 
@@ -66,6 +66,7 @@ class Samples:
     usage: dict[str, tuple[float, float]] = field(default_factory=dict)
     upstream_calls: int | None = None
     in_flight: tuple[float, int] | None = None
+    cores_busy_pct: float | None = None
     died: bool = False
 
 
@@ -144,11 +145,15 @@ class PointRun:
         for sampler in samplers.values():
             sampler.start()
         watch = MockWatch(self.mock_base)
+        cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
+        first = cores.mark() if cores else None
         try:
             with watch:
                 samples.died = watch_until(end, server.proc)
         finally:
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
+        if cores is not None and first is not None:
+            samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
         samples.in_flight = watch.in_flight(start, end)
         after = mock_completed(self.mock_base)
         if before is not None and after is not None:
@@ -189,6 +194,7 @@ class PointRun:
             upstream_latency_ms=self.plan.mock.latency_ms(),
             model_concurrency=self.task.target.concurrency(server.counts, child_nofile()),
             server_cores=len(self.plan.server_cpus),
+            server_cores_busy_pct=samples.cores_busy_pct,
             declared=self.task.target.declared_limits(server.counts, child_nofile()),
             in_flight=samples.in_flight,
         )

@@ -94,3 +94,33 @@ class Mark:
         elapsed = later.at - self.at
         cpu = 100 * (later.cpu_s - self.cpu_s) / elapsed if elapsed > 0 else 0.0
         return cpu, later.peak_rss_mb
+
+
+class CoreSampler:
+    """How busy some cores were, whoever kept them busy (psutil's per-CPU times).
+
+    The server's process tree may use little CPU while its cores are busy with other
+    processes: a machine that is not quiet. A point's limit says so.
+    """
+
+    def __init__(self, cpus: list[int]) -> None:
+        self.cpus = cpus
+
+    def mark(self) -> tuple[float, float]:
+        """(busy seconds, total seconds) of the cores so far."""
+        times = psutil.cpu_times(percpu=True)
+        busy = total = 0.0
+        for cpu in self.cpus:
+            if cpu >= len(times):
+                continue
+            sample = times[cpu]
+            idle = sample.idle + getattr(sample, "iowait", 0.0)
+            all_time = sum(sample)
+            busy += all_time - idle
+            total += all_time
+        return busy, total
+
+    def busy_pct(self, first: tuple[float, float], last: tuple[float, float]) -> float | None:
+        """Percent busy between two marks, 100 per core like a process's CPU %."""
+        busy, total = last[0] - first[0], last[1] - first[1]
+        return None if total <= 0 else 100 * busy / total * len(self.cpus)

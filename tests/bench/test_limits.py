@@ -137,3 +137,10 @@ def test_hello_is_generator_or_server_bound_or_round_trip_bound() -> None:
     assert classify(hello(generator=Usage(99.0)), None).kind == "generator"
     assert classify(hello(server=Usage(97.0)), None).kind == "server-cpu"
     assert classify(hello(server=Usage(20.0), generator=Usage(20.0)), None).kind == "none"
+
+
+def test_cores_busy_with_other_processes_are_said_to_be_so() -> None:
+    crowded = point(rps=700.0, server_cores_busy_pct=97.0)  # the server itself at 40 %
+    limit = classify(crowded, LATENCY_MS)
+    assert limit.kind == "server-cpu" and "other processes" in limit.detail
+    assert limit.evidence["cores_busy_pct"] == 97.0

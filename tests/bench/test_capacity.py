@@ -1,0 +1,102 @@
+"""`bench capacity` against real servers on loopback, with short ramps."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.results import store
+from bench.results.model import Capacity
+from tests.bench.runs import bench, free_ports
+from tests.support import REPO_ROOT
+
+pytestmark = pytest.mark.process
+
+SYNC = "flask-gunicorn-sync{workers=2}"
+POOLED = "fastapi-uvicorn{pool=20}"
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
+    out = tmp_path_factory.mktemp("capacity") / "run"
+    done = subprocess.run(
+        bench(
+            "capacity",
+            "--targets",
+            f"{SYNC},fastapi-uvicorn,{POOLED}",
+            "--scenarios",
+            "complete",
+            "--latencies",
+            "short",
+            "--max-users",
+            "64",
+            "--out",
+            str(out),
+            *free_ports(),
+            "--no-summary",
+        ),  # fmt: skip
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "max req/s" not in done.stderr
+    run = store.load(out)
+    assert (out / "report.html").is_file() and "## Capacity" in (out / "report.md").read_text()
+    return {found.target: found for found in run.capacity}
+
+
+def test_sync_workers_serve_littles_law_and_name_their_workers(
+    searched: dict[str, Capacity],
+) -> None:
+    sync = searched[SYNC]
+    # 2 workers x 1 request / 100 ms = 20 req/s, whatever the users.
+    assert sync.max_rps == pytest.approx(20.0, rel=0.2)
+    assert sync.rps_limit is not None and sync.rps_limit.kind == "target-concurrency"
+    assert "worker processes" in sync.rps_limit.detail
+    assert sync.max_in_flight == 2
+    assert sync.latency["answer_ms"] == 100.0 and sync.slo_p99_ms == 175.0
+
+
+def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(
+    searched: dict[str, Capacity],
+) -> None:
+    asgi = searched["fastapi-uvicorn"]
+    assert asgi.max_rps is not None and asgi.max_rps > 5 * 20.0
+    assert asgi.rps_limit is not None and asgi.rps_limit.kind in ("server-cpu", "none")
+    assert asgi.max_in_flight is not None and asgi.max_in_flight >= 32
+    # Every point carries its figures and conditions.
+    for point in asgi.points:
+        assert point.cpu_us_per_request is not None and point.cpu_us_per_request > 0
+        assert point.limit is not None and point.server_cores == 1
+        assert point.concurrency["pool"] == 10_000
+
+
+def test_a_small_pool_is_named_as_the_limit(searched: dict[str, Capacity]) -> None:
+    pooled = searched[POOLED]
+    assert pooled.limit is not None and pooled.limit.kind == "target-concurrency"
+    assert "upstream connection pool: 20" in pooled.limit.detail
+    assert pooled.max_in_flight is not None and pooled.max_in_flight <= 24
+    binding = [p for p in pooled.points if p.limit and p.limit.kind == "target-concurrency"]
+    assert binding and all(p.in_flight_peak is not None and p.in_flight_peak <= 20 for p in binding)
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    for args, needle in (
+        (["--scenarios", "hello"], "not hello"),
+        (["--latencies", "glacial"], "unknown latency glacial"),
+        (["--latencies", "short", "--mock-ttft-ms", "50"], "not both"),
+        (["--targets", "flask-gunicorn-sync{procs=2}"], "counts are workers=N"),
+    ):
+        done = subprocess.run(
+            bench("capacity", *args, "--out", str(tmp_path / "x")),
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and needle in done.stderr
