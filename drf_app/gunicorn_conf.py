@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+import socket
+import time
+from typing import Any
 
 
 def default_workers() -> int:
@@ -39,3 +42,52 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+
+# A body over the 64 KiB limit is refused from its Content-Length, unread. A pooled
+# client then sends its next request on the same connection, but the gthread worker
+# reads at most 64 KiB of what is left and otherwise drops the connection after a 413
+# that announced keep-alive (issue 12). These hooks read and discard up to
+# DRAIN_MAX_BYTES of an unread body after the answer, so that the connection stays
+# usable, and under gthread announce `Connection: close` with the answer to a request
+# that declares a longer body. (The gevent worker reads any unread body to its end
+# itself; the sync worker closes every connection.)
+DRAIN_MAX_BYTES = 1024 * 1024
+# gunicorn's own bound on draining a body, so that a stalled client cannot hold a thread.
+DRAIN_TIMEOUT_S = 5.0
+
+
+def _declared_length(req: Any) -> int | None:
+    for name, value in req.headers:
+        if name == "CONTENT-LENGTH":
+            return int(value)  # gunicorn has refused any other value already
+    return None
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Under gthread, close the connection after a declared body too long to discard."""
+    if type(worker).__name__ != "ThreadWorker":
+        return
+    length = _declared_length(req)
+    if length is not None and length > DRAIN_MAX_BYTES:
+        req.force_close()
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """Read and discard what the app left of the request body, up to DRAIN_MAX_BYTES."""
+    if req.should_close():
+        return
+    sock: socket.socket = environ["gunicorn.socket"]
+    previous = sock.gettimeout()
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    drained = 0
+    try:
+        while drained <= DRAIN_MAX_BYTES:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            data = req.body.read(65536)
+            if not data:
+                return
+            drained += len(data)
+    except OSError:
+        pass  # a stalled or vanished client: gunicorn closes the connection
+    finally:
+        sock.settimeout(previous)

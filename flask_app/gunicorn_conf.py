@@ -4,6 +4,12 @@ Loaded by gunicorn's master before it forks; it must not import flask_app, so th
 the gevent worker can monkey-patch before httpx, urllib3 or ssl are imported.
 """
 
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
 # Benchmark clients hold their connections open; gunicorn's default of 2 s would close
 # them between requests for the gthread and gevent workers (the sync worker never keeps
 # a connection alive).
@@ -37,3 +43,52 @@ proc_name = "flask_app"
 # gunicorn 25+ opens a control socket at one default path per user; several servers run
 # side by side in the benchmark and the tests, and nothing here uses gunicornc.
 control_socket_disable = True
+
+# A body over the 64 KiB limit is refused from its Content-Length, unread. A pooled
+# client then sends its next request on the same connection, but the gthread worker
+# reads at most 64 KiB of what is left and otherwise drops the connection after a 413
+# that announced keep-alive (issue 12). These hooks read and discard up to
+# DRAIN_MAX_BYTES of an unread body after the answer, so that the connection stays
+# usable, and under gthread announce `Connection: close` with the answer to a request
+# that declares a longer body. (The gevent worker reads any unread body to its end
+# itself; the sync worker closes every connection.)
+DRAIN_MAX_BYTES = 1024 * 1024
+# gunicorn's own bound on draining a body, so that a stalled client cannot hold a thread.
+DRAIN_TIMEOUT_S = 5.0
+
+
+def _declared_length(req: Any) -> int | None:
+    for name, value in req.headers:
+        if name == "CONTENT-LENGTH":
+            return int(value)  # gunicorn has refused any other value already
+    return None
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Under gthread, close the connection after a declared body too long to discard."""
+    if type(worker).__name__ != "ThreadWorker":
+        return
+    length = _declared_length(req)
+    if length is not None and length > DRAIN_MAX_BYTES:
+        req.force_close()
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """Read and discard what the app left of the request body, up to DRAIN_MAX_BYTES."""
+    if req.should_close():
+        return
+    sock: socket.socket = environ["gunicorn.socket"]
+    previous = sock.gettimeout()
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    drained = 0
+    try:
+        while drained <= DRAIN_MAX_BYTES:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            data = req.body.read(65536)
+            if not data:
+                return
+            drained += len(data)
+    except OSError:
+        pass  # a stalled or vanished client: gunicorn closes the connection
+    finally:
+        sock.settimeout(previous)
