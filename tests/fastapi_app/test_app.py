@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from fastapi_app import main
 from fastapi_app.config import Settings, Variant
 from fastapi_app.routers import docs
-from fastapi_app.services.llm import StreamItem
+from fastapi_app.services.llm import Done, StreamItem
 
 
 class FakeLLM:
@@ -25,7 +25,7 @@ class FakeLLM:
 
     async def stream(self, prompt: str, max_tokens: int) -> AsyncGenerator[StreamItem, None]:
         yield prompt
-        yield max_tokens
+        yield Done(max_tokens)
 
     async def aclose(self) -> None:
         self.closed = True
@@ -40,7 +40,7 @@ class FakeSyncLLM:
 
     def stream(self, prompt: str, max_tokens: int) -> Generator[StreamItem, None, None]:
         yield prompt
-        yield max_tokens
+        yield Done(max_tokens)
 
     def close(self) -> None:
         self.closed = True
