@@ -154,6 +154,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Django REST Framework implementation of the benchmark suite's service "
     "contract: a thin relay in front of an OpenAI-compatible chat completions API.",
     "VERSION": "1.0.0",
+    # 3.1 for JSON Schema 2020-12, which can say that an event's data is JSON of a shape
+    # (contentMediaType, contentSchema): see completions/schema.py.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
