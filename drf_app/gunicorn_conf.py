@@ -28,8 +28,17 @@ DEFAULT_THREADS = 100
 
 bind = "127.0.0.1:8002"
 workers = default_workers()
-# Simultaneous clients per worker for gthread and gevent (gunicorn's default).
-worker_connections = 1000
+# Per worker: at most this many client connections at once (gevent: greenlets, each
+# holding one upstream connection; gthread: open connections, `threads` of them being
+# served and the rest waiting in keep-alive; the sync and uvicorn workers ignore it).
+# High enough that it never binds below 10,000 in flight; `python -m drf_app
+# --worker-connections N` sets it through WORKER_CONNECTIONS, which also works when
+# gunicorn is run by hand.
+DEFAULT_WORKER_CONNECTIONS = 10000
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS))
+# Connections waiting to be accepted: never fewer than a worker may hold (gunicorn's
+# default is 2048). The kernel caps it at net.core.somaxconn (4096 by default).
+backlog = max(2048, worker_connections)
 # Long enough that a load generator's persistent connections are not cut every 2 s
 # (gunicorn's default); the sync worker ignores it and closes after each response.
 keepalive = 75

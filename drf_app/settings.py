@@ -73,7 +73,8 @@ def _llm_settings(views: str) -> LLMSettings:
         api_key=os.environ.get("LLM_API_KEY", "sk-mock-local"),
         model=os.environ.get("LLM_MODEL", "mock-gpt"),
         timeout_s=_env_float("LLM_TIMEOUT_S", 30.0),
-        max_connections=_env_int("LLM_MAX_CONNECTIONS", 1000, minimum=1),
+        # Upstream connections per process: no hidden cap below 10,000 in flight.
+        max_connections=_env_int("LLM_MAX_CONNECTIONS", 10000, minimum=1),
         client=_env_choice("LLM_CLIENT", default_client, clients),
     )
 

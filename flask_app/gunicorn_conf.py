@@ -6,6 +6,7 @@ the gevent worker can monkey-patch before httpx, urllib3 or ssl are imported.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from typing import Any
@@ -15,10 +16,16 @@ from typing import Any
 # a connection alive).
 keepalive = 75
 
-# Per worker: at most this many clients at once (gevent: greenlets, one upstream
-# connection each, matching LLM_MAX_CONNECTIONS; gthread: open connections, of which
-# `threads` are being served and the rest wait in keep-alive).
-worker_connections = 1000
+# Per worker: at most this many client connections at once (gevent: greenlets, each
+# holding one upstream connection; gthread: open connections, `threads` of them being
+# served and the rest waiting in keep-alive; the sync worker ignores it). High enough that
+# it never binds below 10,000 in flight; `python -m flask_app --worker-connections N`
+# sets it through WORKER_CONNECTIONS, which also works when gunicorn is run by hand.
+DEFAULT_WORKER_CONNECTIONS = 10000
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS))
+# Connections waiting to be accepted: never fewer than a worker may hold (gunicorn's
+# default is 2048). The kernel caps it at net.core.somaxconn (4096 by default).
+backlog = max(2048, worker_connections)
 
 # The master kills a worker whose heartbeat is older than this. A sync worker beats
 # only between requests, and one request may take LLM_TIMEOUT_S (30 s) and, streamed,

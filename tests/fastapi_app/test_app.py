@@ -106,6 +106,11 @@ def test_docs_fall_back_to_the_cdn_without_local_assets(monkeypatch: pytest.Monk
         assert client.get("/static/docs/swagger-ui-dist/swagger-ui.css").status_code == 404
 
 
+def test_upstream_pool_default_holds_10000_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_MAX_CONNECTIONS", raising=False)
+    assert Settings().max_connections == 10000  # no hidden limit below 10,000 in flight
+
+
 def test_settings_hide_the_key() -> None:
     settings = Settings(api_key="sk-secret-value")  # type: ignore[arg-type]
     assert "sk-secret-value" not in repr(settings)
