@@ -39,6 +39,8 @@ from tests.services.live import (
 from tests.services.sse import StreamAnswer, post_stream
 from tests.support import free_port, running, stop_process
 
+pytestmark = pytest.mark.process  # live services and mocks
+
 PROMPT = "Tell me about the quick brown fox."
 COMPLETE_PATHS = ["/complete", "/complete/stream"]
 BODY_LIMIT = 64 * 1024
@@ -182,6 +184,10 @@ INVALID_FIELDS = [
     pytest.param({"prompt": "hi", "max_tokens": "12"}, "max_tokens", id="max-tokens-string"),
     pytest.param({"prompt": "hi", "max_tokens": True}, "max_tokens", id="max-tokens-bool"),
     pytest.param({"prompt": "hi", "max_tokens": 1.5}, "max_tokens", id="max-tokens-float"),
+    # Integral floats are integers (JSON Schema's view), so these fail on their value.
+    pytest.param({"prompt": "hi", "max_tokens": 0.0}, "max_tokens", id="max-tokens-0.0"),
+    pytest.param({"prompt": "hi", "max_tokens": 4097.0}, "max_tokens", id="max-tokens-4097.0"),
+    pytest.param({"prompt": "hi", "max_tokens": 1e16}, "max_tokens", id="max-tokens-1e16"),
     pytest.param({"prompt": "hi", "max_tokens": None}, "max_tokens", id="max-tokens-null"),
 ]
 

@@ -23,8 +23,10 @@ from schemathesis import Case, GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from tests.services.live import Deployment, Service, assert_validation_detail, serve
-from tests.services.sse import parse_block
+from tests.services.sse import parse_events
 from tests.support import mock_llm
+
+pytestmark = pytest.mark.process  # live services and mocks
 
 # Answers in a few milliseconds: at most 3 tokens, 1 ms apart.
 FUZZ_MOCK = ("--ttft-ms", "1", "--itl-ms", "1", "--output-tokens", "3")
@@ -86,9 +88,8 @@ def assert_success(case: Case, response: schemathesis.Response) -> None:
     """A case that fits the document succeeds; a stream ends with its `done` event."""
     assert response.status_code == 200, describe(case, response)
     if case.path == "/complete/stream":
-        blocks = response.content.decode().removesuffix("\n\n").split("\n\n")
-        events = [parse_block(block.split("\n"), 0.0) for block in blocks]
-        assert [event.name for event in events][-1:] == ["done"], describe(case, response)
+        names = [event.name for event in parse_events(response.content)]
+        assert names[-1:] == ["done"], describe(case, response)
 
 
 def assert_rejected(case: Case, response: schemathesis.Response) -> None:
