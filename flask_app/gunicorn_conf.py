@@ -54,12 +54,14 @@ control_socket_disable = True
 # A body over the 64 KiB limit is refused from its Content-Length, unread. A pooled
 # client then sends its next request on the same connection, but the gthread worker
 # reads at most 64 KiB of what is left and otherwise drops the connection after a 413
-# that announced keep-alive (issue 12). These hooks read and discard up to
-# DRAIN_MAX_BYTES of an unread body after the answer, so that the connection stays
-# usable, and under gthread announce `Connection: close` with the answer to a request
-# that declares a longer body. (The gevent worker reads any unread body to its end
-# itself; the sync worker closes every connection.)
-DRAIN_MAX_BYTES = 1024 * 1024
+# that announced keep-alive (issue 12). So `post_request` reads and drops what the app
+# left of a body, for up to DRAIN_TIMEOUT_S, and the connection stays usable. Under
+# gthread, a request that declares more than KEEP_ALIVE_BODY_MAX bytes is answered with
+# `Connection: close` instead (`pre_request`: a WSGI app cannot set that header); the
+# drain still runs, so that a client busy sending its body reads its 413 rather than a
+# reset (a lingering close). The gevent worker reads any unread body itself; the sync
+# worker closes every connection.
+KEEP_ALIVE_BODY_MAX = 1024 * 1024
 # gunicorn's own bound on draining a body, so that a stalled client cannot hold a thread.
 DRAIN_TIMEOUT_S = 5.0
 
@@ -72,30 +74,27 @@ def _declared_length(req: Any) -> int | None:
 
 
 def pre_request(worker: Any, req: Any) -> None:
-    """Under gthread, close the connection after a declared body too long to discard."""
+    """Under gthread, close the connection after a declared body too long to keep it for."""
     if type(worker).__name__ != "ThreadWorker":
         return
     length = _declared_length(req)
-    if length is not None and length > DRAIN_MAX_BYTES:
+    if length is not None and length > KEEP_ALIVE_BODY_MAX:
         req.force_close()
 
 
 def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
-    """Read and discard what the app left of the request body, up to DRAIN_MAX_BYTES."""
-    if req.should_close():
-        return
+    """Read and drop what the app left of the request body, for at most DRAIN_TIMEOUT_S."""
     sock: socket.socket = environ["gunicorn.socket"]
     previous = sock.gettimeout()
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    drained = 0
     try:
-        while drained <= DRAIN_MAX_BYTES:
+        while True:
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            data = req.body.read(65536)
-            if not data:
+            if not req.body.read(65536):
                 return
-            drained += len(data)
-    except OSError:
-        pass  # a stalled or vanished client: gunicorn closes the connection
+    except Exception:
+        # Stalled, gone, or a malformed chunk: gunicorn sees the body unfinished (or
+        # failed) and closes the connection.
+        pass
     finally:
         sock.settimeout(previous)

@@ -570,9 +570,12 @@ def test_connection_serves_the_next_request_after_a_413(
     assert outcome.ok, outcome
 
 
-def test_body_declared_too_long_to_drain_gets_a_clean_413(model: Deployment) -> None:
-    # Past 1 MiB a server may say Connection: close instead of reading the rest.
-    outcome = refuse_then_reuse(model.base, 2_000_000)
+@pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])
+def test_body_over_1_mib_gets_its_413_and_a_usable_or_cleanly_closed_connection(
+    model: Deployment, chunked: bool
+) -> None:
+    # Past 1 MiB a server may answer Connection: close rather than keep the connection.
+    outcome = refuse_then_reuse(model.base, 2_000_000, chunked=chunked)
     assert outcome.ok, outcome
 
 
