@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from drf_app.gunicorn_conf import DEFAULT_THREADS, default_workers
+from drf_app.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKER_CONNECTIONS, default_workers
 
 GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 WSGI_APP = "drf_app.wsgi:application"
@@ -29,6 +29,8 @@ SERVERS: dict[str, tuple[str | None, str]] = {
     "gunicorn-uvicorn": ("uvicorn_worker.UvicornWorker", "async"),
 }
 DEFAULT_SERVER = "gunicorn-gthread"
+# The worker classes that honour gunicorn's worker_connections.
+CONNECTION_LIMITED = ("gunicorn-gthread", "gunicorn-gevent")
 _DEFAULT_OR_WILDCARD = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
 DEFAULT_PORT = 8002
 
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"threads per worker, gunicorn-gthread only ({DEFAULT_THREADS})",
     )
     parser.add_argument(
+        "--worker-connections",
+        type=_positive,
+        help="connections per worker, gunicorn-gthread and gunicorn-gevent only "
+        f"({DEFAULT_WORKER_CONNECTIONS}; gunicorn's backlog is at least as large)",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="print the server command instead of running it"
     )
     return parser
@@ -109,8 +117,13 @@ def server_command(args: argparse.Namespace) -> list[str]:
 
 
 def server_environment(args: argparse.Namespace) -> dict[str, str]:
-    """Return the variables the server needs: the view set, and the bound host as allowed."""
-    env = {"DJANGO_SETTINGS_MODULE": "drf_app.settings", "DRF_VIEWS": SERVERS[args.server][1]}
+    """Return the variables the server needs: view set, connections, the bound host as allowed."""
+    worker_class, views = SERVERS[args.server]
+    env = {"DJANGO_SETTINGS_MODULE": "drf_app.settings", "DRF_VIEWS": views}
+    if worker_class is not None:
+        # Read by gunicorn_conf.py: worker_connections, and a backlog at least as large.
+        connections = args.worker_connections or DEFAULT_WORKER_CONNECTIONS
+        env["WORKER_CONNECTIONS"] = str(connections)
     # Loopback names are allowed by default; a wildcard bind needs DJANGO_ALLOWED_HOSTS.
     if "DJANGO_ALLOWED_HOSTS" not in os.environ and args.host not in _DEFAULT_OR_WILDCARD:
         env["DJANGO_ALLOWED_HOSTS"] = f"127.0.0.1,localhost,[::1],{_bracketed(args.host)}"
@@ -123,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = parser.parse_args(argv)
     if args.threads is not None and args.server != "gunicorn-gthread":
         parser.error("--threads applies to --server gunicorn-gthread only")
+    if args.worker_connections is not None and args.server not in CONNECTION_LIMITED:
+        parser.error("--worker-connections applies to gunicorn-gthread and gunicorn-gevent only")
     command = server_command(args)
     env = server_environment(args)
     if args.dry_run:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import os
+import socket
+import time
+from typing import Any
 
 
 def default_workers() -> int:
@@ -25,8 +28,17 @@ DEFAULT_THREADS = 100
 
 bind = "127.0.0.1:8002"
 workers = default_workers()
-# Simultaneous clients per worker for gthread and gevent (gunicorn's default).
-worker_connections = 1000
+# Per worker: at most this many client connections at once (gevent: greenlets, each
+# holding one upstream connection; gthread: open connections, `threads` of them being
+# served and the rest waiting in keep-alive; the sync and uvicorn workers ignore it).
+# High enough that it never binds below 10,000 in flight; `python -m drf_app
+# --worker-connections N` sets it through WORKER_CONNECTIONS, which also works when
+# gunicorn is run by hand.
+DEFAULT_WORKER_CONNECTIONS = 10000
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS))
+# Connections waiting to be accepted: never fewer than a worker may hold (gunicorn's
+# default is 2048). The kernel caps it at net.core.somaxconn (4096 by default).
+backlog = max(2048, worker_connections)
 # Long enough that a load generator's persistent connections are not cut every 2 s
 # (gunicorn's default); the sync worker ignores it and closes after each response.
 keepalive = 75
@@ -39,3 +51,51 @@ control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+
+# A body over the 64 KiB limit is refused from its Content-Length, unread. A pooled
+# client then sends its next request on the same connection, but the gthread worker
+# reads at most 64 KiB of what is left and otherwise drops the connection after a 413
+# that announced keep-alive (issue 12). So `post_request` reads and drops what the app
+# left of a body, for up to DRAIN_TIMEOUT_S, and the connection stays usable. Under
+# gthread, a request that declares more than KEEP_ALIVE_BODY_MAX bytes is answered with
+# `Connection: close` instead (`pre_request`: a WSGI app cannot set that header); the
+# drain still runs, so that a client busy sending its body reads its 413 rather than a
+# reset (a lingering close). The gevent worker reads any unread body itself; the sync
+# worker closes every connection.
+KEEP_ALIVE_BODY_MAX = 1024 * 1024
+# gunicorn's own bound on draining a body, so that a stalled client cannot hold a thread.
+DRAIN_TIMEOUT_S = 5.0
+
+
+def _declared_length(req: Any) -> int | None:
+    for name, value in req.headers:
+        if name == "CONTENT-LENGTH":
+            return int(value)  # gunicorn has refused any other value already
+    return None
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Under gthread, close the connection after a declared body too long to keep it for."""
+    if type(worker).__name__ != "ThreadWorker":
+        return
+    length = _declared_length(req)
+    if length is not None and length > KEEP_ALIVE_BODY_MAX:
+        req.force_close()
+
+
+def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> None:
+    """Read and drop what the app left of the request body, for at most DRAIN_TIMEOUT_S."""
+    sock: socket.socket = environ["gunicorn.socket"]
+    previous = sock.gettimeout()
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    try:
+        while True:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            if not req.body.read(65536):
+                return
+    except Exception:
+        # Stalled, gone, or a malformed chunk: gunicorn sees the body unfinished (or
+        # failed) and closes the connection.
+        pass
+    finally:
+        sock.settimeout(previous)

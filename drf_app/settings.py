@@ -73,7 +73,8 @@ def _llm_settings(views: str) -> LLMSettings:
         api_key=os.environ.get("LLM_API_KEY", "sk-mock-local"),
         model=os.environ.get("LLM_MODEL", "mock-gpt"),
         timeout_s=_env_float("LLM_TIMEOUT_S", 30.0),
-        max_connections=_env_int("LLM_MAX_CONNECTIONS", 1000, minimum=1),
+        # Upstream connections per process: no hidden cap below 10,000 in flight.
+        max_connections=_env_int("LLM_MAX_CONNECTIONS", 10000, minimum=1),
         client=_env_choice("LLM_CLIENT", default_client, clients),
     )
 
@@ -154,6 +155,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Django REST Framework implementation of the benchmark suite's service "
     "contract: a thin relay in front of an OpenAI-compatible chat completions API.",
     "VERSION": "1.0.0",
+    # 3.1 for JSON Schema 2020-12, which can say that an event's data is JSON of a shape
+    # (contentMediaType, contentSchema): see completions/schema.py.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

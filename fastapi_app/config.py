@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     api_key: SecretStr = SecretStr("sk-mock-local")
     model: str = "mock-gpt"
     timeout_s: PositiveFloat = 30.0
-    max_connections: PositiveInt = 1000
+    # Upstream connections per worker process: no hidden cap below 10,000 in flight.
+    max_connections: PositiveInt = 10000
     # None picks the variant's default: aiohttp for async, the openai SDK for sync/blocking.
     client: ClientName | None = None
 

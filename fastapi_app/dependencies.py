@@ -1,4 +1,4 @@
-"""Annotated dependencies: the settings and the upstream client that the lifespan opened."""
+"""Annotated dependencies: the upstream client that the lifespan opened."""
 
 from __future__ import annotations
 
@@ -6,17 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from fastapi_app.config import Settings
 from fastapi_app.services.llm import AsyncLLM, SyncLLM
 
 # These are `async def` on purpose: a plain `def` dependency would be sent to the
 # threadpool just to read an attribute, and in the sync variant take a thread token.
-
-
-async def get_settings(request: Request) -> Settings:
-    """Return the settings that the app was built with."""
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def get_llm(request: Request) -> AsyncLLM:
@@ -31,6 +24,5 @@ async def get_sync_llm(request: Request) -> SyncLLM:
     return llm
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 LLMDep = Annotated[AsyncLLM, Depends(get_llm)]
 SyncLLMDep = Annotated[SyncLLM, Depends(get_sync_llm)]

@@ -10,10 +10,10 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def encode(item: StreamItem) -> bytes:
-    """Return the event for a content delta (str) or for the closing tokens_used (int)."""
+    """Return the event for a content delta, or the `done` event that ends the stream."""
     if isinstance(item, str):
         return b"data: " + json.dumps({"delta": item}).encode() + b"\n\n"
-    return b"event: done\ndata: " + json.dumps({"tokens_used": item}).encode() + b"\n\n"
+    return b"event: done\ndata: " + json.dumps({"tokens_used": item.tokens_used}).encode() + b"\n\n"
 
 
 def error(detail: str) -> bytes:

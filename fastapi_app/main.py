@@ -78,9 +78,8 @@ def _log_startup(settings: Settings, threadpool: int) -> None:
         )
 
 
-async def upstream_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def upstream_error_handler(request: Request, exc: UpstreamError) -> JSONResponse:
     """Answer an upstream failure with its status: 502, 503 (with Retry-After) or 504."""
-    assert isinstance(exc, UpstreamError)
     headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
@@ -102,13 +101,12 @@ class EchoSafeJSONResponse(JSONResponse):
         return text.encode("utf-8", errors="replace")
 
 
-async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's default 422 for an invalid body, rendered by EchoSafeJSONResponse.
 
     A prompt with a lone surrogate fails pydantic's str check (`string_unicode`, at
     `["body", "prompt"]`) before any upstream call; only the echo of it needs this.
     """
-    assert isinstance(exc, RequestValidationError)
     return EchoSafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
@@ -119,7 +117,7 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
 UNPARSABLE_BODY_CAUSES = (UnicodeDecodeError, RecursionError)
 
 
-async def unparsable_body_handler(request: Request, exc: Exception) -> Response:
+async def unparsable_body_handler(request: Request, exc: HTTPException) -> Response:
     """Answer a JSON body that cannot be parsed with the contract's 422, like malformed JSON.
 
     FastAPI decodes the body with `json.loads(bytes)`; it turns a JSONDecodeError into its
@@ -129,7 +127,6 @@ async def unparsable_body_handler(request: Request, exc: Exception) -> Response:
     other HTTPException (404, 405, the 413 of the body limit) goes to FastAPI's default
     handler.
     """
-    assert isinstance(exc, HTTPException)
     cause = exc.__cause__
     if exc.status_code == 400 and isinstance(cause, UNPARSABLE_BODY_CAUSES):
         error = {
@@ -172,15 +169,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # With local assets the docs routes below replace FastAPI's CDN-based ones.
         docs_url=None if assets else "/docs",
         redoc_url=None if assets else "/redoc",
+        exception_handlers={
+            UpstreamError: upstream_error_handler,
+            # These two replace FastAPI's default handlers and keep their answers (see
+            # each docstring); Starlette's HTTPException is what FastAPI's router raises
+            # for a body it cannot parse.
+            RequestValidationError: validation_error_handler,
+            HTTPException: unparsable_body_handler,
+            Exception: internal_error_handler,
+        },
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
-    app.add_exception_handler(UpstreamError, upstream_error_handler)
-    # Both replace FastAPI's default handlers and keep their answers (see each docstring).
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    # Starlette's HTTPException, which FastAPI's router raises for a body it cannot parse.
-    app.add_exception_handler(HTTPException, unparsable_body_handler)
-    app.add_exception_handler(Exception, internal_error_handler)
     app.include_router(root.router)
     app.include_router(COMPLETION_ROUTERS[settings.variant])
     if assets:

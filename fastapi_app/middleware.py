@@ -19,6 +19,12 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """Answer 413 to bodies over `max_bytes`, whether declared or sent in chunks.
 
+    The refused body is read to its end and dropped before the answer, as uvicorn does
+    with any body an app leaves unread: a pooled client sends its next request on the
+    same connection, which gunicorn's ASGI worker closes after a 413 announcing
+    keep-alive if the body was not all read (issue 12). A client that asked to send its
+    body only once allowed (`Expect: 100-continue`) gets its 413 without sending it.
+
     Pure ASGI rather than BaseHTTPMiddleware, which would buffer and wrap every
     response, streams included.
     """
@@ -32,15 +38,19 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         content_length = None
-        chunked = False
+        chunked = expects_continue = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 content_length = value
             elif name == b"transfer-encoding":
                 chunked = True
+            elif name == b"expect":
+                expects_continue = value.lower() == b"100-continue"
         if content_length is not None and not chunked:
             # The server delivers no more than Content-Length bytes, so the header decides.
             if _too_large(content_length, self.max_bytes):
+                if not expects_continue:
+                    await _drain(receive)
                 error = BodyTooLarge(self.max_bytes)
                 response = JSONResponse({"detail": error.detail}, status_code=413)
                 await response(scope, receive, send)
@@ -63,10 +73,20 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
+                    if message.get("more_body", False):
+                        await _drain(receive)
                     raise BodyTooLarge(max_bytes)
             return message
 
         return counting_receive
+
+
+async def _drain(receive: Receive) -> None:
+    """Receive and drop the rest of the request body."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _too_large(content_length: bytes, max_bytes: int) -> bool:

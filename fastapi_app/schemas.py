@@ -58,6 +58,44 @@ class HelloResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every non-validation error."""
+    """Every non-validation error; also the data of a stream's `error` event."""
 
     detail: str
+
+
+class StreamDelta(BaseModel):
+    """The data of a stream's unnamed (`message`) event: one upstream content delta."""
+
+    delta: str
+
+
+class StreamDone(BaseModel):
+    """The data of the `done` event that ends a complete stream."""
+
+    tokens_used: int
+
+
+def _event(name: str, data: type[BaseModel]) -> dict[str, Any]:
+    """One kind of event: its name and the JSON that its data line carries."""
+    json_data = {"contentMediaType": "application/json", "contentSchema": data.model_json_schema()}
+    kind: dict[str, Any] = {"properties": {"event": {"const": name}, "data": json_data}}
+    # An event without an `event:` line is a "message" event (the SSE standard).
+    return kind if name == "message" else {**kind, "required": ["event"]}
+
+
+# One server-sent event, as current tools read the schema of text/event-stream: an object
+# with the event's fields, the data line a JSON document (OpenAPI 3.2 calls it itemSchema
+# and keeps `schema` for the whole stream; before 3.2 `schema` describes each event).
+STREAM_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "done", "error"]},
+        "data": {"type": "string"},
+    },
+    "required": ["data"],
+    "oneOf": [
+        _event("message", StreamDelta),
+        _event("done", StreamDone),
+        _event("error", ErrorResponse),
+    ],
+}

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from flask_app.config import MAX_BODY_BYTES, load_settings
+from flask_app.config import DefaultConfig, llm_settings, load_environment
 from flask_app.docs import register_docs
 from flask_app.errors import register_error_handlers, validation_error_response
 from flask_app.limits import register_body_limit
@@ -16,8 +16,8 @@ from flask_app.schemas import ValidationErrorItem
 from flask_app.views import api
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
-    """Create the Flask application; `config` overrides Flask and LLM_* settings (tests)."""
+def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
+    """Create the Flask application; `test_config` overrides the config (tests)."""
     app = OpenAPI(
         __name__,
         info=Info(title="flask_app", version="0.1.0", description="AI service bench, Flask"),
@@ -30,10 +30,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> OpenAPI:
         validation_error_callback=validation_error_response,
         validation_error_model=ValidationErrorItem,
     )
-    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    if config is not None:
-        app.config.from_mapping(config)
-    app.extensions["llm"] = LazyClient(load_settings(config))
+    app.config.from_object(DefaultConfig)
+    load_environment(app.config)
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.extensions["llm"] = LazyClient(llm_settings(app.config))
     register_error_handlers(app)
     register_body_limit(app)
     app.register_api(api)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from flask_app.gunicorn_conf import DEFAULT_WORKER_CONNECTIONS
+
 GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 WORKER_CLASSES = {
     "gunicorn-gthread": "gthread",
@@ -35,6 +37,7 @@ def _positive(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the flags; exit 2 with a usage error on bad ones."""
     parser = argparse.ArgumentParser(prog="python -m flask_app", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
@@ -48,10 +51,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help=f"threads per gthread worker (default {DEFAULT_THREADS})",
     )
+    parser.add_argument(
+        "--worker-connections",
+        type=_positive,
+        default=None,
+        help="connections per gthread or gevent worker "
+        f"(default {DEFAULT_WORKER_CONNECTIONS}; gunicorn's backlog is at least as large)",
+    )
     args = parser.parse_args(argv)
     # gunicorn silently turns a sync worker with threads > 1 into gthread.
     if args.threads is not None and args.server != "gunicorn-gthread":
         parser.error("--threads applies only to --server gunicorn-gthread")
+    if args.worker_connections is not None and args.server == "gunicorn-sync":
+        parser.error("--worker-connections applies to gunicorn-gthread and gunicorn-gevent")
     return args
 
 
@@ -76,9 +88,19 @@ def gunicorn_command(args: argparse.Namespace) -> list[str]:
     return [*command, "flask_app:create_app()"]
 
 
+def server_environment(args: argparse.Namespace) -> dict[str, str]:
+    """Return the variables that gunicorn_conf.py reads: the connections per worker."""
+    connections = args.worker_connections or DEFAULT_WORKER_CONNECTIONS
+    return {"WORKER_CONNECTIONS": str(connections)}
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    command = gunicorn_command(parse_args(argv))
-    print(shlex.join(command), file=sys.stderr, flush=True)
+    """Parse the flags and exec gunicorn; exit 2 on bad flags."""
+    args = parse_args(argv)
+    command = gunicorn_command(args)
+    env = server_environment(args)
+    print(shlex.join([f"{key}={value}" for key, value in env.items()] + command), file=sys.stderr)
+    os.environ.update(env)
     os.execvp(command[0], command)
 
 

@@ -1,35 +1,58 @@
-"""Settings of the Flask service, read once from the environment."""
+"""Configuration of the Flask service, all of it in Flask's `app.config`.
+
+`create_app` loads `DefaultConfig`, then each LLM_* variable that the environment sets,
+then the mapping it was given (tests). `LLMSettings` is the typed, checked view of the
+LLM_* keys that the upstream client reads; a bad value stops the worker at start-up.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+import os
+from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from flask import Config
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 ClientName = Literal["urllib3", "httpx", "openai"]
 
-# The contract's request-size limit; Flask enforces it through MAX_CONTENT_LENGTH.
-MAX_BODY_BYTES = 65536
 
+class DefaultConfig:
+    """Flask's config defaults; each LLM_* key is read from the variable of the same name."""
 
-class Settings(BaseSettings):
-    """Upstream settings; each field is read from the variable of the same name in upper case."""
+    # The contract's request-size limit; Flask enforces it (413).
+    MAX_CONTENT_LENGTH = 65536
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-
-    llm_base_url: str = "http://127.0.0.1:8900/v1"
-    llm_api_key: SecretStr = SecretStr("sk-mock-local")
-    llm_model: str = "mock-gpt"
-    llm_timeout_s: float = Field(default=30.0, gt=0)
-    llm_max_connections: int = Field(default=1000, ge=1)
+    LLM_BASE_URL = "http://127.0.0.1:8900/v1"
+    LLM_API_KEY = "sk-mock-local"
+    LLM_MODEL = "mock-gpt"
+    # Upstream connect and per-read timeout; a stream also gets it as a whole-request deadline.
+    LLM_TIMEOUT_S = 30.0
+    # Upstream connections per worker process: no hidden cap below 10,000 in flight.
+    LLM_MAX_CONNECTIONS = 10000
     # The default follows the lead's upstream-client figures (flask_app/README.md).
-    llm_client: ClientName = "urllib3"
+    LLM_CLIENT = "urllib3"
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Read the environment; `LLM_*` keys in `overrides` (a Flask config mapping) win."""
-    fields = Settings.model_fields
-    given = {key.lower(): value for key, value in (overrides or {}).items()}
-    return Settings(**{name: value for name, value in given.items() if name in fields})
+def load_environment(config: Config) -> None:
+    """Set each LLM_* key of the config that the environment names to the variable's value."""
+    config.from_mapping(
+        {key: os.environ[key] for key in config if key.startswith("LLM_") and key in os.environ}
+    )
+
+
+class LLMSettings(BaseModel):
+    """The LLM_* keys of the Flask config, typed and checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str
+    api_key: SecretStr  # never shown in a repr or a log line
+    model: str
+    timeout_s: float = Field(gt=0)
+    max_connections: int = Field(ge=1)
+    client: ClientName
+
+
+def llm_settings(config: Config) -> LLMSettings:
+    """Check and type the LLM_* keys of the config; a bad value raises ValidationError."""
+    return LLMSettings.model_validate(config.get_namespace("LLM_"))

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from flask_app.config import Settings
+from flask_app.config import LLMSettings
 
 
 class UpstreamError(Exception):
@@ -78,10 +78,10 @@ class LLMClient(Protocol):
         ...
 
 
-def chat_body(settings: Settings, prompt: str, max_tokens: int, stream: bool) -> dict[str, Any]:
+def chat_body(settings: LLMSettings, prompt: str, max_tokens: int, stream: bool) -> dict[str, Any]:
     """Build the OpenAI chat.completions request body."""
     body: dict[str, Any] = {
-        "model": settings.llm_model,
+        "model": settings.model,
         "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens,
         "stream": stream,
@@ -151,13 +151,13 @@ def _chunk_events(payload: bytes) -> Iterator[StreamEvent]:
         yield Usage(tokens)
 
 
-def make_client(settings: Settings) -> LLMClient:
+def make_client(settings: LLMSettings) -> LLMClient:
     """Build the client that LLM_CLIENT names; imports stay lazy so unused SDKs cost nothing."""
-    if settings.llm_client == "openai":
+    if settings.client == "openai":
         from flask_app.clients.openai_sdk import OpenAIClient
 
         return OpenAIClient(settings)
-    if settings.llm_client == "httpx":
+    if settings.client == "httpx":
         from flask_app.clients.httpx_pool import HttpxClient
 
         return HttpxClient(settings)
@@ -175,7 +175,7 @@ class LazyClient:
     greenlets of the worker then share the one pool.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
         self._client: LLMClient | None = None
         self._lock = threading.Lock()

@@ -53,7 +53,46 @@ class HelloResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
+    """Every error but a validation error; also the data of a stream's `error` event."""
+
     detail: str
+
+
+class StreamDelta(BaseModel):
+    """The data of a stream's unnamed (`message`) event: one upstream content delta."""
+
+    delta: str
+
+
+class StreamDone(BaseModel):
+    """The data of the `done` event that ends a complete stream."""
+
+    tokens_used: int
+
+
+def _event(name: str, data: type[BaseModel]) -> dict[str, Any]:
+    json_data = {"contentMediaType": "application/json", "contentSchema": data.model_json_schema()}
+    kind: dict[str, Any] = {"properties": {"event": {"const": name}, "data": json_data}}
+    # An event without an `event:` line is a "message" event (the SSE standard).
+    return kind if name == "message" else {**kind, "required": ["event"]}
+
+
+# The schema of one server-sent event, as current tools read a text/event-stream schema
+# (OpenAPI 3.2 names it itemSchema; before 3.2, `schema` describes each event): its
+# fields, with the data line a JSON document whose shape depends on the event's name.
+STREAM_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "done", "error"]},
+        "data": {"type": "string"},
+    },
+    "required": ["data"],
+    "oneOf": [
+        _event("message", StreamDelta),
+        _event("done", StreamDone),
+        _event("error", ErrorResponse),
+    ],
+}
 
 
 class ValidationErrorItem(BaseModel):

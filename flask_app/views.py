@@ -9,6 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from flask_app.llm import LazyClient, LLMClient
 from flask_app.schemas import (
+    STREAM_EVENT_SCHEMA,
     CompleteRequest,
     CompleteResponse,
     ErrorResponse,
@@ -34,7 +35,7 @@ _ERRORS: dict[str | int, Any] = {
 _EVENT_STREAM: dict[str, Any] = {
     "description": '`data: {"delta": ...}` per upstream chunk, then `event: done` with '
     '`data: {"tokens_used": N}`, or `event: error` with `data: {"detail": ...}`',
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": STREAM_EVENT_SCHEMA}},
 }
 # Proxies such as nginx buffer responses unless told not to.
 _STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -8,6 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from drf_app.completions import llm, schema, sse
+from drf_app.completions.serializers import (
+    CompletionSerializer,
+    HealthSerializer,
+    HelloSerializer,
+    ServiceStatusSerializer,
+)
 from drf_app.completions.views import validated_body
 
 
@@ -17,7 +23,7 @@ class IndexView(APIView):
     @schema.index
     async def get(self, request: Request) -> Response:
         """Report that the service is up and which framework it is."""
-        return Response({"status": "ok", "service": "drf"})
+        return Response(ServiceStatusSerializer({"status": "ok", "service": "drf"}).data)
 
 
 class HealthView(APIView):
@@ -26,7 +32,7 @@ class HealthView(APIView):
     @schema.health
     async def get(self, request: Request) -> Response:
         """Report health without calling upstream."""
-        return Response({"status": "healthy"})
+        return Response(HealthSerializer({"status": "healthy"}).data)
 
 
 class HelloView(APIView):
@@ -35,7 +41,7 @@ class HelloView(APIView):
     @schema.hello
     async def get(self, request: Request) -> Response:
         """Say hello without calling upstream."""
-        return Response({"message": "Hello from DRF"})
+        return Response(HelloSerializer({"message": "Hello from DRF"}).data)
 
 
 class CompleteView(APIView):
@@ -46,7 +52,7 @@ class CompleteView(APIView):
         """Complete the prompt with one non-streaming upstream call."""
         body = validated_body(request)
         answer = await llm.async_client().complete(body["prompt"], body["max_tokens"])
-        return Response({"response": answer.text, "tokens_used": answer.tokens_used})
+        return Response(CompletionSerializer(answer).data)
 
 
 class CompleteStreamView(APIView):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 
 from drf_app.completions.serializers import (
@@ -31,6 +32,42 @@ _STREAM_DESCRIPTION = (
     'started ends it with `event: error` + `data: {"detail": str}`.'
 )
 
+
+def _json_object(**properties: str) -> dict[str, Any]:
+    """The schema of a JSON object with exactly these required properties and types."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": kind} for name, kind in properties.items()},
+        "required": list(properties),
+    }
+
+
+def _event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One kind of event: its name and the JSON that its data line carries."""
+    json_data = {"contentMediaType": "application/json", "contentSchema": data}
+    kind: dict[str, Any] = {"properties": {"event": {"const": name}, "data": json_data}}
+    # An event without an `event:` line is a "message" event (the SSE standard).
+    return kind if name == "message" else {**kind, "required": ["event"]}
+
+
+# The schema of one server-sent event, as current tools read a text/event-stream schema
+# (OpenAPI 3.2 names it itemSchema; before 3.2, `schema` describes each event): its
+# fields, with the data line a JSON document whose shape depends on the event's name.
+# A raw schema: serializers describe JSON bodies, not the fields of an event.
+STREAM_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["message", "done", "error"]},
+        "data": {"type": "string"},
+    },
+    "required": ["data"],
+    "oneOf": [
+        _event("message", _json_object(delta="string")),
+        _event("done", _json_object(tokens_used="integer")),
+        _event("error", _json_object(detail="string")),
+    ],
+}
+
 index = extend_schema(summary="Service identity", responses={200: ServiceStatusSerializer})
 health = extend_schema(summary="Liveness probe", responses={200: HealthSerializer})
 hello = extend_schema(summary="Framework-overhead probe", responses={200: HelloSerializer})
@@ -43,9 +80,7 @@ complete_stream = extend_schema(
     summary="Complete a prompt, streamed",
     request=CompletionRequestSerializer,
     responses={
-        (200, "text/event-stream"): OpenApiResponse(
-            OpenApiTypes.STR, description=_STREAM_DESCRIPTION
-        ),
+        (200, "text/event-stream"): OpenApiResponse(STREAM_EVENT, description=_STREAM_DESCRIPTION),
         **_ERRORS,
     },
 )

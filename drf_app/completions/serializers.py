@@ -7,6 +7,8 @@ from typing import Any
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
+from drf_app.completions.llm.base import Completion
+
 
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers instead of turning them into text."""
@@ -55,7 +57,7 @@ class StrictIntegerField(serializers.IntegerField):
         return value
 
 
-class CompletionRequestSerializer(serializers.Serializer):
+class CompletionRequestSerializer(serializers.Serializer[dict[str, Any]]):
     """Body of both completion endpoints; unknown fields are ignored."""
 
     # No trimming: the prompt goes upstream exactly as sent, and "  " is 2 characters.
@@ -63,39 +65,39 @@ class CompletionRequestSerializer(serializers.Serializer):
     max_tokens = StrictIntegerField(min_value=1, max_value=4096, default=512)
 
 
-class CompletionSerializer(serializers.Serializer):
-    """Answer of POST /complete."""
+class CompletionSerializer(serializers.Serializer[Completion]):
+    """Answer of POST /complete, from the upstream's Completion."""
 
-    response = serializers.CharField()
+    response = serializers.CharField(source="text")
     tokens_used = serializers.IntegerField()
 
 
-class ServiceStatusSerializer(serializers.Serializer):
+class ServiceStatusSerializer(serializers.Serializer[dict[str, Any]]):
     """Answer of GET /."""
 
     status = serializers.CharField()
     service = serializers.CharField()
 
 
-class HealthSerializer(serializers.Serializer):
+class HealthSerializer(serializers.Serializer[dict[str, Any]]):
     """Answer of GET /health."""
 
     status = serializers.CharField()
 
 
-class HelloSerializer(serializers.Serializer):
+class HelloSerializer(serializers.Serializer[dict[str, Any]]):
     """Answer of GET /hello."""
 
     message = serializers.CharField()
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """Every error except a validation error: {"detail": str}."""
 
     detail = serializers.CharField()
 
 
-class FieldErrorSerializer(serializers.Serializer):
+class FieldErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """One invalid field: where it is, what is wrong, and the error code."""
 
     loc = serializers.ListField(child=serializers.CharField())
@@ -103,7 +105,7 @@ class FieldErrorSerializer(serializers.Serializer):
     type = serializers.CharField()
 
 
-class ValidationErrorSerializer(serializers.Serializer):
+class ValidationErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """A rejected request body (422)."""
 
     detail = FieldErrorSerializer(many=True)

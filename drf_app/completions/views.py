@@ -10,7 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from drf_app.completions import llm, schema, sse
-from drf_app.completions.serializers import CompletionRequestSerializer
+from drf_app.completions.serializers import (
+    CompletionRequestSerializer,
+    CompletionSerializer,
+    HealthSerializer,
+    HelloSerializer,
+    ServiceStatusSerializer,
+)
 
 
 def validated_body(request: Request) -> dict[str, Any]:
@@ -27,7 +33,7 @@ class IndexView(APIView):
     @schema.index
     def get(self, request: Request) -> Response:
         """Report that the service is up and which framework it is."""
-        return Response({"status": "ok", "service": "drf"})
+        return Response(ServiceStatusSerializer({"status": "ok", "service": "drf"}).data)
 
 
 class HealthView(APIView):
@@ -36,7 +42,7 @@ class HealthView(APIView):
     @schema.health
     def get(self, request: Request) -> Response:
         """Report health without calling upstream."""
-        return Response({"status": "healthy"})
+        return Response(HealthSerializer({"status": "healthy"}).data)
 
 
 class HelloView(APIView):
@@ -45,7 +51,7 @@ class HelloView(APIView):
     @schema.hello
     def get(self, request: Request) -> Response:
         """Say hello without calling upstream."""
-        return Response({"message": "Hello from DRF"})
+        return Response(HelloSerializer({"message": "Hello from DRF"}).data)
 
 
 class CompleteView(APIView):
@@ -56,7 +62,7 @@ class CompleteView(APIView):
         """Complete the prompt with one non-streaming upstream call."""
         body = validated_body(request)
         answer = llm.sync_client().complete(body["prompt"], body["max_tokens"])
-        return Response({"response": answer.text, "tokens_used": answer.tokens_used})
+        return Response(CompletionSerializer(answer).data)
 
 
 class CompleteStreamView(APIView):

@@ -21,7 +21,12 @@ from starlette.responses import StreamingResponse
 
 from fastapi_app import events
 from fastapi_app.dependencies import LLMDep, SyncLLMDep
-from fastapi_app.schemas import CompletionRequest, CompletionResponse, ErrorResponse
+from fastapi_app.schemas import (
+    STREAM_EVENT_SCHEMA,
+    CompletionRequest,
+    CompletionResponse,
+    ErrorResponse,
+)
 from fastapi_app.services.llm import StreamItem, UpstreamError
 
 
@@ -37,52 +42,43 @@ _ERROR_DESCRIPTIONS = {
     503: "Upstream rate limit (Retry-After passed on)",
     504: "Upstream timed out",
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": text}
     for status, text in _ERROR_DESCRIPTIONS.items()
 }
 # With an event-stream response class FastAPI would file `model` responses under
 # text/event-stream too, so the stream route names the JSON error schema itself.
-_STREAM_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": text,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
-    }
-    for status, text in _ERROR_DESCRIPTIONS.items()
-}
-_STREAM_EXAMPLE = (
-    'data: {"delta": "Hello"}\n\n'
-    'data: {"delta": " world"}\n\n'
-    'event: done\ndata: {"tokens_used": 12}\n\n'
-)
-COMPLETE: dict[str, Any] = {
-    "path": "/complete",
-    "operation_id": "complete",
-    "summary": "Complete a prompt",
-    "description": "Answer the prompt with one non-streaming upstream chat completion.",
-    "responses": _ERRORS,
-}
-COMPLETE_STREAM: dict[str, Any] = {
-    "path": "/complete/stream",
-    "operation_id": "complete_stream",
-    "summary": "Stream a completion",
-    "description": (
-        "Relay one streaming upstream chat completion as server-sent events: "
-        '`data: {"delta": ...}` per content chunk, then `event: done` with '
-        '`{"tokens_used": N}`. A failure after the first event is reported as '
-        '`event: error` with `{"detail": ...}`.'
-    ),
-    "response_class": EventStreamResponse,
-    "responses": {
-        200: {
-            "description": "Server-sent events",
-            "content": {
-                "text/event-stream": {"schema": {"type": "string"}, "example": _STREAM_EXAMPLE}
-            },
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-sent events",
+        "content": {
+            "text/event-stream": {
+                "schema": STREAM_EVENT_SCHEMA,
+                "example": (
+                    'data: {"delta": "Hello"}\n\n'
+                    'data: {"delta": " world"}\n\n'
+                    'event: done\ndata: {"tokens_used": 12}\n\n'
+                ),
+            }
         },
-        **_STREAM_ERRORS,
+    },
+    **{
+        status: {
+            "description": text,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            },
+        }
+        for status, text in _ERROR_DESCRIPTIONS.items()
     },
 }
+COMPLETE_DESCRIPTION = "Answer the prompt with one non-streaming upstream chat completion."
+STREAM_DESCRIPTION = (
+    "Relay one streaming upstream chat completion as server-sent events: "
+    '`data: {"delta": ...}` per content chunk, then `event: done` with '
+    '`{"tokens_used": N}`. A failure after the first event is reported as '
+    '`event: error` with `{"detail": ...}`.'
+)
 
 router = APIRouter(tags=["completions"])
 sync_router = APIRouter(tags=["completions"])
@@ -92,14 +88,27 @@ blocking_router = APIRouter(tags=["completions"])
 # --- async: the default -------------------------------------------------------------
 
 
-@router.post(**COMPLETE)
+@router.post(
+    "/complete",
+    operation_id="complete",
+    summary="Complete a prompt",
+    description=COMPLETE_DESCRIPTION,
+    responses=ERRORS,
+)
 async def complete(body: CompletionRequest, llm: LLMDep) -> CompletionResponse:
     """Answer a prompt with one upstream completion."""
     text, tokens_used = await llm.complete(body.prompt, body.max_tokens)
     return CompletionResponse(response=text, tokens_used=tokens_used)
 
 
-@router.post(**COMPLETE_STREAM)
+@router.post(
+    "/complete/stream",
+    operation_id="complete_stream",
+    summary="Stream a completion",
+    description=STREAM_DESCRIPTION,
+    response_class=EventStreamResponse,
+    responses=STREAM_RESPONSES,
+)
 async def complete_stream(body: CompletionRequest, llm: LLMDep) -> EventStreamResponse:
     """Relay the upstream token stream as server-sent events."""
     items = llm.stream(body.prompt, body.max_tokens)
@@ -125,14 +134,27 @@ async def _relay(
 # --- sync: def endpoints in Starlette's threadpool ----------------------------------
 
 
-@sync_router.post(**COMPLETE)
+@sync_router.post(
+    "/complete",
+    operation_id="complete",
+    summary="Complete a prompt",
+    description=COMPLETE_DESCRIPTION,
+    responses=ERRORS,
+)
 def complete_sync(body: CompletionRequest, llm: SyncLLMDep) -> CompletionResponse:
     """Answer a prompt with one upstream completion, holding a threadpool thread."""
     text, tokens_used = llm.complete(body.prompt, body.max_tokens)
     return CompletionResponse(response=text, tokens_used=tokens_used)
 
 
-@sync_router.post(**COMPLETE_STREAM)
+@sync_router.post(
+    "/complete/stream",
+    operation_id="complete_stream",
+    summary="Stream a completion",
+    description=STREAM_DESCRIPTION,
+    response_class=EventStreamResponse,
+    responses=STREAM_RESPONSES,
+)
 def complete_stream_sync(body: CompletionRequest, llm: SyncLLMDep) -> EventStreamResponse:
     """Relay the upstream token stream; Starlette pulls each event in the threadpool."""
     items = llm.stream(body.prompt, body.max_tokens)
@@ -154,14 +176,27 @@ def _relay_sync(first: StreamItem, items: Generator[StreamItem, None, None]) -> 
 # --- blocking: TEACHING ONLY, the mistake of calling sync I/O inside async def -----
 
 
-@blocking_router.post(**COMPLETE)
+@blocking_router.post(
+    "/complete",
+    operation_id="complete",
+    summary="Complete a prompt",
+    description=COMPLETE_DESCRIPTION,
+    responses=ERRORS,
+)
 async def complete_blocking(body: CompletionRequest, llm: SyncLLMDep) -> CompletionResponse:
     """Answer a prompt with a sync upstream call that blocks the event loop (teaching only)."""
     text, tokens_used = llm.complete(body.prompt, body.max_tokens)
     return CompletionResponse(response=text, tokens_used=tokens_used)
 
 
-@blocking_router.post(**COMPLETE_STREAM)
+@blocking_router.post(
+    "/complete/stream",
+    operation_id="complete_stream",
+    summary="Stream a completion",
+    description=STREAM_DESCRIPTION,
+    response_class=EventStreamResponse,
+    responses=STREAM_RESPONSES,
+)
 async def complete_stream_blocking(body: CompletionRequest, llm: SyncLLMDep) -> EventStreamResponse:
     """Relay the upstream stream, blocking the event loop on every chunk (teaching only)."""
     items = llm.stream(body.prompt, body.max_tokens)

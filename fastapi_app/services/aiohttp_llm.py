@@ -8,7 +8,13 @@ import aiohttp
 
 from fastapi_app.config import Settings
 from fastapi_app.services import openai_wire
-from fastapi_app.services.llm import StreamItem, UpstreamError, UpstreamTimeout, status_error
+from fastapi_app.services.llm import (
+    Done,
+    StreamItem,
+    UpstreamError,
+    UpstreamTimeout,
+    status_error,
+)
 
 
 class AiohttpLLM:
@@ -46,7 +52,7 @@ class AiohttpLLM:
         return openai_wire.decode_answer(raw)
 
     async def stream(self, prompt: str, max_tokens: int) -> AsyncGenerator[StreamItem, None]:
-        """Yield content deltas as they arrive, then tokens_used."""
+        """Yield content deltas as they arrive, then Done."""
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=True)
         decoder = openai_wire.StreamDecoder()
         try:
@@ -66,7 +72,7 @@ class AiohttpLLM:
             raise UpstreamTimeout("upstream timed out") from exc
         except (aiohttp.ClientError, ValueError) as exc:
             raise UpstreamError(f"upstream connection failed: {type(exc).__name__}") from exc
-        yield decoder.finish()
+        yield Done(decoder.finish())
 
     async def aclose(self) -> None:
         """Close the session and every pooled connection."""

@@ -9,7 +9,13 @@ import httpx
 
 from fastapi_app.config import Settings
 from fastapi_app.services import openai_wire
-from fastapi_app.services.llm import StreamItem, UpstreamError, UpstreamTimeout, status_error
+from fastapi_app.services.llm import (
+    Done,
+    StreamItem,
+    UpstreamError,
+    UpstreamTimeout,
+    status_error,
+)
 
 
 def _client_options(settings: Settings) -> dict[str, object]:
@@ -59,7 +65,7 @@ class HttpxLLM:
         return openai_wire.decode_answer(response.content)
 
     async def stream(self, prompt: str, max_tokens: int) -> AsyncGenerator[StreamItem, None]:
-        """Yield content deltas as they arrive, then tokens_used."""
+        """Yield content deltas as they arrive, then Done."""
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=True)
         decoder = openai_wire.StreamDecoder()
         try:
@@ -73,7 +79,7 @@ class HttpxLLM:
                         yield delta
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from exc
-        yield decoder.finish()
+        yield Done(decoder.finish())
 
     async def aclose(self) -> None:
         """Close the client and every pooled connection."""
@@ -100,7 +106,7 @@ class HttpxSyncLLM:
         return openai_wire.decode_answer(response.content)
 
     def stream(self, prompt: str, max_tokens: int) -> Generator[StreamItem, None, None]:
-        """Yield content deltas as they arrive, then tokens_used."""
+        """Yield content deltas as they arrive, then Done."""
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=True)
         decoder = openai_wire.StreamDecoder()
         try:
@@ -114,7 +120,7 @@ class HttpxSyncLLM:
                         yield delta
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from exc
-        yield decoder.finish()
+        yield Done(decoder.finish())
 
     def close(self) -> None:
         """Close the client and every pooled connection."""

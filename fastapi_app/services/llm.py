@@ -5,7 +5,7 @@ calls, so the routers never see which library is underneath:
 
 - ``complete(prompt, max_tokens) -> (text, tokens_used)``
 - ``stream(prompt, max_tokens)`` yields each content delta as ``str``, then exactly one
-  ``int``: ``tokens_used`` (upstream ``usage.total_tokens``).
+  ``Done`` carrying ``tokens_used`` (upstream ``usage.total_tokens``).
 
 Failures surface as ``UpstreamError`` and its subclasses, which carry the HTTP status that
 the service answers with.
@@ -14,12 +14,21 @@ the service answers with.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi_app.config import Settings
 
-StreamItem = str | int
-"""A content delta (str) or, last of all, tokens_used (int)."""
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The last item of a stream: the tokens that the whole call used."""
+
+    tokens_used: int
+
+
+StreamItem = str | Done
+"""A content delta, or, last of all, Done."""
 
 
 class UpstreamError(Exception):

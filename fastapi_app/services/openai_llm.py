@@ -12,7 +12,13 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from fastapi_app.config import Settings
-from fastapi_app.services.llm import StreamItem, UpstreamError, UpstreamTimeout, status_error
+from fastapi_app.services.llm import (
+    Done,
+    StreamItem,
+    UpstreamError,
+    UpstreamTimeout,
+    status_error,
+)
 
 # What the SDK lets through besides its own errors: httpx2 errors and undecodable JSON
 # while a stream is read, and attribute errors on answers that lack a field.
@@ -107,7 +113,7 @@ class OpenAILLM:
             raise _upstream_error(exc) from exc
 
     async def stream(self, prompt: str, max_tokens: int) -> AsyncGenerator[StreamItem, None]:
-        """Yield content deltas as they arrive, then tokens_used."""
+        """Yield content deltas as they arrive, then Done."""
         args = _chat_args(self._settings, prompt, max_tokens)
         tokens_used: int | None = None
         try:
@@ -125,7 +131,7 @@ class OpenAILLM:
             raise _upstream_error(exc) from exc
         if tokens_used is None:
             raise UpstreamError("upstream stream ended without usage")
-        yield tokens_used
+        yield Done(tokens_used)
 
     async def aclose(self) -> None:
         """Close the client and its transport's pool."""
@@ -149,7 +155,7 @@ class OpenAISyncLLM:
             raise _upstream_error(exc) from exc
 
     def stream(self, prompt: str, max_tokens: int) -> Generator[StreamItem, None, None]:
-        """Yield content deltas as they arrive, then tokens_used."""
+        """Yield content deltas as they arrive, then Done."""
         args = _chat_args(self._settings, prompt, max_tokens)
         tokens_used: int | None = None
         try:
@@ -167,7 +173,7 @@ class OpenAISyncLLM:
             raise _upstream_error(exc) from exc
         if tokens_used is None:
             raise UpstreamError("upstream stream ended without usage")
-        yield tokens_used
+        yield Done(tokens_used)
 
     def close(self) -> None:
         """Close the client and its pool."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from flask_app.config import Settings
+from flask_app.config import LLMSettings
 from flask_app.llm import (
     Completion,
     StreamEvent,
@@ -31,17 +31,17 @@ def _upstream_error(exc: httpx.HTTPError) -> UpstreamError:
 class HttpxClient:
     """Thread-safe; one instance serves every thread or greenlet of a worker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
-        size = settings.llm_max_connections
+        size = settings.max_connections
         self._http = httpx.Client(
-            headers={"Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}"},
-            timeout=httpx.Timeout(settings.llm_timeout_s),
+            headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
+            timeout=httpx.Timeout(settings.timeout_s),
             # httpx keeps only 20 idle connections by default; under load the rest would be
             # reopened for every request.
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
         )
-        self._url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
 
     def complete(self, prompt: str, max_tokens: int) -> Completion:
         body = chat_body(self._settings, prompt, max_tokens, stream=False)
@@ -54,7 +54,7 @@ class HttpxClient:
         return parse_completion(response.content)
 
     def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
-        deadline = time.monotonic() + self._settings.llm_timeout_s
+        deadline = time.monotonic() + self._settings.timeout_s
         body = chat_body(self._settings, prompt, max_tokens, stream=True)
         request = self._http.build_request("POST", self._url, json=body)
         try:

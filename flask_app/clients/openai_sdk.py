@@ -10,7 +10,7 @@ import openai
 from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from flask_app.config import Settings
+from flask_app.config import LLMSettings
 from flask_app.llm import (
     Completion,
     Delta,
@@ -42,13 +42,13 @@ def _transport_error(exc: httpx2.HTTPError) -> UpstreamError:
 class OpenAIClient:
     """Thread-safe; one instance serves every thread or greenlet of a worker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
-        size = settings.llm_max_connections
+        size = settings.max_connections
         self._sdk = openai.OpenAI(
-            api_key=settings.llm_api_key.get_secret_value(),
-            base_url=settings.llm_base_url,
-            timeout=settings.llm_timeout_s,
+            api_key=settings.api_key.get_secret_value(),
+            base_url=settings.base_url,
+            timeout=settings.timeout_s,
             # The SDK retries twice by default, which would hide upstream latency and errors.
             max_retries=0,
             # DefaultHttpxClient keeps the SDK's own settings apart from the pool size
@@ -61,7 +61,7 @@ class OpenAIClient:
     def complete(self, prompt: str, max_tokens: int) -> Completion:
         try:
             answer = self._sdk.chat.completions.create(
-                model=self._settings.llm_model,
+                model=self._settings.model,
                 messages=[{"role": "user", "content": prompt}],
                 max_tokens=max_tokens,
             )
@@ -75,10 +75,10 @@ class OpenAIClient:
         return Completion(answer.choices[0].message.content or "", answer.usage.total_tokens)
 
     def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
-        deadline = time.monotonic() + self._settings.llm_timeout_s
+        deadline = time.monotonic() + self._settings.timeout_s
         try:
             chunks = self._sdk.chat.completions.create(
-                model=self._settings.llm_model,
+                model=self._settings.model,
                 messages=[{"role": "user", "content": prompt}],
                 max_tokens=max_tokens,
                 stream=True,

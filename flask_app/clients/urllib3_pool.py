@@ -9,7 +9,7 @@ import orjson
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
-from flask_app.config import Settings
+from flask_app.config import LLMSettings
 from flask_app.llm import (
     Completion,
     StreamEvent,
@@ -42,21 +42,21 @@ def _chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
 class Urllib3Client:
     """Thread-safe; one instance serves every thread or greenlet of a worker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
         self._pool = urllib3.PoolManager(
             # block=False: past maxsize, extra connections are opened and closed after use
             # instead of making requests wait, so the pool never caps concurrency.
-            maxsize=settings.llm_max_connections,
+            maxsize=settings.max_connections,
             block=False,
             retries=False,
-            timeout=urllib3.Timeout(connect=settings.llm_timeout_s, read=settings.llm_timeout_s),
+            timeout=urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
             headers={
-                "Authorization": f"Bearer {settings.llm_api_key.get_secret_value()}",
+                "Authorization": f"Bearer {settings.api_key.get_secret_value()}",
                 "Content-Type": "application/json",
             },
         )
-        self._url = settings.llm_base_url.rstrip("/") + "/chat/completions"
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
 
     def _post(self, prompt: str, max_tokens: int, stream: bool) -> urllib3.BaseHTTPResponse:
         body = orjson.dumps(chat_body(self._settings, prompt, max_tokens, stream))
@@ -75,7 +75,7 @@ class Urllib3Client:
         return parse_completion(self._post(prompt, max_tokens, stream=False).data)
 
     def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
-        deadline = time.monotonic() + self._settings.llm_timeout_s
+        deadline = time.monotonic() + self._settings.timeout_s
         return self._events(self._post(prompt, max_tokens, stream=True), deadline)
 
     @staticmethod

@@ -1,73 +1,46 @@
-"""Fixtures of the DRF service's tests: Django set up once, clients on a live mock LLM."""
+"""Fixtures of the DRF service's tests: the service pointed at an upstream, test clients."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import os
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import django
 import pytest
-from django.conf import settings
-from django.test import AsyncClient, Client, override_settings
-from django.test.utils import setup_test_environment
+from django.test import Client, override_settings
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "drf_app.settings")
-django.setup()
-# Adds "testserver" (the test client's Host) to ALLOWED_HOSTS; another test folder of
-# the same session (the cross-service contract test) may have done it already.
-with contextlib.suppress(RuntimeError):
-    setup_test_environment()
-
-from drf_app.completions import llm  # noqa: E402  (needs Django set up)
-
-SYNC_CLIENTS = ["urllib3", "httpx", "openai"]
-ASYNC_CLIENTS = ["aiohttp", "openai", "openai-aiohttp"]
-ASYNC_URLCONF = "tests.drf_app.async_root_urls"
-
-T = TypeVar("T")
-
-
-def use_upstream(base_url: str, **changes: Any) -> override_settings:
-    """Return settings that point the service at `base_url` (clients are rebuilt)."""
-    return override_settings(LLM=dataclasses.replace(settings.LLM, base_url=base_url, **changes))
+from tests.drf_app.support import NO_UPSTREAM, use_upstream
 
 
 @pytest.fixture
-def upstream(fast_mock: str) -> Iterator[Callable[..., None]]:
-    """Point the service at the shared mock; call it again to change LLM_* fields."""
+def point() -> Iterator[Callable[..., None]]:
+    """Point the service at NO_UPSTREAM; call it to point elsewhere or change LLM_* fields."""
     active: list[override_settings] = []
 
-    def point(base_url: str = fast_mock, **changes: Any) -> None:
+    def point_at(base_url: str = NO_UPSTREAM, **changes: Any) -> None:
         if active:
             active.pop().disable()
         override = use_upstream(base_url, **changes)
         override.enable()
         active.append(override)
 
-    point()
-    yield point
+    point_at()
+    yield point_at
     for override in active:
         override.disable()
 
 
 @pytest.fixture
-def client(upstream: Callable[..., None]) -> Client:
-    """Django's test client on the sync views (the WSGI view set)."""
+def upstream(point: Callable[..., None], fast_mock: str) -> Callable[..., None]:
+    """Point the service at the shared live mock; call it again to change LLM_* fields."""
+
+    def at_mock(base_url: str = fast_mock, **changes: Any) -> None:
+        point(base_url, **changes)
+
+    at_mock()
+    return at_mock
+
+
+@pytest.fixture
+def client(point: Callable[..., None]) -> Client:
+    """Django's test client on the sync views (the WSGI view set); no upstream unless asked."""
     return Client()
-
-
-def run_async(scenario: Callable[[AsyncClient], Awaitable[T]]) -> T:
-    """Run `scenario` on the async views in a fresh loop; close that loop's upstream client."""
-
-    async def main() -> T:
-        try:
-            with override_settings(ROOT_URLCONF=ASYNC_URLCONF):
-                return await scenario(AsyncClient())
-        finally:
-            await llm.aclose_async_client()
-
-    return asyncio.run(main())

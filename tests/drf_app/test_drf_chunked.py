@@ -67,6 +67,7 @@ def call_wsgi(environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return int(started[0].split()[0]), json.loads(body)
 
 
+@pytest.mark.process  # a live mock answers the small body
 @pytest.mark.parametrize(
     ("body", "status"),
     [

@@ -41,7 +41,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.api_key == "sk-mock-local"
     assert llm.model == "mock-gpt"
     assert llm.timeout_s == 30.0
-    assert llm.max_connections == 1000
+    assert llm.max_connections == 10000  # no hidden limit below 10,000 in flight
     assert llm.client == "urllib3"
     assert settings["DEBUG"] is False
     assert settings["DATA_UPLOAD_MAX_MEMORY_SIZE"] == 65536

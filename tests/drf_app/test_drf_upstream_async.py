@@ -9,18 +9,20 @@ from typing import Any
 import pytest
 from django.test import AsyncClient
 
-from tests.drf_app.cases import (
+from tests.drf_app.support import (
+    ASYNC_CLIENTS,
     COMPLETE_FAULTS,
     SHORT_TIMEOUT_S,
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
     faulty,
+    run_async,
 )
-from tests.drf_app.conftest import ASYNC_CLIENTS, run_async
-from tests.drf_app.sse_events import parse_events
+from tests.services.sse import parse_events
 from tests.support import free_port
 
-pytestmark = pytest.mark.parametrize("llm_client", ASYNC_CLIENTS)
+# Each test runs with each async client, against the live mock.
+pytestmark = [pytest.mark.parametrize("llm_client", ASYNC_CLIENTS), pytest.mark.process]
 
 
 @pytest.fixture(autouse=True)
@@ -86,10 +88,10 @@ def test_stream_relays_every_chunk_as_it_arrives() -> None:
     assert response["Content-Type"] == "text/event-stream"
     assert response["X-Accel-Buffering"] == "no"
     events = parse_events(raw)
-    deltas = [data["delta"] for name, data in events if name == "data"]
+    deltas = [event.data["delta"] for event in events if event.name == "message"]
     assert len(deltas) == 20
     assert "".join(deltas) == whole["response"]
-    assert events[-1] == ("done", {"tokens_used": whole["tokens_used"]})
+    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
     assert arrivals[-1] - arrivals[0] > 0.05
 
 
@@ -124,9 +126,8 @@ def test_stream_fault_midway_ends_with_error_event(fault: str) -> None:
     status, raw = run_async(scenario)
     assert status == 200
     events = parse_events(raw)
-    assert [name for name, _ in events[:-1]] == ["data"] * 4
-    name, data = events[-1]
-    assert name == "error" and isinstance(data["detail"], str)
+    assert [event.name for event in events[:-1]] == ["message"] * 4
+    assert events[-1].name == "error" and isinstance(events[-1].data["detail"], str)
 
 
 @pytest.mark.parametrize("path", ["/complete", "/complete/stream"])

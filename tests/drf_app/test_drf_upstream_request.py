@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.test import AsyncClient, Client
 
-from tests.drf_app.conftest import ASYNC_CLIENTS, SYNC_CLIENTS, run_async
-from tests.drf_app.sse_events import parse_events
+from tests.drf_app.support import ASYNC_CLIENTS, SYNC_CLIENTS, run_async
+from tests.services.sse import parse_events
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
 COMPLETION = {
@@ -73,7 +73,7 @@ class Recorder(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def recorder(upstream: Callable[..., None]) -> Iterator[type[Recorder]]:
+def recorder() -> Iterator[type[Recorder]]:
     handler = type("Handler", (Recorder,), {"seen": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
@@ -96,8 +96,8 @@ def _expect_request(seen: list[Any], *, stream: bool) -> None:
         assert body["stream_options"] == {"include_usage": True}
 
 
-def _point(upstream: Callable[..., None], recorder: type[Recorder], llm_client: str) -> None:
-    upstream(
+def _point(point: Callable[..., None], recorder: type[Recorder], llm_client: str) -> None:
+    point(
         recorder.base_url,  # type: ignore[attr-defined]
         client=llm_client,
         api_key="sk-recorded",
@@ -110,9 +110,9 @@ BODY = json.dumps({"prompt": "Say hi", "max_tokens": 7})
 
 @pytest.mark.parametrize("llm_client", SYNC_CLIENTS)
 def test_sync_client_request_shape(
-    upstream: Callable[..., None], recorder: type[Recorder], llm_client: str
+    point: Callable[..., None], recorder: type[Recorder], llm_client: str
 ) -> None:
-    _point(upstream, recorder, llm_client)
+    _point(point, recorder, llm_client)
     api = Client()
     answer = api.post("/complete", BODY, content_type="application/json").json()
     assert answer == {"response": "Hi there", "tokens_used": 7}
@@ -120,9 +120,9 @@ def test_sync_client_request_shape(
     recorder.seen.clear()
     response = api.post("/complete/stream", BODY, content_type="application/json")
     events = parse_events(b"".join(response.streaming_content))
-    assert events == [
-        ("data", {"delta": "Hi"}),
-        ("data", {"delta": " there"}),
+    assert [(event.name, event.data) for event in events] == [
+        ("message", {"delta": "Hi"}),
+        ("message", {"delta": " there"}),
         ("done", {"tokens_used": 7}),
     ]
     _expect_request(recorder.seen, stream=True)
@@ -130,9 +130,9 @@ def test_sync_client_request_shape(
 
 @pytest.mark.parametrize("llm_client", ASYNC_CLIENTS)
 def test_async_client_request_shape(
-    upstream: Callable[..., None], recorder: type[Recorder], llm_client: str
+    point: Callable[..., None], recorder: type[Recorder], llm_client: str
 ) -> None:
-    _point(upstream, recorder, llm_client)
+    _point(point, recorder, llm_client)
 
     async def complete(api: AsyncClient) -> Any:
         return (await api.post("/complete", BODY, content_type="application/json")).json()
@@ -145,9 +145,9 @@ def test_async_client_request_shape(
     _expect_request(recorder.seen, stream=False)
     recorder.seen.clear()
     events = parse_events(run_async(stream))
-    assert events == [
-        ("data", {"delta": "Hi"}),
-        ("data", {"delta": " there"}),
+    assert [(event.name, event.data) for event in events] == [
+        ("message", {"delta": "Hi"}),
+        ("message", {"delta": " there"}),
         ("done", {"tokens_used": 7}),
     ]
     _expect_request(recorder.seen, stream=True)
@@ -155,11 +155,11 @@ def test_async_client_request_shape(
 
 @pytest.mark.parametrize("llm_client", SYNC_CLIENTS + [f"async:{name}" for name in ASYNC_CLIENTS])
 def test_no_retry_on_upstream_error(
-    upstream: Callable[..., None], recorder: type[Recorder], llm_client: str
+    point: Callable[..., None], recorder: type[Recorder], llm_client: str
 ) -> None:
     recorder.status = 500
     name = llm_client.removeprefix("async:")
-    _point(upstream, recorder, name)
+    _point(point, recorder, name)
     if llm_client.startswith("async:"):
 
         async def scenario(api: AsyncClient) -> int:
@@ -175,12 +175,12 @@ def test_no_retry_on_upstream_error(
 
 @pytest.mark.parametrize("llm_client", SYNC_CLIENTS + [f"async:{name}" for name in ASYNC_CLIENTS])
 def test_nul_prompt_and_integral_float_max_tokens_go_upstream_intact(
-    upstream: Callable[..., None], recorder: type[Recorder], llm_client: str
+    point: Callable[..., None], recorder: type[Recorder], llm_client: str
 ) -> None:
     # The contract's prompt is any string (DRF's CharField refuses NUL by default), and
     # JSON Schema counts 7.0 as an integer: both reach the upstream, 7.0 as the integer 7.
     name = llm_client.removeprefix("async:")
-    _point(upstream, recorder, name)
+    _point(point, recorder, name)
     body = json.dumps({"prompt": "a\u0000b", "max_tokens": 7.0})
     if llm_client.startswith("async:"):
 

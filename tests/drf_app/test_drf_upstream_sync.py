@@ -10,18 +10,19 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.drf_app.cases import (
+from tests.drf_app.support import (
     COMPLETE_FAULTS,
     SHORT_TIMEOUT_S,
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
+    SYNC_CLIENTS,
     faulty,
 )
-from tests.drf_app.conftest import SYNC_CLIENTS
-from tests.drf_app.sse_events import parse_events
+from tests.services.sse import parse_events
 from tests.support import free_port
 
-pytestmark = pytest.mark.parametrize("llm_client", SYNC_CLIENTS)
+# Each test runs with each sync client, against the live mock.
+pytestmark = [pytest.mark.parametrize("llm_client", SYNC_CLIENTS), pytest.mark.process]
 
 
 @pytest.fixture
@@ -55,10 +56,10 @@ def test_stream_relays_every_chunk_as_it_arrives(api: Client) -> None:
         arrivals.append(time.monotonic())
         raw += part
     events = parse_events(raw)
-    deltas = [data["delta"] for name, data in events if name == "data"]
+    deltas = [event.data["delta"] for event in events if event.name == "message"]
     assert len(deltas) == 20
     assert "".join(deltas) == whole["response"]
-    assert events[-1] == ("done", {"tokens_used": whole["tokens_used"]})
+    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
     # The mock spaces tokens 5 ms apart: chunks must not arrive all at once.
     assert arrivals[-1] - arrivals[0] > 0.05
 
@@ -84,9 +85,8 @@ def test_stream_fault_midway_ends_with_error_event(api: Client, fault: str) -> N
     response = post(api, "/complete/stream", faulty(fault))
     assert response.status_code == 200
     events = parse_events(b"".join(response.streaming_content))
-    assert [name for name, _ in events[:-1]] == ["data"] * 4
-    name, data = events[-1]
-    assert name == "error" and isinstance(data["detail"], str)
+    assert [event.name for event in events[:-1]] == ["message"] * 4
+    assert events[-1].name == "error" and isinstance(events[-1].data["detail"], str)
 
 
 @pytest.mark.parametrize("path", ["/complete", "/complete/stream"])

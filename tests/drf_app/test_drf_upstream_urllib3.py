@@ -22,15 +22,18 @@ from django.test import Client
 
 from drf_app.completions import llm
 from drf_app.completions.llm.urllib3_client import Urllib3Client
-from tests.drf_app.cases import (
+from tests.drf_app.support import (
     COMPLETE_FAULTS,
     SHORT_TIMEOUT_S,
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
     faulty,
 )
-from tests.drf_app.sse_events import parse_events
+from tests.services.live import mock_stats
+from tests.services.sse import parse_events
 from tests.support import mock_llm
+
+pytestmark = pytest.mark.process  # a live mock
 
 TTFT_S, ITL_S, TOKENS = 0.05, 0.04, 8
 # Seconds from the first token to the last on the paced mock.
@@ -49,8 +52,7 @@ def paced_mock() -> Iterator[str]:
 
 def upstream_requests(base: str) -> int:
     """Return how many chat requests the mock has accepted since its last reset."""
-    count: int = httpx.get(base.removesuffix("/v1") + "/stats").json()["requests"]
-    return count
+    return int(mock_stats(base)["requests"])
 
 
 def reset_stats(base: str) -> None:
@@ -58,16 +60,16 @@ def reset_stats(base: str) -> None:
 
 
 @pytest.fixture
-def use_urllib3(upstream: Callable[..., None], paced_mock: str) -> Callable[..., Urllib3Client]:
+def use_urllib3(point: Callable[..., None], paced_mock: str) -> Callable[..., Urllib3Client]:
     """Point the service at the paced mock with urllib3; return the process's client."""
 
-    def point(base_url: str = paced_mock, **changes: Any) -> Urllib3Client:
-        upstream(base_url, client="urllib3", **changes)
+    def point_urllib3(base_url: str = paced_mock, **changes: Any) -> Urllib3Client:
+        point(base_url, client="urllib3", **changes)
         client = llm.sync_client()
         assert isinstance(client, Urllib3Client)
         return client
 
-    return point
+    return point_urllib3
 
 
 def host_pool(client: Urllib3Client, base_url: str) -> urllib3.HTTPConnectionPool:
@@ -287,8 +289,8 @@ def test_each_upstream_fault_is_one_call_mapped_to_its_status(
     assert response.status_code == status
     if status == 200:  # a fault after the stream started: the error event ends it
         events = parse_events(b"".join(response.streaming_content))
-        assert [name for name, _ in events[:-1]] == ["data"] * 4
-        assert events[-1][0] == "error"
+        assert [event.name for event in events[:-1]] == ["message"] * 4
+        assert events[-1].name == "error"
     else:
         assert isinstance(response.json()["detail"], str)
     if fault == "429":
@@ -309,4 +311,4 @@ def test_stream_past_the_whole_request_deadline_ends_with_504_event(
     assert response.status_code == 200
     events = parse_events(b"".join(response.streaming_content))
     assert 0 < len(events) - 1 < TOKENS
-    assert events[-1] == ("error", {"detail": "upstream timed out"})
+    assert (events[-1].name, events[-1].data) == ("error", {"detail": "upstream timed out"})

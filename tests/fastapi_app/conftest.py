@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,12 +10,8 @@ from fastapi.testclient import TestClient
 
 from fastapi_app.config import Settings
 from fastapi_app.main import create_app
+from tests.fastapi_app.support import FAST_MOCK, NO_UPSTREAM, AppClient
 from tests.support import mock_llm
-
-# Short enough for fast tests, long enough that a stream is visibly incremental.
-FAST_MOCK = ("--ttft-ms", "10", "--itl-ms", "5", "--output-tokens", "8")
-
-AppClient = Callable[..., TestClient]
 
 
 @pytest.fixture(scope="session")
@@ -26,13 +22,16 @@ def mock_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def app_client(mock_url: str) -> Iterator[AppClient]:
-    """Return a factory of started TestClients, each on its own app and settings."""
+def app_client() -> Iterator[AppClient]:
+    """Return a factory of started TestClients, each on its own app and settings.
+
+    The upstream is NO_UPSTREAM unless a test passes `base_url` (the mock's, say).
+    """
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
         # Explicit defaults keep LLM_CLIENT or FASTAPI_VARIANT in the environment out of tests.
-        defaults = {"base_url": mock_url, "timeout_s": 2.0, "variant": "async", "client": None}
+        defaults = {"base_url": NO_UPSTREAM, "timeout_s": 2.0, "variant": "async", "client": None}
         settings = Settings(**{**defaults, **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
@@ -42,9 +41,3 @@ def app_client(mock_url: str) -> Iterator[AppClient]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def client(app_client: AppClient) -> TestClient:
-    """Return a started TestClient on the default settings (async variant, aiohttp)."""
-    return app_client()

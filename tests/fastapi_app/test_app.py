@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from fastapi_app import main
 from fastapi_app.config import Settings, Variant
 from fastapi_app.routers import docs
-from fastapi_app.services.llm import StreamItem
+from fastapi_app.services.llm import Done, StreamItem
 
 
 class FakeLLM:
@@ -25,7 +25,7 @@ class FakeLLM:
 
     async def stream(self, prompt: str, max_tokens: int) -> AsyncGenerator[StreamItem, None]:
         yield prompt
-        yield max_tokens
+        yield Done(max_tokens)
 
     async def aclose(self) -> None:
         self.closed = True
@@ -40,7 +40,7 @@ class FakeSyncLLM:
 
     def stream(self, prompt: str, max_tokens: int) -> Generator[StreamItem, None, None]:
         yield prompt
-        yield max_tokens
+        yield Done(max_tokens)
 
     def close(self) -> None:
         self.closed = True
@@ -104,6 +104,11 @@ def test_docs_fall_back_to_the_cdn_without_local_assets(monkeypatch: pytest.Monk
         assert client.get("/docs").status_code == 200
         assert "cdn.jsdelivr.net" in client.get("/docs").text
         assert client.get("/static/docs/swagger-ui-dist/swagger-ui.css").status_code == 404
+
+
+def test_upstream_pool_default_holds_10000_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_MAX_CONNECTIONS", raising=False)
+    assert Settings().max_connections == 10000  # no hidden limit below 10,000 in flight
 
 
 def test_settings_hide_the_key() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fastapi_app.conftest import AppClient
-from tests.fastapi_app.test_api import parse_events
+from tests.fastapi_app.support import AppClient
+from tests.services.live import mock_stats
+from tests.services.sse import parse_events
+
+pytestmark = pytest.mark.process  # a live mock
 
 COMBINATIONS = [
     ("async", "aiohttp"),
@@ -30,9 +32,9 @@ def combination(request: pytest.FixtureRequest) -> tuple[str, str]:
 
 
 @pytest.fixture
-def llm_client(combination: tuple[str, str], app_client: AppClient) -> TestClient:
+def llm_client(combination: tuple[str, str], app_client: AppClient, mock_url: str) -> TestClient:
     variant, client = combination
-    return app_client(variant=variant, client=client)
+    return app_client(variant=variant, client=client, base_url=mock_url)
 
 
 def _prompt(fault: str) -> dict[str, object]:
@@ -40,9 +42,7 @@ def _prompt(fault: str) -> dict[str, object]:
 
 
 def _upstream_requests(mock_url: str) -> int:
-    stats = httpx.get(mock_url.removesuffix("/v1") + "/stats").json()
-    requests: int = stats["requests"]
-    return requests
+    return int(mock_stats(mock_url)["requests"])
 
 
 def test_complete_calls_upstream_once(llm_client: TestClient, mock_url: str) -> None:
@@ -65,20 +65,22 @@ def test_integral_float_max_tokens_goes_upstream_as_an_integer(
     if path == "/complete":
         assert response.json()["response"] == "The quick"
     else:
-        assert [name for name, _ in parse_events(response.text)] == ["message"] * 2 + ["done"]
+        assert [event.name for event in parse_events(response.text)] == ["message"] * 2 + ["done"]
 
 
 def test_stream_relays_every_chunk(llm_client: TestClient) -> None:
     response = llm_client.post("/complete/stream", json={"prompt": "Say hi", "max_tokens": 3})
     assert response.status_code == 200
-    assert parse_events(response.text)[:3] == [
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    events = parse_events(response.text)
+    assert [(event.name, event.data) for event in events[:3]] == [
         ("message", {"delta": "The"}),
         ("message", {"delta": " quick"}),
         ("message", {"delta": " brown"}),
     ]
-    name, done = parse_events(response.text)[3]
-    assert name == "done"
-    assert isinstance(done["tokens_used"], int)
+    assert events[3].name == "done"
+    assert isinstance(events[3].data["tokens_used"], int)
 
 
 @pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
@@ -98,13 +100,12 @@ def test_upstream_failure_before_the_answer(
 
 @pytest.mark.parametrize("path", ["/complete", "/complete/stream"])
 def test_stalled_upstream_is_504(
-    combination: tuple[str, str], app_client: AppClient, path: str
+    combination: tuple[str, str], app_client: AppClient, mock_url: str, path: str
 ) -> None:
     variant, client = combination
     started = time.monotonic()
-    response = app_client(variant=variant, client=client, timeout_s=0.2).post(
-        path, json=_prompt("stall")
-    )
+    app = app_client(variant=variant, client=client, base_url=mock_url, timeout_s=0.2)
+    response = app.post(path, json=_prompt("stall"))
     assert response.status_code == 504
     assert isinstance(response.json()["detail"], str)
     assert time.monotonic() - started < 2.0
@@ -124,7 +125,7 @@ def test_failure_after_the_stream_started_is_an_error_event(
     response = llm_client.post("/complete/stream", json=_prompt(fault))
     assert response.status_code == 200
     events = parse_events(response.text)
-    names = [name for name, _ in events]
+    names = [event.name for event in events]
     assert names == ["message"] * (len(names) - 1) + ["error"]
     assert len(names) > 1  # at least one delta before the failure
-    assert isinstance(events[-1][1]["detail"], str)
+    assert isinstance(events[-1].data["detail"], str)

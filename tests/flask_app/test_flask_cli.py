@@ -12,7 +12,9 @@ from flask_app.__main__ import (
     GUNICORN_CONF,
     default_workers,
     gunicorn_command,
+    main,
     parse_args,
+    server_environment,
 )
 
 
@@ -62,6 +64,8 @@ def test_ipv6_host_is_bracketed() -> None:
         ["--port", "http"],
         ["--server", "gunicorn-sync", "--threads", "4"],
         ["--server", "gunicorn-gevent", "--threads", "4"],
+        ["--server", "gunicorn-sync", "--worker-connections", "10"],
+        ["--worker-connections", "0"],
         ["--bogus"],
     ],
 )
@@ -72,11 +76,48 @@ def test_bad_flags_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -
     assert "error" in capsys.readouterr().err
 
 
-def test_gunicorn_config_keeps_connections_and_silences_access_logs() -> None:
+def gunicorn_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
+    """The settings of gunicorn_conf.py, loaded as gunicorn loads it, under `env`."""
+    monkeypatch.delenv("WORKER_CONNECTIONS", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     settings: dict[str, object] = {}
     exec(GUNICORN_CONF.read_text(), settings)
+    return settings
+
+
+def test_gunicorn_config_keeps_connections_and_silences_access_logs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = gunicorn_config(monkeypatch)
     assert settings["keepalive"] == 75
     assert settings["accesslog"] is None
     assert settings["errorlog"] == "-"
     assert settings["preload_app"] is False
-    assert settings["worker_connections"] == 1000
+    # No hidden limit below 10,000 in flight, and a backlog that can hold as many.
+    assert settings["worker_connections"] == 10000
+    assert settings["backlog"] == 10000
+
+
+@pytest.mark.parametrize("server", ["gunicorn-gthread", "gunicorn-gevent"])
+def test_worker_connections_reach_the_gunicorn_config(
+    monkeypatch: pytest.MonkeyPatch, server: str
+) -> None:
+    for flags, expected in ([], "10000"), (["--worker-connections", "500"], "500"):
+        env = server_environment(parse_args(["--server", server, *flags]))
+        assert env == {"WORKER_CONNECTIONS": expected}
+    settings = gunicorn_config(monkeypatch, WORKER_CONNECTIONS="500")
+    assert settings["worker_connections"] == 500
+    assert settings["backlog"] == 2048  # gunicorn's default, never less
+    settings = gunicorn_config(monkeypatch, WORKER_CONNECTIONS="20000")
+    assert (settings["worker_connections"], settings["backlog"]) == (20000, 20000)
+
+
+def test_main_sets_the_environment_and_execs_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_CONNECTIONS", "1")  # restored after main() overwrites it
+    calls: list[list[str]] = []
+    monkeypatch.setattr(os, "execvp", lambda file, args: calls.append(args))
+    main(["--server", "gunicorn-gevent", "--worker-connections", "700"])
+    assert os.environ["WORKER_CONNECTIONS"] == "700"
+    [command] = calls
+    assert _option(command, "--config") == str(GUNICORN_CONF)

@@ -1,4 +1,4 @@
-"""Pure pieces of the Flask service: settings, SSE parsing, the per-process client holder."""
+"""Pure pieces of the Flask service: its config, SSE parsing, the per-process client holder."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import json
 import threading
 
 import pytest
+from flask import Flask
 from pydantic import ValidationError
 
-from flask_app.config import Settings, load_settings
+from flask_app import create_app
+from flask_app.config import DefaultConfig, LLMSettings
 from flask_app.llm import (
     Delta,
     LazyClient,
@@ -22,27 +24,39 @@ from flask_app.llm import (
 FAR = float("inf")
 
 
-def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    settings = load_settings()
-    assert settings.llm_base_url == "http://127.0.0.1:8900/v1"
-    assert settings.llm_api_key.get_secret_value() == "sk-mock-local"
-    assert settings.llm_model == "mock-gpt"
-    assert settings.llm_timeout_s == 30
-    assert settings.llm_max_connections == 1000
-    assert settings.llm_client == "urllib3"
+LLM_KEYS = [key for key in vars(DefaultConfig) if key.startswith("LLM_")]
 
 
-def test_settings_come_from_the_environment_and_overrides_win(
+def settings_of(app: Flask) -> LLMSettings:
+    lazy: LazyClient = app.extensions["llm"]
+    return lazy.settings
+
+
+def test_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in LLM_KEYS:
+        monkeypatch.delenv(key, raising=False)
+    app = create_app()
+    assert app.config["MAX_CONTENT_LENGTH"] == 65536
+    settings = settings_of(app)
+    assert settings.base_url == "http://127.0.0.1:8900/v1"
+    assert settings.api_key.get_secret_value() == "sk-mock-local"
+    assert settings.model == "mock-gpt"
+    assert settings.timeout_s == 30
+    # No hidden limit below 10,000 in flight: the upstream pool holds that many.
+    assert settings.max_connections == 10000
+    assert settings.client == "urllib3"
+
+
+def test_config_comes_from_the_environment_and_test_config_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LLM_MODEL", "from-env")
     monkeypatch.setenv("LLM_MAX_CONNECTIONS", "64")
     monkeypatch.setenv("LLM_API_KEY", "sk-hidden")
-    settings = load_settings({"LLM_MODEL": "from-config", "TESTING": True})
-    assert settings.llm_model == "from-config"
-    assert settings.llm_max_connections == 64
+    app = create_app({"LLM_MODEL": "from-config", "TESTING": True})
+    assert app.config["LLM_MODEL"] == "from-config"
+    settings = settings_of(app)
+    assert (settings.model, settings.max_connections) == ("from-config", 64)
     assert "sk-hidden" not in repr(settings)
 
 
@@ -53,7 +67,12 @@ def test_settings_come_from_the_environment_and_overrides_win(
 def test_bad_settings_fail_at_start(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
-        load_settings()
+        create_app()
+
+
+def test_an_unknown_llm_key_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        create_app({"LLM_MODLE": "typo"})
 
 
 def _sse(*chunks: object) -> list[bytes]:
@@ -112,7 +131,7 @@ def test_parse_completion_rejects_malformed_answers(raw: bytes) -> None:
 
 
 def test_lazy_client_builds_one_client_for_all_threads() -> None:
-    lazy = LazyClient(load_settings({"LLM_CLIENT": "httpx"}))
+    lazy = LazyClient(settings_of(create_app({"LLM_CLIENT": "httpx"})))
     seen = []
     threads = [threading.Thread(target=lambda: seen.append(lazy.get())) for _ in range(8)]
     for thread in threads:

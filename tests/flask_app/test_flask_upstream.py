@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from tests.flask_app.conftest import CLIENTS, AppFactory, Recorder
-from tests.flask_app.sse_parse import parse_events
+from tests.flask_app.support import CLIENTS, NO_UPSTREAM, AppFactory, Recorder
+from tests.services.sse import parse_events
 
 pytestmark = pytest.mark.parametrize("llm_client", CLIENTS)
 
@@ -27,6 +27,7 @@ def _mock_answer(mock_base: str, prompt: str, max_tokens: int) -> tuple[str, int
     return answer["choices"][0]["message"]["content"], answer["usage"]["total_tokens"]
 
 
+@pytest.mark.process  # a live mock LLM
 def test_complete_relays_text_and_total_tokens(
     make_client: AppFactory, mock_base: str, llm_client: str
 ) -> None:
@@ -37,6 +38,7 @@ def test_complete_relays_text_and_total_tokens(
     assert response.get_json() == {"response": text, "tokens_used": tokens}
 
 
+@pytest.mark.process  # a live mock LLM
 def test_stream_relays_each_chunk_then_done(
     make_client: AppFactory, mock_base: str, llm_client: str
 ) -> None:
@@ -46,12 +48,12 @@ def test_stream_relays_each_chunk_then_done(
     assert response.mimetype == "text/event-stream"
     assert response.headers["Cache-Control"] == "no-cache"
     assert response.headers["X-Accel-Buffering"] == "no"
-    events = parse_events(response.get_data(as_text=True))
+    events = parse_events(response.get_data())
     text, tokens = _mock_answer(mock_base, "tell me", 6)
-    deltas = [data["delta"] for name, data in events[:-1] if name == "message"]
+    deltas = [event.data["delta"] for event in events[:-1] if event.name == "message"]
     assert len(deltas) == len(events) - 1 == 6
     assert "".join(deltas) == text
-    assert events[-1] == ("done", {"tokens_used": tokens})
+    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": tokens})
 
 
 def test_upstream_request_follows_the_openai_chat_api(
@@ -65,9 +67,9 @@ def test_upstream_request_follows_the_openai_chat_api(
         "response": "Hello",
         "tokens_used": 5,
     }
-    streamed = client.post("/complete/stream", json={"prompt": "hi"}).get_data(as_text=True)
+    streamed = client.post("/complete/stream", json={"prompt": "hi"}).get_data()
     # Role-only and empty chunks are not forwarded; a body that ends at close is read to the end.
-    assert parse_events(streamed) == [
+    assert [(event.name, event.data) for event in parse_events(streamed)] == [
         ("message", {"delta": "Hel"}),
         ("message", {"delta": "lo"}),
         ("done", {"tokens_used": 5}),
@@ -99,7 +101,8 @@ def test_integral_float_max_tokens_goes_upstream_as_an_integer(
     assert client.post("/complete", json=body).status_code == 200
     streamed = client.post("/complete/stream", json=body)
     assert streamed.status_code == 200
-    assert parse_events(streamed.get_data(as_text=True))[-1] == ("done", {"tokens_used": 5})
+    done = parse_events(streamed.get_data())[-1]
+    assert (done.name, done.data) == ("done", {"tokens_used": 5})
     assert len(recorder.requests) == 2
     for _, _, sent in recorder.requests:
         assert sent["max_tokens"] == int(max_tokens)
@@ -111,6 +114,7 @@ def test_integral_float_max_tokens_goes_upstream_as_an_integer(
     [("429", 503), ("500", 502), ("503", 502), ("404", 502), ("malformed", 502),
      ("disconnect", 502), ("stall", 504)],
 )  # fmt: skip
+@pytest.mark.process  # a live mock LLM
 def test_complete_maps_upstream_faults(
     make_client: AppFactory, mock_base: str, llm_client: str, fault: str, status: int
 ) -> None:
@@ -127,6 +131,7 @@ def test_complete_maps_upstream_faults(
 @pytest.mark.parametrize(
     ("fault", "status"), [("429", 503), ("500", 502), ("503", 502), ("stall", 504)]
 )
+@pytest.mark.process  # a live mock LLM
 def test_stream_refused_before_start_gets_a_status(
     make_client: AppFactory, mock_base: str, llm_client: str, fault: str, status: int
 ) -> None:
@@ -138,27 +143,28 @@ def test_stream_refused_before_start_gets_a_status(
 
 
 @pytest.mark.parametrize("fault", ["disconnect", "malformed"])
+@pytest.mark.process  # a live mock LLM
 def test_stream_failing_midway_ends_with_an_error_event(
     make_client: AppFactory, mock_base: str, llm_client: str, fault: str
 ) -> None:
     client = make_client(LLM_BASE_URL=mock_base, LLM_CLIENT=llm_client)
     response = client.post("/complete/stream", json={"prompt": f"hi [mock-error:{fault}]"})
     assert response.status_code == 200
-    events = parse_events(response.get_data(as_text=True))
-    assert events[0][0] == "message"
-    name, data = events[-1]
-    assert name == "error" and isinstance(data["detail"], str)
-    assert "done" not in [name for name, _ in events]
+    events = parse_events(response.get_data())
+    assert events[0].name == "message"
+    assert events[-1].name == "error" and isinstance(events[-1].data["detail"], str)
+    assert "done" not in [event.name for event in events]
 
 
 def test_refused_connection_is_502(make_client: AppFactory, llm_client: str) -> None:
-    client = make_client(LLM_BASE_URL="http://127.0.0.1:9/v1", LLM_CLIENT=llm_client)
+    client = make_client(LLM_BASE_URL=NO_UPSTREAM, LLM_CLIENT=llm_client)
     for path in ["/complete", "/complete/stream"]:
         response = client.post(path, json={"prompt": "hi"})
         assert response.status_code == 502
         assert isinstance(response.get_json()["detail"], str)
 
 
+@pytest.mark.process  # a live mock LLM
 def test_stall_times_out_after_llm_timeout_s(
     make_client: AppFactory, mock_base: str, llm_client: str
 ) -> None:

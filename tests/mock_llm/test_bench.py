@@ -40,6 +40,7 @@ def test_parse_wrk_rejects_garbage() -> None:
         parse_wrk("unable to connect to 127.0.0.1:1 Connection refused")
 
 
+@pytest.mark.process  # a subprocess
 def test_tiny_capacity_run_prints_every_figure() -> None:
     require_tool("wrk")
     done = subprocess.run(
@@ -75,6 +76,7 @@ def test_tiny_capacity_run_prints_every_figure() -> None:
     assert done.stdout.count("errors                   0") == 2
 
 
+@pytest.mark.process  # a subprocess
 def test_same_core_twice_is_refused() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mock_llm.bench", "--mock-cpu", "0", "--load-cpu", "0"],

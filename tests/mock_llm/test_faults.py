@@ -7,6 +7,8 @@ import pytest
 
 from tests.support import mock_llm
 
+pytestmark = pytest.mark.process  # a live mock
+
 HEADERS = {"Authorization": "Bearer sk-mock-local"}
 BODY = {"model": "mock-gpt", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 

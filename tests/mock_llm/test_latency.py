@@ -10,6 +10,8 @@ import pytest
 
 from tests.support import mock_llm
 
+pytestmark = pytest.mark.process  # a live mock
+
 HEADERS = {"Authorization": "Bearer sk-mock-local"}
 
 

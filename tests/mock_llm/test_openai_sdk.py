@@ -10,6 +10,8 @@ import pytest
 
 from mock_llm import tokens
 
+pytestmark = pytest.mark.process  # a live mock
+
 KEY = "sk-mock-local"
 MESSAGES: list[openai.types.chat.ChatCompletionMessageParam] = [
     {"role": "user", "content": "Say something."}

@@ -28,6 +28,7 @@ def _raw(base: str, payload: bytes) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_pipelined_requests_are_answered_in_order(fast_mock: str) -> None:
     one = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
     last = b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -36,11 +37,13 @@ def test_pipelined_requests_are_answered_in_order(fast_mock: str) -> None:
     assert answer.rindex(b"HTTP/1.1 404") > answer.rindex(b"HTTP/1.1 200")
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_garbage_gets_400_and_the_server_lives_on(fast_mock: str) -> None:
     assert _raw(fast_mock, b"\x00\x01 not http at all\r\n\r\n").startswith(b"HTTP/1.1 400")
     assert httpx.get(fast_mock.removesuffix("/v1") + "/health").json() == {"status": "ok"}
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_expect_100_continue(fast_mock: str) -> None:
     body = httpx.Request("POST", "http://x", json=BODY).content
     head = (
@@ -51,6 +54,7 @@ def test_expect_100_continue(fast_mock: str) -> None:
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_stats_count_requests_in_flight_and_reset(fast_mock: str) -> None:
     root = fast_mock.removesuffix("/v1")
     httpx.post(f"{root}/stats/reset").raise_for_status()
@@ -77,6 +81,7 @@ def test_stats_count_requests_in_flight_and_reset(fast_mock: str) -> None:
     assert reset["requests"] == 0 and reset["resets"] == stats["resets"] + 1
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_two_workers_share_the_port_and_the_counters() -> None:
     with mock_llm("--workers", "2", "--ttft-ms", "1", "--itl-ms", "0") as base:
         with httpx.Client(headers=HEADERS) as client:
@@ -106,6 +111,7 @@ def test_environment_variables_set_flags(monkeypatch: pytest.MonkeyPatch) -> Non
         ([], {"MOCK_LLM_OUTPUT_TOKENS": "zero"}, "--output-tokens"),
     ],
 )
+@pytest.mark.process  # a live mock or a subprocess
 def test_bad_settings_exit_2_with_one_line(
     args: list[str], env: dict[str, str], needle: str
 ) -> None:
@@ -121,6 +127,7 @@ def test_bad_settings_exit_2_with_one_line(
     assert needle in done.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.process  # a live mock or a subprocess
 def test_occupied_port_exits_2(fast_mock: str) -> None:
     port = str(urlsplit(fast_mock).port)
     done = subprocess.run(

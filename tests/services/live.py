@@ -69,12 +69,16 @@ class Deployment:
 
 
 @contextmanager
-def serve(service: Service, upstream: str, server: str | None = None) -> Iterator[Deployment]:
-    """Run `python -m <service>` with one worker until the block ends."""
+def serve(
+    service: Service, upstream: str, server: str | None = None, workers: int | None = 1
+) -> Iterator[Deployment]:
+    """Run `python -m <service>` until the block ends; `workers=None` keeps its default."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["-m", service.module, "--server", server or service.default_server]
-    args += ["--port", str(port), "--workers", "1"]
+    args += ["--port", str(port)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
     env = {"LLM_BASE_URL": upstream, "LLM_TIMEOUT_S": TIMEOUT_S}
     with running(args, f"{base}/health", env=env):
         yield Deployment(service, base, upstream)

@@ -53,6 +53,13 @@ def parse_block(lines: list[str], at: float) -> Event:
     return Event(name, data, at)
 
 
+def parse_events(raw: str | bytes) -> list[Event]:
+    """Decode a whole event stream read at once (all events timed at 0)."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    blocks = [block for block in text.split("\n\n") if block]
+    return [parse_block(block.split("\n"), 0.0) for block in blocks]
+
+
 def post_stream(client: httpx.Client, body: object) -> StreamAnswer:
     """POST /complete/stream; time each event by the arrival of its first line."""
     started = time.perf_counter()

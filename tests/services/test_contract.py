@@ -20,6 +20,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from mock_llm.tokens import prompt_tokens, text, token
+from tests.services.disconnect import ITL_MS, leave_stream, stream_mock
+from tests.services.keepalive import refuse_then_reuse
 from tests.services.live import (
     ITL_S,
     OUTPUT_CAP,
@@ -35,7 +37,9 @@ from tests.services.live import (
     serve,
 )
 from tests.services.sse import StreamAnswer, post_stream
-from tests.support import free_port, mock_llm, running, stop_process
+from tests.support import free_port, running, stop_process
+
+pytestmark = pytest.mark.process  # live services and mocks
 
 PROMPT = "Tell me about the quick brown fox."
 COMPLETE_PATHS = ["/complete", "/complete/stream"]
@@ -180,6 +184,10 @@ INVALID_FIELDS = [
     pytest.param({"prompt": "hi", "max_tokens": "12"}, "max_tokens", id="max-tokens-string"),
     pytest.param({"prompt": "hi", "max_tokens": True}, "max_tokens", id="max-tokens-bool"),
     pytest.param({"prompt": "hi", "max_tokens": 1.5}, "max_tokens", id="max-tokens-float"),
+    # Integral floats are integers (JSON Schema's view), so these fail on their value.
+    pytest.param({"prompt": "hi", "max_tokens": 0.0}, "max_tokens", id="max-tokens-0.0"),
+    pytest.param({"prompt": "hi", "max_tokens": 4097.0}, "max_tokens", id="max-tokens-4097.0"),
+    pytest.param({"prompt": "hi", "max_tokens": 1e16}, "max_tokens", id="max-tokens-1e16"),
     pytest.param({"prompt": "hi", "max_tokens": None}, "max_tokens", id="max-tokens-null"),
 ]
 
@@ -514,38 +522,68 @@ def test_docs_page_is_html_with_local_assets(deployment: Deployment, http: httpx
 
 # Every server model of every service
 
-SLOW_TTFT_S, SLOW_ITL_S, SLOW_TOKENS = 0.05, 0.05, 10
+STREAMED_TOKENS = 25  # 24 x 20 ms = 480 ms from the first to the last
 
 
 @pytest.fixture(scope="module")
-def slow_mock() -> Iterator[str]:
-    """A mock whose tokens are 50 ms apart, to tell streaming from buffering."""
-    flags = ("--ttft-ms", str(SLOW_TTFT_S * 1000), "--itl-ms", str(SLOW_ITL_S * 1000))
-    with mock_llm(*flags, "--output-tokens", str(SLOW_TOKENS)) as upstream:
+def stream_upstream() -> Iterator[str]:
+    """A mock whose streams last 4 s, with tokens 20 ms apart (tests.services.disconnect)."""
+    with stream_mock() as upstream:
         yield upstream
 
 
-@pytest.mark.parametrize(
-    ("implementation", "server"),
-    SERVER_MODELS,
+@pytest.fixture(
+    scope="module",
+    params=SERVER_MODELS,
     ids=[f"{service.name}-{server}" for service, server in SERVER_MODELS],
 )
-def test_server_model(slow_mock: str, implementation: Service, server: str) -> None:
-    with (
-        serve(implementation, slow_mock, server) as live,
-        httpx.Client(base_url=live.base, timeout=10) as http,
-    ):
+def model(request: pytest.FixtureRequest, stream_upstream: str) -> Iterator[Deployment]:
+    """Each (service, server model) in turn, with one worker, calling the stream mock."""
+    service, server = request.param
+    with serve(service, stream_upstream, server) as live:
+        yield live
+
+
+def test_server_model(model: Deployment) -> None:
+    with httpx.Client(base_url=model.base, timeout=10) as http:
         hello = http.get("/hello")
-        assert (hello.status_code, hello.json()) == (200, {"message": implementation.hello})
+        assert (hello.status_code, hello.json()) == (200, {"message": model.service.hello})
 
         complete = http.post("/complete", json={"prompt": PROMPT, "max_tokens": 3})
         assert complete.status_code == 200, complete.text
         assert complete.json() == {"response": text(3), "tokens_used": usage(PROMPT, 3)}
 
-        answer = post_stream(http, {"prompt": PROMPT, "max_tokens": SLOW_TOKENS})
-        assert_relayed(answer, PROMPT, SLOW_TOKENS)
-        # Tokens leave the mock over (SLOW_TOKENS - 1) x 50 ms = 450 ms after the first.
-        assert answer.events[-1].at - answer.events[0].at >= 0.3, [e.at for e in answer.events]
+        answer = post_stream(http, {"prompt": PROMPT, "max_tokens": STREAMED_TOKENS})
+        assert_relayed(answer, PROMPT, STREAMED_TOKENS)
+        # A buffered stream would arrive all at once, not spread over 480 ms.
+        spread = answer.events[-1].at - answer.events[0].at
+        assert spread >= 0.5 * (STREAMED_TOKENS - 1) * ITL_MS / 1000, [e.at for e in answer.events]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])
+@pytest.mark.parametrize("size", [BODY_LIMIT + 1, 200_000, 1_000_000])
+def test_connection_serves_the_next_request_after_a_413(
+    model: Deployment, size: int, chunked: bool
+) -> None:
+    """Issue 12: a pooled client reuses its connection after a refused body."""
+    outcome = refuse_then_reuse(model.base, size, chunked=chunked)
+    assert outcome.ok, outcome
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["sized", "chunked"])
+def test_body_over_1_mib_gets_its_413_and_a_usable_or_cleanly_closed_connection(
+    model: Deployment, chunked: bool
+) -> None:
+    # Past 1 MiB a server may answer Connection: close rather than keep the connection.
+    outcome = refuse_then_reuse(model.base, 2_000_000, chunked=chunked)
+    assert outcome.ok, outcome
+
+
+def test_client_leaving_a_stream_closes_the_upstream_call(model: Deployment) -> None:
+    """Issue 12: an abandoned stream must not keep the LLM generating (and billing)."""
+    seconds = leave_stream(model.base, model.upstream)
+    # Sync WSGI workers notice on their next write, a token interval or two later.
+    assert seconds <= (5 * ITL_MS + 250) / 1000, f"upstream closed {seconds * 1000:.0f} ms later"
 
 
 def test_every_server_model_is_listed_in_help() -> None:
