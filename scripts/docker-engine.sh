@@ -58,11 +58,18 @@ start() {
     no_engine "dockerd did not start: $(tail -n 1 "$dir/dockerd.log")"
 }
 
-stop() {
-    [ -f "$dir/dockerd.pid" ] || { say "no engine started by this script"; return 0; }
+# The pid recorded by `start`, if that process is still a dockerd (not a reused pid).
+started_pid() {
     local pid
+    [ -f "$dir/dockerd.pid" ] || return 1
     pid=$(cat "$dir/dockerd.pid")
-    kill "$pid" 2>/dev/null && say "stopping dockerd (pid $pid)"
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
+}
+
+stop() {
+    local pid
+    pid=$(started_pid) || { rm -f "$dir/dockerd.pid"; say "no engine started by this script runs"; return 0; }
+    kill "$pid" && say "stopping dockerd (pid $pid)"
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     rm -f "$dir/dockerd.pid"
 }
