@@ -29,10 +29,14 @@ answers() { docker info >/dev/null 2>&1; }
 
 start() {
     answers && { say "an engine answers already"; return 0; }
-    command -v docker >/dev/null 2>&1 || [ "$(id -u)" -eq 0 ] ||
-        no_engine "docker is not installed and installing it needs root"
+    if [ "$(id -u)" -ne 0 ]; then
+        [ -S /var/run/docker.sock ] &&
+            no_engine "an engine runs, but user $(id -un) has no access to it (join the docker group, or run as root)"
+        command -v dockerd >/dev/null 2>&1 &&
+            no_engine "dockerd is installed but not running, and starting it needs root"
+        no_engine "Docker is not installed, and installing it needs root"
+    fi
     if ! command -v dockerd >/dev/null 2>&1; then
-        [ "$(id -u)" -eq 0 ] || no_engine "no engine answers and starting one needs root (start Docker yourself)"
         command -v apt-get >/dev/null 2>&1 || no_engine "dockerd is missing and there is no apt-get to install it"
         say "installing Debian's docker.io"
         export DEBIAN_FRONTEND=noninteractive
@@ -40,7 +44,6 @@ start() {
         apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null ||
             no_engine "apt-get install docker.io failed"
     fi
-    [ "$(id -u)" -eq 0 ] || no_engine "dockerd is installed but not running, and starting it needs root"
     mkdir -p "$dir"
     # overlay2 first (fast, small); the engine's own choice if this kernel refuses it
     for driver in overlay2 ""; do

@@ -31,7 +31,7 @@ if [ -x $venv/bin/python ]; then
 fi
 
 if [ ! -x $venv/bin/python ]; then
-    python=$(bash scripts/find-python.sh $wanted) || exit 2
+    python=$(bash scripts/find-python.sh ${wanted:+"$wanted"}) || exit 2
     echo "venv: creating .venv with Python $(minor_of "$python") ($python)"
     "$python" -m venv $venv
 fi
