@@ -33,9 +33,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -192,7 +191,9 @@ class Project:
         descriptor, self._env_file = tempfile.mkstemp(suffix=".env")
         os.close(descriptor)  # empty: no developer's .env applies
 
-    def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> Any:
+    def __call__(
+        self, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         command = [*self.compose, "--project-directory", str(REPO_ROOT)]
         command += ["--env-file", self._env_file, "-f", "docker-compose.yml", *args]
         return _run(command, timeout=timeout, env=self.env, check=check)
@@ -225,9 +226,12 @@ class Project:
         assert not leftovers, f"left behind: {leftovers}"
 
 
+MakeProject = Callable[..., Project]
+
+
 @pytest.fixture
-def project(compose: list[str], image: str, tmp_path: Path) -> Iterator[Any]:
-    """Make projects with `project(results_owner_uid, **variables)`; all torn down after."""
+def project(compose: list[str], image: str, tmp_path: Path) -> Iterator[MakeProject]:
+    """Make projects with `project(results_writable, **variables)`; all torn down after."""
     made: list[Project] = []
 
     def make(results_writable: bool, **variables: str) -> Project:
@@ -250,7 +254,7 @@ def project(compose: list[str], image: str, tmp_path: Path) -> Iterator[Any]:
 
 
 def test_an_unwritable_results_folder_is_refused_at_once(
-    project: Any, request: pytest.FixtureRequest
+    project: MakeProject, request: pytest.FixtureRequest
 ) -> None:
     if os.getuid() == 1000:
         pytest.skip("the image's user is this user: any folder of ours is writable to it")
@@ -283,7 +287,7 @@ def _wait_healthy(stack: Project, expected: int, timeout_s: float) -> None:
         time.sleep(1)
 
 
-def test_the_interactive_profile(project: Any, request: pytest.FixtureRequest) -> None:
+def test_the_interactive_profile(project: MakeProject, request: pytest.FixtureRequest) -> None:
     stack = project(results_writable=True)
     started = time.monotonic()
     stack("--profile", "interactive", "up", "-d", "--no-build", timeout=300)
@@ -335,7 +339,7 @@ def test_the_interactive_profile(project: Any, request: pytest.FixtureRequest) -
 # --- the headless profile ------------------------------------------------------------
 
 
-def test_the_headless_profile(project: Any, request: pytest.FixtureRequest) -> None:
+def test_the_headless_profile(project: MakeProject, request: pytest.FixtureRequest) -> None:
     stack = project(results_writable=True, BENCH_RUN_ID="live", **HEADLESS)
     started = time.monotonic()
     done = stack("--profile", "headless", "up", "--no-build", "--exit-code-from", "bench",
@@ -361,7 +365,7 @@ def test_the_headless_profile(project: Any, request: pytest.FixtureRequest) -> N
     )
 
 
-def test_a_broken_target_fails_the_headless_run(project: Any) -> None:
+def test_a_broken_target_fails_the_headless_run(project: MakeProject) -> None:
     # BENCH_TARGET names Flask's target while TARGET_HOST serves FastAPI: the contract
     # check before the run refuses it, and the target is skipped
     broken = {**HEADLESS, "BENCH_TARGET": "flask-gunicorn-gthread"}
