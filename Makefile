@@ -1,50 +1,62 @@
 # The two commands of the README: `make bench` and `make test`.
-# Both bootstrap .venv from the committed lock file when it is missing or stale.
+# Both bootstrap .venv from the committed lock files when it is missing or stale.
 
-PYTHON ?= python3
+# The interpreter of .venv: empty means the first supported one found (CPython 3.11 to
+# 3.13, scripts/find-python.sh); `make PYTHON=python3.12 bench` chooses one.
+PYTHON ?=
+export PYTHON
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
 
-.PHONY: bench test test-fast lint typecheck pytest lock venv clean system-deps
+.PHONY: bench test test-fast test-docker test-pythons lint typecheck pytest lock venv clean \
+	system-deps
 
-bench: $(STAMP)
+bench: venv
 	$(BIN)/bench run --preset quick
 
-test: $(STAMP) system-deps lint typecheck pytest
+test: venv system-deps lint typecheck pytest
 
 # While working: lint, types and every test that starts no process (under a minute).
-test-fast: $(STAMP) lint typecheck
+test-fast: venv lint typecheck
 	$(BIN)/pytest -m "not process" $(PYTEST_ARGS)
+
+# The compose stack for real: an engine (started here when it can be), the image, both
+# profiles, then everything removed again (docs/docker.md). A few minutes.
+test-docker: venv system-deps
+	bash scripts/docker-engine.sh start
+	BENCH_DOCKER_TEST=1 $(BIN)/pytest tests/deploy/test_docker_live.py $(PYTEST_ARGS)
+
+# The locks install and the suite starts on the other supported Pythons (throwaway venvs).
+test-pythons:
+	bash scripts/check-python.sh 3.12 3.13
 
 system-deps:
 	bash scripts/system-deps.sh
 
-lint: $(STAMP)
+lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: venv
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-venv: $(STAMP)
+# .venv gets requirements-dev.lock (the runtime lock plus the development tools).
+venv:
+	@bash scripts/venv.sh
 
-# The lock is plain requirements syntax with exact versions, written by uv
-# (`make lock`) and installed by pip, so bootstrapping needs nothing but Python.
-$(STAMP): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
-
-lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
-		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
+# Two universal locks (every supported Python and platform, in one file each, by
+# markers), written by uv and installed by pip: requirements.lock is the runtime set
+# (the image installs only it), requirements-dev.lock adds the development tools with the
+# runtime versions held to the first (-c). docs/dependencies.md says why.
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		-o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		-c requirements.lock -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

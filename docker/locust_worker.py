@@ -11,6 +11,11 @@ at once after a normal exit, after a growing pause (2, 4, 8, 10, 10... s) when i
 failing within seconds (a broken locustfile, say; each failure is logged, and the
 process health check of the container fails while no worker runs).
 
+Until the master's host name resolves (in compose, until a master container exists:
+the interactive one, or the headless `bench` that answers to the same name), the wrapper
+waits quietly instead of starting Locust, which would log `Error resolving address` every
+second: one line when it starts waiting, one when the master's name appears.
+
 SIGTERM or SIGINT is passed on to the running worker, and the wrapper then exits with
 the worker's status. `--help` is Locust's own help.
 """
@@ -18,6 +23,7 @@ the worker's status. `--help` is Locust's own help.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +37,24 @@ MAX_PAUSE_S = 10.0
 
 def _log(message: str) -> None:
     print(f"locust_worker: {message}", file=sys.stderr, flush=True)
+
+
+def master_host(argv: list[str]) -> str | None:
+    """The --master-host of a Locust command line (Locust's default: 127.0.0.1)."""
+    for i, arg in enumerate(argv):
+        if arg == "--master-host" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--master-host="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -50,7 +74,15 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     fast_failures = 0
     code = 0
+    host = master_host(argv)
     while not stopping:
+        if host and not resolves(host):
+            _log(f"waiting for the master {host} (its name does not resolve yet)")
+            while not stopping and not resolves(host):
+                time.sleep(0.5)
+            if stopping:
+                break
+            _log(f"the master {host} resolves: starting the worker")
         started = time.monotonic()
         child = subprocess.Popen(command)
         if stopping and child.poll() is None:  # the signal came between the check and Popen

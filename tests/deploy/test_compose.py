@@ -50,7 +50,7 @@ PORTS = {"mock-llm": 8900, "fastapi": 8000, "flask": 8001, "drf": 8002}
 # The variables the compose file reads; they are cleared so that its defaults are checked.
 COMPOSE_VARIABLES = re.compile(
     r"^(TARGET_HOST|SCENARIO|LOCUST_\w+|BENCH_\w+|MOCK_\w+|SERVER_CPUS|\w+_WORKERS|"
-    r"\w+_SERVER|\w+_CPUS|DRF_ALLOWED_HOSTS|COMPOSE_\w+)$"
+    r"\w+_SERVER|\w+_CPUS|DRF_ALLOWED_HOSTS|PUBLISH_ADDRESS|COMPOSE_\w+)$"
 )
 
 
@@ -102,6 +102,18 @@ def _option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
 
 
+def _ports(service: dict[str, Any]) -> set[tuple[str, int, int]]:
+    """(host address, published, target) of each port, as `config` prints either form."""
+    ports = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.add((port.get("host_ip", "0.0.0.0"), int(port["published"]), port["target"]))
+        else:  # "127.0.0.1:8000:8000/tcp"
+            *address, published, target = port.split("/")[0].split(":")
+            ports.add((address[0] if address else "0.0.0.0", int(published), int(target)))
+    return ports
+
+
 def test_the_compose_file_is_valid_for_the_real_parser(services: dict[str, Any]) -> None:
     version = subprocess.run(
         ["docker-compose", "version", "--short"], capture_output=True, text=True, timeout=30
@@ -147,10 +159,20 @@ def test_servers_listen_on_every_interface_and_check_their_own_port(
 def test_startup_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:
     for name in FRAMEWORKS:
         assert services[name]["depends_on"] == {"mock-llm": {"condition": "service_healthy"}}
-    for name in ("locust-master", "bench"):
-        assert services[name]["depends_on"] == {
-            server: {"condition": "service_healthy"} for server in SERVERS
-        }
+    assert services["locust-master"]["depends_on"] == {
+        server: {"condition": "service_healthy"} for server in SERVERS
+    }
+    # The headless run starts at once with the servers, so that its preflight refuses an
+    # unwritable ./results before anything else; the preflight then waits for the
+    # target's and the mock's health itself before it execs the run.
+    bench = services["bench"]
+    assert "depends_on" not in bench
+    entrypoint = [str(arg) for arg in bench["entrypoint"]]
+    assert entrypoint[:2] == ["python", f"{APP}/docker/preflight.py"]
+    assert entrypoint[-1] == "--"
+    waits = {entrypoint[i + 1] for i, arg in enumerate(entrypoint) if arg == "--wait"}
+    assert waits == {"http://fastapi:8000/health", "http://mock-llm:8900/health"}
+    assert _option(entrypoint, "--writable") == f"{APP}/results"
     # workers may run alone on another host: they wait for a master by themselves
     assert "depends_on" not in services["locust-worker"]
 
@@ -160,6 +182,44 @@ def test_the_results_volume(services: dict[str, dict[str, Any]]) -> None:
         source, target, *_ = services[name]["volumes"][0].split(":")
         assert Path(source) == REPO_ROOT / "results" and target == f"{APP}/results", name
     assert _option(_command(services["bench"]), "--out").startswith(f"{APP}/results/")
+    assert _option(services["bench"]["entrypoint"], "--shown-as") == "./results"
+
+
+def test_ports_are_published_on_loopback_unless_opened(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    published = {name: _ports(service) for name, service in services.items()}
+    assert all(address == "127.0.0.1" for ports in published.values() for address, _, _ in ports), (
+        published
+    )
+    opened = _compose_config({"PUBLISH_ADDRESS": "0.0.0.0"})["services"]
+    # what other hosts need: the master's port and the targets; never the UI or the mock
+    assert _ports(opened["bench"]) == {("0.0.0.0", 5557, 5557)}
+    assert _ports(opened["locust-master"]) == {
+        ("127.0.0.1", 8089, 8089),
+        ("0.0.0.0", 5557, 5557),
+    }
+    for name in FRAMEWORKS:
+        assert _ports(opened[name]) == {("0.0.0.0", PORTS[name], PORTS[name])}, name
+    assert _ports(opened["mock-llm"]) == {("127.0.0.1", 8900, 8900)}
+
+
+def test_open_files_fit_under_a_low_engine_limit(services: dict[str, dict[str, Any]]) -> None:
+    # Some hosts' dockerd has a hard limit of 20,000 open files; a container asking for
+    # more does not start at all.
+    for name, service in services.items():
+        nofile = service["ulimits"]["nofile"]
+        assert 10_000 <= int(nofile["soft"]) == int(nofile["hard"]) <= 20_000, name
+    raised = _compose_config({"BENCH_NOFILE": "65536"})["services"]
+    assert {int(s["ulimits"]["nofile"]["hard"]) for s in raised.values()} == {65536}
+
+
+def test_containers_are_named_hosts(services: dict[str, dict[str, Any]]) -> None:
+    # What a run records as its host is the container's name, not a random id; the
+    # workers share the machine's name, by which a run counts the hosts that took part.
+    for name in SERVICES - {"locust-worker"}:
+        assert services[name]["hostname"] == name, name
+    assert services["locust-worker"]["hostname"] == "docker-host"
 
 
 def test_workers_scale(services: dict[str, dict[str, Any]]) -> None:
@@ -181,7 +241,7 @@ def test_one_master_per_mode(services: dict[str, dict[str, Any]]) -> None:
     for name in SERVICES - {"locust-master", "bench"}:
         assert "profiles" not in services[name], name
     # the web UI, and the port of workers on other hosts
-    assert {(p["published"], p["target"]) for p in master["ports"]} == {
+    assert {(published, target) for _, published, target in _ports(master)} == {
         (8089, 8089),
         (5557, 5557),
     }
@@ -189,7 +249,7 @@ def test_one_master_per_mode(services: dict[str, dict[str, Any]]) -> None:
     assert _option(_command(master), "--host") == "http://fastapi:8000"
     # the headless master answers to the same name
     assert bench["networks"]["default"]["aliases"] == ["locust-master"]
-    assert {(p["published"], p["target"]) for p in bench["ports"]} == {(5557, 5557)}
+    assert {(published, target) for _, published, target in _ports(bench)} == {(5557, 5557)}
 
 
 def test_the_headless_run_measures_the_deployment(services: dict[str, dict[str, Any]]) -> None:
@@ -305,7 +365,11 @@ def _instructions() -> list[tuple[str, str]]:
 
 def test_the_dockerfile_installs_the_lock_and_runs_unprivileged() -> None:
     steps = _instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    # the base is pinned by version and digest, and can be replaced with --build-arg
+    assert steps[0][0] == "ARG" and steps[1] == ("FROM", "${BASE_IMAGE}")
+    name, value = steps[0][1].split("=", 1)
+    assert name == "BASE_IMAGE"
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", value), value
     runs = [args for op, args in steps if op == "RUN"]
     assert any("pip install -r requirements.lock" in run for run in runs)
     assert any("pip install --no-deps ." in run for run in runs)
@@ -314,6 +378,23 @@ def test_the_dockerfile_installs_the_lock_and_runs_unprivileged() -> None:
     users = [(i, args) for i, (op, args) in enumerate(steps) if op == "USER"]
     assert users and users[-1][1] not in ("root", "0")
     assert all(i < users[-1][0] for i, (op, _) in enumerate(steps) if op == "RUN")
+    # any ids: an existing group is reused, an existing uid shared (the live test builds
+    # with 0:0 and 501:20)
+    (user_step,) = [run for run in runs if "useradd" in run]
+    assert "getent group" in user_step and "--non-unique" in user_step
+
+
+def test_the_image_gets_the_runtime_lock_only() -> None:
+    runtime = (REPO_ROOT / "requirements.lock").read_text()
+    development = (REPO_ROOT / "requirements-dev.lock").read_text()
+    pins = re.compile(r"^([A-Za-z0-9_.-]+)==(\S+)", re.MULTILINE)
+    runtime_pins, dev_pins = dict(pins.findall(runtime)), dict(pins.findall(development))
+    # (pytest is not among them: Locust itself requires it)
+    for tool in ("mypy", "ruff", "hypothesis", "schemathesis", "django-stubs", "import-linter"):
+        assert tool not in runtime_pins and tool in dev_pins, tool
+    assert "uv" in runtime_pins  # bench builds package-variant environments with it
+    # the development lock holds the runtime set at the same versions
+    assert {k: dev_pins.get(k) for k in runtime_pins} == runtime_pins
 
 
 def test_the_dockerfile_has_a_health_check() -> None:
@@ -334,7 +415,9 @@ def test_the_build_context_keeps_what_the_image_needs() -> None:
         "requirements.lock",
         "pyproject.toml",
         "README.md",
+        "LICENSE",  # pyproject's license-files: `pip install .` needs it
         "docker/healthcheck.py",
+        "docker/preflight.py",
         "docker/locust_worker.py",
         "bench/locustfiles/plugin.py",
         "fastapi_app/gunicorn_conf.py",
@@ -510,3 +593,86 @@ def test_a_worker_serves_one_master_after_another(hello_server: str, tmp_path: P
                 worker.stderr.close()
     assert code in (0, 1, 128 + signal.SIGTERM), stderr[-2000:]  # Locust's, or killed
     assert "starting again" in stderr
+
+
+@pytest.mark.process
+def test_a_worker_waits_quietly_for_a_master_that_does_not_exist_yet() -> None:
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            str(WORKER),
+            "-f",
+            "bench/locustfiles/hello.py",
+            "--master-host",
+            "no-master-yet.invalid",  # RFC 6761: never resolves
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    time.sleep(3)
+    os.kill(worker.pid, signal.SIGTERM)
+    try:
+        _, raw = worker.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.communicate()
+        raise
+    stderr, code = raw.decode(errors="replace"), worker.returncode
+    assert code == 0, stderr
+    # one line that says what it waits for, and no Locust at all until the name resolves
+    assert stderr.count("waiting for the master no-master-yet.invalid") == 1, stderr
+    assert "Error resolving" not in stderr and "starting again" not in stderr, stderr
+
+
+# --- the headless preflight, for real ------------------------------------------------
+
+PREFLIGHT = REPO_ROOT / "docker" / "preflight.py"
+
+
+def _preflight(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PREFLIGHT), *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.process
+def test_the_preflight_refuses_an_unwritable_results_folder_in_one_line(tmp_path: Path) -> None:
+    # root writes into any folder: as root, a folder of /proc stands for one it may not
+    # write (the live test, tests/deploy/test_docker_live.py, has the real case: a
+    # root-owned ./results and the image's uid 1000)
+    results = Path("/proc/self") if os.getuid() == 0 else tmp_path / "results"
+    if os.getuid() != 0:
+        results.mkdir(mode=0o555)
+    args = ["--writable", str(results), "--shown-as", "./results", "--", "true"]
+    started = time.monotonic()
+    done = _preflight(*args)
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - started < 10
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("bench: ./results belongs to uid ")
+    assert "chown" in lines[0] and "BENCH_UID=$(id -u)" in lines[0]
+
+
+@pytest.mark.process
+def test_the_preflight_waits_for_health_then_becomes_the_command(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with mock_llm() as base:
+        health = base.removesuffix("/v1") + "/health"
+        done = _preflight(
+            *("--writable", str(tmp_path), "--wait", health, "--"),
+            *(
+                sys.executable,
+                "-c",
+                f"import pathlib, os; pathlib.Path({str(marker)!r}).write_text(str(os.getpid()))",
+            ),
+        )
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text()  # the command ran (in the preflight's own process: exec)
+    late = _preflight(
+        "--wait", f"http://127.0.0.1:{free_port()}/health", "--timeout", "1", "--", "true"
+    )
+    assert late.returncode == 1
+    assert "did not answer within 1 s" in late.stderr

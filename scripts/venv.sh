@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Create or refresh .venv from the locks (what `make venv`, and so `make bench` and
+# `make test`, run first). Fast when nothing changed.
+#
+#   bash scripts/venv.sh                 # a supported interpreter found by scripts/find-python.sh
+#   PYTHON=python3.12 bash scripts/venv.sh   # this one; a .venv of another version is made again
+#
+# .venv gets requirements-dev.lock: the runtime lock (requirements.lock, all the image
+# installs) plus the development tools, at the same versions. Installed by plain pip, so
+# bootstrapping needs nothing but Python.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv
+stamp=$venv/.installed
+wanted=${PYTHON:-}
+
+minor_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
+if [ -x $venv/bin/python ]; then
+    have=$(minor_of $venv/bin/python 2>/dev/null || echo broken)
+    if [ -n "$wanted" ]; then
+        python=$(bash scripts/find-python.sh "$wanted") || exit 2
+        if [ "$have" != "$(minor_of "$python")" ]; then
+            echo "venv: .venv has Python $have, PYTHON=$wanted is $(minor_of "$python"): making it again"
+            rm -rf $venv
+        fi
+    elif ! bash scripts/find-python.sh $venv/bin/python >/dev/null 2>&1; then
+        echo "venv: .venv has Python $have, which is not supported: making it again"
+        rm -rf $venv
+    fi
+fi
+
+if [ ! -x $venv/bin/python ]; then
+    python=$(bash scripts/find-python.sh ${wanted:+"$wanted"}) || exit 2
+    echo "venv: creating .venv with Python $(minor_of "$python") ($python)"
+    "$python" -m venv $venv
+fi
+
+if [ ! -f $stamp ] || [ requirements-dev.lock -nt $stamp ] || [ requirements.lock -nt $stamp ] \
+    || [ pyproject.toml -nt $stamp ]; then
+    $venv/bin/python -m pip install --quiet --upgrade pip
+    $venv/bin/python -m pip install --quiet -r requirements-dev.lock
+    $venv/bin/python -m pip install --quiet --no-deps -e .
+    touch $stamp
+fi
