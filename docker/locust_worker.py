@@ -57,46 +57,63 @@ def resolves(host: str) -> bool:
     return True
 
 
+class Supervised:
+    """The worker process, restarted whenever it exits, until a signal stops us."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
+        self.stopping = False
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
+        if self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signum)
+
+    def wait_for(self, host: str | None) -> None:
+        """Wait until the master's name resolves (a master that is not up yet)."""
+        if not host or resolves(host):
+            return
+        _log(f"waiting for the master {host} (its name does not resolve yet)")
+        while not self.stopping and not resolves(host):
+            time.sleep(0.5)
+        if not self.stopping:
+            _log(f"the master {host} resolves: starting the worker")
+
+    def run_once(self) -> tuple[int, float]:
+        """Run the worker until it exits; return its exit code and how long it ran."""
+        started = time.monotonic()
+        self.child = subprocess.Popen(self.command)
+        if self.stopping and self.child.poll() is None:  # a signal between check and Popen
+            self.child.terminate()
+        return self.child.wait(), time.monotonic() - started
+
+    def pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
 def main(argv: list[str]) -> int:
     command = [sys.executable, "-m", "locust", "--worker", *argv]
     if "-h" in argv or "--help" in argv:
         return subprocess.call(command)
-    stopping = False
-    child: subprocess.Popen[bytes] | None = None
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    fast_failures = 0
-    code = 0
+    worker = Supervised(command)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    fast_failures = code = 0
     host = master_host(argv)
-    while not stopping:
-        if host and not resolves(host):
-            _log(f"waiting for the master {host} (its name does not resolve yet)")
-            while not stopping and not resolves(host):
-                time.sleep(0.5)
-            if stopping:
-                break
-            _log(f"the master {host} resolves: starting the worker")
-        started = time.monotonic()
-        child = subprocess.Popen(command)
-        if stopping and child.poll() is None:  # the signal came between the check and Popen
-            child.terminate()
-        code = child.wait()
-        if stopping:
+    while not worker.stopping:
+        worker.wait_for(host)
+        if worker.stopping:
             break
-        ran_s = time.monotonic() - started
+        code, ran_s = worker.run_once()
+        if worker.stopping:
+            break
         fast_failures = fast_failures + 1 if code != 0 and ran_s < QUICK_EXIT_S else 0
         pause_s = min(2.0**fast_failures, MAX_PAUSE_S) if fast_failures else 0.5
         _log(f"worker exited with {code} after {ran_s:.1f} s; starting again in {pause_s:g} s")
-        deadline = time.monotonic() + pause_s
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.1)
+        worker.pause(pause_s)
     return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
 
 

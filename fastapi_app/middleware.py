@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,31 +39,25 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        content_length = None
-        chunked = expects_continue = False
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                content_length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-            elif name == b"expect":
-                expects_continue = value.lower() == b"100-continue"
-        if content_length is not None and not chunked:
+        framing = _Framing.of(scope)
+        if framing.chunked:
+            await self.app(scope, self._counting(receive), send)
+        elif framing.content_length is not None and _too_large(
+            framing.content_length, self.max_bytes
+        ):
             # The server delivers no more than Content-Length bytes, so the header decides.
-            if _too_large(content_length, self.max_bytes):
-                if not expects_continue:
-                    await _drain(receive)
-                error = BodyTooLarge(self.max_bytes)
-                response = JSONResponse({"detail": error.detail}, status_code=413)
-                await response(scope, receive, send)
-                return
+            await self._refuse(scope, receive, send, drain=not framing.expects_continue)
+        else:
+            # A body within its declared size, or none (no Content-Length and no
+            # Transfer-Encoding: HTTP/1.1 says there is no body).
             await self.app(scope, receive, send)
-            return
-        if not chunked:
-            # No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body.
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, self._counting(receive), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, *, drain: bool) -> None:
+        if drain:
+            await _drain(receive)
+        error = BodyTooLarge(self.max_bytes)
+        response = JSONResponse({"detail": error.detail}, status_code=413)
+        await response(scope, receive, send)
 
     def _counting(self, receive: Receive) -> Receive:
         received = 0
@@ -79,6 +75,24 @@ class BodySizeLimitMiddleware:
             return message
 
         return counting_receive
+
+
+@dataclass(frozen=True)
+class _Framing:
+    """How a request says its body is framed."""
+
+    content_length: bytes | None
+    chunked: bool
+    expects_continue: bool
+
+    @classmethod
+    def of(cls, scope: Scope) -> _Framing:
+        headers = dict(scope["headers"])
+        return cls(
+            content_length=headers.get(b"content-length"),
+            chunked=b"transfer-encoding" in headers,
+            expects_continue=headers.get(b"expect", b"").lower() == b"100-continue",
+        )
 
 
 async def _drain(receive: Receive) -> None:

@@ -20,7 +20,13 @@ from bench.reports.report import write_report
 from bench.reports.summary import print_capacity
 from bench.results import store
 from bench.results.model import IO_BOUND, Run
-from bench.running.capacity import LATENCIES, MAX_USERS, CapacityPlan, CapacityRunner
+from bench.running.capacity import (
+    DEFAULT_LATENCIES,
+    LATENCIES,
+    MAX_USERS,
+    CapacityPlan,
+    CapacityRunner,
+)
 from bench.running.runner import Interrupted, Options, run_folder
 from bench.running.targets import DEFAULT_TARGETS, TARGETS
 
@@ -48,7 +54,7 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
     parser.add_argument(
         "--latencies",
         type=a.names,
-        help=f"of {','.join(LATENCIES)} (default both): "
+        help=f"of {','.join(LATENCIES)} (default {','.join(DEFAULT_LATENCIES)}): "
         + "; ".join(f"{name} = {m.latency_ms():,.0f} ms answers" for name, m in LATENCIES.items()),
     )
     add_mock_flags(parser)
@@ -83,7 +89,7 @@ def _latencies(args: argparse.Namespace) -> list[str]:
             raise UsageError("give --latencies or the --mock-* flags, not both")
         LATENCIES["custom"] = mock_settings(args)
         return ["custom"]
-    names = args.latencies or list(LATENCIES)
+    names = args.latencies or list(DEFAULT_LATENCIES)
     unknown = [n for n in names if n not in LATENCIES]
     if unknown:
         raise UsageError(f"unknown latency {', '.join(unknown)}; known: {', '.join(LATENCIES)}")

@@ -62,6 +62,12 @@ def add_machine_flags(parser: argparse.ArgumentParser) -> None:
         help="measure this running deployment (no process management; verification still runs)",
     )
     parser.add_argument("--mock-url", help="with --target-url: the deployment's mock, for /stats")
+    parser.add_argument(
+        "--server-quota",
+        type=a.positive_float,
+        help="with --target-url: the CPU quota the deployment gives its server, in cores "
+        "(recorded with the results; the suite cannot see it)",
+    )
     parser.add_argument("--port", type=a.positive_int, default=8000, help="target port (8000)")
     parser.add_argument("--mock-port", type=a.positive_int, default=8900, help="mock port (8900)")
     parser.add_argument("--out", help="run folder (default results/<run-id>/)")
@@ -262,7 +268,10 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
     check_ports(args)
     if args.target_url and len(plan.targets) != 1:
         raise UsageError("with --target-url, name the deployment's target with --targets NAME")
+    if args.server_quota and not args.target_url:
+        raise UsageError("--server-quota describes a deployment given with --target-url")
     options = Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
+    options.server_quota = args.server_quota
     return Runner(plan, options, previous)
 
 

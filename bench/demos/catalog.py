@@ -15,9 +15,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.demos.lessons import LESSONS, Lesson
+from bench.demos.lessons import LESSONS, Lesson, rss_per_request_kib
 from bench.reports import charts
 from bench.results.model import Load, Point, Run
+from bench.running.capacity import CapacityPlan, CapacityRunner
 from bench.running.plan import MockSettings, Plan, default_cpus
 from bench.running.progress import LiveProgress
 from bench.running.runner import Options, Runner, new_run_id
@@ -42,6 +43,25 @@ class Demo:
     clients: tuple[str, ...] | None = None
     x: str = "users"  # the chart's x axis: "users", "workers" or "target"
     y: str = "throughput_rps"  # or "ttft_p50"
+    # A ramp demo: one load ramp per target over these users, at this capacity latency.
+    ramp: tuple[int, ...] | None = None
+    quick_ramp: tuple[int, ...] | None = None
+    latency: str = "second"
+
+    def capacity_plan(self, quick: bool) -> CapacityPlan:
+        """The ramp demo's plan: every target up its ladder, no refinement."""
+        server, load = default_cpus()
+        return CapacityPlan(
+            targets=list(self.quick_targets if quick and self.quick_targets else self.targets),
+            scenarios=list(self.scenarios),
+            latencies=[self.latency],
+            max_users=max(self.ramp or (1,)),
+            server_cpus=server,
+            load_cpus=load,
+            preset=f"demo:{self.name}",
+            ladder=list(self.quick_ramp if quick and self.quick_ramp else self.ramp or ()),
+            refine=False,
+        )
 
     def plan(self, quick: bool, duration_s: float | None, warmup_s: float | None) -> Plan:
         """Return the run plan of the demo (shorter and smaller with quick)."""
@@ -160,6 +180,29 @@ DEMOS: dict[str, Demo] = {
             quick_users=(20,),
             x="workers",
         ),
+        Demo(
+            name="concurrency",
+            question="ASGI is said to handle 'orders of magnitude more concurrent requests' "
+            "for I/O-bound AI calls. How many LLM calls does each server model hold at once "
+            "on one core, what does each one cost, and what ends it?",
+            prediction="Sync workers hold one call each; threads hold their thread count; "
+            "green threads and the event loop hold thousands, until the core's CPU ends it.",
+            look_at="the bars of calls held at once, from the sync workers' handful to the "
+            "event loop's thousands, and what binds each",
+            targets=(
+                "flask-gunicorn-sync",
+                "flask-gunicorn-gthread",
+                "flask-gunicorn-gevent",
+                "fastapi-uvicorn",
+            ),
+            quick_targets=("flask-gunicorn-sync", "flask-gunicorn-gthread", "fastapi-uvicorn"),
+            scenarios=("complete",),
+            users=(),
+            quick_users=(),
+            ramp=(30, 300, 1000, 2000),
+            quick_ramp=(30, 300, 1000),
+            x="capacity",
+        ),
     )
 }
 
@@ -174,8 +217,23 @@ def _own_ceiling(point: Point) -> float | None:
     return model if model and (not ceiling or model < ceiling) else None
 
 
+def _capacity_bars(demo: Demo, run: Run) -> str:
+    bars: dict[str, dict[str, float | None]] = {
+        c.target: {"calls held at once": float(c.max_in_flight or 0)} for c in run.capacity
+    }
+    latency = run.capacity[0].latency.get("answer_ms", 0) if run.capacity else 0
+    return charts.bar_chart(
+        bars,
+        title=f"{demo.name}: LLM calls held at once on one core ({latency:,.0f} ms answers)",
+        value_label="calls in flight at >= 90 % of users / latency",
+        unit="calls",
+    )
+
+
 def chart(demo: Demo, run: Run) -> str:
     """Return the demo's chart as an SVG string."""
+    if demo.x == "capacity":
+        return _capacity_bars(demo, run)
     ok = [p for p in run.points if p.ok]
     if demo.x == "target":
         return _ttft_bars(demo, ok, run.mock.ttft_ms)
@@ -264,6 +322,25 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def capacity_table(run: Run, demo: Demo) -> Table:
+    """The ramp demo's table: per target, calls held, what binds them, what each costs."""
+    result = Table(title=demo.name, title_justify="left")
+    for column in ("target", "held at once", "bound by", "server CPU at the top",
+                   "KiB per call in flight"):  # fmt: skip
+        result.add_column(column, justify="left" if column in ("target", "bound by") else "right")
+    for found in run.capacity:
+        top = max((p for p in found.points if p.ok), key=lambda p: p.load.users or 0, default=None)
+        rss = rss_per_request_kib(found)
+        result.add_row(
+            found.target,
+            f"{found.max_in_flight or 0:,}",
+            found.limit.short(60) if found.limit else "nothing within the steps",
+            _fmt(top.server.cpu_pct if top else None, ".0f"),
+            _fmt(rss, ",.0f"),
+        )
+    return result
+
+
 def table(points: list[Point], demo: Demo) -> Table:
     """The demo's short table: one row per point."""
     result = Table(title=demo.name, title_justify="left")
@@ -329,16 +406,23 @@ def run_demo(
 ) -> tuple[Path, Lesson]:
     """Run one demo; return its folder and lesson."""
     demo = DEMOS[name]
-    plan = demo.plan(quick, duration_s, warmup_s)
     folder = out or Path("results") / f"demo-{name}-{new_run_id()}"
     console.print(f"[bold]Demo {name}[/]{' (quick)' if quick else ''}")
     console.print(f"[bold]Question:[/] {demo.question}")
     console.print(f"[bold]Prediction:[/] {demo.prediction}")
-    runner = Runner(plan, Options(out=folder, port=port, mock_port=mock_port))
-    with LiveProgress(console, runner.tasks(), plan) as progress:
-        run = runner.execute(progress.update)
-    lesson = LESSONS[name](run.points)
-    console.print(table(run.points, demo))
+    options = Options(out=folder, port=port, mock_port=mock_port)
+    if demo.ramp:
+        runner = CapacityRunner(demo.capacity_plan(quick), options)
+        run = runner.execute(lambda message, _task: console.print(message))
+        shown = capacity_table(run, demo)
+    else:
+        plan = demo.plan(quick, duration_s, warmup_s)
+        points = Runner(plan, options)
+        with LiveProgress(console, points.tasks(), plan) as progress:
+            run = points.execute(progress.update)
+        shown = table(run.points, demo)
+    lesson = LESSONS[name](run)
+    console.print(shown)
     _write_outputs(folder, demo, run, lesson)
     console.print(lesson.text())
     console.print(f"chart and report: {folder / 'demo.html'}")

@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.results.model import Point
+from bench.results.model import Capacity, Point, Run
 
 
 @dataclass(frozen=True)
@@ -284,11 +284,73 @@ def workers_scaling(points: list[Point]) -> Lesson:
     return Lesson(confirmed, headline, details)
 
 
-LESSONS: dict[str, Callable[[list[Point]], Lesson]] = {
-    "wsgi-vs-asgi": wsgi_vs_asgi,
-    "blocking-the-loop": blocking_the_loop,
-    "threadpool-limit": threadpool_limit,
-    "client-pool": client_pool,
-    "streaming-ttft": streaming_ttft,
-    "workers-scaling": workers_scaling,
+def rss_per_request_kib(found: Capacity) -> float | None:
+    """Memory each request in flight costs: RSS growth over in-flight growth (KiB)."""
+    measured = sorted(
+        (p for p in found.points if p.ok and p.server.rss_mb and p.in_flight_mean),
+        key=lambda p: p.in_flight_mean or 0.0,
+    )
+    if len(measured) < 2:
+        return None
+    low, high = measured[0], measured[-1]
+    grown = (high.in_flight_mean or 0.0) - (low.in_flight_mean or 0.0)
+    if grown < 10:
+        return None
+    return ((high.server.rss_mb or 0.0) - (low.server.rss_mb or 0.0)) * 1024 / grown
+
+
+def _held(found: Capacity | None) -> int:
+    return found.max_in_flight or 0 if found else 0
+
+
+def concurrency(capacity: list[Capacity]) -> Lesson:
+    """The most concurrent LLM calls each server model held on one core, and why not more."""
+    by_target = {c.target: c for c in capacity}
+    asgi, sync = by_target.get("fastapi-uvicorn"), by_target.get("flask-gunicorn-sync")
+    if asgi is None or sync is None:
+        return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync")
+    latency = float(asgi.latency.get("answer_ms") or 0)
+    details = []
+    for found in sorted(capacity, key=_held):
+        kind = found.limit.kind if found.limit else "nothing up to the largest step"
+        rss = rss_per_request_kib(found)
+        memory = f", {rss:,.0f} KiB of memory per request in flight" if rss else ""
+        details.append(
+            f"{found.target}: held {_held(found):,} calls in flight (bound by {kind}){memory}."
+        )
+    gap = _ratio(_held(asgi), max(_held(sync), 1))
+    recovered = {
+        name: _ratio(_held(by_target.get(name)), _held(asgi))
+        for name in ("flask-gunicorn-gthread", "flask-gunicorn-gevent")
+        if name in by_target
+    }
+    ends = asgi.limit.kind if asgi.limit else "nothing within the steps"
+    best = max(recovered.values(), default=0.0)
+    confirmed = gap >= 10 and ends in ("server-cpu", "none", "unexplained", "generator")
+    if confirmed:
+        headline = (
+            f"with {latency:,.0f} ms answers, FastAPI on uvicorn held {_held(asgi):,} LLM calls "
+            f"at once on one core, {gap:,.0f}x the {_held(sync)} of the sync workers (one each); "
+            f"threads or green threads recovered up to {best:.0%} of it, and {ends} ended it."
+        )
+    else:
+        headline = (
+            f"the expected gap did not appear: FastAPI held {_held(asgi):,} calls in flight "
+            f"against {_held(sync):,} for the sync workers ({gap:.1f}x)."
+        )
+    return Lesson(confirmed, headline, details)
+
+
+def _of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:
+    return lambda run: lesson(run.points)
+
+
+LESSONS: dict[str, Callable[[Run], Lesson]] = {
+    "wsgi-vs-asgi": _of_points(wsgi_vs_asgi),
+    "blocking-the-loop": _of_points(blocking_the_loop),
+    "threadpool-limit": _of_points(threadpool_limit),
+    "client-pool": _of_points(client_pool),
+    "streaming-ttft": _of_points(streaming_ttft),
+    "workers-scaling": _of_points(workers_scaling),
+    "concurrency": lambda run: concurrency(run.capacity),
 }

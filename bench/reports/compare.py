@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.console import Console
@@ -30,8 +30,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bench.results import stats, store
-from bench.results.model import Level, Point, Run, by_level
+from bench.results import capacity, stats, store
+from bench.results.model import Capacity, Level, Point, Run, by_level
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -65,6 +65,7 @@ METRICS = (
     Metric("latency_p50_ms", "latency p50", "ms", False, ("latency_ms", "p50")),
     Metric("latency_p99_ms", "latency p99", "ms", False, ("latency_ms", "p99")),
     Metric("ttft_p50_ms", "TTFT p50", "ms", False, ("ttft_ms", "p50"), ("stream",)),
+    Metric("cpu_us_per_request", "server CPU per request", "µs", False, ("cpu_us_per_request",)),
 )
 
 
@@ -116,11 +117,65 @@ class Row:
     reason: str
     ci: tuple[float, float] | None  # of the relative change, at 1 - alpha
     flags: tuple[str, ...]
+    limits: str = "-"  # what binds the point: "server-cpu", or "a -> b" when it changed
 
     @property
     def change(self) -> float | None:
         """Relative change of the mean (+0.10 is 10 % higher)."""
         return None if self.ratio is None else self.ratio - 1
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    """One capacity figure of one search, in both runs."""
+
+    search: str  # target / scenario / latency
+    figure: str
+    reference: float | None
+    changed: float | None
+    limits: str
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.reference or self.changed is None:
+            return None
+        return self.changed / self.reference
+
+    @property
+    def verdict(self) -> str:
+        """Higher, lower, or the same within the search's own resolution."""
+        ratio = self.ratio
+        if ratio is None:
+            return "cannot compare (missing in one run)"
+        if ratio >= capacity.RESOLUTION:
+            return "higher, beyond the search's resolution"
+        if ratio <= 1 / capacity.RESOLUTION:
+            return "lower, beyond the search's resolution"
+        return "within the search's resolution"
+
+
+def compare_capacity(reference: Run, changed: Run) -> list[CapacityRow]:
+    """Match the searches of two runs (target, scenario, latency) and compare both figures."""
+
+    def key(found: Capacity) -> tuple[str, str, str]:
+        return (found.target, found.scenario, str(found.latency.get("name")))
+
+    before = {key(c): c for c in reference.capacity}
+    rows = []
+    for found in changed.capacity:
+        old = before.get(key(found))
+        if old is None:
+            continue
+        label = " / ".join(key(found))
+        for figure, attr, limit in (
+            ("max req/s per core", "max_rps_per_core", "rps_limit"),
+            ("max in flight", "max_in_flight", "limit"),
+        ):
+            was, now = getattr(old, limit), getattr(found, limit)
+            kinds = (was.kind if was else "-", now.kind if now else "-")
+            text = kinds[0] if kinds[0] == kinds[1] else f"{kinds[0]} -> {kinds[1]}"
+            rows.append(CapacityRow(label, figure, getattr(old, attr), getattr(found, attr), text))
+    return rows
 
 
 @dataclass
@@ -135,6 +190,7 @@ class Comparison:
     only_changed: list[Level] = field(default_factory=list)
     became_invalid: list[tuple[Level, list[str]]] = field(default_factory=list)
     geometric_means: dict[str, tuple[float | None, int]] = field(default_factory=dict)
+    capacity: list[CapacityRow] = field(default_factory=list)
 
     def count(self, decision: str) -> int:
         """Return how many rows reached `decision`."""
@@ -234,10 +290,13 @@ def compare_points(
     """Yield one row per metric that applies to a matched point."""
     key = reference[0].level
     flags = _flags(reference, changed)
+    binds = limits_text(reference, changed)
     for metric in METRICS:
         if metric.scenarios is not None and key.scenario not in metric.scenarios:
             continue
         ref_values, new_values = sample(reference, metric), sample(changed, metric)
+        if not ref_values and not new_values:
+            continue  # neither run measured it (older schema versions lack some figures)
         ratio, outcome, decision, reason = decide(metric, ref_values, new_values, settings)
         ci = None
         if outcome is not None and outcome.diff_ci is not None:
@@ -245,8 +304,29 @@ def compare_points(
             ci = (outcome.diff_ci[0] / ref_mean, outcome.diff_ci[1] / ref_mean)
         text = "-" if ratio is None else words(ratio, metric.higher_is_better)
         yield Row(
-            key, metric, ref_values, new_values, ratio, text, outcome, decision, reason, ci, flags
+            key,
+            metric,
+            ref_values,
+            new_values,
+            ratio,
+            text,
+            outcome,
+            decision,
+            reason,
+            ci,
+            flags,
+            binds,
         )
+
+
+def _kinds(points: list[Point]) -> str:
+    return " / ".join(dict.fromkeys(p.limit.kind for p in points if p.limit)) or "-"
+
+
+def limits_text(reference: list[Point], changed: list[Point]) -> str:
+    """What binds the point in both runs: one kind, or "before -> after"."""
+    before, after = _kinds(reference), _kinds(changed)
+    return before if before == after else f"{before} -> {after}"
 
 
 def _all_valid(points: list[Point]) -> bool:
@@ -316,6 +396,7 @@ def compare(reference: Named, changed: Named, settings: Settings) -> Comparison:
             comparison.became_invalid.append((key, warnings))
     comparison.only_changed = [key for key in new_groups if key not in ref_groups]
     comparison.geometric_means = geometric_means(comparison.rows, valid)
+    comparison.capacity = compare_capacity(reference.run, changed.run)
     return comparison
 
 
@@ -362,6 +443,7 @@ def _row_cells(row: Row) -> list[str]:
         change,
         test,
         ci,
+        row.limits,
         row.reason,
     ]
 
@@ -392,7 +474,7 @@ def summary(comparison: Comparison, settings: Settings) -> str:
 def sections(comparison: Comparison, settings: Settings) -> list[Section]:
     """Lay a comparison out as the sections every text format prints, in order."""
     columns = ["point", "metric", "reference", "changed", "change", "test"]
-    columns += [f"{1 - settings.alpha:.0%} CI of change", "why"]
+    columns += [f"{1 - settings.alpha:.0%} CI of change", "what binds it", "why"]
 
     def rows_of(decision: str) -> list[list[str]]:
         return [_row_cells(r) for r in comparison.rows if r.decision == decision]
@@ -405,6 +487,11 @@ def sections(comparison: Comparison, settings: Settings) -> list[Section]:
     unmatched = [[point_label(k), "reference"] for k in comparison.only_reference]
     unmatched += [[point_label(k), "changed"] for k in comparison.only_changed]
     invalid = [[point_label(k), "; ".join(w) or "-"] for k, w in comparison.became_invalid]
+    searched = [
+        [row.search, row.figure, _figure(row.reference), _figure(row.changed),
+         "-" if row.ratio is None else f"{row.ratio:.2f}x", row.verdict, row.limits]
+        for row in comparison.capacity
+    ]  # fmt: skip
     return [
         Section("Significant regressions", columns, rows_of(REGRESSION)),
         Section("Significant improvements", columns, rows_of(IMPROVEMENT)),
@@ -418,7 +505,18 @@ def sections(comparison: Comparison, settings: Settings) -> list[Section]:
             geometric,
             empty="no matched points",
         ),
+        Section(
+            f"Capacity (a search finds its boundary within {capacity.RESOLUTION:g}x: only a "
+            "change beyond that counts)",
+            ["search", "figure", "reference", "changed", "ratio", "verdict", "what binds it"],
+            searched,
+            empty="no capacity searches in both runs",
+        ),
     ]
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
 
 
 def warning_lines(comparisons: list[Comparison]) -> list[str]:
@@ -554,6 +652,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "significant": row.decision in (REGRESSION, IMPROVEMENT),
         "reason": row.reason,
         "flags": list(row.flags),
+        "limits": row.limits,
     }
 
 
@@ -588,6 +687,10 @@ def render_json(comparisons: list[Comparison], settings: Settings) -> str:
                 "throughput_geometric_mean": {
                     s: {"ratio": v, "points": n} for s, (v, n) in c.geometric_means.items()
                 },
+                "capacity": [
+                    {**asdict(row), "ratio": row.ratio, "verdict": row.verdict}
+                    for row in c.capacity
+                ],
             }
             for c in comparisons
         ],
@@ -608,7 +711,7 @@ def load_run(location: str) -> Named:
         run = store.load(location)
     except store.ResultsError as exc:
         raise InputError(str(exc)) from None
-    if not run.points:
+    if not run.points and not run.capacity:
         raise InputError(f"{store.results_path(location)}: the run has no points")
     return Named(f"{run.info.id or '?'} ({location})", run)
 

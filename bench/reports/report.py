@@ -358,27 +358,13 @@ def _run_line(run: Run) -> str:
 
 def _capacity_headline(run: Run) -> Headline:
     """A capacity run's headline: its searches, each figure with what binds it."""
-    env = run.environment
-    latencies = {
-        str(c.latency.get("name")): (c.latency.get("answer_ms"), c.slo_p99_ms) for c in run.capacity
-    }
-    described = ", ".join(
-        f"{name} {num(answer)} ms (SLO p99 {num(slo)} ms)"
-        for name, (answer, slo) in latencies.items()
-    )
-    users = max(c.max_users for c in run.capacity)
     unknown = sum(1 for c in run.capacity if c.unknown)
     answer = (
         f"{cores_phrase(run)}, {len(run.capacity)} capacity searches"
         + (f", {unknown} of them with something unknown (said in the table)" if unknown else "")
         + "."
     )
-    conditions = (
-        f"server cores {env.server_cpus}, load+mock cores {env.load_cpus} ({env.cpu_model}); "
-        f"upstream latencies {described}; up to {users:,} users; closed loop, load ramps "
-        "with steady windows of at least 3 x the SLO"
-    )
-    return Headline(answer, capacity.sentences(run.capacity), conditions, _run_line(run))
+    return Headline(answer, capacity.sentences(run.capacity), run.conditions(), _run_line(run))
 
 
 # Tables: one model, rendered as Markdown and as HTML

@@ -14,7 +14,15 @@ from typing import Any
 
 from bench.results import limits
 from bench.results.histogram import Histogram
-from bench.results.model import IO_BOUND, Percentiles, Point, Usage, Warning, by_level
+from bench.results.model import (
+    IO_BOUND,
+    Percentiles,
+    PerSecond,
+    Point,
+    Usage,
+    Warning,
+    by_level,
+)
 
 REQUEST_NAMES = {"hello": "/hello", "complete": "/complete", "stream": "/complete/stream"}
 
@@ -124,6 +132,7 @@ def analyse(window: Window, point: Point) -> Point:
     mean = latency.mean if latency is not None else None
     point.warnings = list(_warnings(window, point, mean))
     _capacity_figures(window, point)
+    point.seconds = per_second(window.locust.get("series") or {}, name)
     point.revalidate()
     return point
 
@@ -139,6 +148,31 @@ def _capacity_figures(window: Window, point: Point) -> None:
     if cpu is not None and point.requests:
         point.cpu_us_per_request = cpu / 100 * window.window_s / point.requests * 1e6
     point.limit = limits.classify(point, window.upstream_latency_ms or None)
+
+
+def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
+    """The window's whole seconds from the generator's per-second buckets (None if none)."""
+    if not series:
+        return None
+    seconds = sorted(int(second) for second in series)
+    start, stop = seconds[0], seconds[-1] + 1
+    requests: list[int] = []
+    errors: list[int] = []
+    summaries: list[dict[str, Any]] = []
+    for second in range(start, stop):
+        bucket = (series.get(str(second)) or {}).get("requests", {}).get(name, {})
+        requests.append(int(bucket.get("count", 0)))
+        errors.append(sum(int(v) for v in (bucket.get("errors") or {}).values()))
+        histogram = _histogram(bucket.get("latency"))
+        summaries.append(histogram.summary() if histogram else {})
+    return PerSecond(
+        start,
+        requests,
+        errors,
+        [s.get("mean") for s in summaries],
+        [s.get("p50") for s in summaries],
+        [s.get("p99") for s in summaries],
+    )
 
 
 def _stream_figures(window: Window, point: Point) -> None:

@@ -167,6 +167,43 @@ class Percentiles:
         return cls(*(_float(data.get(key)) for key in PERCENTILE_KEYS))
 
 
+@dataclass(frozen=True)
+class PerSecond:
+    """A point's window second by second: requests completed, errors, and latency.
+
+    Each list holds one value per whole second of the window, in order; a latency is None
+    for a second in which no request completed.
+    """
+
+    start: int  # Unix second of the first entry
+    requests: list[int]
+    errors: list[int]
+    mean_ms: list[float | None]
+    p50_ms: list[float | None]
+    p99_ms: list[float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "requests": list(self.requests),
+            "errors": list(self.errors),
+            "mean_ms": list(self.mean_ms),
+            "p50_ms": list(self.p50_ms),
+            "p99_ms": list(self.p99_ms),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PerSecond:
+        return cls(
+            start=int(data["start"]),
+            requests=[int(v) for v in data["requests"]],
+            errors=[int(v) for v in data["errors"]],
+            mean_ms=[_float(v) for v in data["mean_ms"]],
+            p50_ms=[_float(v) for v in data["p50_ms"]],
+            p99_ms=[_float(v) for v in data["p99_ms"]],
+        )
+
+
 @dataclass
 class Usage:
     """CPU (100 % = one core) and peak memory of a process tree over the window."""
@@ -225,6 +262,8 @@ class Point:
     in_flight_peak: int | None = None
     cpu_us_per_request: float | None = None
     limit: Limit | None = None
+    # The window second by second (whole seconds only): for intervals from one window.
+    seconds: PerSecond | None = None
     # Fields of later versions or of other tools: kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -320,6 +359,8 @@ class Point:
             cpu_us_per_request=self.cpu_us_per_request,
             limit=self.limit.to_dict() if self.limit is not None else None,
         )
+        if self.seconds is not None:
+            data["seconds"] = self.seconds.to_dict()
         data.update(self.extra)
         return data
 
@@ -375,6 +416,7 @@ class Point:
             in_flight_peak=_int(in_flight.get("peak")),
             cpu_us_per_request=_float(data.get("cpu_us_per_request")),
             limit=Limit.from_dict(limit) if limit is not None else None,
+            seconds=PerSecond.from_dict(data["seconds"]) if data.get("seconds") else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -565,16 +607,49 @@ class Run:
             extra={k: v for k, v in data.items() if k not in known},
         )
 
+    def _capacity_conditions(self) -> str:
+        latencies = {
+            str(c.latency.get("name")): (c.latency.get("answer_ms") or 0.0, c.slo_p99_ms)
+            for c in self.capacity
+        }
+        described = ", ".join(
+            f"{name} {answer:,.0f} ms (SLO p99 {slo:,.0f} ms)"
+            for name, (answer, slo) in latencies.items()
+        )
+        users = max(c.max_users for c in self.capacity)
+        return (
+            f"{self.where()}; upstream latencies {described}; up to {users:,} users; closed "
+            "loop, load ramps with steady windows of at least 3 x the SLO"
+        )
+
     def targets(self) -> list[str]:
         """The targets in the order the run measured them."""
         return list(dict.fromkeys(p.target for p in self.points))
 
+    def where(self) -> str:
+        """Where the server and the load ran: pinned cores, or a deployment and its quota."""
+        env = self.environment
+        server = env.extra.get("server")
+        if isinstance(server, dict):
+            quota = server.get("quota_cores")
+            given = f", CPU quota {quota:g} core(s) as set by the deployment" if quota else ""
+            place = f"server: the deployment at {server.get('url')}{given}"
+        else:
+            place = f"server cores {env.server_cpus}"
+        if env.extra.get("pinned") is False:
+            place += " (not pinned: this system cannot pin processes to cores)"
+        container = env.extra.get("container")
+        if isinstance(container, dict) and container.get("cpu_quota_cores"):
+            place += f"; this bench ran in a container with {container['cpu_quota_cores']:g} CPU(s)"
+        return f"{place}, load+mock cores {env.load_cpus} ({env.cpu_model})"
+
     def conditions(self) -> str:
         """One line with the conditions every figure of the run was measured under."""
-        env, mock, plan = self.environment, self.mock, self.plan or {}
+        if self.capacity and not self.points:
+            return self._capacity_conditions()
+        mock, plan = self.mock, self.plan or {}
         return (
-            f"server cores {env.server_cpus}, load+mock cores {env.load_cpus} "
-            f"({env.cpu_model}); mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, "
+            f"{self.where()}; mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, "
             f"{mock.output_tokens} tokens ({mock.answer_latency_ms or 0:g} ms per answer); "
             f"window {plan.get('duration_s', '?')} s after {plan.get('warmup_s', '?')} s "
             f"warm-up, {plan.get('repeat', 1)} repetition(s)"

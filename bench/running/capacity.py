@@ -48,7 +48,12 @@ LATENCIES: dict[str, MockSettings] = {
     "llm": MockSettings(
         ttft_ms=500.0, itl_ms=40.0, tokens=50, jitter=0.05, length_spread=0.2, seed=1
     ),
+    # A shorter LLM-like answer (about a second) for demos that must fit in two minutes.
+    "second": MockSettings(
+        ttft_ms=300.0, itl_ms=35.0, tokens=20, jitter=0.05, length_spread=0.2, seed=1
+    ),
 }
+DEFAULT_LATENCIES = ("short", "llm")
 MAX_USERS = 10_000
 LOCUST_STARTUP_S = 3
 MIN_WINDOW_S = 2
@@ -64,7 +69,7 @@ class CapacityPlan:
 
     targets: list[str]
     scenarios: list[str] = field(default_factory=lambda: ["complete", "stream"])
-    latencies: list[str] = field(default_factory=lambda: list(LATENCIES))
+    latencies: list[str] = field(default_factory=lambda: list(DEFAULT_LATENCIES))
     max_users: int = MAX_USERS
     slo_p99_ms: float | None = None
     budget_min: float | None = None
@@ -73,6 +78,10 @@ class CapacityPlan:
     workers: int | None = None
     threads: int | None = None
     preset: str | None = None
+    # A fixed ladder of users instead of a search from a start (demos), and whether to
+    # refine between the last step held and the first that was not.
+    ladder: list[int] | None = None
+    refine: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "capacity", **asdict(self)}
@@ -453,9 +462,12 @@ class Search:
         model = self.target.declared_limits(counts)
         own = [v for k, v in model.items() if k in ("workers", "threads", "connections")]
         start = capacity.start_users(min(own) if own else None, self._prior())
-        users = capacity.ladder(start, self.ctx.plan.max_users)
+        plan = self.ctx.plan
+        users = capacity.ladder(start, plan.max_users)
+        if plan.ladder:
+            users = [u for u in plan.ladder if u <= plan.max_users]
         current, unfinished = self._ramp(server, users, "ladder")
-        refine = capacity.refinement(self.found.points, self.criteria)
+        refine = capacity.refinement(self.found.points, self.criteria) if plan.refine else []
         if refine and current is not None and unfinished is None:
             current, unfinished = self._ramp(current, refine, "refine")
         capacity.conclude(self.found, self.criteria, unfinished)

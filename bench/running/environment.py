@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results.model import Environment
+from bench.running import containers
 from bench.running.cpus import can_pin, child_nofile, usable_cpus
 
 PACKAGES = (
@@ -93,6 +94,10 @@ def capture(server_cpus: list[int], load_cpus: list[int]) -> Environment:
     # What every child of the run gets: pinning where the system can, and the hard
     # open-file limit (thousands of requests in flight need thousands of sockets).
     extra: dict[str, Any] = {"pinned": can_pin(), "nofile": child_nofile()}
+    # Inside a container: its CPU quota, cpuset, memory limit and name, as really given.
+    container = containers.describe()
+    if container is not None:
+        extra["container"] = dict(container)
     return Environment(
         host=socket.gethostname(),
         os=f"{platform.system()} {platform.release()}",

@@ -106,7 +106,8 @@ class PointRun:
     def measure(self, server: Server) -> Point:
         """Run Locust for the point and return the measured (or failed) point."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        start = time.time() + self.timing.window_offset_s
+        # On a whole second: the generator's per-second buckets then fit the window.
+        start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
         locust = self._start_locust(server.base_url, start, end)
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.results import analysis, store
-from bench.results.model import MockInfo, Point, Run, RunInfo, Skipped
+from bench.results.model import Environment, MockInfo, Point, Run, RunInfo, Skipped
 from bench.running import environment
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
@@ -36,6 +36,9 @@ class Options:
     target_url: str | None = None
     mock_url: str | None = None
     command: list[str] = field(default_factory=lambda: list(sys.argv))
+    # An external deployment's CPU quota for its server, in cores, as the deployment
+    # sets it (compose's `cpus:`): recorded, since the suite cannot see it from here.
+    server_quota: float | None = None
 
 
 class Interrupted(Exception):
@@ -66,6 +69,15 @@ def mock_info(mock: MockSettings, *, external: bool) -> MockInfo:
     )
 
 
+def _environment(plan: Plan, options: Options) -> Environment:
+    # An external deployment's server runs on cores this machine does not choose.
+    server_cpus = [] if options.target_url else plan.server_cpus
+    env = environment.capture(server_cpus, plan.load_cpus)
+    if options.target_url:
+        env.extra["server"] = {"url": options.target_url, "quota_cores": options.server_quota}
+    return env
+
+
 def new_run(plan: Plan, options: Options) -> Run:
     """Return the results document of a run that has not measured anything yet."""
     return Run(
@@ -79,7 +91,7 @@ def new_run(plan: Plan, options: Options) -> Run:
             git_commit=environment.git_commit(),
             target_url=options.target_url,
         ),
-        environment=environment.capture(plan.server_cpus, plan.load_cpus),
+        environment=_environment(plan, options),
         mock=mock_info(plan.mock, external=options.mock_url is not None),
         plan=plan.to_dict(),
     )

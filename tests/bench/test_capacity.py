@@ -16,6 +16,8 @@ pytestmark = pytest.mark.process
 
 SYNC = "flask-gunicorn-sync{workers=2}"
 POOLED = "fastapi-uvicorn{pool=20}"
+SEARCH = ["capacity", "--targets", f"{SYNC},fastapi-uvicorn,{POOLED}", "--scenarios", "complete",
+          "--latencies", "short", "--max-users", "64"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
             str(out),
             *free_ports(),
             "--no-summary",
-        ),  # fmt: skip
+        ),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

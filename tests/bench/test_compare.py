@@ -449,3 +449,32 @@ def test_the_parser_reads_every_option() -> None:
     )
     assert args.command == "compare" and args.reference == "a" and args.changed == ["b", "c"]
     assert args.test == "welch" and args.alpha == 0.05 and args.min_effect == 0.05
+
+
+def _capacity(max_rps: float, in_flight: int, kind: str) -> dict[str, Any]:
+    limit = {"kind": kind, "detail": f"{kind} binds", "evidence": {}}
+    return {
+        "target": "fastapi-uvicorn", "scenario": "complete",
+        "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
+                    "answer_ms": 100.0},
+        "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1,
+        "max_rps": max_rps, "max_rps_users": in_flight, "max_in_flight": in_flight,
+        "in_flight_measured": None, "rps_limit": limit, "limit": limit, "unknown": None,
+        "points": [point_dict(throughput=max_rps, users=in_flight)],
+    }  # fmt: skip
+
+
+def test_capacities_compare_beyond_the_search_resolution_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = save(
+        tmp_path, "ref", {**document([]), "capacity": [_capacity(1800.0, 160, "server-cpu")]}
+    )
+    new = {**document([], "new"), "capacity": [_capacity(1900.0, 400, "target-concurrency")]}
+    report = as_json(capsys, ref, save(tmp_path, "new", new))
+    rows = {row["figure"]: row for row in report["comparisons"][0]["capacity"]}
+    assert rows["max req/s per core"]["verdict"] == "within the search's resolution"
+    assert rows["max in flight"]["verdict"] == "higher, beyond the search's resolution"
+    assert rows["max in flight"]["limits"] == "server-cpu -> target-concurrency"
+    code, out, _ = run_compare(capsys, ref, str(tmp_path / "new"), "--format", "markdown")
+    assert code == 0 and "### Capacity" in out and "2.50x" in out

@@ -1,4 +1,4 @@
-"""bench.containers: the parsers on the kernel's own texts, and describe() on fake trees.
+"""bench.running.containers: the parsers on the kernel's own texts, and describe() on fake trees.
 
 The fixture texts are what Docker 20.10 (cgroup v1) and Docker 24 (cgroup v2, private
 cgroup namespace) show inside a container started with `--cpus 1.5 --cpuset-cpus 2,3
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.containers import (
+from bench.running.containers import (
     cgroup_paths,
     container_id,
     describe,
@@ -202,7 +202,7 @@ def test_outside_a_container(tmp_path: Path) -> None:
 @pytest.mark.process
 def test_the_module_prints_json() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench.containers"],
+        [sys.executable, "-m", "bench.running.containers"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,8 @@ def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
         for worker in workers:
             worker.wait(timeout=30)  # the master tells its workers to quit
     finally:
-        for proc in (bench, *workers):
+        procs: list[subprocess.Popen[Any]] = [bench, *workers]
+        for proc in procs:
             proc.kill()
     assert bench.returncode == 0, output
     [point] = store.load_document(out)["points"]

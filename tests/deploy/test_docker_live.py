@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.cli.args import EXIT_SKIPPED
 from tests.deploy.conftest import FIGURES
 from tests.deploy.test_compose import COMPOSE_VARIABLES
 from tests.support import REPO_ROOT
@@ -323,7 +324,9 @@ def test_the_interactive_profile(project: MakeProject, request: pytest.FixtureRe
         ports = _run(["docker", "port", container], timeout=60).stdout.split()
         assert ports and all(p.startswith("127.0.0.1:") for p in ports[2::3]), ports
         # what a run in this container records: its name, its real CPU quota
-        described = _run(["docker", "exec", container, "python", "-m", "bench.containers"], 60)
+        described = _run(
+            ["docker", "exec", container, "python", "-m", "bench.running.containers"], 60
+        )
         info = json.loads(described.stdout)
         assert info["hostname"] == name, info
         assert info["cpu_quota_cores"] == 1.0, info
@@ -372,9 +375,4 @@ def test_a_broken_target_fails_the_headless_run(project: MakeProject) -> None:
     stack = project(results_writable=True, BENCH_RUN_ID="broken", **broken)
     done = stack("--profile", "headless", "up", "--no-build", "--exit-code-from", "bench",
                  timeout=600, check=False)  # fmt: skip
-    if done.returncode == 0:
-        pytest.xfail(
-            "bench run exits 0 when its only target is skipped; the exit codes of the "
-            "bench restructuring (3: a target skipped) make this pass once merged"
-        )
-    assert done.returncode not in (0, 2), done.stdout[-3000:]
+    assert done.returncode == EXIT_SKIPPED, done.stdout[-3000:]

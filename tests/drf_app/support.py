@@ -69,3 +69,9 @@ def run_async(scenario: Callable[[AsyncClient], Awaitable[T]]) -> T:
             await llm.aclose_async_client()
 
     return asyncio.run(main())
+
+
+def streaming(response: Any) -> Any:
+    """The body iterator of a streamed test-client response (django-stubs types the
+    test client's response without it)."""
+    return response.streaming_content

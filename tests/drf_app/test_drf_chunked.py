@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -158,7 +158,7 @@ def run_asgi(
         for _ in range(1 + receive_after):
             seen["received"].append(await receive())
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Mapping[str, Any]) -> None:
         raise AssertionError("the middleware answers nothing itself")
 
     scope = {"type": "http", "method": "POST", "path": "/complete", "headers": headers}

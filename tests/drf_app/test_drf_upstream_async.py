@@ -17,6 +17,7 @@ from tests.drf_app.support import (
     STREAM_START_FAULTS,
     faulty,
     run_async,
+    streaming,
 )
 from tests.services.sse import parse_events
 from tests.support import free_port
@@ -36,7 +37,7 @@ async def post(api: AsyncClient, path: str, body: dict[str, Any]) -> Any:
 
 async def read_stream(response: Any) -> tuple[list[float], bytes]:
     arrivals, raw = [], b""
-    async for part in response.streaming_content:
+    async for part in streaming(response):
         arrivals.append(time.monotonic())
         raw += part
     return arrivals, raw

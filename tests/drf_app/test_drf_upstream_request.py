@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import AsyncClient, Client
 
-from tests.drf_app.support import ASYNC_CLIENTS, SYNC_CLIENTS, run_async
+from tests.drf_app.support import ASYNC_CLIENTS, SYNC_CLIENTS, run_async, streaming
 from tests.services.sse import parse_events
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
@@ -119,7 +119,7 @@ def test_sync_client_request_shape(
     _expect_request(recorder.seen, stream=False)
     recorder.seen.clear()
     response = api.post("/complete/stream", BODY, content_type="application/json")
-    events = parse_events(b"".join(response.streaming_content))
+    events = parse_events(b"".join(streaming(response)))
     assert [(event.name, event.data) for event in events] == [
         ("message", {"delta": "Hi"}),
         ("message", {"delta": " there"}),
@@ -139,7 +139,7 @@ def test_async_client_request_shape(
 
     async def stream(api: AsyncClient) -> bytes:
         response = await api.post("/complete/stream", BODY, content_type="application/json")
-        return b"".join([part async for part in response.streaming_content])
+        return b"".join([part async for part in streaming(response)])
 
     assert run_async(complete) == {"response": "Hi there", "tokens_used": 7}
     _expect_request(recorder.seen, stream=False)

@@ -17,6 +17,7 @@ from tests.drf_app.support import (
     STREAM_START_FAULTS,
     SYNC_CLIENTS,
     faulty,
+    streaming,
 )
 from tests.services.sse import parse_events
 from tests.support import free_port
@@ -52,7 +53,7 @@ def test_stream_relays_every_chunk_as_it_arrives(api: Client) -> None:
     assert response["Cache-Control"] == "no-cache"
     assert response["X-Accel-Buffering"] == "no"
     arrivals, raw = [], b""
-    for part in response.streaming_content:
+    for part in streaming(response):
         arrivals.append(time.monotonic())
         raw += part
     events = parse_events(raw)
@@ -84,7 +85,7 @@ def test_stream_fault_before_start(api: Client, fault: str, status: int) -> None
 def test_stream_fault_midway_ends_with_error_event(api: Client, fault: str) -> None:
     response = post(api, "/complete/stream", faulty(fault))
     assert response.status_code == 200
-    events = parse_events(b"".join(response.streaming_content))
+    events = parse_events(b"".join(streaming(response)))
     assert [event.name for event in events[:-1]] == ["message"] * 4
     assert events[-1].name == "error" and isinstance(events[-1].data["detail"], str)
 

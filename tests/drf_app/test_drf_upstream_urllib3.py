@@ -10,10 +10,10 @@ import json
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -21,6 +21,7 @@ import urllib3
 from django.test import Client
 
 from drf_app.completions import llm
+from drf_app.completions.llm.base import Chunk
 from drf_app.completions.llm.urllib3_client import Urllib3Client
 from tests.drf_app.support import (
     COMPLETE_FAULTS,
@@ -28,6 +29,7 @@ from tests.drf_app.support import (
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
     faulty,
+    streaming,
 )
 from tests.services.live import mock_stats
 from tests.services.sse import parse_events
@@ -86,7 +88,7 @@ def kept_sockets(pool: urllib3.HTTPConnectionPool) -> list[int]:
     place; the local port tells one TCP connection from another.
     """
     assert pool.pool is not None
-    kept = [conn for conn in pool.pool.queue if conn is not None]  # type: ignore[attr-defined]
+    kept = [conn for conn in pool.pool.queue if conn is not None]
     return [conn.sock.getsockname()[1] for conn in kept if conn.sock is not None]
 
 
@@ -148,7 +150,7 @@ def test_a_stream_left_early_drops_its_connection_only(
     assert client.complete("hello", 2).tokens_used > 2
     pool = host_pool(client, paced_mock)
     [first] = kept_sockets(pool)
-    chunks = client.open_stream("hello", TOKENS)  # on that connection
+    chunks = cast(Generator[Chunk, None, None], client.open_stream("hello", TOKENS))
     assert next(chunks).delta
     chunks.close()  # the reader went away mid-stream (the relay is closed)
     # The connection, left mid-body, is closed; its pool slot is not lost.
@@ -288,7 +290,7 @@ def test_each_upstream_fault_is_one_call_mapped_to_its_status(
     response = Client().post(path, json.dumps(faulty(fault)), content_type="application/json")
     assert response.status_code == status
     if status == 200:  # a fault after the stream started: the error event ends it
-        events = parse_events(b"".join(response.streaming_content))
+        events = parse_events(b"".join(streaming(response)))
         assert [event.name for event in events[:-1]] == ["message"] * 4
         assert events[-1].name == "error"
     else:
@@ -309,6 +311,6 @@ def test_stream_past_the_whole_request_deadline_ends_with_504_event(
         content_type="application/json",
     )
     assert response.status_code == 200
-    events = parse_events(b"".join(response.streaming_content))
+    events = parse_events(b"".join(streaming(response)))
     assert 0 < len(events) - 1 < TOKENS
     assert (events[-1].name, events[-1].data) == ("error", {"detail": "upstream timed out"})

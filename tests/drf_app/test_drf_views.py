@@ -16,7 +16,7 @@ from django.test import AsyncClient, Client
 from openapi_spec_validator import validate
 
 from drf_app.completions import async_views, llm, views
-from tests.drf_app.support import run_async
+from tests.drf_app.support import run_async, streaming
 from tests.services.sse import parse_events
 
 
@@ -86,10 +86,10 @@ def post_on_both_view_sets(path: str, raw: bytes) -> list[tuple[int, Any]]:
         if not response.streaming:
             return read(response, response.content)
         # Read in the loop that owns the upstream connection, which then closes it.
-        return read(response, b"".join([part async for part in response.streaming_content]))
+        return read(response, b"".join([part async for part in streaming(response)]))
 
     sync = Client(raise_request_exception=False).post(path, raw, content_type="application/json")
-    content = b"".join(sync.streaming_content) if sync.streaming else sync.content
+    content = b"".join(streaming(sync)) if sync.streaming else sync.content
     return [read(sync, content), run_async(scenario)]
 
 
@@ -149,7 +149,7 @@ def test_accept_header_never_causes_406(client: Client, upstream: Callable[..., 
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    b"".join(response.streaming_content)
+    b"".join(streaming(response))
 
 
 @pytest.mark.parametrize("module", [views, async_views])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,9 +26,9 @@ def _body(n: int, stream: bool) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def timed_mock() -> str:
+def timed_mock() -> Iterator[str]:
     with mock_llm("--ttft-ms", "100", "--itl-ms", "10", "--output-tokens", "200") as base:
-        yield base  # type: ignore[misc]
+        yield base
 
 
 def test_non_streaming_total_time(timed_mock: str) -> None:

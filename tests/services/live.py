@@ -128,7 +128,7 @@ class UpstreamCalls:
 
 def media_type(headers: httpx.Headers) -> str:
     """The media type of a Content-Type header, without its parameters."""
-    return headers.get("content-type", "").split(";")[0].strip()
+    return str(headers.get("content-type", "")).split(";")[0].strip()
 
 
 def assert_json_error(response: httpx.Response, status: int) -> Any:

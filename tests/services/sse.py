@@ -1,4 +1,9 @@
-"""Read a service's server-sent events with the time each one arrived."""
+"""Read a service's server-sent events with the time each one arrived.
+
+Through the suite's one event-stream reader (bench.locustfiles.sse), with the contract's
+own strictness on top: an event carries `event` and `data` fields only, and its data is
+JSON.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from bench.locustfiles.sse import Event as ReadEvent
+from bench.locustfiles.sse import EventReader, read_events
 
 
 @dataclass(frozen=True)
@@ -38,45 +46,51 @@ class StreamAnswer:
         return [event.name for event in self.events]
 
 
+# The contract's events carry these fields only; anything else is a service's fault.
+CONTRACT_FIELDS = ("event", "data")
+
+
+def _checked(line: str) -> str:
+    if line and line.partition(":")[0] not in CONTRACT_FIELDS:
+        raise AssertionError(f"unexpected line in the event stream: {line!r}")
+    return line
+
+
+def _decoded(event: ReadEvent) -> Event:
+    return Event(event.name, json.loads(event.data), event.at)
+
+
 def parse_block(lines: list[str], at: float) -> Event:
-    """Decode one event block; only the `event` and `data` fields are part of the contract."""
-    name, data = "message", None
+    """Decode one event block (its lines without the blank line that ends it)."""
+    reader = EventReader()
     for line in lines:
-        key, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if key == "event":
-            name = value
-        elif key == "data":
-            data = json.loads(value)
-        else:
-            raise AssertionError(f"unexpected line in the event stream: {line!r}")
-    return Event(name, data, at)
+        reader.feed(_checked(line), at)
+    event = reader.feed("", at)
+    if event is None:
+        raise AssertionError(f"an event block without data: {lines!r}")
+    return _decoded(event)
 
 
 def parse_events(raw: str | bytes) -> list[Event]:
     """Decode a whole event stream read at once (all events timed at 0)."""
     text = raw.decode() if isinstance(raw, bytes) else raw
-    blocks = [block for block in text.split("\n\n") if block]
-    return [parse_block(block.split("\n"), 0.0) for block in blocks]
+    lines = [_checked(line) for line in text.splitlines()]
+    return [_decoded(event) for event in read_events(lines)]
 
 
 def post_stream(client: httpx.Client, body: object) -> StreamAnswer:
-    """POST /complete/stream; time each event by the arrival of its first line."""
+    """POST /complete/stream; time each event by the arrival of its data."""
     started = time.perf_counter()
     with client.stream("POST", "/complete/stream", json=body) as response:
         answer = StreamAnswer(response.status_code, response.headers)
         if response.status_code != 200:
             answer.body = response.read()
             return answer
-        lines: list[str] = []
-        first_at = 0.0
+        reader, pending = EventReader(), list[str]()
         for line in response.iter_lines():
-            if line:
-                if not lines:
-                    first_at = time.perf_counter() - started
-                lines.append(line)
-            elif lines:
-                answer.events.append(parse_block(lines, first_at))
-                lines = []
-        answer.unterminated = lines
+            event = reader.feed(_checked(line), time.perf_counter() - started)
+            pending = [*pending, line] if line else []
+            if event is not None:
+                answer.events.append(_decoded(event))
+        answer.unterminated = pending
     return answer

@@ -8,7 +8,7 @@ controllers (v2 `cpu.max`, `cpuset.cpus.effective`, `memory.max`; v1 `cpu.cfs_qu
 `/proc/self/mountinfo` and the runtimes' marker files. Standard library only; every
 parser is a pure function of the text it is given, so that it is tested on fixtures.
 
-    python -m bench.containers      # prints the description as JSON ("null" outside)
+    python -m bench.running.containers      # prints the description as JSON ("null" outside)
 """
 
 from __future__ import annotations
