@@ -40,7 +40,8 @@ PACKAGES = (
     "psutil",
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# bench/running/environment.py: three levels below the repository.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cpu_model() -> str:
