@@ -7,6 +7,15 @@ import argparse
 from bench.cli import args as a
 from bench.cli.args import Parser, Subparsers, UsageError, console
 from bench.reports import compare as c
+from bench.results import conditions as cond
+
+
+def varying(text: str) -> tuple[str, ...]:
+    """--varying: categories of conditions, comma-separated."""
+    try:
+        return cond.parse_varying(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: Subparsers[Parser]) -> None:
@@ -19,7 +28,19 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
     parser.add_argument("reference", help="reference run folder or its results.json")
     parser.add_argument(
-        "changed", nargs="+", help="changed run(s); each is compared against the reference"
+        "changed",
+        nargs="*",
+        help="changed run(s); each is compared against the reference. Without one, the "
+        "package variants of the reference run (a target measured as name and "
+        "name@pkg==X) are compared with each other",
+    )
+    parser.add_argument(
+        "--varying",
+        type=varying,
+        help="what was changed on purpose: one or more of "
+        f"{','.join(cond.CATEGORIES)} (default code; packages when comparing the "
+        "variants within one run). Its change becomes the title; a difference in "
+        "anything else is warned about",
     )
     parser.add_argument(
         "--test",
@@ -43,15 +64,30 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
 
 
-def command(args: argparse.Namespace) -> int:
-    """Compare; 1 for a significant regression with --fail-on-regression, else 0."""
-    settings = c.Settings(args.test, args.alpha, args.min_effect)
+def _pairs(args: argparse.Namespace) -> list[tuple[c.Named, c.Named]]:
+    """What to compare: each changed run with the reference, or the reference's variants."""
     try:
         reference = c.load_run(args.reference)
         changed = [c.load_run(location) for location in args.changed]
     except c.InputError as exc:
         raise UsageError(str(exc)) from None
-    comparisons = [c.compare(reference, run, settings) for run in changed]
+    if changed:
+        return [(reference, run) for run in changed]
+    pairs = c.variant_pairs(reference)
+    if not pairs:
+        raise UsageError(
+            f"{args.reference}: give a changed run to compare with (this run holds no "
+            "target measured at two package sets, such as name and name@django==5.1.*)"
+        )
+    return pairs
+
+
+def command(args: argparse.Namespace) -> int:
+    """Compare; 1 for a significant regression with --fail-on-regression, else 0."""
+    pairs = _pairs(args)
+    default = (cond.PACKAGES,) if not args.changed else cond.DEFAULT_VARYING
+    settings = c.Settings(args.test, args.alpha, args.min_effect, args.varying or default)
+    comparisons = [c.compare(reference, run, settings) for reference, run in pairs]
     if args.format == "table":
         c.render_table(comparisons, settings, console)
     else:

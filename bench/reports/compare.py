@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rich.console import Console
@@ -30,7 +30,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bench.results import capacity, stats, store
+from bench.results import capacity, intervals, stats, store
+from bench.results import conditions as cond
+from bench.results.conditions import Difference, differences
+from bench.results.intervals import Interval
 from bench.results.model import Capacity, Level, Point, Run, by_level
 
 REGRESSION = "regression"
@@ -41,7 +44,7 @@ CANNOT = "cannot compute"
 SKEW_LIMIT = 1.0  # |G1| above this is "highly skewed" (Bulmer's rule of thumb)
 FORMATS = ("table", "markdown", "html", "json")
 TESTS = ("auto", stats.WELCH, stats.MANN_WHITNEY)
-PLAN_FIELDS = ("duration_s", "warmup_s")
+PLAN_FIELDS = cond.PLAN_FIELDS
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Settings:
     test: str = "auto"
     alpha: float = 0.05
     min_effect: float = 0.05
+    # The categories of conditions changed on purpose (bench.results.conditions).
+    varying: tuple[str, ...] = cond.DEFAULT_VARYING
 
 
 @dataclass(frozen=True)
@@ -84,22 +89,6 @@ class Named:
 
     label: str
     run: Run
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One environment field that differs between the reference and a changed run."""
-
-    field: str
-    reference: Any
-    changed: Any
-
-    def text(self) -> str:
-        """Describe the difference in one line."""
-        return (
-            f"{self.field}: {json.dumps(self.reference)} (reference) "
-            f"vs {json.dumps(self.changed)} (changed)"
-        )
 
 
 @dataclass(frozen=True)
@@ -118,6 +107,13 @@ class Row:
     ci: tuple[float, float] | None  # of the relative change, at 1 - alpha
     flags: tuple[str, ...]
     limits: str = "-"  # what binds the point: "server-cpu", or "a -> b" when it changed
+    # One repetition a side: each window's own interval (bench.results.intervals).
+    windows: tuple[Interval, Interval] | None = None
+
+    @property
+    def method(self) -> str:
+        """What the verdict stands on: the repetitions, or each single window's seconds."""
+        return "window" if self.windows is not None else "repetitions"
 
     @property
     def change(self) -> float | None:
@@ -191,10 +187,19 @@ class Comparison:
     became_invalid: list[tuple[Level, list[str]]] = field(default_factory=list)
     geometric_means: dict[str, tuple[float | None, int]] = field(default_factory=dict)
     capacity: list[CapacityRow] = field(default_factory=list)
+    varying: tuple[str, ...] = cond.DEFAULT_VARYING
 
     def count(self, decision: str) -> int:
         """Return how many rows reached `decision`."""
         return sum(1 for row in self.rows if row.decision == decision)
+
+    def unintended(self) -> list[Difference]:
+        """The differences in conditions that were not declared as varying."""
+        return cond.unintended(self.differences, self.varying)
+
+    def intended(self) -> list[Difference]:
+        """The differences in what was declared as varying (they name the comparison)."""
+        return cond.intended(self.differences, self.varying)
 
 
 # --- matching and deciding -------------------------------------------------------
@@ -244,8 +249,30 @@ def run_test(
     return outcome
 
 
+def _outcome(
+    reference: list[float],
+    changed: list[float],
+    settings: Settings,
+    windows: tuple[Interval, Interval] | None,
+) -> stats.Outcome:
+    """The test over the repetitions, or, one repetition a side, over each window's seconds."""
+    if windows is None:
+        return run_test(reference, changed, settings)
+    reference_window, changed_window = windows
+    if not reference_window.computed and reference_window.reason == changed_window.reason:
+        return stats.Outcome(intervals.METHOD, None, reason=f"n=1, {reference_window.reason}")
+    outcome = intervals.compare(reference_window, changed_window, 1 - settings.alpha)
+    if outcome.p_value is None:
+        return stats.Outcome(outcome.test, None, reason=f"n=1, {outcome.reason}")
+    return outcome
+
+
 def decide(
-    metric: Metric, reference: list[float], changed: list[float], settings: Settings
+    metric: Metric,
+    reference: list[float],
+    changed: list[float],
+    settings: Settings,
+    windows: tuple[Interval, Interval] | None = None,
 ) -> tuple[float | None, stats.Outcome | None, str, str]:
     """Return (ratio, test outcome, decision, reason) for one metric of one point."""
     for name, values in (("reference", reference), ("changed", changed)):
@@ -255,7 +282,7 @@ def decide(
     if ref_mean is None or new_mean is None or ref_mean <= 0:
         return None, None, CANNOT, "cannot tell (reference mean is 0)"
     ratio = new_mean / ref_mean
-    outcome = run_test(reference, changed, settings)
+    outcome = _outcome(reference, changed, settings, windows)
     if outcome.p_value is None:
         return ratio, outcome, CANNOT, f"cannot tell ({outcome.reason})"
     p_value, effect = outcome.p_value, abs(ratio - 1)
@@ -271,6 +298,41 @@ def decide(
     better = (ratio > 1) == metric.higher_is_better
     reason = f"p={p_value:.2g} < {settings.alpha:g} and {effect:.1%} > {settings.min_effect:.0%}"
     return ratio, outcome, IMPROVEMENT if better else REGRESSION, reason
+
+
+def _window(point: Point, metric: Metric) -> Interval:
+    """One side's window interval; none when other processes kept the server's cores busy.
+
+    A window's seconds show the noise within it, not a neighbour busy for the whole run:
+    such a window is not compared at all (bench.results.conditions.QUIET_LIMIT_PCT).
+    """
+    share = cond.noisy(point)
+    if share is not None:
+        return Interval(
+            point.value(intervals.SERIES[metric.name][0]),
+            reason=f"other processes took {share:.0f} % of the server's cores in its window "
+            "(the machine was not quiet)",
+        )
+    return intervals.of_point(point, metric.name)
+
+
+def single_windows(
+    reference: list[Point], changed: list[Point], metric: Metric
+) -> tuple[Interval, Interval] | None:
+    """Each side's one window interval, when each side has one finished point with seconds.
+
+    Points without a per-second series (older results) keep the old "n=1" verdict.
+    """
+    ref = [p for p in reference if p.ok]
+    new = [p for p in changed if p.ok]
+    if len(ref) != 1 or len(new) != 1:
+        return None
+    if ref[0].seconds is None and new[0].seconds is None:
+        return None
+    if metric.name not in intervals.SERIES:
+        reason = "no per-second series of it"
+        return Interval(None, reason=reason), Interval(None, reason=reason)
+    return _window(ref[0], metric), _window(new[0], metric)
 
 
 def _flags(reference: list[Point], changed: list[Point]) -> tuple[str, ...]:
@@ -297,7 +359,8 @@ def compare_points(
         ref_values, new_values = sample(reference, metric), sample(changed, metric)
         if not ref_values and not new_values:
             continue  # neither run measured it (older schema versions lack some figures)
-        ratio, outcome, decision, reason = decide(metric, ref_values, new_values, settings)
+        windows = single_windows(reference, changed, metric)
+        ratio, outcome, decision, reason = decide(metric, ref_values, new_values, settings, windows)
         ci = None
         if outcome is not None and outcome.diff_ci is not None:
             ref_mean = stats.mean(ref_values) or 1.0
@@ -316,6 +379,7 @@ def compare_points(
             ci,
             flags,
             binds,
+            windows,
         )
 
 
@@ -331,35 +395,6 @@ def limits_text(reference: list[Point], changed: list[Point]) -> str:
 
 def _all_valid(points: list[Point]) -> bool:
     return all(p.valid and p.ok for p in points)
-
-
-def _flatten(prefix: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, inner in value.items():
-            flat.update(_flatten(f"{prefix}.{key}", inner))
-        return flat
-    return {prefix: value}
-
-
-def conditions(run: Run) -> dict[str, Any]:
-    """Return every field that must match for a fair comparison, flattened."""
-    plan = run.plan or {}
-    return {
-        **_flatten("environment", run.environment.comparable()),
-        **_flatten("mock", run.mock.to_dict()),
-        **{f"plan.{name}": plan.get(name) for name in PLAN_FIELDS},
-    }
-
-
-def differences(reference: Run, changed: Run) -> list[Difference]:
-    """List every comparable field that differs between two runs."""
-    ref, new = conditions(reference), conditions(changed)
-    return [
-        Difference(name, ref.get(name), new.get(name))
-        for name in {**ref, **new}
-        if ref.get(name) != new.get(name)
-    ]
 
 
 def geometric_means(rows: list[Row], valid: set[Level]) -> dict[str, tuple[float | None, int]]:
@@ -378,13 +413,16 @@ def compare(reference: Named, changed: Named, settings: Settings) -> Comparison:
     """Compare a changed run against the reference."""
     ref_groups = by_level(reference.run.points)
     new_groups = by_level(changed.run.points)
-    comparison = Comparison(reference, changed, differences(reference.run, changed.run))
+    found = differences(reference.run, changed.run)
+    comparison = Comparison(reference, changed, found, varying=settings.varying)
     valid: set[Level] = set()
+    pairs: list[tuple[Point, Point]] = []
     for key, ref_points in ref_groups.items():
         new_points = new_groups.get(key)
         if new_points is None:
             comparison.only_reference.append(key)
             continue
+        pairs.append((ref_points[0], new_points[0]))
         comparison.rows.extend(compare_points(ref_points, new_points, settings))
         if _all_valid(ref_points) and _all_valid(new_points):
             valid.add(key)
@@ -397,6 +435,7 @@ def compare(reference: Named, changed: Named, settings: Settings) -> Comparison:
     comparison.only_changed = [key for key in new_groups if key not in ref_groups]
     comparison.geometric_means = geometric_means(comparison.rows, valid)
     comparison.capacity = compare_capacity(reference.run, changed.run)
+    comparison.differences += cond.target_differences(reference.run, changed.run, pairs)
     return comparison
 
 
@@ -418,10 +457,15 @@ def point_label(key: Level) -> str:
     return key.label()
 
 
-def _sample_text(values: list[float], unit: str) -> str:
+def _sample_text(values: list[float], unit: str, window: Interval | None = None) -> str:
     centre, spread = stats.mean(values), stats.stdev(values)
     if centre is None:
         return f"- (n={len(values)})"
+    if window is not None:
+        bounds = window.bounds(0.95)
+        if bounds is None:
+            return f"{centre:.1f} {unit} (n=1)"
+        return f"{centre:.1f} {unit} [{bounds[0]:.1f}, {bounds[1]:.1f}] (n=1, 95 % CI)"
     sd = f" ± {spread:.1f}" if spread is not None else ""
     return f"{centre:.1f}{sd} {unit} (n={len(values)})"
 
@@ -438,8 +482,8 @@ def _row_cells(row: Row) -> list[str]:
     return [
         point_label(row.key) + flags,
         row.metric.label,
-        _sample_text(row.reference, row.metric.unit),
-        _sample_text(row.changed, row.metric.unit),
+        _sample_text(row.reference, row.metric.unit, row.windows[0] if row.windows else None),
+        _sample_text(row.changed, row.metric.unit, row.windows[1] if row.windows else None),
         change,
         test,
         ci,
@@ -448,15 +492,33 @@ def _row_cells(row: Row) -> list[str]:
     ]
 
 
-def title(comparison: Comparison) -> str:
+def runs_title(comparison: Comparison) -> str:
     """One line naming the two runs."""
     return f"{comparison.changed.label} against the reference {comparison.reference.label}"
+
+
+def subject(comparison: Comparison) -> str | None:
+    """What the comparison is about: the declared variable's change ("Django 5.1.4 → 5.2.8").
+
+    None when nothing declared changed and the default (the code) was not declared.
+    """
+    if not comparison.intended() and comparison.varying == cond.DEFAULT_VARYING:
+        return None
+    return cond.describe(comparison.differences, comparison.varying)
+
+
+def title(comparison: Comparison) -> str:
+    """The comparison's title: the declared variable's change, then the two runs."""
+    about = subject(comparison)
+    runs = runs_title(comparison)
+    return runs if about is None else f"{about} ({runs})"
 
 
 TEST_NAMES = {
     "auto": "Welch's t-test (Mann-Whitney U for skewed samples)",
     stats.WELCH: "Welch's t-test",
     stats.MANN_WHITNEY: "Mann-Whitney U",
+    intervals.METHOD: "Welch's t-test on batch means of each window's seconds",
 }
 
 
@@ -465,10 +527,16 @@ def summary(comparison: Comparison, settings: Settings) -> str:
     counts = ", ".join(
         f"{d}: {comparison.count(d)}" for d in (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)
     )
-    return (
+    rule = (
         f"{counts}. Significant = {TEST_NAMES[settings.test]} over the repetitions gives "
         f"p < {settings.alpha:g} AND the mean changed by more than {settings.min_effect:.0%}."
     )
+    if any(row.windows is not None for row in comparison.rows):
+        rule += (
+            f" Points measured once: {TEST_NAMES[intervals.METHOD]} instead of the "
+            "repetitions (docs/methodology.md)."
+        )
+    return rule
 
 
 def sections(comparison: Comparison, settings: Settings) -> list[Section]:
@@ -520,8 +588,8 @@ def _figure(value: float | None) -> str:
 
 
 def warning_lines(comparisons: list[Comparison]) -> list[str]:
-    """Every environment difference, one line each, naming the changed run."""
-    return [f"{c.changed.label}: {d.text()}" for c in comparisons for d in c.differences]
+    """Every difference nobody declared as varying, one line each, naming the changed run."""
+    return [f"{c.changed.label}: {d.text()}" for c in comparisons for d in c.unintended()]
 
 
 WARNING_TITLE = (
@@ -624,23 +692,28 @@ def _key_json(key: Level) -> dict[str, Any]:
     return {"target": key.target, "scenario": key.scenario, "load": key.load.to_dict()}
 
 
-def _row_json(row: Row) -> dict[str, Any]:
+def _side_json(values: list[float], window: Interval | None, alpha: float) -> dict[str, Any]:
+    side: dict[str, Any] = {
+        "values": values,
+        "mean": stats.mean(values),
+        "stdev": stats.stdev(values),
+    }
+    if window is not None:
+        side["interval"] = window.to_dict(1 - alpha)
+    return side
+
+
+def _row_json(row: Row, alpha: float = 0.05) -> dict[str, Any]:
     outcome = row.outcome
+    windows = row.windows or (None, None)
     return {
         **_key_json(row.key),
         "metric": row.metric.name,
         "unit": row.metric.unit,
         "higher_is_better": row.metric.higher_is_better,
-        "reference": {
-            "values": row.reference,
-            "mean": stats.mean(row.reference),
-            "stdev": stats.stdev(row.reference),
-        },
-        "changed": {
-            "values": row.changed,
-            "mean": stats.mean(row.changed),
-            "stdev": stats.stdev(row.changed),
-        },
+        "method": row.method,
+        "reference": _side_json(row.reference, windows[0], alpha),
+        "changed": _side_json(row.changed, windows[1], alpha),
         "ratio": row.ratio,
         "relative_change": row.change,
         "words": row.words,
@@ -656,6 +729,33 @@ def _row_json(row: Row) -> dict[str, Any]:
     }
 
 
+def _comparison_json(c: Comparison, settings: Settings) -> dict[str, Any]:
+    return {
+        "reference": c.reference.label,
+        "changed": c.changed.label,
+        "title": title(c),
+        "subject": subject(c),
+        "varying": list(c.varying),
+        "environment_differences": [d.to_dict(c.varying) for d in c.differences],
+        "packages": [
+            {k: v for k, v in d.to_dict(c.varying).items() if k not in ("field", "category")}
+            for d in c.differences
+            if d.package is not None
+        ],
+        "counts": {d: c.count(d) for d in (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)},
+        "points": [_row_json(row, settings.alpha) for row in c.rows],
+        "became_invalid": [{**_key_json(k), "warnings": w} for k, w in c.became_invalid],
+        "only_in_reference": [_key_json(k) for k in c.only_reference],
+        "only_in_changed": [_key_json(k) for k in c.only_changed],
+        "throughput_geometric_mean": {
+            s: {"ratio": v, "points": n} for s, (v, n) in c.geometric_means.items()
+        },
+        "capacity": [
+            {**asdict(row), "ratio": row.ratio, "verdict": row.verdict} for row in c.capacity
+        ],
+    }
+
+
 def render_json(comparisons: list[Comparison], settings: Settings) -> str:
     """Return every decision, p-value, ratio and CI as one JSON document."""
     document = {
@@ -663,37 +763,15 @@ def render_json(comparisons: list[Comparison], settings: Settings) -> str:
             "test": settings.test,
             "alpha": settings.alpha,
             "min_effect": settings.min_effect,
+            "varying": list(settings.varying),
             "rule": "significant = test p < alpha AND |mean(changed)/mean(reference) - 1| "
-            "> min_effect; a test that cannot be computed is never significant",
+            "> min_effect; a test that cannot be computed is never significant; points "
+            "measured once are tested on batch means of their window's seconds",
         },
         "environment_warning": WARNING_TITLE if warning_lines(comparisons) else None,
         "warnings": warning_lines(comparisons),
         "significant_regression": any(c.count(REGRESSION) for c in comparisons),
-        "comparisons": [
-            {
-                "reference": c.reference.label,
-                "changed": c.changed.label,
-                "environment_differences": [
-                    {"field": d.field, "reference": d.reference, "changed": d.changed}
-                    for d in c.differences
-                ],
-                "counts": {
-                    d: c.count(d) for d in (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)
-                },
-                "points": [_row_json(row) for row in c.rows],
-                "became_invalid": [{**_key_json(k), "warnings": w} for k, w in c.became_invalid],
-                "only_in_reference": [_key_json(k) for k in c.only_reference],
-                "only_in_changed": [_key_json(k) for k in c.only_changed],
-                "throughput_geometric_mean": {
-                    s: {"ratio": v, "points": n} for s, (v, n) in c.geometric_means.items()
-                },
-                "capacity": [
-                    {**asdict(row), "ratio": row.ratio, "verdict": row.verdict}
-                    for row in c.capacity
-                ],
-            }
-            for c in comparisons
-        ],
+        "comparisons": [_comparison_json(c, settings) for c in comparisons],
     }
     return json.dumps(document, indent=1, allow_nan=False)
 
@@ -714,6 +792,35 @@ def load_run(location: str) -> Named:
     if not run.points and not run.capacity:
         raise InputError(f"{store.results_path(location)}: the run has no points")
     return Named(f"{run.info.id or '?'} ({location})", run)
+
+
+def _variant_view(named: Named, target: str) -> Named:
+    """One package variant of a run as a run of its own, under the target's base name."""
+    run = named.run
+    points = [replace(p, target=p.base_target) for p in run.points if p.target == target]
+    packages = {cond.canonical(k): v for k, v in run.environment.packages.items()}
+    packages.update(points[0].packages or {})
+    environment = replace(run.environment, packages=packages)
+    view = replace(run, environment=environment, points=points, capacity=[])
+    return Named(f"{target} in {named.label}", view)
+
+
+def variant_pairs(named: Named) -> list[tuple[Named, Named]]:
+    """(reference, variant) for every target the run measured at several package sets.
+
+    The reference is the target on the project's own lock (no pins) when the run has
+    it, else the first variant measured; each other variant is compared against it.
+    """
+    groups: dict[str, list[str]] = {}
+    for target in named.run.targets():
+        groups.setdefault(target.split("@", 1)[0], []).append(target)
+    pairs = []
+    for base, names in groups.items():
+        reference = base if base in names else names[0]
+        for other in names:
+            if other != reference:
+                pairs.append((_variant_view(named, reference), _variant_view(named, other)))
+    return pairs
 
 
 def render(comparisons: list[Comparison], settings: Settings, output: str) -> str:

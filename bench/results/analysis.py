@@ -159,12 +159,16 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
     requests: list[int] = []
     errors: list[int] = []
     summaries: list[dict[str, Any]] = []
+    ttft: list[float | None] = []
     for second in range(start, stop):
-        bucket = (series.get(str(second)) or {}).get("requests", {}).get(name, {})
-        requests.append(int(bucket.get("count", 0)))
-        errors.append(sum(int(v) for v in (bucket.get("errors") or {}).values()))
-        histogram = _histogram(bucket.get("latency"))
+        bucket = series.get(str(second)) or {}
+        entry = bucket.get("requests", {}).get(name, {})
+        requests.append(int(entry.get("count", 0)))
+        errors.append(sum(int(v) for v in (entry.get("errors") or {}).values()))
+        histogram = _histogram(entry.get("latency"))
         summaries.append(histogram.summary() if histogram else {})
+        first = _histogram((bucket.get("stream") or {}).get("ttft"))
+        ttft.append(first.summary().get("p50") if first else None)
     return PerSecond(
         start,
         requests,
@@ -172,6 +176,8 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
         [s.get("mean") for s in summaries],
         [s.get("p50") for s in summaries],
         [s.get("p99") for s in summaries],
+        # Streams only: the intervals of TTFT (bench.results.intervals) need it per second.
+        ttft if name == REQUEST_NAMES["stream"] else None,
     )
 
 

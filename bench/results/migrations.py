@@ -76,3 +76,11 @@ def v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
             )
     document.setdefault("capacity", [])
     return document
+
+
+def v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 4: package variants (`pins`, `packages`) and streams' per-second TTFT.
+
+    Both are new measurements, absent from older points: nothing to convert.
+    """
+    return document

@@ -172,7 +172,7 @@ class PerSecond:
     """A point's window second by second: requests completed, errors, and latency.
 
     Each list holds one value per whole second of the window, in order; a latency is None
-    for a second in which no request completed.
+    for a second in which no request completed. Streams also keep TTFT's p50 (schema 4).
     """
 
     start: int  # Unix second of the first entry
@@ -181,9 +181,10 @@ class PerSecond:
     mean_ms: list[float | None]
     p50_ms: list[float | None]
     p99_ms: list[float | None]
+    ttft_p50_ms: list[float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "start": self.start,
             "requests": list(self.requests),
             "errors": list(self.errors),
@@ -191,6 +192,9 @@ class PerSecond:
             "p50_ms": list(self.p50_ms),
             "p99_ms": list(self.p99_ms),
         }
+        if self.ttft_p50_ms is not None:
+            data["ttft_p50_ms"] = list(self.ttft_p50_ms)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PerSecond:
@@ -201,6 +205,7 @@ class PerSecond:
             mean_ms=[_float(v) for v in data["mean_ms"]],
             p50_ms=[_float(v) for v in data["p50_ms"]],
             p99_ms=[_float(v) for v in data["p99_ms"]],
+            ttft_p50_ms=[_float(v) for v in ttft] if (ttft := data.get("ttft_p50_ms")) else None,
         )
 
 
@@ -264,6 +269,10 @@ class Point:
     limit: Limit | None = None
     # The window second by second (whole seconds only): for intervals from one window.
     seconds: PerSecond | None = None
+    # Schema 4: a package variant (a spec such as name@django==5.1.*): the pins asked
+    # for, and the versions its own environment resolved (None: the run's environment).
+    pins: list[str] = field(default_factory=list)
+    packages: dict[str, str | None] | None = None
     # Fields of later versions or of other tools: kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -274,6 +283,11 @@ class Point:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def base_target(self) -> str:
+        """The target without its package pins (name@django==5.1.* -> name)."""
+        return self.target.split("@", 1)[0]
 
     @property
     def failed_requests(self) -> int:
@@ -361,6 +375,8 @@ class Point:
         )
         if self.seconds is not None:
             data["seconds"] = self.seconds.to_dict()
+        if self.pins or self.packages is not None:
+            data.update(pins=list(self.pins), packages=self.packages)
         data.update(self.extra)
         return data
 
@@ -417,6 +433,8 @@ class Point:
             cpu_us_per_request=_float(data.get("cpu_us_per_request")),
             limit=Limit.from_dict(limit) if limit is not None else None,
             seconds=PerSecond.from_dict(data["seconds"]) if data.get("seconds") else None,
+            pins=[str(pin) for pin in data.get("pins") or []],
+            packages=dict(data["packages"]) if data.get("packages") is not None else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
 

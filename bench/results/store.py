@@ -26,7 +26,10 @@ from bench.results.model import LIMIT_KINDS, SCENARIOS, Run
 #   3: capacity: each point's `limit` {kind, detail, evidence}, `server_cores`,
 #      `concurrency` (declared limits), `in_flight` {mean, peak} at the mock and
 #      `cpu_us_per_request`; the run's `capacity` list.
-SCHEMA_VERSION = 3
+#   4: package variants: a point of a spec such as name@django==5.1.* keeps its `pins`
+#      and the `packages` its own environment resolved; `seconds` of streams add
+#      `ttft_p50_ms`. Older files need no change (no variants, no per-second TTFT).
+SCHEMA_VERSION = 4
 
 RESULTS_NAME = "results.json"
 
@@ -34,6 +37,7 @@ RESULTS_NAME = "results.json"
 _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: migrations.v1_to_v2,
     2: migrations.v2_to_v3,
+    3: migrations.v3_to_v4,
 }
 
 
@@ -137,6 +141,11 @@ POINT_SCHEMA: dict[str, Any] = {
         "limit": LIMIT_SCHEMA,
         "cpu_us_per_request": {"type": ["number", "null"]},
         "concurrency": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "pins": {"type": "array", "items": {"type": "string"}},
+        "packages": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": ["string", "null"]},
+        },
     },
 }
 

@@ -72,3 +72,34 @@ def run_document(points: list[dict[str, Any]], run_id: str = "r1", **sections: A
 def make_run(points: list[dict[str, Any]], run_id: str = "r1", **sections: Any) -> Run:
     """`run_document` read into the model."""
     return Run.from_dict(run_document(points, run_id, **sections))
+
+
+def seconds_dict(
+    requests: list[int], latency_ms: list[float], start: int = 1_800_000_000
+) -> dict[str, Any]:
+    """A point's per-second series: requests and a latency per second (p99 5 % above)."""
+    return {
+        "start": start,
+        "requests": list(requests),
+        "errors": [0] * len(requests),
+        "mean_ms": list(latency_ms),
+        "p50_ms": list(latency_ms),
+        "p99_ms": [v * 1.05 for v in latency_ms],
+    }
+
+
+def windowed_point(
+    per_second: list[int], latency_ms: list[float] | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """One point measured once whose figures are those of its per-second series."""
+    window = len(per_second)
+    throughput = sum(per_second) / window
+    users = overrides.pop("users", 50)
+    latency_ms = latency_ms or [users / max(r, 1) * 1000 for r in per_second]
+    data = point_dict(throughput=throughput, users=users, window_s=float(window), **overrides)
+    ordered = sorted(latency_ms)
+    data["latency_ms"] = latency(ordered[len(ordered) // 2])
+    data["latency_ms"]["p99"] = ordered[len(ordered) // 2] * 1.05
+    data["requests"] = sum(per_second)
+    data["seconds"] = seconds_dict(per_second, latency_ms)
+    return data

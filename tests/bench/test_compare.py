@@ -257,7 +257,7 @@ def test_different_environments_are_warned_in_every_format(
     for needle in (
         "environment.cpu_model",
         "Intel Xeon",
-        "environment.packages.fastapi",
+        "package fastapi",  # packages by name and version
         "0.116.0",
         "mock.ttft_ms",
         "plan.duration_s",
@@ -342,6 +342,7 @@ def test_streams_compare_ttft_and_json_carries_every_decision(
         "test": "auto",
         "alpha": 0.05,
         "min_effect": 0.05,
+        "varying": ["code"],
         "rule": report["settings"]["rule"],
     }
 
@@ -410,7 +411,8 @@ def test_bad_inputs_give_one_line_and_exit_2(
 
 
 @pytest.mark.parametrize(
-    "argv", [["only-one"], [], ["a", "b", "--alpha", "2"], ["a", "b", "--format", "pdf"]]
+    "argv",
+    [[], ["a", "b", "--alpha", "2"], ["a", "b", "--format", "pdf"], ["a", "--varying", "x"]],
 )
 def test_bad_arguments_give_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str]

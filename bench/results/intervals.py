@@ -1,0 +1,191 @@
+"""Confidence intervals from one window: batch means over its whole seconds.
+
+A point measured once is still a sample: the plugin's per-second series
+(`Point.seconds`: requests completed, mean/p50/p99 latency and, for streams, TTFT p50,
+second by second). Consecutive seconds are not independent draws: a slow second leaves
+queued requests to the next, closed-loop users move in cohorts, a busy neighbour stays
+busy for a while. Treating the n seconds as n independent values understates the error
+when they correlate positively, so the interval is built from batches instead:
+
+- the window's whole seconds are cut into BATCHES (5) consecutive batches of
+  m = floor(n / 5) seconds each (seconds left over at the end are left out of the
+  spread, never out of the figure);
+- each batch gives the figure over its own seconds (throughput: requests per second;
+  a latency percentile: the mean of its seconds' percentiles);
+- the interval is centred on the point's own figure over the whole window
+  ("sectioning": the centre keeps the whole window's precision and, for percentiles,
+  none of the small-batch bias), with standard error sd(batch figures) / sqrt(5) and
+  Student's t with 4 degrees of freedom.
+
+Batch means with a fixed number of batches stay valid under any short-range
+dependence once the batches are longer than the correlation: a longer window makes
+longer batches, which absorb longer-lived correlation. A 5-second window has 1-second
+batches, which absorb what happens within a second (cohorts, a queue that drains in
+less than a second) and nothing longer; 10 s or more lets each batch span two seconds or
+more. What no window can show is the noise between runs (a different machine state,
+another process busy for the whole run): docs/methodology.md says how the comparison
+guards against it.
+
+Two points measured once each are compared with Welch's t-test on their two estimates
+(`compare`): the difference over the root of the summed squared standard errors, with
+Welch-Satterthwaite degrees of freedom.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scipy import stats as _scipy
+
+from bench.results.model import PerSecond, Point
+from bench.results.stats import Outcome
+
+METHOD = "batch-means"
+BATCHES = 5
+MIN_SECONDS = BATCHES
+
+# Each metric with a per-second series: where the point keeps its figure, and the series.
+SERIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "throughput_rps": (("throughput_rps",), "requests"),
+    "latency_mean_ms": (("latency_ms", "mean"), "mean_ms"),
+    "latency_p50_ms": (("latency_ms", "p50"), "p50_ms"),
+    "latency_p99_ms": (("latency_ms", "p99"), "p99_ms"),
+    "ttft_p50_ms": (("ttft_ms", "p50"), "ttft_p50_ms"),
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure of one window with its standard error, or the reason there is none."""
+
+    value: float | None
+    stderr: float | None = None
+    df: int | None = None  # degrees of freedom: batches - 1
+    batch_s: int | None = None  # seconds per batch
+    reason: str | None = None  # set exactly when stderr is None
+
+    @property
+    def computed(self) -> bool:
+        """Whether the window gave a standard error."""
+        return self.stderr is not None
+
+    def bounds(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        """The two-sided interval at `confidence`, or None without a standard error."""
+        if self.value is None or self.stderr is None or self.df is None:
+            return None
+        half = float(_scipy.t.ppf(0.5 + confidence / 2, self.df)) * self.stderr
+        return (self.value - half, self.value + half)
+
+    def to_dict(self, confidence: float = 0.95) -> dict[str, Any]:
+        """The interval as JSON: bounds at `confidence`, how it was made, or why not."""
+        bounds = self.bounds(confidence)
+        return {
+            "method": METHOD,
+            "value": self.value,
+            "low": None if bounds is None else bounds[0],
+            "high": None if bounds is None else bounds[1],
+            "confidence": confidence,
+            "stderr": self.stderr,
+            "df": self.df,
+            "batch_s": self.batch_s,
+            "reason": self.reason,
+        }
+
+    def describe(self) -> str:
+        """How the interval was made: "5 batches of 1 s", or why it was not."""
+        if self.reason is not None:
+            return self.reason
+        return f"{self.df + 1 if self.df is not None else '?'} batches of {self.batch_s} s"
+
+
+def _batch_figure(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None and math.isfinite(v)]
+    return statistics.fmean(present) if present else None
+
+
+def batch_figures(values: Sequence[float | None], batches: int = BATCHES) -> list[float | None]:
+    """Cut the series into `batches` consecutive batches of equal whole length; each mean.
+
+    Seconds beyond batches x length (at the end) are left out; a batch whose seconds
+    hold no value gives None.
+    """
+    length = len(values) // batches
+    return [_batch_figure(values[i * length : (i + 1) * length]) for i in range(batches)]
+
+
+def from_series(
+    centre: float | None, values: Sequence[float | None], batches: int = BATCHES
+) -> Interval:
+    """The interval of a figure (`centre`, over the whole window) from its per-second series."""
+    if centre is None or not math.isfinite(centre):
+        return Interval(None, reason="no figure")
+    if len(values) < batches:
+        return Interval(
+            centre, reason=f"{len(values)} s of per-second data, the method needs {batches}"
+        )
+    figures = batch_figures(values, batches)
+    if any(f is None for f in figures):
+        return Interval(centre, reason="a part of the window had no completed request")
+    spread = statistics.stdev([f for f in figures if f is not None])
+    return Interval(centre, spread / math.sqrt(batches), batches - 1, len(values) // batches)
+
+
+def whole_seconds(point: Point, series: list[float | None]) -> list[float | None] | str:
+    """The series over the window's whole seconds, or why it does not cover them."""
+    wanted = int(point.window_s + 1e-9)
+    if len(series) < wanted:
+        return f"the per-second series covers {len(series)} of the window's {wanted} s"
+    return series[:wanted]
+
+
+def _series(seconds: PerSecond, name: str) -> list[float | None] | None:
+    values = getattr(seconds, name, None)
+    if values is None:
+        return None
+    return [None if v is None else float(v) for v in values]
+
+
+def of_point(point: Point, metric: str) -> Interval:
+    """The interval of one metric (a key of SERIES) of one point measured once."""
+    if metric not in SERIES:
+        return Interval(None, reason=f"no per-second series for {metric}")
+    path, name = SERIES[metric]
+    centre = point.value(path)
+    if centre is None:
+        return Interval(None, reason="no figure")
+    if not point.ok:
+        return Interval(centre, reason="the point failed")
+    series = _series(point.seconds, name) if point.seconds is not None else None
+    if series is None:
+        return Interval(centre, reason="no per-second series")
+    covered = whole_seconds(point, series)
+    if isinstance(covered, str):
+        return Interval(centre, reason=covered)
+    return from_series(centre, covered)
+
+
+def _estimate(side: Interval) -> tuple[float, float, int] | None:
+    if side.value is None or side.stderr is None or side.df is None:
+        return None
+    return side.value, side.stderr, side.df
+
+
+def compare(reference: Interval, changed: Interval, confidence: float = 0.95) -> Outcome:
+    """Welch's t-test on two windows' estimates; the CI is of changed - reference."""
+    ref, new = _estimate(reference), _estimate(changed)
+    if ref is None or new is None:
+        name, side = ("reference", reference) if ref is None else ("changed", changed)
+        return Outcome(METHOD, None, reason=f"{name}: {side.reason or 'no figure'}")
+    variance = ref[1] ** 2 + new[1] ** 2
+    if variance == 0:
+        return Outcome(METHOD, None, reason="no variance within either window")
+    df = variance**2 / (ref[1] ** 4 / ref[2] + new[1] ** 4 / new[2])
+    diff = new[0] - ref[0]
+    statistic = diff / math.sqrt(variance)
+    p_value = float(2 * _scipy.t.sf(abs(statistic), df))
+    half = float(_scipy.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(variance)
+    return Outcome(METHOD, p_value, statistic, (diff - half, diff + half))

@@ -1,0 +1,141 @@
+"""Intervals from one window (bench.results.intervals): batch means on known series."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.results import intervals
+from bench.results.model import Point
+from tests.bench.factories import make_point, seconds_dict, windowed_point
+
+SIMULATIONS = 1500
+
+
+def ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
+    """A stationary AR(1) series around 100: x_t = phi x_(t-1) + noise, unit innovations."""
+    x = np.empty(n)
+    x[0] = rng.normal() / math.sqrt(1 - phi**2)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal()
+    return 100 + x
+
+
+def coverage(n: int, phi: float, batches: int = intervals.BATCHES, seed: int = 7) -> float:
+    """How often the 95 % interval of the mean covers the true mean (100)."""
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(SIMULATIONS):
+        x = ar1(rng, n, phi)
+        bounds = intervals.from_series(float(x.mean()), list(x), batches).bounds(0.95)
+        assert bounds is not None
+        hits += bounds[0] <= 100 <= bounds[1]
+    return hits / SIMULATIONS
+
+
+@pytest.mark.parametrize("n", [5, 10, 20])
+def test_independent_seconds_get_the_nominal_coverage(n: int) -> None:
+    assert coverage(n, 0.0) == pytest.approx(0.95, abs=0.02)
+
+
+def test_positively_correlated_seconds_are_absorbed_by_longer_batches() -> None:
+    # phi = 0.5 per second: the variance of a mean is 3x what independent seconds give.
+    # Over 60 s the 5 batches of 12 s absorb it; treating the 60 seconds as 60
+    # independent values (one batch per second) covers the truth far less often.
+    assert coverage(60, 0.5) >= 0.91
+    assert coverage(60, 0.5, batches=60) <= 0.80
+    # Strong correlation (phi = 0.8) needs longer batches still: 60 s hold up well.
+    assert coverage(60, 0.8) >= 0.88
+
+
+def test_one_second_batches_cannot_see_correlation_longer_than_a_second() -> None:
+    # The documented limit of 5-second windows: 1-second batches are the seconds.
+    assert coverage(5, 0.5) == pytest.approx(coverage(5, 0.5, batches=5))
+    assert coverage(5, 0.5) < 0.85
+    # Negative correlation (closed-loop cohorts) only makes the interval conservative.
+    assert coverage(5, -0.5) >= 0.95
+
+
+def test_batches_are_whole_and_leftover_seconds_leave_only_the_spread() -> None:
+    values: list[float | None] = [float(v) for v in range(12)]
+    assert intervals.batch_figures(values) == [0.5, 2.5, 4.5, 6.5, 8.5]
+    interval = intervals.from_series(99.0, values)
+    assert interval.value == 99.0  # the centre is the whole window's figure
+    assert interval.batch_s == 2 and interval.df == 4
+    assert interval.stderr == pytest.approx(np.std([0.5, 2.5, 4.5, 6.5, 8.5], ddof=1) / 5**0.5)
+    assert interval.describe() == "5 batches of 2 s"
+
+
+def test_the_bounds_use_students_t_with_four_degrees_of_freedom() -> None:
+    interval = intervals.Interval(100.0, 2.0, 4, 1)
+    low, high = interval.bounds(0.95) or (0.0, 0.0)
+    assert (high - 100) == pytest.approx(2.776 * 2.0, abs=0.01)
+    assert low == pytest.approx(200 - high)
+    as_json = interval.to_dict()
+    assert as_json["method"] == "batch-means" and as_json["high"] == pytest.approx(high)
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ([1.0, 2.0, 3.0, 4.0], "4 s of per-second data, the method needs 5"),
+        ([1.0, None, 3.0, 4.0, 5.0], "a part of the window had no completed request"),
+    ],
+)
+def test_a_series_too_short_or_with_a_gap_gives_no_interval(
+    values: list[float | None], reason: str
+) -> None:
+    interval = intervals.from_series(3.0, values)
+    assert not interval.computed and interval.reason == reason and interval.bounds() is None
+
+
+def test_a_point_is_centred_on_its_own_figure_with_the_spread_of_its_seconds() -> None:
+    point = Point.from_dict(windowed_point([100, 104, 96, 102, 98]))
+    throughput = intervals.of_point(point, "throughput_rps")
+    assert throughput.value == point.throughput_rps == 100.0
+    assert throughput.stderr == pytest.approx(np.std([100, 104, 96, 102, 98], ddof=1) / 5**0.5)
+    p99 = intervals.of_point(point, "latency_p99_ms")
+    assert point.latency_ms is not None and p99.value == point.latency_ms.p99
+    assert p99.computed
+
+
+def test_points_without_what_the_method_needs_say_why() -> None:
+    old = make_point()  # no per-second series (results before it existed)
+    assert intervals.of_point(old, "throughput_rps").reason == "no per-second series"
+    assert intervals.of_point(old, "cpu_us_per_request").reason == (
+        "no per-second series for cpu_us_per_request"
+    )
+    short = make_point(window_s=10.0, seconds=seconds_dict([5] * 6, [10.0] * 6))
+    assert intervals.of_point(short, "throughput_rps").reason == (
+        "the per-second series covers 6 of the window's 10 s"
+    )
+    failed = make_point(status="failed", seconds=seconds_dict([5] * 5, [10.0] * 5))
+    assert intervals.of_point(failed, "throughput_rps").reason == "the point failed"
+    stream = make_point(scenario="stream", seconds=seconds_dict([5] * 5, [10.0] * 5))
+    assert intervals.of_point(stream, "ttft_p50_ms").reason == "no figure"
+
+
+def test_two_windows_are_compared_with_welchs_test() -> None:
+    same = intervals.Interval(100.0, 1.0, 4, 1)
+    assert intervals.compare(same, same).p_value == pytest.approx(1.0)
+    lower = intervals.Interval(80.0, 1.0, 4, 1)
+    outcome = intervals.compare(same, lower)
+    assert outcome.test == "batch-means" and outcome.p_value is not None
+    assert outcome.p_value < 0.001
+    assert outcome.statistic == pytest.approx(-20 / 2**0.5)
+    low, high = outcome.diff_ci or (0.0, 0.0)
+    assert low < -20 < high < 0
+    # Welch-Satterthwaite: equal errors and 4 df each give 8 df.
+    half = (high - low) / 2
+    assert half == pytest.approx(2.306 * 2**0.5, abs=0.01)
+
+
+def test_windows_that_cannot_be_compared_say_which_and_why() -> None:
+    good = intervals.Interval(100.0, 1.0, 4, 1)
+    none = intervals.Interval(100.0, reason="no per-second series")
+    assert intervals.compare(none, good).reason == "reference: no per-second series"
+    assert intervals.compare(good, none).reason == "changed: no per-second series"
+    flat = intervals.Interval(100.0, 0.0, 4, 1)
+    assert intervals.compare(flat, flat).reason == "no variance within either window"
