@@ -18,16 +18,38 @@ from bench.running.plan import PRESETS, MockSettings, Plan, default_cpus
 from bench.running.processes import port_is_free
 from bench.running.progress import LiveProgress
 from bench.running.runner import Interrupted, Options, Runner, run_folder
-from bench.running.targets import DEFAULT_TARGETS, UnknownTarget, resolve
+from bench.running.targets import DEFAULT_TARGETS, UnknownTarget, resolve, split_specs
+from bench.running.variants import VariantError, prepare
+
+
+def target_specs(text: str) -> list[str]:
+    """--targets: specs, comma-separated; commas inside {counts} and @pins stay."""
+    found = split_specs(text)
+    if not found:
+        raise argparse.ArgumentTypeError("give at least one target")
+    return found
+
+
+def prepare_variants(plan: Plan) -> None:
+    """Build (or find) the environment of every target with @pins; UsageError if one fails."""
+    pinned = [t for t in plan.expanded_targets() if t.pins]
+    if not pinned:
+        return
+    console.print(f"package variants: {len(pinned)} target(s), environments in .venv-variants/")
+    try:
+        prepare(pinned)
+    except VariantError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_target_flags(parser: argparse.ArgumentParser) -> None:
     """--targets, --clients, --workers, --threads."""
     parser.add_argument(
         "--targets",
-        type=a.names,
+        type=target_specs,
         help=f"comma-separated target specs (default: {','.join(DEFAULT_TARGETS)}); "
-        "see `bench targets`",
+        "see `bench targets`; name@django==5.1.* runs that target with its own package "
+        "versions (an environment built with uv and cached in .venv-variants/)",
     )
     parser.add_argument(
         "--clients",
@@ -266,6 +288,9 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
         if (out / store.RESULTS_NAME).exists():
             raise UsageError(f"{out} already holds a run; use --resume {out} or another --out")
     check_ports(args)
+    if args.target_url and any(t.pins for t in plan.expanded_targets()):
+        raise UsageError("@pins need the runner to start the target; not with --target-url")
+    prepare_variants(plan)
     if args.target_url and len(plan.targets) != 1:
         raise UsageError("with --target-url, name the deployment's target with --targets NAME")
     if args.server_quota and not args.target_url:

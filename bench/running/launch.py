@@ -22,6 +22,7 @@ from bench.running.measure import Server
 from bench.running.plan import MockSettings
 from bench.running.processes import Supervisor, log_tail, wait_port_free, wait_ready
 from bench.running.targets import Counts, Target
+from bench.running.variants import interpreter
 from bench.running.verify import verify
 
 if TYPE_CHECKING:
@@ -92,7 +93,10 @@ class Launcher:
             "LLM_API_KEY": MOCK_KEY,
             **target.environment(counts),
         }
-        proc = self.supervisor.start(target.command(port, counts), self.where.server_cpus, env, log)
+        # A spec with @pins runs in its package variant's environment.
+        python = interpreter(target)
+        args = target.command(port, counts)
+        proc = self.supervisor.start(args, self.where.server_cpus, env, log, python)
         try:
             wait_ready(f"http://127.0.0.1:{port}/health", proc)
         except RuntimeError as exc:

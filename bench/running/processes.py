@@ -30,12 +30,16 @@ class Supervisor:
         cpus: Sequence[int],
         env: dict[str, str],
         log: Path,
+        python: str | None = None,
     ) -> subprocess.Popen[bytes]:
-        """Run `python <args>` pinned to `cpus`, in its own process group, logging to `log`."""
+        """Run `python <args>` pinned to `cpus`, in its own process group, logging to `log`.
+
+        `python` is another interpreter (a package variant's); None is this one.
+        """
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as handle:
             proc = subprocess.Popen(
-                [sys.executable, *args],
+                [python or sys.executable, *args],
                 cwd=REPO_ROOT,
                 env={**os.environ, **env},
                 stdin=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ from types import FrameType
 
 from bench.results import analysis, store
 from bench.results.model import Environment, MockInfo, Point, Run, RunInfo, Skipped
-from bench.running import environment
+from bench.running import environment, variants
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
@@ -219,6 +219,18 @@ class Runner:
     def _annotate(self, point: Point) -> None:
         if self.options.target_url and point.ok:
             point.warnings.append(analysis.external_target_warning())
+        self._record_variant(point)
+
+    def _record_variant(self, point: Point) -> None:
+        """A package variant's point keeps its pins and the versions it ran with."""
+        pins = next((t.pins for t in self.plan.expanded_targets() if t.name == point.target), ())
+        if not pins:
+            return
+        variant = variants.ensure(pins)
+        point.pins, point.packages = list(pins), dict(variant.packages)
+        # What the variant's versions are compared with: this environment's, by name.
+        for name, version in variant.base.items():
+            self.run.environment.packages.setdefault(name, version)
 
 
 def run_folder(out: str | None) -> Path:

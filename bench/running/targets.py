@@ -4,7 +4,9 @@ A target says how to start a service through its own `python -m <service>` comma
 worker and thread counts follow each server's documented guidance for the cores
 given to the server, unless overridden. Every limit on how many requests a target can
 hold at once is a declared property (`declared_limits`), settable from a spec such as
-`fastapi-uvicorn{pool=10000}` or `flask-gunicorn-gevent{connections=5000}`.
+`fastapi-uvicorn{pool=10000}` or `flask-gunicorn-gevent{connections=5000}`. A spec can
+also pin packages for that target alone, `drf-gunicorn-gthread@django==5.1.*`: the
+runner then starts it with an environment of its own (bench.running.variants).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Target:
     threads: int | None = None
     pool: int | None = None
     connections: int | None = None
+    # Packages pinned for this target alone (a spec's @pins): its own environment.
+    pins: tuple[str, ...] = ()
 
     @property
     def worker_class(self) -> str:
@@ -202,10 +206,24 @@ class UnknownTarget(ValueError):
     """A target spec that names no target or sets something unknown."""
 
 
-_SPEC = re.compile(r"^(?P<name>[a-z0-9-]+)(\[(?P<client>[a-z0-9-]+)\])?(\{(?P<counts>[^}]*)\})?$")
+_SPEC = re.compile(
+    r"^(?P<name>[a-z0-9-]+)(\[(?P<client>[a-z0-9-]+)\])?(\{(?P<counts>[^}]*)\})?"
+    r"(@(?P<pins>.+))?$"
+)
 _COUNTS_HELP = (
     "counts are workers=N, threads=N, pool=N (upstream connections per process) and "
     "connections=N (gunicorn worker_connections per process)"
+)
+# One package requirement of a spec's pins: a name (with extras) and version specifiers.
+_OPERATOR = r"(===|==|!=|<=|>=|~=|<|>)"
+_VERSION = r"[A-Za-z0-9.*+!_-]+"
+_PIN = re.compile(
+    rf"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?\s*{_OPERATOR}\s*{_VERSION}"
+    rf"(\s*,\s*{_OPERATOR}\s*{_VERSION})*$"
+)
+_PINS_HELP = (
+    "pins are package requirements with versions after @, comma-separated, e.g. "
+    "name@django==5.1.* or name@pydantic==2.9.*,starlette==0.41.*"
 )
 
 
@@ -219,18 +237,44 @@ def _spec_counts(spec: str, text: str) -> dict[str, int]:
     return counts
 
 
+def _starts_with_operator(text: str) -> bool:
+    return re.match(_OPERATOR, text) is not None
+
+
+def parse_pins(spec: str, text: str) -> tuple[str, ...]:
+    """The requirements of a spec's pins: "django>=5.0,<5.2,uvicorn==0.30.*" -> two."""
+    pins: list[str] = []
+    for part in (item.strip() for item in text.split(",")):
+        if pins and _starts_with_operator(part):
+            pins[-1] += "," + part  # another specifier of the same package
+        else:
+            pins.append(part)
+    pins = [re.sub(r"\s+", "", pin) for pin in pins]
+    if not pins or any(_PIN.match(pin) is None for pin in pins):
+        raise UnknownTarget(f"{spec}: {_PINS_HELP}")
+    return tuple(pins)
+
+
+def pin_name(pin: str) -> str:
+    """The package a pin is about: "django" of "django==5.1.*"."""
+    return re.split(r"[\[<>=!~]", pin, maxsplit=1)[0]
+
+
 def parse(spec: str) -> Target:
-    """Return the target of a spec: `name`, `name[client]`, `name{workers=2,pool=20}`.
+    """Return the target of a spec: `name`, `name[client]`, `name{workers=2,pool=20}`,
+    `name@django==5.1.*`, or all of them in that order.
 
     A client sets LLM_CLIENT for the service (the same service on another upstream
     client); counts fix the target's workers, threads, upstream pool or gunicorn
-    worker_connections whatever the run's defaults.
+    worker_connections whatever the run's defaults; pins give the target packages of
+    its own versions (the runner builds and caches an environment for them).
     """
     match = _SPEC.match(spec.strip())
     if match is None or match["name"] not in BY_NAME:
         raise UnknownTarget(
             f"unknown target {spec}; known: {', '.join(BY_NAME)} (see `bench targets`; "
-            "a spec may add [client] and {workers=N,threads=N,pool=N,connections=N})"
+            "a spec may add [client], {workers=N,threads=N,pool=N,connections=N} and "
+            "@package==version pins)"
         )
     target = BY_NAME[match["name"]]
     if match["client"]:
@@ -245,6 +289,9 @@ def parse(spec: str) -> Target:
             pool=counts.get("pool", target.pool),
             connections=counts.get("connections", target.connections),
         )
+    if match["pins"]:
+        pins = parse_pins(spec, match["pins"])
+        target = replace(target, name=target.name + "@" + ",".join(pins), pins=pins)
     return target
 
 
@@ -253,7 +300,39 @@ def resolve(specs: list[str]) -> list[Target]:
     return [parse(spec) for spec in specs]
 
 
+def split_specs(text: str) -> list[str]:
+    """Split a comma-separated list of specs; commas inside {} or [] and pins stay.
+
+    "a{workers=2,threads=4},b@pydantic==2.9.*,starlette==0.41.*,c" gives three specs: a
+    part with a version operator (and no @ of its own) continues the pins before it.
+    """
+    parts: list[str] = []
+    depth, current = 0, ""
+    for char in text:
+        depth += (char in "{[") - (char in "}]")
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    specs: list[str] = []
+    for part in filter(None, parts):
+        pinned = bool(specs) and "@" in specs[-1]
+        if pinned and "@" not in part and re.search(_OPERATOR, part):
+            specs[-1] += "," + part
+        else:
+            specs.append(part)
+    return specs
+
+
 def with_client(target: Target, client: str) -> Target:
-    """Return the target with LLM_CLIENT set (the demos compare upstream clients)."""
+    """Return the target with LLM_CLIENT set (the demos compare upstream clients).
+
+    The client goes right after the catalog name, before any {counts} or @pins, so
+    that the name stays a spec that parses back to this target.
+    """
     env = (*((k, v) for k, v in target.env if k != "LLM_CLIENT"), ("LLM_CLIENT", client))
-    return replace(target, name=f"{target.name}[{client}]", env=env)
+    parts = re.match(r"^([a-z0-9-]+)(\[[^\]]*\])?(.*)$", target.name)
+    base, rest = (parts[1], parts[3]) if parts else (target.name, "")
+    return replace(target, name=f"{base}[{client}]{rest}", env=env)
