@@ -1,18 +1,28 @@
-"""`bench show RUN_DIR`: the terminal summary of a stored run."""
+"""`bench show RUN_DIR`: the terminal summary of a stored run, or its points as JSON or CSV."""
 
 from __future__ import annotations
 
 import argparse
 
 from bench.cli.args import Parser, Subparsers, UsageError, console
+from bench.reports import export
 from bench.reports.summary import print_summary
 from bench.results import store
+
+FORMATS = ("table", "json", "csv")
 
 
 def add_parser(sub: Subparsers[Parser]) -> None:
     """Add `bench show`."""
     show = sub.add_parser("show", help="print the summary of a stored run")
     show.add_argument("run_dir")
+    show.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default); json: the run and one object per point; csv: one row per "
+        "point. Both carry every figure and each headline figure's 95 %% interval",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -21,7 +31,12 @@ def command(args: argparse.Namespace) -> int:
         run = store.load(args.run_dir)
     except store.ResultsError as exc:
         raise UsageError(str(exc)) from None
-    if not run.points:
+    if not run.points and not (args.format != "table" and run.capacity):
         raise UsageError(f"{args.run_dir}: the run has no points yet")
-    print_summary(run, console)
+    if args.format == "json":
+        print(export.to_json(run))
+    elif args.format == "csv":
+        print(export.to_csv(run), end="")
+    else:
+        print_summary(run, console)
     return 0

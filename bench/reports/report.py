@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.reports import capacity, charts
+from bench.reports import capacity, charts, variants
 from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
 from bench.results import analysis, store
 from bench.results.files import write_text_atomic
@@ -800,6 +800,7 @@ class Report:
     failures: list[tuple[str, str, str]]
     environment: Table
     capacity: CapacitySection | None = None
+    variants: Table | None = None  # targets with packages of their own (@pins)
 
 
 def capacity_section(run: Run, with_charts: bool = True) -> CapacitySection | None:
@@ -833,6 +834,7 @@ def build(run: Run, with_charts: bool = True) -> Report:
         failures=failures(run),
         environment=environment_table(run),
         capacity=capacity_section(run, with_charts),
+        variants=variants.table(run),
     )
 
 
@@ -856,6 +858,8 @@ def to_markdown(report: Report) -> str:
         out += [markdown_table(report.capacity.points), ""]
     out += ["## Failed points and skipped targets", ""]
     out += [f"- **{what}**: {first}" for what, first, _ in report.failures] or ["None."]
+    if report.variants is not None:
+        out += ["", "## Package variants", "", variants.NOTE, "", markdown_table(report.variants)]
     out += ["", "## Environment", "", markdown_table(report.environment), ""]
     out += ["## Metric definitions", ""]
     out += [f"- **{term}**: {meaning}" for term, meaning in DEFINITIONS]
@@ -940,6 +944,9 @@ def to_html(report: Report) -> str:
         out += ['<h2 id="capacity-points">Every point of the capacity searches</h2>']
         out.append(html_table(report.capacity.points, "points"))
     out += _html_failures(report)
+    if report.variants is not None:
+        out += ['<h2 id="variants">Package variants</h2>', f"<p>{esc(variants.NOTE)}</p>"]
+        out.append(html_table(report.variants, "env"))
     out += ['<h2 id="environment">Environment</h2>', html_table(report.environment, "env")]
     out += ['<h2 id="definitions">Metric definitions</h2><dl>']
     out += [f"<dt>{esc(term)}</dt><dd>{esc(meaning)}</dd>" for term, meaning in DEFINITIONS]

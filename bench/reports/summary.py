@@ -5,11 +5,21 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from bench.results.model import Capacity, Limit, Repetitions, Run, by_scenario
+from bench.results import intervals
+from bench.results.model import Capacity, Limit, Repetitions, Run, by_scenario, repetitions
 
 
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _with_interval(reps: Repetitions, metric: str, path: tuple[str, ...], spec: str) -> str:
+    """The median; for a point measured once, with its window's 95 % half-width."""
+    text = _fmt(reps.median(path), spec)
+    if len(reps.points) != 1:
+        return text
+    bounds = intervals.of_point(reps.points[0], metric).bounds(0.95)
+    return text if bounds is None else f"{text} ±{format((bounds[1] - bounds[0]) / 2, spec)}"
 
 
 def _row(reps: Repetitions, stream: bool) -> list[str]:
@@ -19,9 +29,9 @@ def _row(reps: Repetitions, stream: bool) -> list[str]:
     row = [
         reps.level.target,
         reps.level.load.label(),
-        _fmt(reps.median(("throughput_rps",)), ".1f"),
+        _with_interval(reps, "throughput_rps", ("throughput_rps",), ".1f"),
         _fmt(reps.median(("latency_ms", "p50")), ".1f"),
-        _fmt(reps.median(("latency_ms", "p99")), ".1f"),
+        _with_interval(reps, "latency_p99_ms", ("latency_ms", "p99"), ".1f"),
         _fmt(reps.median(("efficiency",)), ".0%"),
         _fmt(reps.median(("cpu_us_per_request",)), ",.0f"),
         " / ".join(dict.fromkeys(p.limit.kind for p in points if p.limit)) or "-",
@@ -36,6 +46,11 @@ def print_summary(run: Run, console: Console | None = None) -> None:
     """Print the per-scenario tables of a run (medians over repetitions)."""
     console = console or Console()
     console.print(f"[bold]Run {run.info.id}[/]: {run.conditions()}")
+    if any(len(reps.points) == 1 for reps in repetitions(run.points)):
+        console.print(
+            "± : the 95 % interval of a point measured once, from batch means of its "
+            "window's seconds (docs/methodology.md)"
+        )
     for scenario, levels in by_scenario(run.points).items():
         table = Table(title=f"scenario: {scenario}", title_justify="left")
         columns = ("target", "load", "req/s", "p50 ms", "p99 ms", "efficiency",

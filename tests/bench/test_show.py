@@ -1,0 +1,73 @@
+"""`bench show --format json|csv`: a run's points as rows, with their intervals."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main as bench_main
+from bench.reports import export
+from bench.results import store
+from bench.results.files import write_json_atomic
+from tests.bench.factories import point_dict, run_document, windowed_point
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> str:
+    points = [
+        windowed_point([100, 104, 96, 102, 98], target="fastapi-uvicorn"),
+        windowed_point([50, 52, 48, 51, 49], target="drf-gunicorn-gthread@django==5.1.*",
+                       pins=["django==5.1.*"], packages={"django": "5.1.14"}),
+        point_dict(throughput=30.0, target="flask-gunicorn-gthread"),  # no per-second series
+    ]  # fmt: skip
+    document = run_document(points, "r1")
+    store.validate(document)
+    write_json_atomic(tmp_path / "r1" / store.RESULTS_NAME, document)
+    return str(tmp_path / "r1")
+
+
+def test_csv_has_one_row_per_point_with_intervals(
+    run_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_main(["show", run_dir, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 3 and list(rows[0]) == export.columns()
+    first, variant, old = rows
+    assert first["run_id"] == "r1" and float(first["throughput_rps"]) == 100.0
+    assert float(first["throughput_rps_low"]) < 100 < float(first["throughput_rps_high"])
+    assert variant["base_target"] == "drf-gunicorn-gthread" and variant["pins"] == "django==5.1.*"
+    assert variant["packages"] == "django=5.1.14"
+    assert old["throughput_rps_low"] == "" and old["throughput_rps"] == "30.0"
+
+
+def test_json_holds_the_run_and_the_same_rows(
+    run_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_main(["show", run_dir, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["run"]["id"] == "r1" and document["schema_version"] == store.SCHEMA_VERSION
+    assert document["columns"] == export.columns() and len(document["points"]) == 3
+    point = document["points"][0]
+    assert point["throughput_rps_low"] < 100 < point["throughput_rps_high"]
+    assert point["interval_method"].startswith("batch-means")
+    assert "window" in document["conditions"]
+
+
+def test_the_table_shows_the_interval_of_a_point_measured_once(
+    run_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_main(["show", run_dir]) == 0
+    out = capsys.readouterr().out
+    assert "100.0 ±" in out and "95 % interval" in out
+
+
+def test_a_missing_run_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_main(["show", str(tmp_path / "nope"), "--format", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such results file" in err
