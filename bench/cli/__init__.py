@@ -1,6 +1,6 @@
 """The `bench` command: one module per subcommand, shared argument types in `args`.
 
-bench targets | run | show | report | compare | demo
+bench targets | run | show | report | compare | history | demo
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bench.cli import capacity, compare, demo, report, run, show, targets
+from bench.cli import capacity, compare, demo, history, report, run, show, targets
 from bench.cli.args import EXIT_USAGE, Parser, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -19,6 +19,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "show": show.command,
     "report": report.command,
     "compare": compare.command,
+    "history": history.command,
     "demo": demo.command,
 }
 
@@ -27,7 +28,7 @@ def build_parser() -> Parser:
     """The `bench` parser with every subcommand."""
     parser = Parser(prog="bench", description="Benchmark Python AI services.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (targets, run, capacity, show, report, compare, demo):
+    for module in (targets, run, capacity, show, report, compare, history, demo):
         module.add_parser(sub)
     return parser
 

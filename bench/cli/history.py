@@ -1,0 +1,99 @@
+"""`bench history RUN_DIR...`: the headline figures of many runs, in order, with changes."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+from pathlib import Path
+
+from bench.cli import args as a
+from bench.cli.args import Parser, Subparsers, UsageError, console
+from bench.cli.compare import varying
+from bench.reports import compare as cmp
+from bench.reports import history as h
+from bench.reports import history_html
+from bench.results import conditions as cond
+from bench.results import store
+from bench.results.files import write_text_atomic
+from bench.running.environment import REPO_ROOT
+
+FORMATS = ("table", "json")
+
+
+def add_parser(sub: Subparsers[Parser]) -> None:
+    """Add `bench history`."""
+    parser = sub.add_parser(
+        "history",
+        help="line many runs up by time and commit: headline figures, intervals, changes",
+        description=(h.__doc__ or "").split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "runs", nargs="+", help="run folders or their results.json; a quoted glob such as "
+        "'results/*' works too (folders without results.json are then left out)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--out",
+        help="folder for history.html and history.json (default results/history/)",
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="default table")
+    parser.add_argument(
+        "--varying",
+        type=varying,
+        help=f"what may change from run to run without a mark: one or more of "
+        f"{','.join(cond.CATEGORIES)} (default code)",
+    )
+    parser.add_argument("--alpha", type=a.fraction, default=0.05, help="default 0.05")
+    parser.add_argument(
+        "--min-effect",
+        type=a.non_negative,
+        default=0.05,
+        help="smallest relative change that counts (default 0.05 = 5 %%)",
+    )
+
+
+def locations(patterns: list[str]) -> list[str]:
+    """The run folders asked for: each pattern as given, or its glob's run folders."""
+    found: list[str] = []
+    for pattern in patterns:
+        if Path(pattern).exists() or not glob.has_magic(pattern):
+            found.append(pattern)
+            continue
+        matches = sorted(glob.glob(pattern))
+        runs = [m for m in matches if _is_run(Path(m))]
+        if not runs:
+            raise UsageError(f"{pattern}: matches no run folder")
+        found += runs
+    return list(dict.fromkeys(found))
+
+
+def _is_run(path: Path) -> bool:
+    if path.is_dir():
+        return (path / store.RESULTS_NAME).is_file()
+    return path.name == store.RESULTS_NAME
+
+
+def load(patterns: list[str]) -> list[cmp.Named]:
+    """Load every run; UsageError in one line for one that cannot be used."""
+    try:
+        return [cmp.load_run(location) for location in locations(patterns)]
+    except cmp.InputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def command(args: argparse.Namespace) -> int:
+    """Print the history, write history.html and history.json."""
+    settings = cmp.Settings(
+        alpha=args.alpha, min_effect=args.min_effect, varying=args.varying or cond.DEFAULT_VARYING
+    )
+    history = h.build(load(args.runs), settings)
+    out = Path(args.out) if args.out else REPO_ROOT / "results" / "history"
+    document = h.to_json(history)
+    write_text_atomic(out / "history.html", history_html.render(history))
+    write_text_atomic(out / "history.json", document + "\n")
+    if args.format == "json":
+        print(document)
+        return 0
+    h.render_table(history, console)
+    console.print(f"history: {out / 'history.html'} (and history.json)")
+    return 0

@@ -1,0 +1,229 @@
+"""The history as one self-contained HTML page: inline CSS and SVG, no script, no URL.
+
+One small chart per series (a level's throughput or p99, a capacity figure): the runs
+on the x axis in order, each value with its interval as a whisker, a line joining
+consecutive runs that share their conditions, broken (with a dashed rule marked ≠)
+where the conditions differ, and a red ▼ or green ▲ on a change that is significant.
+The table under the charts holds every number.
+"""
+
+from __future__ import annotations
+
+import html
+
+from bench.reports import charts
+from bench.reports import compare as cmp
+from bench.reports.history import (
+    CONDITIONS_DIFFER,
+    Entry,
+    Figure,
+    History,
+    Series,
+    cell,
+    changed_conditions,
+    legend,
+)
+from bench.results import conditions as cond
+
+WIDTH, HEIGHT = 430, 230
+LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 44
+COLORS = {cmp.REGRESSION: "#D00000", cmp.IMPROVEMENT: "#007A3D"}
+LINE = charts.COLORS[0]
+CELL_CLASSES = {
+    cmp.REGRESSION: "regression",
+    cmp.IMPROVEMENT: "improvement",
+    CONDITIONS_DIFFER: "differ",
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;
+ margin:0 auto;max-width:1400px;padding:16px 24px;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.6em;margin:.3em 0}h2{margin-top:1.4em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.2em}
+th,td{border:1px solid #ccc;padding:.2em .45em;text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}
+td.regression{color:#D00000;font-weight:bold}td.improvement{color:#007A3D;font-weight:bold}
+td.differ,th.differ{background:#fff4d6}
+.charts{display:flex;flex-wrap:wrap;gap:10px}.charts svg{border:1px solid #e4e4e4}
+.warning{border:2px solid #c00;background:#fee;color:#900;padding:.4em 1em}
+.note{color:#444}
+table.runs td,table.runs th{text-align:left;white-space:normal;max-width:520px}
+"""
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _x(index: int, count: int) -> float:
+    span = WIDTH - LEFT - RIGHT
+    return LEFT + (span / 2 if count == 1 else span * index / (count - 1))
+
+
+def _axis(series: Series) -> charts.Axis:
+    values = [
+        v
+        for f in series.figures
+        if f is not None
+        for v in (f.value, f.low, f.high)
+        if v is not None
+    ]
+    return charts.linear_axis(values or [0.0, 1.0], from_zero=False)
+
+
+def _y(axis: charts.Axis, value: float) -> float:
+    return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * axis.fraction(value)
+
+
+def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
+    out = [f'<text x="8" y="18" font-size="12" font-weight="bold">{_esc(series.title)}</text>']
+    for tick in axis.ticks:
+        y = _y(axis, tick)
+        out.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">'
+            f"{_esc(charts.format_number(tick))}</text>"
+        )
+    for i, entry in enumerate(entries):
+        x = _x(i, len(entries))
+        out.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" '
+            f'text-anchor="middle">#{entry.index}</text>'
+        )
+        if entry.differs:
+            out.append(
+                f'<line x1="{x - 6:.1f}" x2="{x - 6:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" '
+                'stroke="#B8860B" stroke-dasharray="4 3"/>'
+                f'<text x="{x - 6:.1f}" y="{TOP - 2}" font-size="11" fill="#B8860B" '
+                'text-anchor="middle">≠</text>'
+            )
+    unit = f"{series.unit} (higher is better)" if series.higher_is_better else series.unit
+    out.append(
+        f'<text x="{LEFT}" y="{HEIGHT - 8}" font-size="10" fill="#555">{_esc(unit)}; '
+        "runs in order</text>"
+    )
+    return out
+
+
+def _tip(entry: Entry, figure: Figure, unit: str) -> str:
+    text = f"#{entry.index} {entry.run.info.id}: {cell(figure)} {unit}"
+    if figure.decision is not None:
+        text += f" ({figure.decision}: {figure.reason})"
+    return _esc(text)
+
+
+def _marker(x: float, y: float, figure: Figure) -> str:
+    color = COLORS.get(figure.decision or "")
+    dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color or LINE}"/>'
+    if color is None:
+        return dot
+    up = figure.decision == cmp.IMPROVEMENT
+    tip_y = y - 16 if up else y + 16
+    base_y = y - 8 if up else y + 8
+    triangle = (
+        f'<polygon points="{x - 6:.1f},{base_y:.1f} {x + 6:.1f},{base_y:.1f} '
+        f'{x:.1f},{tip_y:.1f}" fill="{color}"/>'
+    )
+    return dot + triangle
+
+
+def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
+    out, previous = [], None
+    for i, (entry, figure) in enumerate(zip(entries, series.figures, strict=True)):
+        if figure is None:
+            continue
+        x, y = _x(i, len(entries)), _y(axis, figure.value)
+        joined = previous is not None and figure.decision != CONDITIONS_DIFFER
+        if joined and previous is not None:
+            out.append(
+                f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}" '
+                f'y2="{y:.1f}" stroke="{LINE}" stroke-width="1.8"/>'
+            )
+        if figure.low is not None and figure.high is not None:
+            top, bottom = _y(axis, figure.high), _y(axis, figure.low)
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
+                f'stroke="{LINE}" stroke-width="1.2"/>'
+                f'<line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{top:.1f}" y2="{top:.1f}" '
+                f'stroke="{LINE}"/><line x1="{x - 4:.1f}" x2="{x + 4:.1f}" y1="{bottom:.1f}" '
+                f'y2="{bottom:.1f}" stroke="{LINE}"/>'
+            )
+        out.append(
+            f"<g><title>{_tip(entry, figure, series.unit)}</title>{_marker(x, y, figure)}</g>"
+        )
+        previous = (x, y)
+    return out
+
+
+def chart(series: Series, entries: list[Entry]) -> str:
+    """One series as an inline SVG."""
+    axis = _axis(series)
+    body = _frame(axis, series, entries) + _points(axis, series, entries)
+    return (
+        f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label="{_esc(series.title)}" font-family="system-ui, sans-serif">'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def _runs_table(entries: list[Entry]) -> list[str]:
+    columns = ("#", "run", "started", "commit", "change from the run before", "conditions")
+    out = [
+        "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr></thead><tbody>"
+    ]
+    for e in entries:
+        meant = cond.describe(e.differences, e.varying) if e.index > 1 else "first run"
+        unintended = cond.unintended(e.differences, e.varying)
+        condition = "; ".join(d.text() for d in unintended) or "same"
+        css = ' class="differ"' if unintended else ""
+        commit = (e.run.info.git_commit or "-")[:12]
+        out.append(
+            f"<tr><td>{e.index}</td><td>{_esc(e.named.label)}</td>"
+            f"<td>{_esc(e.run.info.started_at)}</td><td>{_esc(commit)}</td>"
+            f"<td>{_esc(meant)}</td><td{css}>{_esc(condition)}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return out
+
+
+def _values_table(history: History) -> list[str]:
+    head = "".join(
+        f"<th{' class=differ' if e.differs else ''}>{_esc(e.short())}</th>" for e in history.entries
+    )
+    out = [f"<table><thead><tr><th>figure</th>{head}</tr></thead><tbody>"]
+    for series in history.series:
+        cells = []
+        for figure in series.figures:
+            css = CELL_CLASSES.get((figure and figure.decision) or "", "")
+            attr = f' class="{css}"' if css else ""
+            cells.append(f"<td{attr}>{_esc(cell(figure))}</td>")
+        out.append(f"<tr><td>{_esc(series.title)} ({_esc(series.unit)})</td>{''.join(cells)}</tr>")
+    out.append("</tbody></table>")
+    return out
+
+
+def render(history: History) -> str:
+    """The whole page."""
+    entries = history.entries
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>bench history</title>',
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>bench history: {len(entries)} runs</h1>",
+        f'<p class="note">{_esc(legend(history.settings))}</p>',
+    ]
+    differ = changed_conditions(entries)
+    if differ:
+        out.append('<div class="warning" role="alert"><p>Runs measured under other conditions '
+                   "than the run before them (marked ≠, never joined):</p><ul>")  # fmt: skip
+        out += [f"<li>{_esc(line)}</li>" for line in differ]
+        out.append("</ul></div>")
+    out += ["<h2>Runs</h2>", *_runs_table(entries)]
+    scenarios = list(dict.fromkeys(s.scenario for s in history.series))
+    for scenario in scenarios:
+        found = [s for s in history.series if s.scenario == scenario]
+        out.append(f"<h2>{_esc(scenario)}</h2>")
+        out.append('<div class="charts">' + "".join(chart(s, entries) for s in found) + "</div>")
+    out += ["<h2>Every value</h2>", *_values_table(history), "</body></html>"]
+    return "\n".join(out) + "\n"

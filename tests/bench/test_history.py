@@ -1,0 +1,154 @@
+"""`bench history`: runs in order, intervals, significant changes, changed conditions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.cli import main as bench_main
+from bench.reports import compare
+from bench.reports import history as h
+from bench.results import store
+from bench.results.files import write_json_atomic
+from tests.bench.factories import point_dict, run_document, windowed_point
+
+STEADY = [1.00, 1.02, 0.98, 1.01, 0.99]
+
+
+def _run(
+    tmp_path: Path,
+    name: str,
+    started: str,
+    level: float,
+    *,
+    commit: str = "c0ffee0000",
+    cpu_model: str = "AMD EPYC",
+    extra: list[dict[str, Any]] | None = None,
+    **sections: Any,
+) -> str:
+    points = [windowed_point([round(level * f) for f in STEADY]), *(extra or [])]
+    document = run_document(points, name, **sections)
+    document["run"].update(started_at=started, git_commit=commit)
+    document["environment"]["cpu_model"] = cpu_model
+    store.validate(document)
+    write_json_atomic(tmp_path / name / store.RESULTS_NAME, document)
+    return str(tmp_path / name)
+
+
+def _history(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str) -> dict[str, Any]:
+    code = bench_main(["history", *argv, "--format", "json", "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
+
+
+def _series(document: dict[str, Any], metric: str = "throughput") -> dict[str, Any]:
+    return next(s for s in document["series"] if s["metric"] == metric)
+
+
+def test_runs_line_up_by_time_and_changes_are_judged_like_compare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    third = _run(tmp_path, "c", "2026-11-03T00:00:00+00:00", 400, commit="cccccccccc")
+    first = _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500, commit="aaaaaaaaaa")
+    second = _run(tmp_path, "b", "2026-11-02T00:00:00+00:00", 505, commit="bbbbbbbbbb")
+    document = _history(capsys, tmp_path, third, first, second)
+    assert [run["id"] for run in document["runs"]] == ["a", "b", "c"]
+    assert not any(run["conditions_differ"] for run in document["runs"])
+    figures = _series(document)["figures"]
+    assert [f["value"] for f in figures] == [500, 505, 400]
+    assert figures[0]["change"] is None  # nothing before it
+    assert figures[1]["change"] == compare.NOT_SIGNIFICANT
+    assert figures[2]["change"] == compare.REGRESSION and figures[2]["significant"]
+    assert figures[2]["low"] < 400 < figures[2]["high"]  # the window's interval
+    page = (tmp_path / "out" / "history.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "http" not in page and "<script" not in page
+    assert "▼" in page and "<svg" in page
+    assert json.loads((tmp_path / "out" / "history.json").read_text()) == document
+
+
+def test_a_change_of_conditions_is_marked_and_never_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = [
+        _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500),
+        _run(tmp_path, "b", "2026-11-02T00:00:00+00:00", 300, cpu_model="Intel Xeon"),
+        _run(tmp_path, "c", "2026-11-03T00:00:00+00:00", 310, cpu_model="Intel Xeon"),
+    ]
+    document = _history(capsys, tmp_path, *runs)
+    assert [run["conditions_differ"] for run in document["runs"]] == [False, True, False]
+    fields = [d["field"] for d in document["runs"][1]["differences"]]
+    assert fields == ["environment.cpu_model"]
+    figures = _series(document)["figures"]
+    assert figures[1]["change"] == h.CONDITIONS_DIFFER and not figures[1]["significant"]
+    assert figures[2]["change"] == compare.NOT_SIGNIFICANT
+    # Declared as varying, the machine is joined like any other run.
+    declared = _history(capsys, tmp_path, *runs, "--varying", "code,machine")
+    assert _series(declared)["figures"][1]["change"] == compare.REGRESSION
+    # The table names the runs and the condition that changed.
+    assert bench_main(["history", *runs, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "≠ #2 b: environment.cpu_model" in out and "#1 11-01 00:00 c0ffee0" in out
+
+
+def test_a_level_missing_from_a_run_is_compared_with_the_last_run_that_had_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = windowed_point([100] * 5, target="flask-gunicorn-gthread")
+    runs = [
+        _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500, extra=[other]),
+        _run(tmp_path, "b", "2026-11-02T00:00:00+00:00", 500),
+        _run(tmp_path, "c", "2026-11-03T00:00:00+00:00", 500, extra=[
+            windowed_point([70, 71, 69, 70, 70], target="flask-gunicorn-gthread")]),
+    ]  # fmt: skip
+    document = _history(capsys, tmp_path, *runs)
+    flask = next(s for s in document["series"] if s["key"].startswith("flask"))
+    assert [f["value"] for f in flask["figures"]] == [100, None, 70]
+    assert flask["figures"][2]["change"] == compare.REGRESSION
+
+
+def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolution(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def capacity(max_rps: float) -> dict[str, Any]:
+        return {
+            "target": "fastapi-uvicorn", "scenario": "complete",
+            "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
+                        "answer_ms": 100.0},
+            "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1, "max_rps": max_rps,
+            "max_rps_users": 160, "max_in_flight": 160, "in_flight_measured": None,
+            "rps_limit": None, "limit": None, "unknown": None,
+            "points": [point_dict(throughput=max_rps, users=160)],
+        }  # fmt: skip
+
+    reps = [point_dict(throughput=t, repetition=i + 1) for i, t in enumerate((200, 204, 196))]
+    first = _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500, extra=[
+        *reps], capacity=[capacity(1800.0)])  # fmt: skip
+    second = _run(tmp_path, "b", "2026-11-02T00:00:00+00:00", 500, capacity=[capacity(2400.0)])
+    document = _history(capsys, tmp_path, first, second)
+    repeated = next(s for s in document["series"] if "complete / 50 users" in s["key"])
+    figure = repeated["figures"][0]
+    assert figure["n"] == 4 and figure["low"] < figure["value"] < figure["high"]
+    per_core = next(s for s in document["series"] if s["metric"] == "max req/s per core")
+    assert per_core["key"] == "fastapi-uvicorn / complete / short"
+    assert per_core["figures"][1]["change"] == compare.IMPROVEMENT  # 1.33x > 1.25x
+
+
+def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500)
+    _run(tmp_path, "b", "2026-11-02T00:00:00+00:00", 500)
+    (tmp_path / "notes.md").write_text("not a run")
+    (tmp_path / "empty").mkdir()
+    document = _history(capsys, tmp_path, str(tmp_path / "*"))
+    assert [run["id"] for run in document["runs"]] == ["a", "b"]
+    assert bench_main(["history", str(tmp_path / "nothing-*")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "matches no run folder" in err
+    assert bench_main(["history", str(tmp_path / "notes.md")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
