@@ -41,4 +41,9 @@ def command() -> int:
         f"(pool: upstream connections per process; connections: gunicorn worker_connections "
         f"per process; open-files: this machine's limit of {nofile:,} per process, 2 per request)"
     )
+    console.print(
+        "A spec can pin packages for that target alone, after its counts: "
+        "name@django==5.1.* or name@pydantic==2.9.*,starlette==0.41.* (an environment "
+        "of its own, built with uv from the project's lock and cached in .venv-variants/)"
+    )
     return 0
