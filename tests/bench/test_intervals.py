@@ -15,29 +15,37 @@ SIMULATIONS = 1500
 
 
 def ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    """A stationary AR(1) series around 100: x_t = phi x_(t-1) + noise, unit innovations."""
-    x = np.empty(n)
-    x[0] = rng.normal() / math.sqrt(1 - phi**2)
+    """SIMULATIONS stationary AR(1) series around 100: x_t = phi x_(t-1) + unit noise."""
+    x = np.empty((SIMULATIONS, n))
+    x[:, 0] = rng.normal(size=SIMULATIONS) / math.sqrt(1 - phi**2)
     for i in range(1, n):
-        x[i] = phi * x[i - 1] + rng.normal()
+        x[:, i] = phi * x[:, i - 1] + rng.normal(size=SIMULATIONS)
     return 100 + x
 
 
-def coverage(n: int, phi: float, batches: int = intervals.BATCHES, seed: int = 7) -> float:
-    """How often the 95 % interval of the mean covers the true mean (100)."""
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for _ in range(SIMULATIONS):
-        x = ar1(rng, n, phi)
+def simulate(n: int, phi: float, batches: int = intervals.BATCHES) -> tuple[float, float]:
+    """(How often a 95 % interval covers the true mean 100, how often none is given)."""
+    rng = np.random.default_rng(7)
+    hits = refused = 0
+    for x in ar1(rng, n, phi):
         bounds = intervals.from_series(float(x.mean()), list(x), batches).bounds(0.95)
-        assert bounds is not None
+        if bounds is None:
+            refused += 1
+            continue
         hits += bounds[0] <= 100 <= bounds[1]
-    return hits / SIMULATIONS
+    return hits / (SIMULATIONS - refused), refused / SIMULATIONS
+
+
+def coverage(n: int, phi: float, batches: int = intervals.BATCHES) -> float:
+    """The coverage of the intervals the method gives (it refuses drifting windows)."""
+    return simulate(n, phi, batches)[0]
 
 
 @pytest.mark.parametrize("n", [5, 10, 20])
 def test_independent_seconds_get_the_nominal_coverage(n: int) -> None:
-    assert coverage(n, 0.0) == pytest.approx(0.95, abs=0.02)
+    covered, refused = simulate(n, 0.0)
+    assert covered == pytest.approx(0.95, abs=0.02)
+    assert refused == pytest.approx(0.05, abs=0.02)  # the drift test's own 5 %
 
 
 def test_positively_correlated_seconds_are_absorbed_by_longer_batches() -> None:
@@ -51,20 +59,32 @@ def test_positively_correlated_seconds_are_absorbed_by_longer_batches() -> None:
 
 
 def test_one_second_batches_cannot_see_correlation_longer_than_a_second() -> None:
-    # The documented limit of 5-second windows: 1-second batches are the seconds.
-    assert coverage(5, 0.5) == pytest.approx(coverage(5, 0.5, batches=5))
-    assert coverage(5, 0.5) < 0.85
+    # The documented limit of 5-second windows: 1-second batches are the seconds, and
+    # the drift test refuses only the windows that visibly trend.
+    covered, refused = simulate(5, 0.5)
+    assert covered < 0.85 and refused > 0.1
     # Negative correlation (closed-loop cohorts) only makes the interval conservative.
     assert coverage(5, -0.5) >= 0.95
 
 
+def test_a_window_that_drifts_gets_no_interval() -> None:
+    drifting = [4943.0, 4405.0, 2904.0, 2557.0, 1906.0]  # a neighbour arrived mid-window
+    interval = intervals.from_series(3343.0, drifting)
+    assert not interval.computed and interval.reason is not None
+    assert interval.reason.startswith("the window drifted (von Neumann ratio of its batches 0.")
+    assert intervals.von_neumann([1.0, 2.0, 1.0, 2.0, 1.0]) == pytest.approx(4 / 1.2)
+    assert intervals.von_neumann([1.0] * 5) is None
+    assert intervals.von_neumann_limit(5) == 0.821
+    assert intervals.von_neumann_limit(60) == pytest.approx(1.58, abs=0.01)
+
+
 def test_batches_are_whole_and_leftover_seconds_leave_only_the_spread() -> None:
-    values: list[float | None] = [float(v) for v in range(12)]
-    assert intervals.batch_figures(values) == [0.5, 2.5, 4.5, 6.5, 8.5]
+    values: list[float | None] = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0, 8.0]
+    assert intervals.batch_figures(values) == [2.0, 2.5, 7.0, 4.0, 4.0]
     interval = intervals.from_series(99.0, values)
     assert interval.value == 99.0  # the centre is the whole window's figure
     assert interval.batch_s == 2 and interval.df == 4
-    assert interval.stderr == pytest.approx(np.std([0.5, 2.5, 4.5, 6.5, 8.5], ddof=1) / 5**0.5)
+    assert interval.stderr == pytest.approx(np.std([2.0, 2.5, 7.0, 4.0, 4.0], ddof=1) / 5**0.5)
     assert interval.describe() == "5 batches of 2 s"
 
 
