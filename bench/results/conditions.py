@@ -156,13 +156,19 @@ class Difference:
         }
 
 
+def _comparable(name: str, reference: Mapping[str, Any], changed: Mapping[str, Any]) -> bool:
+    # A package one run did not record (an older suite, a variant's extra dependency)
+    # is unknown there, not absent: only packages both runs recorded are compared.
+    return not name.startswith(PACKAGE_PREFIX) or (name in reference and name in changed)
+
+
 def _diff(
     reference: Mapping[str, Any], changed: Mapping[str, Any], scope: str | None = None
 ) -> list[Difference]:
     return [
         Difference(name, reference.get(name), changed.get(name), scope)
         for name in {**reference, **changed}
-        if reference.get(name) != changed.get(name)
+        if reference.get(name) != changed.get(name) and _comparable(name, reference, changed)
     ]
 
 
@@ -204,11 +210,11 @@ def target_differences(
             continue
         before = point_packages(reference, old)
         after = point_packages(changed, new)
-        for name in {**before, **after}:
-            if before.get(name) != after.get(name) and name not in run_level:
+        for name in before.keys() & after.keys():
+            if before[name] != after[name] and name not in run_level:
                 key = (new.target, name)
                 found[key] = Difference(
-                    PACKAGE_PREFIX + name, before.get(name), after.get(name), new.target
+                    PACKAGE_PREFIX + name, before[name], after[name], new.target
                 )
     return list(found.values())
 

@@ -205,7 +205,8 @@ def test_the_package_variants_of_one_run_are_compared_side_by_side(
     document = report(capsys, run)
     assert document["warnings"] == []  # the packages are what varies
     comparison = document["comparisons"][0]
-    assert comparison["subject"] == "Django 5.2.8 → 5.1.14, asgiref absent → 3.8.1"
+    # asgiref: the run did not record it, so it is unknown there, not absent.
+    assert comparison["subject"] == "Django 5.2.8 → 5.1.14"
     assert comparison["reference"].startswith("drf-gunicorn-gthread in run")
     assert comparison["changed"].startswith("drf-gunicorn-gthread@django==5.1.* in run")
     throughput = row(document)
@@ -240,3 +241,12 @@ def test_variants_across_two_runs_name_the_target_whose_packages_differ(
         f"new ({new}): package django (fastapi-uvicorn@django==5.1.* only): "
         "5.1.13 (reference) vs 5.1.14 (changed)"
     ]
+
+
+def test_a_package_only_one_run_recorded_is_unknown_not_a_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    more = {"django": "5.2.8", "fastapi": "0.115.0", "uvicorn": "0.30.0", "asgiref": "3.8.1"}
+    ref = save(tmp_path, "ref", [window(500)], environment=_environment())
+    new = save(tmp_path, "new", [window(500)], environment=_environment(packages=more))
+    assert report(capsys, ref, new)["warnings"] == []
