@@ -52,31 +52,42 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
 
 
-def locations(patterns: list[str]) -> list[str]:
-    """The run folders asked for: each pattern as given, or its glob's run folders."""
-    found: list[str] = []
-    for pattern in patterns:
-        if Path(pattern).exists() or not glob.has_magic(pattern):
-            found.append(pattern)
-            continue
-        matches = sorted(glob.glob(pattern))
-        runs = [m for m in matches if _is_run(Path(m))]
-        if not runs:
-            raise UsageError(f"{pattern}: matches no run folder")
-        found += runs
-    return list(dict.fromkeys(found))
-
-
 def _is_run(path: Path) -> bool:
     if path.is_dir():
         return (path / store.RESULTS_NAME).is_file()
     return path.name == store.RESULTS_NAME
 
 
+def locations(patterns: list[str]) -> tuple[list[str], list[str]]:
+    """The run folders asked for, and what was left out as no run folder.
+
+    A shell glob such as results/* also passes README.md and results/history/: a path
+    that is no run folder (no results.json in it) is left out, and so are a quoted
+    glob's matches that are none; a results.json that cannot be read is an error.
+    """
+    found: list[str] = []
+    left_out: list[str] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if not path.exists() and glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern))
+            found += [m for m in matches if _is_run(Path(m))]
+        elif path.exists() and not _is_run(path):
+            left_out.append(pattern)
+        else:
+            found.append(pattern)
+    return list(dict.fromkeys(found)), left_out
+
+
 def load(patterns: list[str]) -> list[cmp.Named]:
-    """Load every run; UsageError in one line for one that cannot be used."""
+    """Load every run; UsageError in one line for one that cannot be used, or for none."""
+    found, left_out = locations(patterns)
+    if not found:
+        raise UsageError(f"{' '.join(patterns)}: no run folder (a folder with results.json)")
+    if left_out:
+        console.print(f"left out, not run folders: {', '.join(left_out)}")
     try:
-        return [cmp.load_run(location) for location in locations(patterns)]
+        return [cmp.load_run(location) for location in found]
     except cmp.InputError as exc:
         raise UsageError(str(exc)) from None
 

@@ -147,8 +147,17 @@ def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(
     (tmp_path / "empty").mkdir()
     document = _history(capsys, tmp_path, str(tmp_path / "*"))
     assert [run["id"] for run in document["runs"]] == ["a", "b"]
+    # What a shell's results/* passes besides the runs is left out, and said so.
+    everything = [str(p) for p in sorted(tmp_path.iterdir())]
+    assert bench_main(["history", *everything, "--out", str(tmp_path / "out")]) == 0
+    assert "left out, not run folders" in capsys.readouterr().out
     assert bench_main(["history", str(tmp_path / "nothing-*")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "matches no run folder" in err
-    assert bench_main(["history", str(tmp_path / "notes.md")]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    assert err.count("\n") == 1 and "no run folder" in err
+    assert bench_main(["history", str(tmp_path / "missing")]) == 2
+    assert "no such results file" in capsys.readouterr().err
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / store.RESULTS_NAME).write_text("{")
+    assert bench_main(["history", str(tmp_path / "a"), str(tmp_path / "broken")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not valid JSON" in err
