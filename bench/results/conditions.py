@@ -38,8 +38,8 @@ DISPLAY_NAMES = {
 ARROW = "\N{RIGHTWARDS ARROW}"
 # CPU the server's cores gave to processes other than the server, per core, above which
 # the machine was not quiet during a window (100 = one whole core). Measured on the
-# 2-core machine: a quiet window leaves well under 10 (interrupts, the samplers).
-QUIET_LIMIT_PCT = 15.0
+# 2-core machine: a quiet window leaves 0.2 to 2.5 (interrupts, the samplers).
+QUIET_LIMIT_PCT = 10.0
 
 
 def canonical(name: str) -> str:
