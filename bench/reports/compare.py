@@ -300,19 +300,28 @@ def decide(
     return ratio, outcome, IMPROVEMENT if better else REGRESSION, reason
 
 
+NOT_THE_TARGET = {"generator": "load generator", "mock": "mock"}
+
+
 def _window(point: Point, metric: Metric) -> Interval:
     """One side's window interval; none when other processes kept the server's cores busy.
 
     A window's seconds show the noise within it, not a neighbour busy for the whole run:
-    such a window is not compared at all (bench.results.conditions.QUIET_LIMIT_PCT).
+    such a window is not compared at all (bench.results.conditions.QUIET_LIMIT_PCT), nor
+    is one that the load generator or the mock bound.
     """
+    value = point.value(intervals.SERIES[metric.name][0])
     share = cond.noisy(point)
     if share is not None:
         return Interval(
-            point.value(intervals.SERIES[metric.name][0]),
+            value,
             reason=f"other processes took {share:.0f} % of the server's cores in its window "
             "(the machine was not quiet)",
         )
+    if point.limit is not None and point.limit.kind in NOT_THE_TARGET:
+        # Its figures measure the load generator's (or the mock's) core, whose
+        # contention nothing samples: they move between runs whatever the target does.
+        return Interval(value, reason=f"the {NOT_THE_TARGET[point.limit.kind]} binds it")
     return intervals.of_point(point, metric.name)
 
 

@@ -250,3 +250,14 @@ def test_a_package_only_one_run_recorded_is_unknown_not_a_difference(
     ref = save(tmp_path, "ref", [window(500)], environment=_environment())
     new = save(tmp_path, "new", [window(500)], environment=_environment(packages=more))
     assert report(capsys, ref, new)["warnings"] == []
+
+
+def test_a_window_the_load_generator_bound_is_not_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    generator = {"kind": "generator", "detail": "Locust at 98 % CPU", "evidence": {}}
+    ref = save(tmp_path, "ref", [window(5000, scenario="hello")])
+    new = save(tmp_path, "new", [window(3000, scenario="hello", limit=generator)])
+    throughput = row(report(capsys, ref, new))
+    assert throughput["decision"] == compare.CANNOT
+    assert throughput["reason"] == "cannot tell (n=1, changed: the load generator binds it)"
