@@ -43,7 +43,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scipy import stats as _scipy
@@ -58,6 +58,42 @@ MIN_SECONDS = BATCHES
 # (5: 0.821, by simulation of 400,000 samples; Hart 1942 tabulates the same). Other
 # counts use the normal approximation, mean 2 and variance 4 (n - 2) / (n^2 - 1).
 VON_NEUMANN_5PCT = {5: 0.821}
+
+# The noise between two runs that no single window can see (another start of the server,
+# the state of the machine and of its host, a p99 set by a few rare slow requests): a
+# relative standard deviation per figure, added to each window's error when two windows
+# are compared. Measured on the 2-core machine from quiet A/A runs of `make bench`: the
+# spread of each figure between runs beyond what the windows' own errors explain
+# (docs/methodology.md). It depends on how busy the server was: a point whose server
+# tree used HEAVY_CPU_PCT of its cores or more moves with the speed the machine happens
+# to have in that run; a lighter one mostly waits for its upstream.
+HEAVY_CPU_PCT = 70.0
+LIGHT, HEAVY = "light", "heavy"
+RUN_NOISE: dict[str, dict[str, float]] = {
+    LIGHT: {
+        "throughput_rps": 0.01,
+        "latency_mean_ms": 0.01,
+        "latency_p50_ms": 0.01,
+        "latency_p99_ms": 0.05,
+        "ttft_p50_ms": 0.01,
+    },
+    HEAVY: {
+        "throughput_rps": 0.12,
+        "latency_mean_ms": 0.12,
+        "latency_p50_ms": 0.12,
+        "latency_p99_ms": 0.15,
+        "ttft_p50_ms": 0.12,
+    },
+}
+
+
+def load_class(point: Point) -> str:
+    """HEAVY when the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown)."""
+    cpu = point.server.cpu_pct
+    if cpu is None:
+        return HEAVY  # an external deployment: nothing says it was light
+    return HEAVY if cpu / max(point.server_cores or 1, 1) >= HEAVY_CPU_PCT else LIGHT
+
 
 # Each metric with a per-second series: where the point keeps its figure, and the series.
 SERIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -78,6 +114,7 @@ class Interval:
     df: int | None = None  # degrees of freedom: batches - 1
     batch_s: int | None = None  # seconds per batch
     reason: str | None = None  # set exactly when stderr is None
+    run_noise: float = 0.0  # relative noise between runs, for comparisons (RUN_NOISE)
 
     @property
     def computed(self) -> bool:
@@ -103,6 +140,7 @@ class Interval:
             "stderr": self.stderr,
             "df": self.df,
             "batch_s": self.batch_s,
+            "run_noise": self.run_noise,
             "reason": self.reason,
         }
 
@@ -201,7 +239,8 @@ def of_point(point: Point, metric: str) -> Interval:
     covered = whole_seconds(point, series)
     if isinstance(covered, str):
         return Interval(centre, reason=covered)
-    return from_series(centre, covered)
+    noise = RUN_NOISE[load_class(point)].get(metric, 0.0)
+    return replace(from_series(centre, covered), run_noise=noise)
 
 
 def _estimate(side: Interval) -> tuple[float, float, int] | None:
@@ -211,14 +250,21 @@ def _estimate(side: Interval) -> tuple[float, float, int] | None:
 
 
 def compare(reference: Interval, changed: Interval, confidence: float = 0.95) -> Outcome:
-    """Welch's t-test on two windows' estimates; the CI is of changed - reference."""
+    """Welch's t-test on two windows' estimates; the CI is of changed - reference.
+
+    Each side's variance is its window's (stderr^2) plus its noise between runs
+    ((run_noise x value)^2, RUN_NOISE), a term known from elsewhere, so it adds no
+    degrees of freedom.
+    """
     ref, new = _estimate(reference), _estimate(changed)
     if ref is None or new is None:
         name, side = ("reference", reference) if ref is None else ("changed", changed)
         return Outcome(METHOD, None, reason=f"{name}: {side.reason or 'no figure'}")
-    variance = ref[1] ** 2 + new[1] ** 2
-    if variance == 0:
+    within = ref[1] ** 2 + new[1] ** 2
+    if within == 0:
         return Outcome(METHOD, None, reason="no variance within either window")
+    between = (reference.run_noise * ref[0]) ** 2 + (changed.run_noise * new[0]) ** 2
+    variance = within + between
     df = variance**2 / (ref[1] ** 4 / ref[2] + new[1] ** 4 / new[2])
     diff = new[0] - ref[0]
     statistic = diff / math.sqrt(variance)

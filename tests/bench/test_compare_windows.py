@@ -261,3 +261,21 @@ def test_a_window_the_load_generator_bound_is_not_compared(
     throughput = row(report(capsys, ref, new))
     assert throughput["decision"] == compare.CANNOT
     assert throughput["reason"] == "cannot tell (n=1, changed: the load generator binds it)"
+
+
+def test_a_cpu_heavy_point_carries_the_noise_between_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    heavy = {"model": "uvicorn", "cpu_pct": 95.0, "rss_mb": 80.0, "cores_busy_pct": 96.0}
+    tight = [1.0, 1.001, 0.999, 1.0, 1.0]
+    ref = save(tmp_path, "ref", [window(5000, tight, server=heavy, server_cores=1)])
+    new = save(tmp_path, "new", [window(4000, tight, server=heavy, server_cores=1)])
+    throughput = row(report(capsys, ref, new))
+    # Its window is tight, but such a point moves by ~12 % between runs on its own.
+    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["reference"]["interval"]["run_noise"] == 0.12
+    light = save(tmp_path, "light", [window(4000, tight)])
+    assert (
+        row(report(capsys, save(tmp_path, "ref2", [window(5000, tight)]), light))["decision"]
+        == compare.REGRESSION
+    )

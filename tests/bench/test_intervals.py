@@ -159,3 +159,23 @@ def test_windows_that_cannot_be_compared_say_which_and_why() -> None:
     assert intervals.compare(good, none).reason == "changed: no per-second series"
     flat = intervals.Interval(100.0, 0.0, 4, 1)
     assert intervals.compare(flat, flat).reason == "no variance within either window"
+
+
+def test_the_noise_between_runs_follows_how_busy_the_server_was() -> None:
+    light = Point.from_dict(windowed_point([100, 104, 96, 102, 98]))
+    heavy = Point.from_dict(
+        windowed_point(
+            [100, 104, 96, 102, 98],
+            server={"model": "uvicorn", "cpu_pct": 150.0, "rss_mb": 1.0},
+            server_cores=2,
+        )
+    )
+    assert intervals.load_class(light) == intervals.LIGHT  # 40 % of one core
+    assert intervals.load_class(heavy) == intervals.HEAVY  # 75 % of two
+    assert intervals.of_point(light, "latency_p99_ms").run_noise == 0.05
+    assert intervals.of_point(heavy, "throughput_rps").run_noise == 0.12
+    # Each side's noise between runs widens the comparison, without degrees of freedom.
+    ref = intervals.Interval(100.0, 1.0, 4, 1, run_noise=0.05)
+    new = intervals.Interval(90.0, 1.0, 4, 1, run_noise=0.05)
+    outcome = intervals.compare(ref, new)
+    assert outcome.statistic == pytest.approx(-10 / math.sqrt(2 + 25 + 20.25))
