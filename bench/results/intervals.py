@@ -78,11 +78,11 @@ RUN_NOISE: dict[str, dict[str, float]] = {
         "ttft_p50_ms": 0.01,
     },
     HEAVY: {
-        "throughput_rps": 0.12,
-        "latency_mean_ms": 0.12,
-        "latency_p50_ms": 0.12,
-        "latency_p99_ms": 0.15,
-        "ttft_p50_ms": 0.12,
+        "throughput_rps": 0.15,
+        "latency_mean_ms": 0.15,
+        "latency_p50_ms": 0.15,
+        "latency_p99_ms": 0.20,
+        "ttft_p50_ms": 0.15,
     },
 }
 
