@@ -275,6 +275,20 @@ def decide(
     windows: tuple[Interval, Interval] | None = None,
 ) -> tuple[float | None, stats.Outcome | None, str, str]:
     """Return (ratio, test outcome, decision, reason) for one metric of one point."""
+    ratio, outcome, decision, reason = _decide(metric, reference, changed, settings, windows)
+    if windows is not None and outcome is not None and outcome.computed:
+        noise = max(window.run_noise for window in windows)
+        reason += f" (one window a side, {noise:.0%} noise between runs added)"
+    return ratio, outcome, decision, reason
+
+
+def _decide(
+    metric: Metric,
+    reference: list[float],
+    changed: list[float],
+    settings: Settings,
+    windows: tuple[Interval, Interval] | None,
+) -> tuple[float | None, stats.Outcome | None, str, str]:
     for name, values in (("reference", reference), ("changed", changed)):
         if not values:
             return None, None, CANNOT, f"cannot tell (no figures in {name})"
@@ -542,8 +556,9 @@ def summary(comparison: Comparison, settings: Settings) -> str:
     )
     if any(row.windows is not None for row in comparison.rows):
         rule += (
-            f" Points measured once: {TEST_NAMES[intervals.METHOD]} instead of the "
-            "repetitions (docs/methodology.md)."
+            f" Points measured once: {TEST_NAMES[intervals.METHOD]}, plus the noise "
+            "between runs that no window sees, instead of the repetitions "
+            "(docs/methodology.md)."
         )
     return rule
 
