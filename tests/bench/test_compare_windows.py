@@ -271,9 +271,9 @@ def test_a_cpu_heavy_point_carries_the_noise_between_runs(
     ref = save(tmp_path, "ref", [window(5000, tight, server=heavy, server_cores=1)])
     new = save(tmp_path, "new", [window(4000, tight, server=heavy, server_cores=1)])
     throughput = row(report(capsys, ref, new))
-    # Its window is tight, but such a point moves by ~15 % between runs on its own.
+    # Its window is tight, but such a point moves by ~20 % between runs on its own.
     assert throughput["decision"] == compare.NOT_SIGNIFICANT
-    assert throughput["reference"]["interval"]["run_noise"] == 0.15
+    assert throughput["reference"]["interval"]["run_noise"] == 0.2
     light = save(tmp_path, "light", [window(4000, tight)])
     assert (
         row(report(capsys, save(tmp_path, "ref2", [window(5000, tight)]), light))["decision"]
