@@ -63,6 +63,17 @@ def add_machine_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mock-url", help="with --target-url: the deployment's mock, for /stats")
     parser.add_argument(
+        "--upstream-url",
+        help="a real OpenAI-compatible base URL (…/v1) for the targets instead of the mock: "
+        "vLLM, Ollama, llama.cpp, a hosted API; its latency is suffered, not set",
+    )
+    parser.add_argument(
+        "--upstream-key",
+        help="with --upstream-url: its API key (better: the BENCH_UPSTREAM_KEY variable); "
+        "never written to results or logs",
+    )
+    parser.add_argument("--upstream-model", help="with --upstream-url: the model to ask for")
+    parser.add_argument(
         "--server-quota",
         type=a.positive_float,
         help="with --target-url: the CPU quota the deployment gives its server, in cores "
@@ -231,9 +242,39 @@ def check_ports(args: argparse.Namespace) -> None:
     """Refuse ports in use (where the runner starts servers) with one line."""
     if args.target_url is not None:
         return
-    for flag, port in (("--port", args.port), ("--mock-port", args.mock_port)):
+    ports = [("--port", args.port)]
+    if not args.upstream_url:
+        ports.append(("--mock-port", args.mock_port))
+    for flag, port in ports:
         if not port_is_free(port):
             raise UsageError(f"port {port} is in use; pick another with {flag}")
+
+
+def check_upstream(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other about the upstream."""
+    if args.upstream_url and args.target_url:
+        raise UsageError(
+            "--upstream-url points the targets the runner starts at another upstream; a "
+            "deployment given with --target-url already has its own"
+        )
+    if args.upstream_url and args.mock_url:
+        raise UsageError("give --upstream-url or --mock-url, not both")
+    if (args.upstream_key or args.upstream_model) and not args.upstream_url:
+        raise UsageError("--upstream-key and --upstream-model go with --upstream-url")
+    if args.mock_url and not args.target_url:
+        raise UsageError("--mock-url reads a deployment's mock: give --target-url too")
+
+
+def options_from_args(args: argparse.Namespace, out: Path) -> Options:
+    """Where and against what the run measures (not part of what is measured)."""
+    check_upstream(args)
+    if args.server_quota and not args.target_url:
+        raise UsageError("--server-quota describes a deployment given with --target-url")
+    options = Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
+    options.server_quota = args.server_quota
+    options.upstream_url, options.upstream_model = args.upstream_url, args.upstream_model
+    options.upstream_key = args.upstream_key
+    return options
 
 
 def exit_status(run: Run, allow_invalid: bool) -> int:
@@ -259,20 +300,21 @@ def _resumed(location: str) -> tuple[Plan, Run, Path]:
 
 def runner_from_args(args: argparse.Namespace) -> Runner:
     """The runner of a new or resumed run; raise UsageError for what cannot work."""
+    check_upstream(args)
     if args.resume:
         plan, previous, out = _resumed(args.resume)
     else:
         plan, previous, out = plan_from_args(args), None, run_folder(args.out)
+        if args.upstream_url and any(
+            value is not None for value in (args.mock_ttft_ms, args.mock_itl_ms)
+        ):
+            raise UsageError("the --mock-* latency flags set the mock; --upstream-url has none")
         if (out / store.RESULTS_NAME).exists():
             raise UsageError(f"{out} already holds a run; use --resume {out} or another --out")
     check_ports(args)
     if args.target_url and len(plan.targets) != 1:
         raise UsageError("with --target-url, name the deployment's target with --targets NAME")
-    if args.server_quota and not args.target_url:
-        raise UsageError("--server-quota describes a deployment given with --target-url")
-    options = Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
-    options.server_quota = args.server_quota
-    return Runner(plan, options, previous)
+    return Runner(plan, options_from_args(args, out), previous)
 
 
 def measure(runner: Runner) -> Run | int:

@@ -4,7 +4,8 @@
 | --- | --- | --- |
 | BENCH_PROMPT | prompt sent to /complete and /complete/stream | a short fixed prompt |
 | BENCH_MAX_TOKENS | max_tokens sent | 10 (the suite's one token default) |
-| BENCH_EXPECTED_TOKENS | deltas the mock emits per answer (chunk fidelity) | BENCH_MAX_TOKENS |
+| BENCH_EXPECTED_TOKENS | deltas the mock emits per answer (chunk fidelity; 0: | BENCH_MAX_TOKENS |
+|   | unknown, as with a real model, which chunks as it likes) | |
 | BENCH_PROMPT_TOKENS | prompt tokens the upstream counts (answers of varying | unset |
 |   | length): each stream then expects its `tokens_used` minus these | |
 | BENCH_WAIT | think time between tasks, seconds (0: closed loop) | 0 |
@@ -54,7 +55,7 @@ class LoadConfig:
         )
         if config.rate_per_user is not None and config.rate_per_user <= 0:
             raise ValueError(f"BENCH_RATE_PER_USER must be > 0, got {rate}")
-        if config.wait_s < 0 or config.timeout_s <= 0 or config.expected_tokens < 1:
+        if config.wait_s < 0 or config.timeout_s <= 0 or config.expected_tokens < 0:
             raise ValueError(f"invalid load knobs: {config}")
         return config
 

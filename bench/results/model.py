@@ -643,14 +643,43 @@ class Run:
             place += f"; this bench ran in a container with {container['cpu_quota_cores']:g} CPU(s)"
         return f"{place}, load+mock cores {env.load_cpus} ({env.cpu_model})"
 
+    def upstream(self) -> str:
+        """The upstream: the mock's set latency, or what was measured of a suffered one."""
+        mock = self.mock
+        described = mock.extra.get("upstream")
+        if not isinstance(described, dict) or described.get("latency") != "suffered":
+            return (
+                f"mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, {mock.output_tokens} "
+                f"tokens ({mock.answer_latency_ms or 0:g} ms per answer)"
+            )
+        if described.get("kind") == "real":
+            model = f", model {described['model']}" if described.get("model") else ""
+            who = f"a real upstream at {described.get('url')}{model}"
+        else:
+            who = "the deployment's own upstream"
+        return f"{who}, its latency suffered, not set ({self._measured_latency()})"
+
+    def _measured_latency(self) -> str:
+        """At the lowest load: answers' p50 and streams' TTFT p50 (ceilings: users / p50)."""
+        found = []
+        for scenario, path in (("complete", ("latency_ms", "p50")), ("stream", ("ttft_ms", "p50"))):
+            points = [p for p in self.points if p.scenario == scenario and p.ok]
+            lowest = min(points, key=lambda p: p.load.amount, default=None)
+            value = lowest.value(path) if lowest else None
+            if value is not None and lowest is not None:
+                what = "answers" if scenario == "complete" else "streams' first token"
+                found.append(f"{what} p50 {value:,.0f} ms at {lowest.load.label()}")
+        if not found:
+            return "not measured"
+        return "measured: " + ", ".join(found) + "; a ceiling is about users / that latency"
+
     def conditions(self) -> str:
         """One line with the conditions every figure of the run was measured under."""
         if self.capacity and not self.points:
             return self._capacity_conditions()
-        mock, plan = self.mock, self.plan or {}
+        plan = self.plan or {}
         return (
-            f"{self.where()}; mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, "
-            f"{mock.output_tokens} tokens ({mock.answer_latency_ms or 0:g} ms per answer); "
+            f"{self.where()}; {self.upstream()}; "
             f"window {plan.get('duration_s', '?')} s after {plan.get('warmup_s', '?')} s "
             f"warm-up, {plan.get('repeat', 1)} repetition(s)"
         )

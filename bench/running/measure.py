@@ -20,11 +20,12 @@ from bench.results import analysis
 from bench.results.model import Load, Point
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockWatch
-from bench.running.plan import Plan
+from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor, log_tail
 from bench.running.resources import CoreSampler, TreeSampler
 from bench.running.targets import Counts, Target
 from bench.running.timing import PointTiming
+from bench.running.upstream import Upstream
 
 LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
 MASTER_WAIT_S = 60.0
@@ -70,8 +71,10 @@ class Samples:
     died: bool = False
 
 
-def mock_completed(mock_base: str) -> int | None:
+def mock_completed(mock_base: str | None) -> int | None:
     """The mock's count of completed answers, or None without a mock to ask."""
+    if mock_base is None:
+        return None
     try:
         stats = httpx.get(f"{mock_base}/stats", timeout=5).json()
     except (httpx.HTTPError, ValueError):
@@ -88,14 +91,15 @@ class PointRun:
         supervisor: Supervisor,
         task: PointTask,
         folder: Path,
-        mock_base: str,
+        upstream: Upstream,
         mock_pid: int | None,
     ) -> None:
         self.plan = plan
         self.supervisor = supervisor
         self.task = task
         self.folder = folder
-        self.mock_base = mock_base
+        self.upstream = upstream
+        self.mock_base = upstream.stats_base
         self.mock_pid = mock_pid
         self.timing: PointTiming = plan.timing()
         self.users, self.pacing = users_for(task, plan)
@@ -122,7 +126,7 @@ class PointRun:
             "BENCH_WINDOW_START": f"{start:.6f}",
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
-            **self.plan.mock.scenario_env(),
+            **scenario_env(self.plan.mock, self.upstream),
             **self.pacing,
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
@@ -192,7 +196,7 @@ class PointRun:
             generator_cpu_pct=usage["generator"][0] if "generator" in usage else None,
             mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
             upstream_calls=samples.upstream_calls if self.task.scenario != "hello" else None,
-            upstream_latency_ms=self.plan.mock.latency_ms(),
+            upstream_latency_ms=set_latency_ms(self.plan.mock, self.upstream),
             model_concurrency=self.task.target.concurrency(server.counts, child_nofile()),
             server_cores=len(self.plan.server_cpus),
             server_cores_busy_pct=samples.cores_busy_pct,
@@ -221,6 +225,19 @@ class PointRun:
             window_s=self.plan.duration_s,
             server_model=target.server,
         )
+
+
+def set_latency_ms(mock: MockSettings, upstream: Upstream) -> float:
+    """The answer latency as set (a mock), or 0 when it is suffered (no ceiling then)."""
+    return mock.latency_ms() if upstream.latency_set else 0.0
+
+
+def scenario_env(mock: MockSettings, upstream: Upstream) -> dict[str, str]:
+    """The scenario's knobs for this upstream: the mock's, or tokens asked and none expected."""
+    if upstream.latency_set:
+        return mock.scenario_env()
+    # A real model writes as many chunks as it likes: chunk fidelity has no reference.
+    return {"BENCH_MAX_TOKENS": str(mock.tokens), "BENCH_EXPECTED_TOKENS": "0"}
 
 
 def failed(point: Point, reason: str) -> Point:

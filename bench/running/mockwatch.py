@@ -25,9 +25,9 @@ class Sample:
 
 
 class MockWatch:
-    """Polls `<mock>/stats` in a thread from start() to stop()."""
+    """Polls `<mock>/stats` in a thread from start() to stop() (nothing without a mock)."""
 
-    def __init__(self, mock_base: str, interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, mock_base: str | None, interval_s: float = INTERVAL_S) -> None:
         self.mock_base = mock_base
         self.interval_s = interval_s
         self.samples: list[Sample] = []
@@ -44,6 +44,8 @@ class MockWatch:
 
     def poll(self) -> Sample | None:
         """Read /stats once now; None when there is no mock to ask."""
+        if self.mock_base is None:
+            return None
         try:
             stats = self._client.get(f"{self.mock_base}/stats").json()
         except (httpx.HTTPError, ValueError):
@@ -53,6 +55,8 @@ class MockWatch:
         return sample
 
     def start(self) -> None:
+        if self.mock_base is None:
+            return
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 

@@ -153,3 +153,18 @@ def test_progress_off_a_terminal_prints_a_line_per_point() -> None:
     assert lines[0].startswith("[1/2] fastapi-uvicorn · hello · 1 users")
     assert lines[1].startswith("[2/2]") and "min to go" in lines[1]
     assert lines[2] == "a message"
+
+
+def test_the_key_variable_is_one_name() -> None:
+    import bench.cli
+    from bench.running import upstream
+
+    assert bench.cli.KEY_VARIABLE == upstream.KEY_VARIABLE
+
+
+def test_recorded_command_lines_never_hold_a_key() -> None:
+    from bench.running.runner import redacted
+
+    assert redacted(["bench", "run", "--upstream-key", "k1", "--upstream-key=k2", "--users"]) == [
+        "bench", "run", "--upstream-key", "***", "--upstream-key=***", "--users",
+    ]  # fmt: skip
