@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 KEY_FLAG = "--upstream-key"
 KEY_VARIABLE = "BENCH_UPSTREAM_KEY"  # bench.running.upstream reads it
+KEY_MOVED = "BENCH_UPSTREAM_KEY_FROM_FLAG"
 
 
 def _hide_key(argv: list[str]) -> None:
@@ -35,6 +36,7 @@ def _hide_key(argv: list[str]) -> None:
     else:
         return  # argparse says what is missing
     os.environ[KEY_VARIABLE] = key
+    os.environ[KEY_MOVED] = "1"  # the checks of the flags still know it was given
     os.execv(sys.executable, [sys.executable, "-m", "bench.cli", *rest])
 
 

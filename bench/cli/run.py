@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli import KEY_MOVED
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
 from bench.reports.report import write_report
@@ -259,7 +261,8 @@ def check_upstream(args: argparse.Namespace) -> None:
         )
     if args.upstream_url and args.mock_url:
         raise UsageError("give --upstream-url or --mock-url, not both")
-    if (args.upstream_key or args.upstream_model) and not args.upstream_url:
+    key_given = args.upstream_key or os.environ.get(KEY_MOVED)
+    if (key_given or args.upstream_model) and not args.upstream_url:
         raise UsageError("--upstream-key and --upstream-model go with --upstream-url")
     if args.mock_url and not args.target_url:
         raise UsageError("--mock-url reads a deployment's mock: give --target-url too")
