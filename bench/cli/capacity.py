@@ -18,7 +18,7 @@ from bench.cli.run import (
     options_from_args,
     target_names,
 )
-from bench.locustfiles.scenario import DEFAULT_TOKENS
+from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.reports.report import write_report
 from bench.reports.summary import print_capacity
 from bench.results import store

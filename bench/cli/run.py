@@ -61,6 +61,7 @@ def add_machine_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load-cpus", type=a.cpus, help="cores of Locust and the mock (the rest)")
     parser.add_argument(
         "--target-url",
+        "--host",
         help="measure this running deployment (no process management; verification still runs)",
     )
     parser.add_argument("--mock-url", help="with --target-url: the deployment's mock, for /stats")
@@ -97,16 +98,22 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
     )
     add_target_flags(run)
     run.add_argument("--scenarios", type=a.names, help=f"of {','.join(SCENARIOS)} (default all)")
-    run.add_argument("--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200")
+    run.add_argument(
+        "-u", "--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200"
+    )
     run.add_argument("--rate", type=a.float_list, help="paced open loop: arrival rates, req/s")
     run.add_argument("--duration", type=a.positive_float, help="measured window, s (default 5)")
     run.add_argument("--warmup", type=a.positive_float, help="unmeasured warm-up, s (default 2)")
     run.add_argument("--repeat", type=a.positive_int, help="repetitions per point (default 1)")
     add_mock_flags(run)
     add_machine_flags(run)
-    run.add_argument("--locust-processes", type=a.positive_int, help="Locust processes (1)")
+    # The flags that mean what Locust's do carry Locust's names too.
+    run.add_argument(
+        "--locust-processes", "--processes", type=a.positive_int, help="Locust processes (1)"
+    )
     run.add_argument(
         "--locust-master",
+        "--master",
         action="store_true",
         help="run Locust as a master; "
         "the load comes from --expect-workers workers started elsewhere",
@@ -122,7 +129,13 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         default="127.0.0.1",
         help="master's address for workers (0.0.0.0 in containers)",
     )
-    run.add_argument("--master-port", type=a.positive_int, default=5557, help="master's port")
+    run.add_argument(
+        "--master-port",
+        "--master-bind-port",
+        type=a.positive_int,
+        default=5557,
+        help="master's port",
+    )
     run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run")
     run.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
     run.add_argument(
@@ -178,11 +191,6 @@ def mock_settings(args: argparse.Namespace) -> MockSettings:
 def _check_master(args: argparse.Namespace) -> None:
     if args.locust_master != bool(args.expect_workers):
         raise UsageError("--locust-master and --expect-workers N go together")
-    if args.locust_master and args.rate:
-        raise UsageError(
-            "--rate paces users through the workers' environment; with "
-            "--locust-master set BENCH_RATE_PER_USER on the workers and use --users"
-        )
     if args.locust_master and args.locust_processes:
         raise UsageError(
             "--locust-processes is for one host; with --locust-master the "

@@ -2,34 +2,30 @@
 
     locust -f bench/locustfiles/stream.py --host http://127.0.0.1:8000
 
-Locust's own table shows "POST /complete/stream" with E2E latency (request sent to the
-body's last byte) and "TTFT /complete/stream" with the time to the first text event.
-The precise figures (TTFT, TPOT, ITL, chunk fidelity) go to the plugin's document.
-Knobs: bench/locustfiles/scenario.py (BENCH_EXPECTED_TOKENS for fidelity).
+Locust's own table shows "POST /complete/stream" with the E2E latency (request sent to
+the body's last byte): one request event per stream, so that Locust's aggregate counts
+streams, not streams twice. The stream figures (TTFT, TPOT, ITL, chunk fidelity) are not
+requests: they go to the plugin's document only, and to `bench`'s reports and live view.
+Knobs (Locust custom arguments): bench/locustfiles/scenario.py.
 """
 
 from __future__ import annotations
 
 import time
 
-from locust import FastHttpUser, task
+from locust import task
 from locust.contrib.fasthttp import ResponseContextManager
 
 from bench.locustfiles import plugin
-from bench.locustfiles.scenario import LoadConfig
+from bench.locustfiles.scenario import ScenarioUser, active
 from bench.locustfiles.sse import StreamFailure, StreamFigures, StreamTiming, read_stream
 
-CONFIG = LoadConfig.from_env()
 PATH = "/complete/stream"
 # identity: compressed bytes could not be read line by line as they arrive
 HEADERS = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
 
 
-class StreamUser(FastHttpUser):
-    wait_time = CONFIG.wait_time()
-    network_timeout = CONFIG.timeout_s
-    connection_timeout = CONFIG.timeout_s
-
+class StreamUser(ScenarioUser):
     @task
     def stream(self) -> None:
         start_time = time.time()
@@ -37,7 +33,7 @@ class StreamUser(FastHttpUser):
         # catch_response=True holds back Locust's own event, which would time the
         # headers only; one event for the whole stream is fired below instead.
         response = self.client.post(
-            PATH, json=CONFIG.body(), headers=HEADERS, stream=True, catch_response=True
+            PATH, json=active().body(), headers=HEADERS, stream=True, catch_response=True
         )
         timing = _read(response)
         completed_at = time.time()
@@ -54,22 +50,13 @@ class StreamUser(FastHttpUser):
             url=f"{self.host}{PATH}",
         )
         if timing.error is None:
-            expected = CONFIG.expected_deltas(timing.tokens_used)
+            expected = active().expected_deltas(timing.tokens_used)
             self._record(figures, len(timing.token_times), expected, completed_at, start_time)
 
     def _record(
-        self, figures: StreamFigures, events: int, expected: int, at: float, start_time: float
+        self, figures: StreamFigures, events: int, expected: int, at: float, _start: float
     ) -> None:
         if figures.ttft_ms is not None:
-            self.environment.events.request.fire(
-                request_type=plugin.TTFT_REQUEST_TYPE,
-                name=PATH,
-                response_time=figures.ttft_ms,
-                response_length=0,
-                context={plugin.COMPLETED_AT: at},
-                exception=None,
-                start_time=start_time,
-            )
             plugin.record("ttft", figures.ttft_ms, at=at)
         if figures.tpot_ms is not None:
             plugin.record("tpot", figures.tpot_ms, at=at)

@@ -25,14 +25,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.locustfiles.scenario import DEFAULT_TOKENS
+from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.locustfiles.totals import Totals
 from bench.results import analysis, capacity, store
 from bench.results.model import Capacity, Load, Point, Run
 from bench.results.model import Skipped as SkippedTarget
 from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
-from bench.running.measure import LOCUSTFILES, Server, failed, scenario_env, sleep_until
+from bench.running.measure import LOCUSTFILES, Server, failed, scenario_args, sleep_until
 from bench.running.mockwatch import MockWatch
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
@@ -176,11 +176,11 @@ class Ramp:
             "BENCH_RAMP_END": str(end),
             "BENCH_LIVE_FILE": str(self.live),
             "BENCH_RESULT_FILE": str(self.folder / "locust.json"),
-            **scenario_env(self.latency, self.ctx.where.upstream),
         }
         files = f"{LOCUSTFILES / f'{self.scenario}.py'},{LOCUSTFILES / 'ramp.py'}"
         args = ["-m", "locust", "-f", files, "--headless", "--host", self.server.base_url,
-                "--loglevel", "WARNING"]  # fmt: skip
+                "--loglevel", "WARNING",
+                *scenario_args(self.latency, self.ctx.where.upstream)]  # fmt: skip
         log = self.folder / "locust.log"
         return self.ctx.supervisor.start(args, self.ctx.where.load_cpus, env, log)
 

@@ -126,10 +126,9 @@ class PointRun:
             "BENCH_WINDOW_START": f"{start:.6f}",
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
-            **scenario_env(self.plan.mock, self.upstream),
-            **self.pacing,
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
+        args += [*scenario_args(self.plan.mock, self.upstream), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
 
@@ -232,12 +231,12 @@ def set_latency_ms(mock: MockSettings, upstream: Upstream) -> float:
     return mock.latency_ms() if upstream.latency_set else 0.0
 
 
-def scenario_env(mock: MockSettings, upstream: Upstream) -> dict[str, str]:
+def scenario_args(mock: MockSettings, upstream: Upstream) -> list[str]:
     """The scenario's knobs for this upstream: the mock's, or tokens asked and none expected."""
     if upstream.latency_set:
-        return mock.scenario_env()
+        return mock.scenario_args()
     # A real model writes as many chunks as it likes: chunk fidelity has no reference.
-    return {"BENCH_MAX_TOKENS": str(mock.tokens), "BENCH_EXPECTED_TOKENS": "0"}
+    return ["--bench-max-tokens", str(mock.tokens), "--bench-expected-tokens", "0"]
 
 
 def failed(point: Point, reason: str) -> Point:
@@ -250,14 +249,14 @@ def failed(point: Point, reason: str) -> Point:
     return point
 
 
-def users_for(task: PointTask, plan: Plan) -> tuple[int, dict[str, str]]:
-    """Return Locust's user count and pacing for the task's load."""
+def users_for(task: PointTask, plan: Plan) -> tuple[int, list[str]]:
+    """Return Locust's user count and the pacing argument for the task's load."""
     if task.load.mode == "users":
-        return int(task.load.amount), {}
+        return int(task.load.amount), []
     # Paced open loop: enough users that each waits far longer than a response takes.
     latency_s = 0.05 if task.scenario == "hello" else plan.mock.latency_ms() / 1000
     users = min(max(math.ceil(task.load.amount * (latency_s * 3 + 0.05)), 10), 5000)
-    return users, {"BENCH_RATE_PER_USER": f"{task.load.amount / users:.6f}"}
+    return users, ["--bench-rate-per-user", f"{task.load.amount / users:.6f}"]
 
 
 def locust_command(

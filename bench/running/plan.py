@@ -7,7 +7,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.locustfiles.scenario import DEFAULT_PROMPT, DEFAULT_TOKENS
+from bench.locustfiles.knobs import DEFAULT_PROMPT, DEFAULT_TOKENS
 from bench.results.model import Load
 from bench.running.cpus import usable_cpus
 from bench.running.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
@@ -70,16 +70,14 @@ class MockSettings:
             "--length-spread", f"{self.length_spread:g}", "--seed", str(self.seed),
         ]  # fmt: skip
 
-    def scenario_env(self) -> dict[str, str]:
-        """The scenario knobs that depend on the answers: tokens asked and expected."""
-        env = {"BENCH_MAX_TOKENS": str(self.max_tokens())}
+    def scenario_args(self) -> list[str]:
+        """The scenario's knobs that depend on the answers: tokens asked and expected."""
+        args = ["--bench-max-tokens", str(self.max_tokens())]
         if self.length_spread:
             # Each answer's length varies: fidelity counts each stream against its own.
             prompt: list[dict[str, object]] = [{"role": "user", "content": DEFAULT_PROMPT}]
-            env["BENCH_PROMPT_TOKENS"] = str(prompt_tokens(prompt))
-        else:
-            env["BENCH_EXPECTED_TOKENS"] = str(self.tokens)
-        return env
+            return [*args, "--bench-prompt-tokens", str(prompt_tokens(prompt))]
+        return [*args, "--bench-expected-tokens", str(self.tokens)]
 
     def describe(self) -> dict[str, Any]:
         """The latency model as results record it."""
