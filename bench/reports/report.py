@@ -40,7 +40,7 @@ SCENARIO_TEXT = {
 CLEAR_LEAD = 1.05
 LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
 
-# What every number means (METRICS.md, in the report's own words).
+# What every number means (docs/metrics.md, in the report's own words).
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("Load", "Closed loop: N users, each sending its next request as soon as its previous "
      "one ends (no think time), so the load adapts to the server. Open loop: a set arrival "

@@ -276,3 +276,14 @@ def migrate(document: dict[str, Any], path: Path | str = "results") -> dict[str,
         version += 1
         document["schema_version"] = version
     return document
+
+
+def main() -> None:
+    """`python -m bench.results.store`: print the results file's JSON schema."""
+    print(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                      "title": f"bench results, schema version {SCHEMA_VERSION}",
+                      **RESULTS_SCHEMA}, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
