@@ -11,7 +11,9 @@ from __future__ import annotations
 from locust import task
 
 from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
+from bench.locustfiles.knobs import has_detail
 from bench.locustfiles.scenario import ScenarioUser, active, body_failure
+from bench.locustfiles.totals import WithoutDetail
 
 
 class CompleteUser(ScenarioUser):
@@ -20,5 +22,8 @@ class CompleteUser(ScenarioUser):
         with self.client.post(
             "/complete", json=active().body(), name="/complete", catch_response=True
         ) as response:
-            if problem := body_failure(response.status_code, response.content, "tokens_used"):
+            status = response.status_code
+            if status >= 400 and not has_detail(response.content):
+                response.failure(WithoutDetail(f"{status} without the contract's detail"))
+            elif problem := body_failure(status, response.content, "tokens_used"):
                 response.failure(problem)

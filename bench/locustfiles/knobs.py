@@ -13,6 +13,7 @@ environment variable as its default:
 | --bench-wait | BENCH_WAIT | think time between tasks, s (0: closed loop) | 0 |
 | --bench-rate-per-user | BENCH_RATE_PER_USER | tasks/s per user (paced open loop); wins over the wait | unset |
 | --bench-timeout | BENCH_TIMEOUT_S | connection and network timeout, s | 60 |
+| --bench-drop-after | BENCH_DROP_AFTER | scenario `disconnect`: deltas read before the client hangs up | 3 |
 
 bench.locustfiles.scenario registers them with Locust and keeps the ones in force.
 """  # noqa: E501  (a table)
@@ -29,6 +30,7 @@ DEFAULT_PROMPT = "Say hello to the benchmark in a few words."
 # The suite's one token default: the mock's --output-tokens, `bench run --mock-tokens`
 # and this scenario's max_tokens all start from it (tests keep them equal).
 DEFAULT_TOKENS = 10
+DEFAULT_DROP_AFTER = 3
 
 # (argument, environment variable, type, default, help)
 ARGUMENTS: tuple[tuple[str, str, type, Any, str], ...] = (
@@ -42,6 +44,8 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, str], ...] = (
     ("--bench-rate-per-user", "BENCH_RATE_PER_USER", float, None,
      "tasks per second per user (paced open loop)"),
     ("--bench-timeout", "BENCH_TIMEOUT_S", float, 60.0, "connection and network timeout, s"),
+    ("--bench-drop-after", "BENCH_DROP_AFTER", int, DEFAULT_DROP_AFTER,
+     "scenario disconnect: deltas read before the client hangs up"),
 )  # fmt: skip
 
 
@@ -58,6 +62,7 @@ class LoadConfig:
     wait_s: float = 0.0
     rate_per_user: float | None = None
     timeout_s: float = 60.0
+    drop_after: int = DEFAULT_DROP_AFTER
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadConfig:
@@ -72,9 +77,12 @@ class LoadConfig:
             wait_s=float(values.get("bench_wait") or 0.0),
             rate_per_user=values.get("bench_rate_per_user"),
             timeout_s=float(values.get("bench_timeout") or 60.0),
+            drop_after=int(values.get("bench_drop_after") or DEFAULT_DROP_AFTER),
         )
         if config.rate_per_user is not None and config.rate_per_user <= 0:
             raise ValueError(f"--bench-rate-per-user must be > 0, got {config.rate_per_user}")
+        if config.drop_after < 1:
+            raise ValueError(f"--bench-drop-after must be >= 1, got {config.drop_after}")
         if config.wait_s < 0 or config.timeout_s <= 0 or config.expected_tokens < 0:
             raise ValueError(f"invalid load knobs: {config}")
         return config
@@ -100,6 +108,15 @@ class LoadConfig:
         """Return the JSON body of both complete endpoints."""
         return {"prompt": self.prompt, "max_tokens": self.max_tokens}
 
+    def dropping_body(self) -> dict[str, Any]:
+        """The stream body of a client that hangs up after `drop_after` deltas.
+
+        The marker tells the mock (docs/contract.md) so that it can time how long the
+        service takes to close the upstream call; a real model ignores it.
+        """
+        prompt = f"{self.prompt} [mock-drop-after:{self.drop_after}]"
+        return {"prompt": prompt, "max_tokens": self.max_tokens}
+
     def wait_time(self) -> Callable[[Any], float]:
         """Return the Locust wait_time for these knobs."""
         from locust import constant, constant_throughput  # only inside Locust: gevent
@@ -109,11 +126,21 @@ class LoadConfig:
         return constant(self.wait_s)
 
 
+def has_detail(body: bytes | str | None) -> bool:
+    """Tell whether an error body is the contract's JSON object with a `detail`."""
+    try:
+        data = json.loads(body or b"")
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "detail" in data
+
+
 def body_failure(status: int, body: bytes | None, key: str) -> str | None:
     """Return why a JSON answer fails the contract, or None when it passes.
 
     A connection failure (status 0) or an error status (>= 400) returns None: Locust
-    already fails those with their own exception, which keeps the error kind exact.
+    already fails those with their own exception, which keeps the error kind exact
+    (an error status without its `detail` is told apart by `has_detail`).
     """
     if status == 0 or status >= 400:
         return None

@@ -17,8 +17,10 @@ from locust import task
 from locust.contrib.fasthttp import ResponseContextManager
 
 from bench.locustfiles import plugin
+from bench.locustfiles.knobs import has_detail
 from bench.locustfiles.scenario import ScenarioUser, active
 from bench.locustfiles.sse import StreamFailure, StreamFigures, StreamTiming, read_stream
+from bench.locustfiles.totals import WithoutDetail
 
 PATH = "/complete/stream"
 # identity: compressed bytes could not be read line by line as they arrive
@@ -26,6 +28,14 @@ HEADERS = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
 
 
 class StreamUser(ScenarioUser):
+    def body(self) -> dict[str, object]:
+        return active().body()
+
+    @property
+    def stop_after(self) -> int | None:
+        """Deltas to read before hanging up (None: the whole stream)."""
+        return None
+
     @task
     def stream(self) -> None:
         start_time = time.time()
@@ -33,9 +43,9 @@ class StreamUser(ScenarioUser):
         # catch_response=True holds back Locust's own event, which would time the
         # headers only; one event for the whole stream is fired below instead.
         response = self.client.post(
-            PATH, json=active().body(), headers=HEADERS, stream=True, catch_response=True
+            PATH, json=self.body(), headers=HEADERS, stream=True, catch_response=True
         )
-        timing = _read(response)
+        timing = _read(response, self.stop_after)
         completed_at = time.time()
         figures = StreamFigures.of(sent, timing)
         self.environment.events.request.fire(
@@ -49,7 +59,7 @@ class StreamUser(ScenarioUser):
             start_time=start_time,
             url=f"{self.host}{PATH}",
         )
-        if timing.error is None:
+        if timing.error is None and self.stop_after is None:
             expected = active().expected_deltas(timing.tokens_used)
             self._record(figures, len(timing.token_times), expected, completed_at, start_time)
 
@@ -66,20 +76,39 @@ class StreamUser(ScenarioUser):
             plugin.record_fidelity(events, expected, at=at)
 
 
-def _read(response: ResponseContextManager) -> StreamTiming:
-    """Read the streamed body; an error status or a connection error fails the stream."""
+def _read(response: ResponseContextManager, stop_after: int | None = None) -> StreamTiming:
+    """Read the streamed body; an error status or a connection error fails the stream.
+
+    Releasing a response whose body was not read to the end closes its connection
+    (geventhttpclient), which is how a client that stops after `stop_after` deltas
+    hangs up.
+    """
     raw = response._response
+    error: Exception
     if raw is None:  # no connection: Locust's ErrorResponse carries the exception
         error = getattr(response, "error", None) or StreamFailure("no response")
         return StreamTiming(end=time.perf_counter(), error=error)
     try:
-        if response.status_code != 200:
+        status = response.status_code
+        if status != 200:
+            body = _body(raw)
             error = getattr(response, "error", None) or StreamFailure(
-                f"status {response.status_code}, expected 200"
+                f"status {status}, expected 200"
             )
+            if status >= 400 and not has_detail(body):
+                error = WithoutDetail(f"{status} without the contract's detail")
             return StreamTiming(end=time.perf_counter(), error=error)
         # readline(b"\n"): each SSE line as it arrives. readline() waits for b"\r\n"
         # and iter_content() for 1024 bytes; both would hide the first tokens.
-        return read_stream(lambda: raw.readline(b"\n"))
+        return read_stream(lambda: raw.readline(b"\n"), stop_after=stop_after)
     finally:
         raw.release()
+
+
+def _body(raw: object) -> bytes:
+    """The whole (short) body of an error answer; empty when the connection failed."""
+    try:
+        data = raw.read()  # type: ignore[attr-defined]
+    except Exception:  # a connection that died is reported by its status, not here
+        return b""
+    return bytes(data or b"")

@@ -319,6 +319,35 @@ def test_stream_figures_match_the_stubs_timing(stub: Stub, tmp_path: Path) -> No
 
 @pytest.mark.process
 @pytest.mark.parametrize(
+    ("scenario", "kind"), [("complete", "502 without detail"), ("stream", "StreamMalformed")]
+)
+def test_an_error_without_the_contracts_detail_is_its_own_kind(
+    stub: Stub, tmp_path: Path, scenario: str, kind: str
+) -> None:
+    run = run_locust(scenario, stub, tmp_path, users=2, run_time_s=2, env={"BENCH_PROMPT": "bare"})
+    name = "/complete" if scenario == "complete" else "/complete/stream"
+    errors = run.request(name)["errors"]
+    assert set(errors) == {kind}
+    assert errors[kind] >= 4
+
+
+@pytest.mark.process
+def test_a_disconnecting_client_reads_its_deltas_and_hangs_up(stub: Stub, tmp_path: Path) -> None:
+    env = {"BENCH_DROP_AFTER": "3"}
+    run = run_locust("disconnect", stub, tmp_path, users=2, run_time_s=3, env=env)
+    streams = run.request("/complete/stream")
+    assert streams["errors"] == {}
+    assert streams["count"] >= 10
+    # Timed to the third delta (100 + 2 x 20 ms), not to the end of the stream (280 ms).
+    assert 135.0 <= run.summary("/complete/stream")["p50"] <= 170.0
+    # No stream was read to the end: each connection closed after its third delta.
+    assert stub.served("/complete/stream", "200") == 0
+    assert stub.served("/complete/stream", "gone") >= streams["count"]
+    assert run.doc["stream"]["fidelity"]["streams"] == 0
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
     ("prompt", "kind"), [("fail", "StreamEventError"), ("cut", "HTTPParseError")]
 )
 def test_stream_failures_are_counted_by_kind(
