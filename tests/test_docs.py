@@ -52,7 +52,9 @@ def test_every_file_mentioned_by_path_exists() -> None:
 
 
 def test_nothing_points_outside_the_repository() -> None:
-    outside = re.compile(r"\.\./shared|/work/|/root/")
+    # Built from parts, so that this file does not match itself.
+    parts = ("\\.\\./" + "shared", "/" + "work/", "/" + "root/")
+    outside = re.compile("|".join(parts))
     found = [
         str(path.relative_to(REPO_ROOT))
         for path in tracked()

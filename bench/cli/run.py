@@ -11,10 +11,11 @@ from typing import Any
 from bench.cli import KEY_MOVED
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
+from bench.cli.faults import SOAK_USERS, add_fault_flags, fault_plan
 from bench.reports.report import write_report
 from bench.reports.summary import print_summary
 from bench.results import store
-from bench.results.model import SCENARIOS, Load, Run
+from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Load, Run
 from bench.running.cpus import usable_cpus
 from bench.running.plan import PRESETS, MockSettings, Plan, default_cpus
 from bench.running.processes import port_is_free
@@ -97,7 +98,11 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         "override it",
     )
     add_target_flags(run)
-    run.add_argument("--scenarios", type=a.names, help=f"of {','.join(SCENARIOS)} (default all)")
+    run.add_argument(
+        "--scenarios",
+        type=a.names,
+        help=f"of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})",
+    )
     run.add_argument(
         "-u", "--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200"
     )
@@ -106,6 +111,7 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
     run.add_argument("--warmup", type=a.positive_float, help="unmeasured warm-up, s (default 2)")
     run.add_argument("--repeat", type=a.positive_int, help="repetitions per point (default 1)")
     add_mock_flags(run)
+    add_fault_flags(run)
     add_machine_flags(run)
     # The flags that mean what Locust's do carry Locust's names too.
     run.add_argument(
@@ -158,7 +164,7 @@ def target_names(args: argparse.Namespace, preset: dict[str, Any]) -> list[str]:
 
 
 def _scenarios(args: argparse.Namespace) -> list[str]:
-    scenarios = args.scenarios or list(SCENARIOS)
+    scenarios = args.scenarios or (["complete"] if args.soak else list(DEFAULT_SCENARIOS))
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
         raise UsageError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
@@ -172,7 +178,12 @@ def _loads(args: argparse.Namespace, preset: dict[str, Any]) -> dict[str, list[L
         return {s: [Load("users", u) for u in args.users] for s in SCENARIOS}
     if args.rate:
         return {s: [Load("rate", r) for r in args.rate] for s in SCENARIOS}
-    return dict(preset["loads"])
+    if args.soak:
+        return {s: [Load("users", SOAK_USERS)] for s in SCENARIOS}
+    loads = dict(preset["loads"])
+    # A client that hangs up loads the server like a stream does, for a shorter time.
+    loads.setdefault("disconnect", loads["stream"])
+    return loads
 
 
 def mock_settings(args: argparse.Namespace) -> MockSettings:
@@ -224,13 +235,16 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     preset = dict(PRESETS[args.preset or "quick"])
     _check_master(args)
     server_cpus, load_cpus = cpu_split(args)
-    return Plan(
+    if args.soak and args.duration:
+        raise UsageError("--soak MINUTES sets the window; drop --duration")
+    duration = args.soak * 60 if args.soak else args.duration or preset["duration_s"]
+    plan = Plan(
         targets=target_names(args, preset),
         scenarios=_scenarios(args),
         loads=_loads(args, preset),
-        duration_s=args.duration or preset["duration_s"],
+        duration_s=duration,
         warmup_s=args.warmup or preset["warmup_s"],
-        repeat=args.repeat or preset["repeat"],
+        repeat=args.repeat or (1 if args.soak else preset["repeat"]),
         workers=args.workers,
         threads=args.threads,
         mock=mock_settings(args),
@@ -242,7 +256,18 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         expect_workers=args.expect_workers if args.locust_master else None,
         master_bind_host=args.master_bind_host,
         master_port=args.master_port,
+        faults=fault_plan(args, duration),
+        soak=bool(args.soak),
     )
+    if args.drop_after:
+        plan.drop_after = args.drop_after
+    if args.upstream_timeout:
+        if args.target_url:
+            raise UsageError(
+                "--upstream-timeout sets the targets the runner starts, not a deployment"
+            )
+        plan.upstream_timeout_s = args.upstream_timeout
+    return plan
 
 
 # --- the command -----------------------------------------------------------------------

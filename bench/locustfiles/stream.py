@@ -91,7 +91,7 @@ def _read(response: ResponseContextManager, stop_after: int | None = None) -> St
     try:
         status = response.status_code
         if status != 200:
-            body = _body(raw)
+            body = _body(response)
             error = getattr(response, "error", None) or StreamFailure(
                 f"status {status}, expected 200"
             )
@@ -105,10 +105,14 @@ def _read(response: ResponseContextManager, stop_after: int | None = None) -> St
         raw.release()
 
 
-def _body(raw: object) -> bytes:
-    """The whole (short) body of an error answer; empty when the connection failed."""
+def _body(response: ResponseContextManager) -> bytes:
+    """The whole (short) body of an error answer; empty when the connection failed.
+
+    Locust's `content`, not the raw response's read(): geventhttpclient has parsed a
+    short body with its headers already, and read() would find nothing left.
+    """
     try:
-        data = raw.read()  # type: ignore[attr-defined]
+        data = response.content
     except Exception:  # a connection that died is reported by its status, not here
         return b""
     return bytes(data or b"")

@@ -14,8 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-SCENARIOS = ("hello", "complete", "stream")
-IO_BOUND = ("complete", "stream")
+from bench.results.faults import Cancel, Faults, Growth
+
+SCENARIOS = ("hello", "complete", "stream", "disconnect")
+# What a run measures unless told: clients that hang up are a scenario of their own.
+DEFAULT_SCENARIOS = ("hello", "complete", "stream")
+IO_BOUND = ("complete", "stream", "disconnect")
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "max", "mean")
 
 LoadMode = Literal["users", "rate"]
@@ -264,6 +268,10 @@ class Point:
     limit: Limit | None = None
     # The window second by second (whole seconds only): for intervals from one window.
     seconds: PerSecond | None = None
+    # Injected upstream faults, client disconnects, a soak's resources (bench.results.faults).
+    faults: Faults | None = None
+    cancel: Cancel | None = None
+    growth: Growth | None = None
     # Fields of later versions or of other tools: kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -361,6 +369,10 @@ class Point:
         )
         if self.seconds is not None:
             data["seconds"] = self.seconds.to_dict()
+        for name in ("faults", "cancel", "growth"):
+            record = getattr(self, name)
+            if record is not None:
+                data[name] = record.to_dict()
         data.update(self.extra)
         return data
 
@@ -417,6 +429,9 @@ class Point:
             cpu_us_per_request=_float(data.get("cpu_us_per_request")),
             limit=Limit.from_dict(limit) if limit is not None else None,
             seconds=PerSecond.from_dict(data["seconds"]) if data.get("seconds") else None,
+            faults=Faults.from_dict(data["faults"]) if data.get("faults") else None,
+            cancel=Cancel.from_dict(data["cancel"]) if data.get("cancel") else None,
+            growth=Growth.from_dict(data["growth"]) if data.get("growth") else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
 

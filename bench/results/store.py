@@ -70,6 +70,50 @@ LIMIT_SCHEMA: dict[str, Any] = {
     },
 }
 
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_NUMBER = {"type": ["number", "null"]}
+FAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rate", "codes", "window", "injected", "responses", "violations"],
+    "properties": {
+        "rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "codes": {"type": "array", "items": {"type": "string"}},
+        "window": {"type": ["array", "null"], "items": {"type": "number"}},
+        "injected": _COUNTS,
+        "upstream_requests": {"type": ["integer", "null"]},
+        "responses": _COUNTS,
+        "violations": _COUNTS,
+        "baseline_rps": _NUMBER,
+        "recovery_s": _NUMBER,
+    },
+}
+CANCEL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["streams", "missed", "drop_after", "itl_ms"],
+    "properties": {
+        "streams": {"type": "integer", "minimum": 0},
+        "missed": {"type": "integer", "minimum": 0},
+        **{key: _NUMBER for key in ("mean_ms", "max_ms", "p50_ms", "p99_ms")},
+        "drop_after": {"type": "integer", "minimum": 1},
+        "itl_ms": {"type": "number"},
+    },
+}
+_TREND = {
+    "type": "object",
+    "required": ["start", "end", "per_10k", "late_per_10k"],
+    "additionalProperties": {"type": "number"},
+}
+GROWTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["samples"],
+    "properties": {
+        "samples": {"type": "integer"},
+        "rss_mb": _TREND,
+        "fds": _TREND,
+        "threads": _TREND,
+    },
+}
+
 POINT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
@@ -137,6 +181,9 @@ POINT_SCHEMA: dict[str, Any] = {
         "limit": LIMIT_SCHEMA,
         "cpu_us_per_request": {"type": ["number", "null"]},
         "concurrency": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "faults": FAULTS_SCHEMA,
+        "cancel": CANCEL_SCHEMA,
+        "growth": GROWTH_SCHEMA,
     },
 }
 

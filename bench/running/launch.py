@@ -47,6 +47,8 @@ class Where:
     load_cpus: Sequence[int]
     upstream: Upstream
     target_url: str | None = None
+    # Settings of the targets the runner starts, e.g. LLM_TIMEOUT_S (--upstream-timeout).
+    target_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def mock_base(self) -> str | None:
@@ -88,7 +90,11 @@ class Launcher:
         port = self.where.port
         if not wait_port_free(port):
             raise RuntimeError(f"port {port} stayed busy")
-        env = {**self.where.upstream.environment(), **target.environment(counts)}
+        env = {
+            **self.where.upstream.environment(),
+            **dict(self.where.target_env),
+            **target.environment(counts),
+        }
         proc = self.supervisor.start(target.command(port, counts), self.where.server_cpus, env, log)
         try:
             wait_ready(f"http://127.0.0.1:{port}/health", proc)

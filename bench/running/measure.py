@@ -13,19 +13,21 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 from bench.results import analysis
+from bench.results.faults import Cancel, cancel_from_stats
 from bench.results.model import Load, Point
+from bench.running import faults, mockwatch
 from bench.running.cpus import child_nofile
-from bench.running.mockwatch import MockWatch
+from bench.running.mockwatch import MockCounts, MockWatch
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor, log_tail
-from bench.running.resources import CoreSampler, TreeSampler
+from bench.running.resources import CoreSampler, Series, TreeSampler
 from bench.running.targets import Counts, Target
 from bench.running.timing import PointTiming
 from bench.running.upstream import Upstream
+from bench.running.watch import WindowWatch
 
 LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
 MASTER_WAIT_S = 60.0
@@ -65,21 +67,13 @@ class Samples:
     """What the runner itself observed during the window."""
 
     usage: dict[str, tuple[float, float]] = field(default_factory=dict)
-    upstream_calls: int | None = None
+    mock: MockCounts | None = None  # what the mock counted in the window
+    cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
+    series: Series | None = None  # a soak: the server's resources, sample by sample
     in_flight: tuple[float, int] | None = None
     cores_busy_pct: float | None = None
-    died: bool = False
-
-
-def mock_completed(mock_base: str | None) -> int | None:
-    """The mock's count of completed answers, or None without a mock to ask."""
-    if mock_base is None:
-        return None
-    try:
-        stats = httpx.get(f"{mock_base}/stats", timeout=5).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    return int(stats["completed"])
+    problem: str | None = None  # what died during the window
+    mock_died: bool = False
 
 
 class PointRun:
@@ -113,12 +107,16 @@ class PointRun:
         # On a whole second: the generator's per-second buckets then fit the window.
         start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
-        locust = self._start_locust(server.base_url, start, end)
+        faults.arm(self.mock_base, self.plan.faults, start)
         try:
-            samples = self._window(start, end, server, locust.pid)
-            self._wait_for(locust)
+            locust = self._start_locust(server.base_url, start, end)
+            try:
+                samples = self._window(start, end, server, locust.pid)
+                self._wait_for(locust)
+            finally:
+                self.supervisor.stop(locust)
         finally:
-            self.supervisor.stop(locust)
+            faults.disarm(self.mock_base, self.plan.faults)
         return self._result(server, samples)
 
     def _start_locust(self, base_url: str, start: float, end: float) -> subprocess.Popen[bytes]:
@@ -128,7 +126,8 @@ class PointRun:
             "BENCH_RESULT_FILE": str(self.result_file),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
-        args += [*scenario_args(self.plan.mock, self.upstream), *self.pacing]
+        drop = self.plan.drop_after if self.task.scenario == "disconnect" else None
+        args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
 
@@ -136,9 +135,11 @@ class PointRun:
         """Sample the server tree, the generator and the mock from start to end."""
         sleep_until(start)
         samples = Samples()
-        before = mock_completed(self.mock_base)
+        if self.task.scenario == "disconnect":
+            mockwatch.reset(self.mock_base)  # the largest cancel delay is then the window's
+        before = mockwatch.stats(self.mock_base)
         samplers = {
-            name: TreeSampler(pid)
+            name: TreeSampler(pid, series=self.plan.soak and name == "server")
             for name, pid in (
                 ("server", server.proc.pid if server.proc else None),
                 ("generator", locust_pid),
@@ -149,20 +150,32 @@ class PointRun:
         for sampler in samplers.values():
             sampler.start()
         watch = MockWatch(self.mock_base)
+        alive = WindowWatch(server.proc, self.mock_pid)
         cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
         first = cores.mark() if cores else None
         try:
             with watch:
-                samples.died = watch_until(end, server.proc)
+                samples.problem = alive.until(end)
+                samples.mock_died = alive.mock_died
         finally:
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
         if cores is not None and first is not None:
             samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
         samples.in_flight = watch.in_flight(start, end)
-        after = mock_completed(self.mock_base)
-        if before is not None and after is not None:
-            samples.upstream_calls = after - before
+        samples.series = samplers["server"].series if "server" in samplers else None
+        self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
         return samples
+
+    def _mock_counts(
+        self, samples: Samples, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        if before is None or after is None:
+            return
+        samples.mock = MockCounts.between(before, after)
+        if self.task.scenario == "disconnect" and "cancel" in after:
+            samples.cancel = cancel_from_stats(
+                before["cancel"], after["cancel"], self.plan.drop_after, self.plan.mock.itl_ms
+            )
 
     def _wait_for(self, locust: subprocess.Popen[bytes]) -> None:
         wait_s = self.timing.locust_run_s + 30 + (MASTER_WAIT_S if self.plan.expect_workers else 0)
@@ -173,16 +186,16 @@ class PointRun:
 
     def _result(self, server: Server, samples: Samples) -> Point:
         point = self.identity(server.counts)
-        if samples.died or server.died():
+        if samples.problem is not None or server.died():
             code = server.proc.poll() if server.proc else "?"
-            reason = f"the target died during the window (exit {code})"
+            reason = samples.problem or f"the target died during the window (exit {code})"
             return failed(point, reason + "\n" + log_tail(server.log))
         try:
             locust_doc = json.loads(self.result_file.read_text())
         except (OSError, ValueError):
             reason = "Locust wrote no results:\n" + log_tail(self.folder / "locust.log")
             return failed(point, reason)
-        usage = samples.usage
+        usage, mock = samples.usage, samples.mock
         window = analysis.Window(
             scenario=self.task.scenario,
             mode=self.task.load.mode,
@@ -194,13 +207,18 @@ class PointRun:
             server_rss_mb=usage["server"][1] if "server" in usage else None,
             generator_cpu_pct=usage["generator"][0] if "generator" in usage else None,
             mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
-            upstream_calls=samples.upstream_calls if self.task.scenario != "hello" else None,
-            upstream_latency_ms=set_latency_ms(self.plan.mock, self.upstream),
+            upstream_calls=mock.completed if mock and self.task.scenario != "hello" else None,
+            upstream_latency_ms=set_latency_ms(self.plan, self.upstream, self.task.scenario),
             model_concurrency=self.task.target.concurrency(server.counts, child_nofile()),
             server_cores=len(self.plan.server_cpus),
             server_cores_busy_pct=samples.cores_busy_pct,
             declared=self.task.target.declared_limits(server.counts, child_nofile()),
             in_flight=samples.in_flight,
+            faults=self.plan.faults,
+            upstream_accepted=mock.accepted if mock else None,
+            injected=mock.injected if mock else None,
+            cancel=samples.cancel,
+            resources=_resources(samples.series),
         )
         return analysis.analyse(window, point)
 
@@ -226,17 +244,42 @@ class PointRun:
         )
 
 
-def set_latency_ms(mock: MockSettings, upstream: Upstream) -> float:
-    """The answer latency as set (a mock), or 0 when it is suffered (no ceiling then)."""
-    return mock.latency_ms() if upstream.latency_set else 0.0
+def set_latency_ms(plan: Plan, upstream: Upstream, scenario: str) -> float:
+    """The answer latency as set (a mock), or 0 when it is suffered (no ceiling then).
+
+    A client of scenario disconnect waits only for its first `drop_after` tokens.
+    """
+    if not upstream.latency_set:
+        return 0.0
+    mock = plan.mock
+    if scenario == "disconnect":
+        return mock.ttft_ms + (min(plan.drop_after, mock.tokens) - 1) * mock.itl_ms
+    return mock.latency_ms()
 
 
-def scenario_args(mock: MockSettings, upstream: Upstream) -> list[str]:
-    """The scenario's knobs for this upstream: the mock's, or tokens asked and none expected."""
+def scenario_args(
+    mock: MockSettings, upstream: Upstream, drop_after: int | None = None
+) -> list[str]:
+    """The scenario's knobs for this upstream: the mock's, or tokens asked and none expected.
+
+    `drop_after`: scenario disconnect's deltas read before hanging up.
+    """
+    drop = ["--bench-drop-after", str(drop_after)] if drop_after else []
     if upstream.latency_set:
-        return mock.scenario_args()
+        return [*mock.scenario_args(), *drop]
     # A real model writes as many chunks as it likes: chunk fidelity has no reference.
-    return ["--bench-max-tokens", str(mock.tokens), "--bench-expected-tokens", "0"]
+    return ["--bench-max-tokens", str(mock.tokens), "--bench-expected-tokens", "0", *drop]
+
+
+def _resources(series: Series | None) -> dict[str, list[float]] | None:
+    if series is None:
+        return None
+    return {
+        "at": series.at,
+        "rss_mb": series.rss_mb,
+        "fds": series.fds,
+        "threads": series.threads,
+    }
 
 
 def failed(point: Point, reason: str) -> Point:
@@ -290,12 +333,3 @@ def sleep_until(deadline: float) -> None:
     delay = deadline - time.time()
     if delay > 0:
         time.sleep(delay)
-
-
-def watch_until(deadline: float, proc: subprocess.Popen[bytes] | None) -> bool:
-    """Sleep until `deadline`; return True early if `proc` dies meanwhile."""
-    while (remaining := deadline - time.time()) > 0:
-        if proc is not None and proc.poll() is not None:
-            return True
-        time.sleep(min(0.2, remaining))
-    return False

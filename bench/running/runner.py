@@ -62,6 +62,10 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived; everything is stopped and finished points are kept."""
 
 
+class MockDied(RuntimeError):
+    """The mock LLM exited: every later point would measure failures, so the run stops."""
+
+
 def redacted(argv: list[str]) -> list[str]:
     """The command line with any API key replaced: results never hold a key."""
     shown: list[str] = []
@@ -149,6 +153,7 @@ class Runner:
             plan.load_cpus,
             options.upstream(),
             options.target_url,
+            plan.target_env(),
         )
         self.launcher = Launcher(self.supervisor, self.where, plan.mock.tokens)
         self._mock_proc: subprocess.Popen[bytes] | None = None
@@ -231,15 +236,28 @@ class Runner:
 
     def _measure(self, task: PointTask, server: Server, progress: Progress) -> bool:
         """Measure and store one point; False when the target died (no more points)."""
+        self._check_mock()
         progress(task.label(), task)
         point = self._point_run(task).measure(server)
         self._annotate(point)
         self.run.points.append(point)
         self._save()
+        self._check_mock()
         if not point.ok and server.died():
             progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
             return False
         return True
+
+    def _check_mock(self) -> None:
+        """Stop the run (MockDied) when the mock it started has exited."""
+        proc = self._mock_proc
+        if proc is None or proc.poll() is None:
+            return
+        raise MockDied(
+            f"the mock LLM exited (status {proc.returncode}); the run stops with "
+            f"{len(self.run.points)} points kept in {self.path}; finish with: "
+            f"bench run --resume {self.options.out}"
+        )
 
     def _point_run(self, task: PointTask) -> PointRun:
         index = len(self.run.points) + 1
