@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bench.reports.tables import Row, Table, TCell, num
-from bench.results.faults import GROWTH_UNITS, RECOVERY_BAND
+from bench.results.faults import GROWTH_UNITS, PHASES, RECOVERY_BAND, ProbeStats
 from bench.results.model import Point
 
 
@@ -31,7 +31,8 @@ FAULTS_INTRO = (
     "`done` or `error`); anything but the contract's answers is off the contract and "
     "makes the point invalid. With a fault window, recovery is the time from the end of "
     "the faults until throughput is back within "
-    f"{RECOVERY_BAND:.0%} of its level before them."
+    f"{RECOVERY_BAND:.0%} of its level before them, and the runner asks /health and "
+    "/hello on a new connection every 0.2 s throughout, as a health checker would."
 )
 CANCEL_INTRO = (
     "Each client read a few deltas of its stream and hung up. The service must then close "
@@ -95,6 +96,7 @@ def faults_table(points: Iterable[Point]) -> Table | None:
                     _wrap(_counts(record.violations) if record.violations else "none"),
                     TCell(num(record.baseline_rps)),
                     _text(recovery),
+                    _wrap(_probes(record.probes.get("/health", {}))),
                 ],
                 _css(point),
             )
@@ -102,8 +104,18 @@ def faults_table(points: Iterable[Point]) -> Table | None:
     headers = [
         "target", "scenario", "load", "rep", "faults", "injected by the mock",
         "clients got", "off the contract", "req/s before", "recovery",
+        "/health p99 ms before / during / after",
     ]  # fmt: skip
     return Table(headers, rows) if rows else None
+
+
+def _probes(phases: dict[str, ProbeStats]) -> str:
+    """The health checks' p99 by phase, and how many went unanswered."""
+    if not phases:
+        return "-"
+    shown = " / ".join(num(phases[p].p99_ms) if p in phases else "-" for p in PHASES)
+    failed = sum(stats.failed for stats in phases.values())
+    return shown + (f" ({failed} unanswered)" if failed else "")
 
 
 def cancel_table(points: Iterable[Point]) -> Table | None:

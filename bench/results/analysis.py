@@ -90,6 +90,7 @@ class Window:
     injected: dict[str, int] | None = None  # faults the mock injected in the window
     cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
     resources: dict[str, list[float]] | None = None  # a soak: "at", "rss_mb", "fds", "threads"
+    probes: list[tuple[float, str, float, bool]] | None = None  # sent at, path, ms, answered
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -180,6 +181,10 @@ def _fault_figures(window: Window, point: Point) -> None:
         record.baseline_rps, record.recovery_s = faults.recovery(
             successes, window.faults.window, smooth
         )
+        if window.probes:
+            record.probes = faults.probe_phases(
+                window.probes, float(start), float(start) + window.window_s, window.faults.window
+            )
     point.faults = record
 
 

@@ -77,6 +77,88 @@ class FaultPlan:
         return f"{self.rate:.0%} of upstream calls fail with {', '.join(self.codes)}{when}"
 
 
+PHASES = ("before", "during", "after")
+
+
+@dataclass(frozen=True)
+class ProbeStats:
+    """The probes of one path in one phase: how many, how many failed, how long they took."""
+
+    count: int
+    failed: int  # no 200 within the probe's timeout
+    p50_ms: float | None
+    p99_ms: float | None  # nearest rank: with few probes, close to the largest
+    max_ms: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "failed": self.failed,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "max_ms": self.max_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbeStats:
+        return cls(
+            int(data["count"]),
+            int(data["failed"]),
+            _float(data.get("p50_ms")),
+            _float(data.get("p99_ms")),
+            _float(data.get("max_ms")),
+        )
+
+
+Probes = dict[str, dict[str, ProbeStats]]  # path -> phase -> figures
+
+
+def probe_phases(
+    probes: Sequence[tuple[float, str, float, bool]],
+    window_start: float,
+    window_end: float,
+    fault_window: tuple[float, float],
+) -> Probes:
+    """Split probes (sent at, path, latency ms, answered) into before/during/after faults.
+
+    A probe belongs to the phase in which it was sent; a failed probe counts with the
+    time it waited (its timeout) in the latencies, since that is what a checker saw.
+    """
+    bounds = (
+        window_start,
+        window_start + fault_window[0],
+        window_start + fault_window[1],
+        window_end,
+    )
+    found: dict[str, dict[str, list[tuple[float, bool]]]] = {}
+    for at, path, latency, ok in probes:
+        for phase, low, high in zip(PHASES, bounds, bounds[1:], strict=False):
+            if low <= at < high:
+                found.setdefault(path, {}).setdefault(phase, []).append((latency, ok))
+    return {
+        path: {phase: _probe_stats(phases.get(phase, [])) for phase in PHASES}
+        for path, phases in sorted(found.items())
+    }
+
+
+def _probe_stats(samples: list[tuple[float, bool]]) -> ProbeStats:
+    latencies = sorted(latency for latency, _ in samples)
+    failed = sum(1 for _, ok in samples if not ok)
+    if not latencies:
+        return ProbeStats(0, 0, None, None, None)
+    return ProbeStats(
+        len(latencies),
+        failed,
+        _nearest_rank(latencies, 0.50),
+        _nearest_rank(latencies, 0.99),
+        latencies[-1],
+    )
+
+
+def _nearest_rank(ordered: Sequence[float], q: float) -> float:
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
 @dataclass
 class Faults:
     """What one point measured while upstream faults were injected."""
@@ -88,6 +170,7 @@ class Faults:
     violations: dict[str, int] = field(default_factory=dict)  # of those, off the contract
     baseline_rps: float | None = None  # before the faults (a fault window only)
     recovery_s: float | None = None  # after them, back within 5 % of the baseline
+    probes: Probes = field(default_factory=dict)  # /health, /hello by phase (a fault window)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +181,10 @@ class Faults:
             "violations": dict(self.violations),
             "baseline_rps": self.baseline_rps,
             "recovery_s": self.recovery_s,
+            "probes": {
+                path: {phase: stats.to_dict() for phase, stats in phases.items()}
+                for path, phases in self.probes.items()
+            },
         }
 
     @classmethod
@@ -110,6 +197,10 @@ class Faults:
             violations=_counts(data.get("violations")),
             baseline_rps=_float(data.get("baseline_rps")),
             recovery_s=_float(data.get("recovery_s")),
+            probes={
+                path: {phase: ProbeStats.from_dict(stats) for phase, stats in phases.items()}
+                for path, phases in (data.get("probes") or {}).items()
+            },
         )
 
 

@@ -7,6 +7,7 @@ collect what every process measured, and turn that into a Point (or a failed one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -22,6 +23,7 @@ from bench.running import faults, mockwatch
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockCounts, MockWatch
 from bench.running.plan import MockSettings, Plan
+from bench.running.probes import Probe, Prober
 from bench.running.processes import Supervisor, log_tail
 from bench.running.resources import CoreSampler, Series, TreeSampler
 from bench.running.targets import Counts, Target
@@ -31,6 +33,7 @@ from bench.running.watch import WindowWatch
 
 LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
 MASTER_WAIT_S = 60.0
+DEFAULT_UPSTREAM_TIMEOUT_S = 30.0  # the services' LLM_TIMEOUT_S (docs/contract.md)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Samples:
     in_flight: tuple[float, int] | None = None
     cores_busy_pct: float | None = None
     problem: str | None = None  # what died during the window
+    probes: list[Probe] = field(default_factory=list)  # /health, /hello during faults
     mock_died: bool = False
 
 
@@ -126,6 +130,11 @@ class PointRun:
             "BENCH_RESULT_FILE": str(self.result_file),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
+        if self.task.load.mode == "rate":
+            # Users spawned at the arrival rate start a period apart and stay so: each
+            # sends one request per users / rate seconds, and together they arrive
+            # evenly, instead of every user's request at once once per period.
+            args[args.index("-r") + 1] = f"{self.task.load.amount:g}"
         drop = self.plan.drop_after if self.task.scenario == "disconnect" else None
         args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
@@ -153,11 +162,14 @@ class PointRun:
         alive = WindowWatch(server.proc, self.mock_pid)
         cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
         first = cores.mark() if cores else None
+        # With a fault window, ask the target's cheap endpoints all along the window.
+        prober = Prober(server.base_url) if self.plan.faults and self.plan.faults.window else None
         try:
-            with watch:
+            with watch, prober or contextlib.nullcontext():
                 samples.problem = alive.until(end)
                 samples.mock_died = alive.mock_died
         finally:
+            samples.probes = list(prober.probes) if prober else []
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
         if cores is not None and first is not None:
             samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
@@ -219,6 +231,7 @@ class PointRun:
             injected=mock.injected if mock else None,
             cancel=samples.cancel,
             resources=_resources(samples.series),
+            probes=[(p.at, p.path, p.latency_ms, p.ok) for p in samples.probes] or None,
         )
         return analysis.analyse(window, point)
 
@@ -296,8 +309,11 @@ def users_for(task: PointTask, plan: Plan) -> tuple[int, list[str]]:
     """Return Locust's user count and the pacing argument for the task's load."""
     if task.load.mode == "users":
         return int(task.load.amount), []
-    # Paced open loop: enough users that each waits far longer than a response takes.
+    # Paced open loop: enough users that each waits far longer than a response takes;
+    # a stalled upstream makes a response take the targets' whole upstream timeout.
     latency_s = 0.05 if task.scenario == "hello" else plan.mock.latency_ms() / 1000
+    if plan.faults is not None and "stall" in plan.faults.codes and task.scenario != "hello":
+        latency_s = max(latency_s, plan.upstream_timeout_s or DEFAULT_UPSTREAM_TIMEOUT_S)
     users = min(max(math.ceil(task.load.amount * (latency_s * 3 + 0.05)), 10), 5000)
     return users, ["--bench-rate-per-user", f"{task.load.amount / users:.6f}"]
 

@@ -98,3 +98,19 @@ def test_dropped_streams_are_closed_upstream_and_reported(tmp_path: Path) -> Non
         assert point["requests"] >= 10
     report = (tmp_path / "run" / "report.md").read_text()
     assert "## Client disconnects" in report and "drf-gunicorn-sync" in report
+
+
+def test_a_soak_records_the_servers_resources_and_their_growth(tmp_path: Path) -> None:
+    done = _run(
+        tmp_path / "run", "--targets", "flask-gunicorn-gthread{workers=2}", "--soak", "0.1",
+        "--users", "10", "--warmup", "1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [point] = _points(tmp_path / "run")
+    assert point["scenario"] == "complete" and point["window_s"] == 6
+    growth = point["growth"]
+    assert growth["samples"] >= 8
+    # A master and two workers: at least three of each, never fewer at the end.
+    for name in ("rss_mb", "fds", "threads"):
+        assert growth[name]["start"] >= 3 and growth[name]["end"] >= 3, growth
+    assert "## Soak" in (tmp_path / "run" / "report.md").read_text()
