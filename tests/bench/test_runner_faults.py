@@ -96,6 +96,15 @@ class BenchProcess:
             self.proc.stdout.close()
         return code
 
+    def listening(self) -> set[str]:
+        """The addresses the run's processes listen on now."""
+        pids = set(self.seen)
+        return {
+            conn.laddr.ip
+            for conn in psutil.net_connections("tcp")
+            if conn.status == "LISTEN" and conn.pid in pids and conn.laddr
+        }
+
     def leftovers(self) -> list[str]:
         """Processes this run started that still live, and ports still taken."""
         left = []
@@ -188,6 +197,8 @@ def test_ctrl_c_in_any_phase_leaves_nothing_behind(tmp_path: Path, phase: str) -
     else:
         run.wait_for(lambda: run.locust_started(1))
         time.sleep(INSIDE_WINDOW_S)
+        # Every server of the run listens on loopback only (nothing told it otherwise).
+        assert run.listening() and all(host == "127.0.0.1" for host in run.listening())
     run.proc.send_signal(signal.SIGINT)
     code = run.finish(timeout_s=60)
     assert code == EXIT_INTERRUPTED, run.output
