@@ -20,6 +20,7 @@ from bench.results import analysis
 from bench.results.model import Load, Point
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockWatch
+from bench.running.observe import Observer, Watched
 from bench.running.plan import Plan
 from bench.running.processes import Supervisor, log_tail
 from bench.running.resources import CoreSampler, TreeSampler
@@ -90,6 +91,7 @@ class PointRun:
         folder: Path,
         mock_base: str,
         mock_pid: int | None,
+        observer: Observer | None = None,
     ) -> None:
         self.plan = plan
         self.supervisor = supervisor
@@ -100,6 +102,9 @@ class PointRun:
         self.timing: PointTiming = plan.timing()
         self.users, self.pacing = users_for(task, plan)
         self.result_file = folder / "locust.json"
+        # A live view (--live) watches: Locust then rewrites this file every second.
+        self.observer = observer
+        self.live_file = folder / "live.json"
 
     # --- the steps ---------------------------------------------------------------
 
@@ -109,6 +114,7 @@ class PointRun:
         # On a whole second: the generator's per-second buckets then fit the window.
         start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
+        self._announce(server, start, end)
         locust = self._start_locust(server.base_url, start, end)
         try:
             samples = self._window(start, end, server, locust.pid)
@@ -124,10 +130,30 @@ class PointRun:
             "BENCH_RESULT_FILE": str(self.result_file),
             **self.plan.mock.scenario_env(),
             **self.pacing,
+            **({"BENCH_LIVE_FILE": str(self.live_file)} if self.observer else {}),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
+
+    def _announce(self, server: Server, start: float, end: float) -> None:
+        """Tell the live view, if one watches, which point Locust is about to run."""
+        if self.observer is None:
+            return
+        task = self.task
+        self.observer.started(
+            Watched(
+                label=task.label(),
+                target=task.target.name,
+                scenario=task.scenario,
+                live_file=self.live_file,
+                started=start - self.timing.window_offset_s,
+                windows=((start, end),),
+                latency_ms=self.plan.mock.latency_ms() if task.scenario != "hello" else None,
+                concurrency=task.target.concurrency(server.counts, child_nofile()),
+                offered_rps=task.load.rate,
+            )
+        )
 
     def _window(self, start: float, end: float, server: Server, locust_pid: int) -> Samples:
         """Sample the server tree, the generator and the mock from start to end."""

@@ -21,6 +21,7 @@ from bench.running import environment
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
+from bench.running.observe import Observer
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
 from bench.running.targets import Counts, Target
@@ -39,6 +40,8 @@ class Options:
     # An external deployment's CPU quota for its server, in cores, as the deployment
     # sets it (compose's `cpus:`): recorded, since the suite cannot see it from here.
     server_quota: float | None = None
+    # A live view (--live, bench.running.live) told about every point as it runs.
+    observer: Observer | None = None
 
 
 class Interrupted(Exception):
@@ -201,6 +204,8 @@ class Runner:
         self._annotate(point)
         self.run.points.append(point)
         self._save()
+        if self.options.observer is not None:
+            self.options.observer.finished(point)
         if not point.ok and server.died():
             progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
             return False
@@ -214,7 +219,15 @@ class Runner:
         )
         folder = self.options.out / "points" / name
         mock_pid = self._mock_proc.pid if self._mock_proc else None
-        return PointRun(self.plan, self.supervisor, task, folder, self.where.mock_base, mock_pid)
+        return PointRun(
+            self.plan,
+            self.supervisor,
+            task,
+            folder,
+            self.where.mock_base,
+            mock_pid,
+            self.options.observer,
+        )
 
     def _annotate(self, point: Point) -> None:
         if self.options.target_url and point.ok:
