@@ -13,6 +13,7 @@ Pure data and rendering; the demo pages (bench.demos.catalog), the claims
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 
@@ -223,6 +224,11 @@ MECHANISMS: dict[str, Mechanism] = {
 }
 
 
+def prose(text: str) -> str:
+    """Plain text as HTML, with `code` spans (as the texts here write them) in <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def text(name: str) -> str:
     """The mechanism for a terminal: its sentences, then one line per place to read."""
     found = MECHANISMS.get(name)
@@ -249,10 +255,10 @@ def html_block(name: str) -> str:
         return ""
     places = "".join(
         f"<li><code>{html.escape(c.path)}</code> · <code>{html.escape(c.name)}</code>: "
-        f"{html.escape(c.shows)}</li>"
+        f"{prose(c.shows)}</li>"
         for c in found.code
     )
     return (
-        f"<div class='mechanism'><p><b>What happened inside.</b> {html.escape(found.text)}</p>"
+        f"<div class='mechanism'><p><b>What happened inside.</b> {prose(found.text)}</p>"
         f"<p><b>Read it in the code:</b></p><ul>{places}</ul></div>"
     )

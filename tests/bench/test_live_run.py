@@ -34,7 +34,7 @@ class Events:
                 self.lines.append((time.time(), line))
 
     def snapshots(self) -> list[tuple[float, dict]]:
-        data = [(at, line[6:]) for at, line in self.lines if line.startswith("data: {")]
+        data = [(at, line[6:]) for at, line in self.lines if line.startswith('data: {"title"')]
         return [(at, json.loads(text)) for at, text in data]
 
 
