@@ -139,7 +139,8 @@ def demo_section(index: int, section: Section) -> str:
 def claims_section(index: int, section: Section, runs: list[Run]) -> str:
     """The tutorials' claims, with the verdicts drawn from every run of the handout."""
     verdicts = claims.evaluate(runs)
-    others = [n for r in runs if r is not section.run and (n := demo_name(r)) != "claims"]
+    names = [demo_name(run) for run in runs if run is not section.run]
+    others = [name for name in names if name and name != "claims"]
     borrowed = (
         f" The other figures come from {', '.join(dict.fromkeys(others))}, under their own "
         "conditions."
