@@ -402,7 +402,7 @@ def text(verdicts: list[Verdict]) -> str:
     """The verdicts for a terminal."""
     lines = []
     for v in verdicts:
-        lines.append(f'{v.claim.topic}: "{v.claim.says}" -> {v.verdict.upper()}')
+        lines.append(f'{v.claim.topic}: "{v.claim.says}" -> verdict: {v.verdict}')
         lines += [f"  - {figure}" for figure in v.figures]
         if v.note:
             lines.append(f"  ({v.note})")
