@@ -7,6 +7,7 @@ import time
 
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
+from bench.cli.live import add_live_flags, live_view
 from bench.cli.run import (
     add_machine_flags,
     add_mock_flags,
@@ -76,6 +77,7 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         type=a.positive_float,
         help="stop searching after this many minutes and say what is unknown",
     )
+    add_live_flags(parser)
     parser.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
     parser.add_argument(
         "--allow-invalid",
@@ -146,7 +148,9 @@ def command(args: argparse.Namespace) -> int:
         + (f", budget {plan.budget_min:g} min)" if plan.budget_min else ")")
     )
     started = time.monotonic()
-    run = _execute(runner)
+    with live_view(args, f"bench capacity {out.name}") as view:
+        runner.options.observer = view
+        run = _execute(runner)
     if isinstance(run, int):
         return run
     if not args.no_summary:

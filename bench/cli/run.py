@@ -12,11 +12,13 @@ from bench.cli import KEY_MOVED
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
 from bench.cli.faults import SOAK_USERS, add_fault_flags, fault_plan
+from bench.cli.live import add_live_flags, live_view
 from bench.reports.report import write_report
 from bench.reports.summary import print_summary
 from bench.results import store
 from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Load, Run
 from bench.running.cpus import usable_cpus
+from bench.running.live import LiveView
 from bench.running.plan import PRESETS, MockSettings, Plan, default_cpus
 from bench.running.processes import port_is_free
 from bench.running.progress import LiveProgress
@@ -143,6 +145,7 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         help="master's port",
     )
     run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run")
+    add_live_flags(run)
     run.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
     run.add_argument(
         "--allow-invalid",
@@ -353,12 +356,14 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
     return Runner(plan, options_from_args(args, out), previous)
 
 
-def measure(runner: Runner) -> Run | int:
+def measure(runner: Runner, view: LiveView | None = None) -> Run | int:
     """Run every remaining point with progress; an exit status when the run broke off."""
     tasks = runner.tasks()
     console.print(f"bench run: {len(tasks)} points into {runner.options.out}")
     try:
         with LiveProgress(console, tasks, runner.plan) as progress:
+            if view is not None:  # --live: the progress line shows the live req/s
+                view.listen(progress.rate)
             return runner.execute(progress.update)
     except Interrupted as exc:
         console.print(
@@ -376,7 +381,9 @@ def command(args: argparse.Namespace) -> int:
     """Run `bench run`; see the exit statuses in bench.cli.args."""
     runner = runner_from_args(args)
     started = time.monotonic()
-    run = measure(runner)
+    with live_view(args, f"bench run {runner.options.out.name}") as view:
+        runner.options.observer = view
+        run = measure(runner, view)
     if isinstance(run, int):
         return run
     if not args.no_summary:

@@ -34,6 +34,7 @@ from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
 from bench.running.measure import LOCUSTFILES, Server, failed, scenario_args, sleep_until
 from bench.running.mockwatch import MockWatch
+from bench.running.observe import Observer, Watched
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
 from bench.running.resources import CoreSampler, Mark, TreeSampler
@@ -125,6 +126,7 @@ class Context:
     mock_pid: int | None
     progress: Progress
     deadline: float | None  # time.monotonic() at which the budget is spent
+    observer: Observer | None = None  # a live view (--live), told about every step
 
 
 class Ramp:
@@ -148,6 +150,7 @@ class Ramp:
         t0 = math.ceil(time.time()) + LOCUST_STARTUP_S
         steps = schedule(users, t0, self.answer_ms / 1000, self.criteria.slo_p99_ms / 1000)
         locust = self._start_locust(steps)
+        self._announce(steps)
         points: list[Point] = []
         try:
             with self._sampling(locust.pid) as sampled:
@@ -164,6 +167,24 @@ class Ramp:
         finally:
             self.ctx.supervisor.stop(locust)
         return points, False
+
+    def _announce(self, steps: list[Step]) -> None:
+        """Tell the live view, if one watches, which ramp Locust runs now."""
+        if self.ctx.observer is None:
+            return
+        users = ", ".join(f"{s.users:,}" for s in steps)
+        self.ctx.observer.started(
+            Watched(
+                label=f"{self.target.name} · {self.scenario} · ramp of {users} users",
+                target=self.target.name,
+                scenario=self.scenario,
+                live_file=self.live,
+                started=steps[0].start - LOCUST_STARTUP_S,
+                windows=tuple((float(s.window[0]), float(s.window[1])) for s in steps),
+                latency_ms=self.latency.latency_ms(),
+                concurrency=self.target.concurrency(self.server.counts, child_nofile()),
+            )
+        )
 
     def _over_budget(self) -> bool:
         deadline = self.ctx.deadline
@@ -289,6 +310,8 @@ class Ramp:
             f"{point.server.cpu_pct or 0:.0f} % -> {verdict} ({kind})",
             None,
         )
+        if self.ctx.observer is not None:
+            self.ctx.observer.finished(point)
 
 
 @dataclass
@@ -378,7 +401,7 @@ class CapacityRunner:
         latency = LATENCIES[name]
         mock = start_mock(self.supervisor, latency, self.where)
         ctx = Context(self.plan, self.supervisor, self.where, mock.pid if mock else None,
-                      progress, deadline)  # fmt: skip
+                      progress, deadline, self.options.observer)  # fmt: skip
         launcher = Launcher(self.supervisor, self.where, latency.tokens)
         try:
             for target in resolve(self.plan.targets):

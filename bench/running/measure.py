@@ -22,6 +22,7 @@ from bench.results.model import Load, Point
 from bench.running import faults, mockwatch
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockCounts, MockWatch
+from bench.running.observe import Observer, Watched
 from bench.running.plan import MockSettings, Plan
 from bench.running.probes import Probe, Prober
 from bench.running.processes import Supervisor, log_tail
@@ -91,6 +92,7 @@ class PointRun:
         folder: Path,
         upstream: Upstream,
         mock_pid: int | None,
+        observer: Observer | None = None,
     ) -> None:
         self.plan = plan
         self.supervisor = supervisor
@@ -102,6 +104,9 @@ class PointRun:
         self.timing: PointTiming = plan.timing()
         self.users, self.pacing = users_for(task, plan)
         self.result_file = folder / "locust.json"
+        # A live view (--live) watches: Locust then rewrites this file every second.
+        self.observer = observer
+        self.live_file = folder / "live.json"
 
     # --- the steps ---------------------------------------------------------------
 
@@ -111,6 +116,7 @@ class PointRun:
         # On a whole second: the generator's per-second buckets then fit the window.
         start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
+        self._announce(server, start, end)
         faults.arm(self.mock_base, self.plan.faults, start)
         try:
             locust = self._start_locust(server.base_url, start, end)
@@ -128,6 +134,7 @@ class PointRun:
             "BENCH_WINDOW_START": f"{start:.6f}",
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
+            **({"BENCH_LIVE_FILE": str(self.live_file)} if self.observer else {}),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
         if self.task.load.mode == "rate":
@@ -139,6 +146,25 @@ class PointRun:
         args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
+
+    def _announce(self, server: Server, start: float, end: float) -> None:
+        """Tell the live view, if one watches, which point Locust is about to run."""
+        if self.observer is None:
+            return
+        task = self.task
+        self.observer.started(
+            Watched(
+                label=task.label(),
+                target=task.target.name,
+                scenario=task.scenario,
+                live_file=self.live_file,
+                started=start - self.timing.window_offset_s,
+                windows=((start, end),),
+                latency_ms=self.plan.mock.latency_ms() if task.scenario != "hello" else None,
+                concurrency=task.target.concurrency(server.counts, child_nofile()),
+                offered_rps=task.load.rate,
+            )
+        )
 
     def _window(self, start: float, end: float, server: Server, locust_pid: int) -> Samples:
         """Sample the server tree, the generator and the mock from start to end."""

@@ -22,6 +22,7 @@ from bench.running import environment
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
+from bench.running.observe import Observer
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
 from bench.running.targets import Counts, Target
@@ -56,6 +57,8 @@ class Options:
             upstream_model=self.upstream_model,
             upstream_key=self.upstream_key,
         )
+    # A live view (--live, bench.running.live) told about every point as it runs.
+    observer: Observer | None = None
 
 
 class Interrupted(Exception):
@@ -243,6 +246,8 @@ class Runner:
         self.run.points.append(point)
         self._save()
         self._check_mock()
+        if self.options.observer is not None:
+            self.options.observer.finished(point)
         if not point.ok and server.died():
             progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
             return False
@@ -267,7 +272,15 @@ class Runner:
         )
         folder = self.options.out / "points" / name
         mock_pid = self._mock_proc.pid if self._mock_proc else None
-        return PointRun(self.plan, self.supervisor, task, folder, self.where.upstream, mock_pid)
+        return PointRun(
+            self.plan,
+            self.supervisor,
+            task,
+            folder,
+            self.where.upstream,
+            mock_pid,
+            self.options.observer,
+        )
 
     def _annotate(self, point: Point) -> None:
         if self.options.target_url and point.ok:
