@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench.demos import mechanisms
+from bench.demos import mechanisms, outage
 from bench.demos.lessons import LESSONS, Lesson, rss_per_request_kib
 from bench.reports import charts
 from bench.results.model import Load, Point, Run
@@ -67,6 +67,8 @@ class Demo:
 
     def plan(self, quick: bool, duration_s: float | None, warmup_s: float | None) -> Plan:
         """Return the run plan of the demo (shorter and smaller with quick)."""
+        if self.x == "outage":
+            return outage.outage_plan(quick)
         server, load = default_cpus()
         users = self.quick_users if quick else self.users
         return Plan(
@@ -205,6 +207,19 @@ DEMOS: dict[str, Demo] = {
             quick_ramp=(30, 300, 1000),
             x="capacity",
         ),
+        Demo(
+            name=outage.NAME,
+            question=outage.QUESTION,
+            prediction=outage.PREDICTION,
+            look_at="the /health bars during the stall: short for the event loop, seconds "
+            "for the thread pool whose threads all wait on the stalled upstream",
+            targets=outage.TARGETS,
+            quick_targets=outage.QUICK_TARGETS,
+            scenarios=("complete",),
+            users=(),
+            quick_users=(),
+            x="outage",
+        ),
     )
 }
 
@@ -234,6 +249,12 @@ def _capacity_bars(demo: Demo, run: Run) -> str:
 
 def chart(demo: Demo, run: Run) -> str:
     """Return the demo's chart as an SVG string."""
+    if demo.x == "outage":
+        return outage.chart(run)
+    return _points_chart(demo, run)
+
+
+def _points_chart(demo: Demo, run: Run) -> str:
     if demo.x == "capacity":
         return _capacity_bars(demo, run)
     ok = [p for p in run.points if p.ok]
@@ -428,7 +449,7 @@ def run_demo(
             if live is not None:
                 live.listen(progress.rate)
             run = points.execute(progress.update)
-        shown = table(run.points, demo)
+        shown = outage.table(run) if demo.x == "outage" else table(run.points, demo)
     lesson = LESSONS[name](run)
     console.print(shown)
     _write_outputs(folder, demo, run, lesson)

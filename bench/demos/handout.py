@@ -23,7 +23,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bench.demos import catalog, claims, mechanisms
+from bench.demos import catalog, claims, mechanisms, outage
 from bench.demos.lessons import LESSONS
 from bench.demos.mechanisms import prose
 from bench.results import store
@@ -106,6 +106,8 @@ def _demo_table(section: Section) -> Table:
     demo = catalog.DEMOS[section.name]
     if demo.ramp:
         return catalog.capacity_table(section.run, demo)
+    if demo.x == "outage":
+        return outage.table(section.run)
     return catalog.table(section.run.points, demo)
 
 

@@ -204,6 +204,36 @@ MECHANISMS: dict[str, Mechanism] = {
             ),
         ),
     ),
+    "upstream-outage": Mechanism(
+        "A stalled upstream call is held by whatever serves the request until the service's "
+        "upstream timeout ends it with a 504. The event loop holds it as a coroutine waiting "
+        "on a socket and goes on running every other request, /health included. A gthread "
+        "worker holds it as one of its threads; once all of them wait, new requests, health "
+        "checks included, queue for a free thread, and after the outage the queue drains "
+        "before the service is itself again.",
+        (
+            Code(
+                "fastapi_app/routers/root.py",
+                "health",
+                "`async def`: answered by the event loop between any two awaits",
+            ),
+            Code(
+                "flask_app/views.py",
+                "health",
+                "a plain view: it needs a free thread like any other request",
+            ),
+            Code(
+                "flask_app/config.py",
+                "LLMSettings",
+                "timeout_s (LLM_TIMEOUT_S): how long a stalled call holds its thread",
+            ),
+            Code(
+                "flask_app/__main__.py",
+                "gunicorn_command",
+                "`--threads`: how many calls a gthread worker can hold",
+            ),
+        ),
+    ),
     "claims": Mechanism(
         "The tutorials' rows mix two kinds of statement. Async routes and streaming are "
         "about the API: what a developer writes. FastAPI endpoints are coroutines by "

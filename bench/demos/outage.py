@@ -13,8 +13,11 @@ limits, the errors returned, and the recovery once the upstream answers again.
 
 from __future__ import annotations
 
+from rich.table import Table
+
 from bench.demos.lessons import Lesson
-from bench.results.faults import FaultPlan, ProbeStats
+from bench.reports import charts
+from bench.results.faults import PHASES, FaultPlan, ProbeStats
 from bench.results.model import Load, Point, Run
 from bench.running.plan import MockSettings, Plan, default_cpus
 
@@ -26,35 +29,41 @@ QUESTION = (
 )
 PREDICTION = (
     "fastapi-uvicorn keeps /health fast while hundreds of calls wait; the gthread "
-    "workers run out of threads (300 on one core) and /health waits in their queue."
+    "workers run out of threads (every one waits on a stalled call) and /health waits in "
+    "their queue."
 )
 TARGETS = ("fastapi-uvicorn", "flask-gunicorn-gthread")
 RATE = 80.0
 TIMEOUT_S = 5.0
 WINDOW_S = 30.0
 STALL = (8.0, 20.0)
+# Quick (about a minute): half the rate, a 3 s timeout (120 calls at once), a shorter
+# window, and one gthread worker of 40 threads (100 req/s of healthy answers), so that a
+# smaller outage shows the same.
+QUICK_TARGETS = ("fastapi-uvicorn", "flask-gunicorn-gthread{workers=1,threads=40}")
+QUICK_RATE, QUICK_TIMEOUT_S, QUICK_WINDOW_S, QUICK_STALL = 40.0, 3.0, 16.0, (4.0, 10.0)
 # Starved: /health p99 during the stall this many times its p99 before, and past 1 s,
 # or any health check that got no answer.
 STARVED_FACTOR = 5.0
 STARVED_FLOOR_MS = 1000.0
 
 
-def outage_plan(targets: tuple[str, ...] = TARGETS) -> Plan:
-    """Two minutes for the two default targets on 2 cores."""
+def outage_plan(quick: bool = False) -> Plan:
+    """Under two minutes for the two targets on 2 cores (about one with quick)."""
     server, load = default_cpus()
     return Plan(
-        targets=list(targets),
+        targets=list(QUICK_TARGETS if quick else TARGETS),
         scenarios=["complete"],
-        loads={"complete": [Load("rate", RATE)]},
-        duration_s=WINDOW_S,
+        loads={"complete": [Load("rate", QUICK_RATE if quick else RATE)]},
+        duration_s=QUICK_WINDOW_S if quick else WINDOW_S,
         warmup_s=2.0,
         repeat=1,
         mock=MockSettings(),
         server_cpus=server,
         load_cpus=load,
         preset=f"demo:{NAME}",
-        faults=FaultPlan(1.0, ("stall",), STALL),
-        upstream_timeout_s=TIMEOUT_S,
+        faults=FaultPlan(1.0, ("stall",), QUICK_STALL if quick else STALL),
+        upstream_timeout_s=QUICK_TIMEOUT_S if quick else TIMEOUT_S,
     )
 
 
@@ -125,10 +134,59 @@ def outage_lesson(run: Run) -> Lesson:
             "load no pool ran out (compare the calls held with each limit)."
         )
     details = [target_line(p) for p in points]
+    rate = points[0].load.rate or 0.0
+    timeout = _timeout_s(run)
     details.append(
-        f"Each stalled call is held for the {TIMEOUT_S:g} s upstream timeout: at "
-        f"{RATE:g} req/s that is {RATE * TIMEOUT_S:,.0f} calls at once. An event loop "
+        f"Each stalled call is held for the {timeout:g} s upstream timeout: at "
+        f"{rate:g} req/s that is {rate * timeout:,.0f} calls at once. An event loop "
         "holds a waiting call as a socket; a thread pool holds it as a thread, and a "
         "health check queued behind them waits for one to free up."
     )
     return Lesson(confirmed, headline, details)
+
+
+def _timeout_s(run: Run) -> float:
+    plan = run.plan or {}
+    return float(plan.get("upstream_timeout_s") or TIMEOUT_S)
+
+
+def chart(run: Run) -> str:
+    """/health p99 before, during and after the stall, per target."""
+    bars: dict[str, dict[str, float | None]] = {}
+    for point in run.points:
+        if point.ok and point.faults is not None:
+            bars[point.target] = {
+                f"/health p99 {phase}": (_health(point, phase) or _EMPTY).p99_ms for phase in PHASES
+            }
+    return charts.bar_chart(
+        bars,
+        title=f"{NAME}: health checks while every upstream call stalls",
+        value_label="/health p99",
+        unit="ms",
+    )
+
+
+_EMPTY = ProbeStats(0, 0, None, None, None)
+
+
+def table(run: Run) -> Table:
+    """Per target: health checks by phase, calls held, errors, recovery."""
+    result = Table(title=NAME, title_justify="left")
+    for column in ("target", "/health p99 before", "during", "after", "unanswered",
+                   "calls held", "504s", "recovery"):  # fmt: skip
+        result.add_column(column, justify="left" if column == "target" else "right")
+    for point in run.points:
+        record = point.faults
+        if not point.ok or record is None:
+            result.add_row(point.target, "[red]failed[/]")
+            continue
+        phases = [_health(point, phase) or _EMPTY for phase in PHASES]
+        result.add_row(
+            point.target,
+            *(_ms(stats) for stats in phases),
+            str(sum(stats.failed for stats in phases)),
+            f"{point.in_flight_peak or 0:,}",
+            f"{record.responses.get('504', 0):,}",
+            "-" if record.recovery_s is None else f"{record.recovery_s:g} s",
+        )
+    return result

@@ -3,8 +3,9 @@
 The order tells one story: the big picture (wsgi-vs-asgi), why sync servers need
 workers (workers-scaling), how many LLM calls each server model holds at once
 (concurrency), then the event loop's pitfalls (blocking-the-loop, threadpool-limit),
-what the HTTP client adds (client-pool), streaming (streaming-ttft), and last the
-tutorials' claims against everything measured before. Each demo writes its own folder
+what the HTTP client adds (client-pool), streaming (streaming-ttft), what an upstream
+outage does to each server model (upstream-outage), and last the tutorials' claims
+against everything measured before. Each demo writes its own folder
 (NN-<name>/) inside the suite's folder; the handout (bench.demos.handout) is rendered
 from those folders at the end.
 
@@ -41,6 +42,7 @@ ORDER = (
     "threadpool-limit",
     "client-pool",
     "streaming-ttft",
+    "upstream-outage",
     "claims",
 )
 # The claims' own points: a short upstream (140 ms answers) so that `complete` at 200

@@ -57,6 +57,7 @@ class Options:
             upstream_model=self.upstream_model,
             upstream_key=self.upstream_key,
         )
+
     # A live view (--live, bench.running.live) told about every point as it runs.
     observer: Observer | None = None
 
