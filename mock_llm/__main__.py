@@ -9,12 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from mock_llm.config import MockConfig, parse_config
+from mock_llm.faults import FaultModel
 from mock_llm.server import listening_socket, serve
 from mock_llm.service import MockService
 from mock_llm.stats import SharedStats
 
 
-def _serve_forked(config: MockConfig, stats: SharedStats) -> int:
+def _serve_forked(config: MockConfig, stats: SharedStats, faults: FaultModel) -> int:
     """Fork `workers` processes that accept on one shared listening socket."""
     sock = listening_socket(config.host, config.port)
     children = []
@@ -22,7 +23,7 @@ def _serve_forked(config: MockConfig, stats: SharedStats) -> int:
         pid = os.fork()
         if pid == 0:
             stats.bind(worker)
-            serve(MockService(config, stats, worker), sock)
+            serve(MockService(config, stats, worker, faults), sock)
             os._exit(0)
         children.append(pid)
 
@@ -43,10 +44,12 @@ def _serve_forked(config: MockConfig, stats: SharedStats) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_config(argv)
     stats = SharedStats(config.workers)
+    # Both shared maps exist before the workers fork: that is what makes them shared.
+    faults = FaultModel(config.error_rate, config.error_codes)
     try:
         if config.workers > 1:
-            return _serve_forked(config, stats)
-        serve(MockService(config, stats), listening_socket(config.host, config.port))
+            return _serve_forked(config, stats, faults)
+        serve(MockService(config, stats, 0, faults), listening_socket(config.host, config.port))
     except OSError as exc:
         print(f"mock_llm: cannot listen on {config.host}:{config.port}: {exc.strerror}",
               file=sys.stderr)  # fmt: skip

@@ -10,6 +10,9 @@ import orjson
 from mock_llm.config import parse_fault
 
 _FAULT_MARKER = re.compile(r"\[mock-error:([a-z0-9]+)\]", re.IGNORECASE)
+# A client that will drop the stream after K content tokens says so in its prompt, so
+# that the mock can time how long the service in between takes to close the call.
+_DROP_MARKER = re.compile(r"\[mock-drop-after:([0-9]{1,6})\]")
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
@@ -31,6 +34,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     forced_fault: str | None
+    drop_after: int | None = None  # the client drops the stream after this many tokens
 
 
 def _optional_int(body: dict[str, object], key: str) -> int | None:
@@ -81,7 +85,18 @@ def parse_chat(raw: bytes, header_fault: bytes | None) -> ChatRequest:
     messages = _messages(body)
     max_tokens = _optional_int(body, "max_completion_tokens") or _optional_int(body, "max_tokens")
     stream, include_usage = _streaming(body)
-    return ChatRequest(messages, max_tokens, stream, include_usage, _fault(messages, header_fault))
+    fault = _fault(messages, header_fault)
+    return ChatRequest(messages, max_tokens, stream, include_usage, fault, _drop_after(messages))
+
+
+def _drop_after(messages: list[dict[str, object]]) -> int | None:
+    content = messages[-1].get("content")
+    if not isinstance(content, str) or "[mock-drop-after:" not in content:
+        return None
+    match = _DROP_MARKER.search(content)
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return int(match.group(1))
 
 
 def _streaming(body: dict[str, object]) -> tuple[bool, bool]:

@@ -55,6 +55,7 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._stream: Stream | None = None
         self._token = 0
+        self._dropped_at: float | None = None  # when the token the client drops after went out
         self._keep_alive = True
 
     # asyncio.Protocol
@@ -72,6 +73,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        if self._stream is not None and self._dropped_at is not None:
+            self._service.stats.cancel(self._loop.time() - self._dropped_at)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -141,6 +144,7 @@ class Connection(asyncio.Protocol):
             self._counted = True
             self._stream = action
             self._token = 0
+            self._dropped_at = None
             self._timer = self._loop.call_at(action.start, self._send_token)
         elif isinstance(action, Drop):
             self._counted = True
@@ -188,9 +192,13 @@ class Connection(asyncio.Protocol):
         self._token = k
         if k == stream.n:
             transport.write(data + wire.chunk(stream.tail) + wire.LAST_CHUNK)
+            if 0 < stream.drop_after < k:  # the client left, the service kept generating
+                self._service.stats.add("cancel_missed")
             self._done(completed=True)
             return
         transport.write(data)
+        if k == stream.drop_after:
+            self._dropped_at = self._loop.time()
         self._timer = self._loop.call_at(stream.start + k * stream.itl, self._send_token)
 
     def _finish(self, completed: bool) -> None:

@@ -16,6 +16,7 @@ import orjson
 
 from mock_llm import tokens, wire
 from mock_llm.config import MockConfig
+from mock_llm.faults import FaultError, FaultModel, parse_document
 from mock_llm.request import BadRequest, ChatRequest, parse_chat
 from mock_llm.stats import SharedStats
 
@@ -54,27 +55,36 @@ class Stream:
     tail: bytes  # finish chunk, usage chunk when asked, [DONE]
     cut: int  # drop the connection before token `cut` (-1: never)
     malformed: int  # send a broken chunk instead of token `malformed` (-1: never)
+    drop_after: int = -1  # the client says it drops the stream after this many tokens
 
 
 Action = Reply | Drop | Stall | Stream
 
 
-# path -> (the one method it answers, which answer)
-_ROUTES: dict[bytes, tuple[bytes, str]] = {
-    b"/v1/chat/completions": (b"POST", "chat"),
-    b"/health": (b"GET", "health"),
-    b"/v1/models": (b"GET", "models"),
-    b"/stats": (b"GET", "stats"),
-    b"/stats/reset": (b"POST", "reset"),
+# path -> {method: which answer}
+_ROUTES: dict[bytes, dict[bytes, str]] = {
+    b"/v1/chat/completions": {b"POST": "chat"},
+    b"/health": {b"GET": "health"},
+    b"/v1/models": {b"GET": "models"},
+    b"/stats": {b"GET": "stats"},
+    b"/stats/reset": {b"POST": "reset"},
+    b"/faults": {b"GET": "faults", b"POST": "set-faults"},
 }
 
 
 class MockService:
     """Turns one parsed HTTP request into an Action."""
 
-    def __init__(self, config: MockConfig, stats: SharedStats, worker: int = 0) -> None:
+    def __init__(
+        self,
+        config: MockConfig,
+        stats: SharedStats,
+        worker: int = 0,
+        faults: FaultModel | None = None,
+    ) -> None:
         self.config = config
         self.stats = stats
+        self.faults = faults or FaultModel(config.error_rate, config.error_codes)
         self._auth = f"Bearer {config.api_key}".encode() if config.api_key else None
         self._ttft = config.ttft_ms / 1000.0
         self._itl = config.itl_ms / 1000.0
@@ -110,23 +120,45 @@ class MockService:
         if route is None:
             shown = path.decode("latin-1")
             return Reply(404, wire.error_body(404, f"no route {shown}"))
-        allowed, name = route
-        if method != allowed:
+        name = route.get(method)
+        if name is None:
             shown_method, shown = method.decode("latin-1"), path.decode("latin-1")
             return Reply(405, wire.error_body(405, f"{shown_method} is not allowed on {shown}"))
         if name == "chat":
             return self._chat(auth, fault, body, t0)
         if name == "models":
             return Reply(200, self._models) if self._authorized(auth) else self._unauthorized()
-        if name == "reset":
-            self.stats.reset()
+        return self._control(name, body)
+
+    def _control(self, name: str, body: bytes | None) -> Reply:
+        """The harness's endpoints: health, counters, the fault model."""
         if name == "health":
             return Reply(200, b'{"status":"ok"}')
+        if name == "set-faults":
+            return self._set_faults(body)
+        if name == "faults":
+            return Reply(200, orjson.dumps(self.faults.document()))
+        if name == "reset":
+            self.stats.reset()
         return Reply(200, orjson.dumps(self.stats_document()))
 
     def stats_document(self) -> dict[str, object]:
         """Return /stats: the shared counters and the settings in force."""
-        return {**self.stats.snapshot(), "config": self.config.public()}
+        return {
+            **self.stats.snapshot(),
+            "config": self.config.public(),
+            "faults": self.faults.document(),
+        }
+
+    def _set_faults(self, body: bytes | None) -> Reply:
+        """Put the fault model of a `POST /faults` document in force for every worker."""
+        try:
+            self.faults.set(*parse_document(orjson.loads(body or b"null")))
+        except orjson.JSONDecodeError:
+            return Reply(400, wire.error_body(400, "the body is not valid JSON"))
+        except FaultError as exc:
+            return Reply(400, wire.error_body(400, str(exc)))
+        return Reply(200, orjson.dumps(self.faults.document()))
 
     def _authorized(self, auth: bytes | None) -> bool:
         return self._auth is None or auth == self._auth
@@ -156,10 +188,7 @@ class MockService:
     def _fault(self, request: ChatRequest) -> str | None:
         if request.forced_fault is not None:
             return request.forced_fault
-        rate = self.config.error_rate
-        if rate and self._random.random() < rate:
-            return self._random.choice(self.config.error_codes)
-        return None
+        return self.faults.draw(self._random)
 
     def _draw(self, mean: float) -> float:
         """Return `mean` scaled by a clamped normal factor (jitter), never negative."""
@@ -206,6 +235,7 @@ class MockService:
                 tail=tail + wire.DONE,
                 cut=n // 2 if fault == "disconnect" else -1,
                 malformed=n // 2 if fault == "malformed" else -1,
+                drop_after=request.drop_after or -1,
             )
         at = t0 + ttft + (n - 1) * itl
         if fault == "disconnect":

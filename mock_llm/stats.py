@@ -16,6 +16,10 @@ ERROR_KINDS = (
     "500", "502", "503", "504", "other", "stall", "disconnect", "malformed",
 )  # fmt: skip
 
+# Upper bounds (ms) of the buckets of cancel delays: how long after the token at which
+# the client dropped its stream the call to the mock was closed.
+CANCEL_BOUNDS_MS = (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
 _FIELDS = (
     "requests",  # chat completion requests accepted (auth and body valid)
     "completed",  # answered in full
@@ -26,6 +30,11 @@ _FIELDS = (
     "bad_requests",  # 400 answers
     "unauthorized",  # 401 answers
     *(f"error_{kind}" for kind in ERROR_KINDS),
+    "cancels",  # streams that a client dropped (a drop marker) and whose call then closed
+    "cancel_us_sum",
+    "cancel_us_max",  # per row; /stats takes the largest row
+    "cancel_missed",  # streams a client dropped that were still generated to the end
+    *(f"cancel_le_{bound}" for bound in (*CANCEL_BOUNDS_MS, "inf")),
 )
 _INDEX = {name: i for i, name in enumerate(_FIELDS)}
 _ROW = len(_FIELDS)
@@ -73,10 +82,44 @@ class SharedStats:
         field = f"error_{kind}"
         self.add(field if field in _INDEX else "error_other")
 
+    def cancel(self, delay_s: float) -> None:
+        """Count a dropped stream whose call closed `delay_s` after the client's last token."""
+        micros = max(0, round(delay_s * 1e6))
+        cells, row = self._cells, self._row
+        cells[row + _INDEX["cancels"]] += 1
+        cells[row + _INDEX["cancel_us_sum"]] += micros
+        top = row + _INDEX["cancel_us_max"]
+        cells[top] = max(cells[top], micros)
+        for bound in CANCEL_BOUNDS_MS:
+            if micros <= bound * 1000:
+                cells[row + _INDEX[f"cancel_le_{bound}"]] += 1
+                return
+        cells[row + _INDEX["cancel_le_inf"]] += 1
+
     def _total_in_flight(self) -> int:
         if self._workers == 1:
             return int(self._cells[_HEADER + 4])
         return sum(int(self._cells[_HEADER + w * _ROW + 4]) for w in range(self._workers))
+
+    def _cancel_document(self, totals: dict[str, int]) -> dict[str, object]:
+        """Pop the cancel counters out of `totals` into one /stats entry."""
+        count = totals.pop("cancels")
+        total_us = totals.pop("cancel_us_sum")
+        totals.pop("cancel_us_max")
+        largest = max(
+            int(self._cells[_HEADER + w * _ROW + _INDEX["cancel_us_max"]])
+            for w in range(self._workers)
+        )
+        buckets = {
+            str(bound): totals.pop(f"cancel_le_{bound}") for bound in (*CANCEL_BOUNDS_MS, "inf")
+        }
+        return {
+            "count": count,
+            "missed": totals.pop("cancel_missed"),
+            "mean_ms": total_us / count / 1000 if count else None,
+            "max_ms": largest / 1000 if count else None,
+            "buckets_ms": buckets,
+        }
 
     def reset(self) -> None:
         """Zero every counter except requests in flight now."""
@@ -104,8 +147,10 @@ class SharedStats:
             int(self._cells[_HEADER + w * _ROW + 5]) for w in range(self._workers)
         )
         errors = {kind: totals.pop(f"error_{kind}") for kind in ERROR_KINDS}
+        cancel = self._cancel_document(totals)
         return {
             **totals,
+            "cancel": cancel,
             "errors": {kind: count for kind, count in errors.items() if count},
             "errors_total": sum(errors.values()),
             "workers": self._workers,

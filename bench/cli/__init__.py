@@ -1,43 +1,56 @@
 """The `bench` command: one module per subcommand, shared argument types in `args`.
 
-bench targets | run | show | report | compare | history | demo
+    bench targets | run | capacity | show | report | compare | history | demo
+
+This module stays light on purpose: an API key given on the command line
+(`--upstream-key`) is moved into the environment and the process starts again without
+it before anything heavy is imported, so that it shows in the process title (ps) for as
+short a moment as possible.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bench.cli import capacity, compare, demo, history, report, run, show, targets
-from bench.cli.args import EXIT_USAGE, Parser, UsageError
+if TYPE_CHECKING:
+    from bench.cli.args import Parser
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "targets": lambda _args: targets.command(),
-    "run": run.command,
-    "capacity": capacity.command,
-    "show": show.command,
-    "report": report.command,
-    "compare": compare.command,
-    "history": history.command,
-    "demo": demo.command,
-}
+KEY_FLAG = "--upstream-key"
+KEY_VARIABLE = "BENCH_UPSTREAM_KEY"  # bench.running.upstream reads it
+KEY_MOVED = "BENCH_UPSTREAM_KEY_FROM_FLAG"
+
+
+def _hide_key(argv: list[str]) -> None:
+    """Move an --upstream-key into the environment, then start again without it."""
+    found = [i for i, arg in enumerate(argv) if arg.split("=")[0] == KEY_FLAG]
+    if not found:
+        return
+    index = found[0]
+    if "=" in argv[index]:
+        key, rest = argv[index].split("=", 1)[1], argv[:index] + argv[index + 1 :]
+    elif index + 1 < len(argv):
+        key, rest = argv[index + 1], argv[:index] + argv[index + 2 :]
+    else:
+        return  # argparse says what is missing
+    os.environ[KEY_VARIABLE] = key
+    os.environ[KEY_MOVED] = "1"  # the checks of the flags still know it was given
+    os.execv(sys.executable, [sys.executable, "-m", "bench.cli", *rest])
 
 
 def build_parser() -> Parser:
     """The `bench` parser with every subcommand."""
-    parser = Parser(prog="bench", description="Benchmark Python AI services.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (targets, run, capacity, show, report, compare, history, demo):
-        module.add_parser(sub)
-    return parser
+    from bench.cli.commands import build_parser as build
+
+    return build()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and run the command; its exit status is returned."""
-    args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except UsageError as exc:
-        print(f"bench {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    """Run `bench`; with no argv, the process's own command line (key moved aside first)."""
+    if argv is None:
+        _hide_key(sys.argv[1:])
+    from bench.cli.commands import execute
+
+    return execute(argv)

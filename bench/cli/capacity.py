@@ -7,15 +7,19 @@ import time
 
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
+from bench.cli.live import add_live_flags, live_view
 from bench.cli.run import (
     add_machine_flags,
     add_mock_flags,
     add_target_flags,
     check_ports,
+    check_upstream,
     cpu_split,
     mock_settings,
+    options_from_args,
     target_names,
 )
+from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.reports.report import write_report
 from bench.reports.summary import print_capacity
 from bench.results import store
@@ -27,7 +31,8 @@ from bench.running.capacity import (
     CapacityPlan,
     CapacityRunner,
 )
-from bench.running.runner import Interrupted, Options, run_folder
+from bench.running.plan import MockSettings
+from bench.running.runner import Interrupted, run_folder
 from bench.running.targets import DEFAULT_TARGETS, TARGETS
 
 PRESETS = {
@@ -72,6 +77,7 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         type=a.positive_float,
         help="stop searching after this many minutes and say what is unknown",
     )
+    add_live_flags(parser)
     parser.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
     parser.add_argument(
         "--allow-invalid",
@@ -81,6 +87,12 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
 
 
 def _latencies(args: argparse.Namespace) -> list[str]:
+    if args.upstream_url or (args.target_url and not args.mock_url):
+        if args.latencies:
+            raise UsageError("--latencies set the mock; this upstream's latency is measured")
+        # Only the tokens asked for matter: the latency is measured, not set.
+        LATENCIES["upstream"] = MockSettings(tokens=args.mock_tokens or DEFAULT_TOKENS)
+        return ["upstream"]
     custom = any(
         value is not None for value in (args.mock_ttft_ms, args.mock_itl_ms, args.mock_tokens)
     )
@@ -98,6 +110,7 @@ def _latencies(args: argparse.Namespace) -> list[str]:
 
 def plan_from_args(args: argparse.Namespace) -> CapacityPlan:
     """The capacity plan from the flags; raise UsageError for what cannot work."""
+    check_upstream(args)
     preset = {"targets": PRESETS[args.preset]} if args.preset else {}
     scenarios = args.scenarios or list(IO_BOUND)
     bad = [s for s in scenarios if s not in IO_BOUND]
@@ -128,16 +141,16 @@ def command(args: argparse.Namespace) -> int:
     check_ports(args)
     if args.target_url and len(plan.targets) != 1:
         raise UsageError("with --target-url, name the deployment's target with --targets NAME")
-    runner = CapacityRunner(
-        plan, Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
-    )
+    runner = CapacityRunner(plan, options_from_args(args, out))
     searches = runner.searches()
     console.print(
         f"bench capacity: {len(searches)} searches into {out} (up to {plan.max_users:,} users"
         + (f", budget {plan.budget_min:g} min)" if plan.budget_min else ")")
     )
     started = time.monotonic()
-    run = _execute(runner)
+    with live_view(args, f"bench capacity {out.name}") as view:
+        runner.options.observer = view
+        run = _execute(runner)
     if isinstance(run, int):
         return run
     if not args.no_summary:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.cli import KEY_MOVED
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
+from bench.cli.faults import SOAK_USERS, add_fault_flags, fault_plan
+from bench.cli.live import add_live_flags, live_view
 from bench.reports.report import write_report
 from bench.reports.summary import print_summary
 from bench.results import store
-from bench.results.model import SCENARIOS, Load, Run
+from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Load, Run
 from bench.running.cpus import usable_cpus
+from bench.running.live import LiveView
 from bench.running.plan import PRESETS, MockSettings, Plan, default_cpus
 from bench.running.processes import port_is_free
 from bench.running.progress import LiveProgress
@@ -81,9 +86,21 @@ def add_machine_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--load-cpus", type=a.cpus, help="cores of Locust and the mock (the rest)")
     parser.add_argument(
         "--target-url",
+        "--host",
         help="measure this running deployment (no process management; verification still runs)",
     )
     parser.add_argument("--mock-url", help="with --target-url: the deployment's mock, for /stats")
+    parser.add_argument(
+        "--upstream-url",
+        help="a real OpenAI-compatible base URL (…/v1) for the targets instead of the mock: "
+        "vLLM, Ollama, llama.cpp, a hosted API; its latency is suffered, not set",
+    )
+    parser.add_argument(
+        "--upstream-key",
+        help="with --upstream-url: its API key (better: the BENCH_UPSTREAM_KEY variable); "
+        "never written to results or logs",
+    )
+    parser.add_argument("--upstream-model", help="with --upstream-url: the model to ask for")
     parser.add_argument(
         "--server-quota",
         type=a.positive_float,
@@ -105,17 +122,28 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         "override it",
     )
     add_target_flags(run)
-    run.add_argument("--scenarios", type=a.names, help=f"of {','.join(SCENARIOS)} (default all)")
-    run.add_argument("--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200")
+    run.add_argument(
+        "--scenarios",
+        type=a.names,
+        help=f"of {','.join(SCENARIOS)} (default {','.join(DEFAULT_SCENARIOS)})",
+    )
+    run.add_argument(
+        "-u", "--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200"
+    )
     run.add_argument("--rate", type=a.float_list, help="paced open loop: arrival rates, req/s")
     run.add_argument("--duration", type=a.positive_float, help="measured window, s (default 5)")
     run.add_argument("--warmup", type=a.positive_float, help="unmeasured warm-up, s (default 2)")
     run.add_argument("--repeat", type=a.positive_int, help="repetitions per point (default 1)")
     add_mock_flags(run)
+    add_fault_flags(run)
     add_machine_flags(run)
-    run.add_argument("--locust-processes", type=a.positive_int, help="Locust processes (1)")
+    # The flags that mean what Locust's do carry Locust's names too.
+    run.add_argument(
+        "--locust-processes", "--processes", type=a.positive_int, help="Locust processes (1)"
+    )
     run.add_argument(
         "--locust-master",
+        "--master",
         action="store_true",
         help="run Locust as a master; "
         "the load comes from --expect-workers workers started elsewhere",
@@ -131,8 +159,15 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
         default="127.0.0.1",
         help="master's address for workers (0.0.0.0 in containers)",
     )
-    run.add_argument("--master-port", type=a.positive_int, default=5557, help="master's port")
+    run.add_argument(
+        "--master-port",
+        "--master-bind-port",
+        type=a.positive_int,
+        default=5557,
+        help="master's port",
+    )
     run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run")
+    add_live_flags(run)
     run.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
     run.add_argument(
         "--allow-invalid",
@@ -154,7 +189,7 @@ def target_names(args: argparse.Namespace, preset: dict[str, Any]) -> list[str]:
 
 
 def _scenarios(args: argparse.Namespace) -> list[str]:
-    scenarios = args.scenarios or list(SCENARIOS)
+    scenarios = args.scenarios or (["complete"] if args.soak else list(DEFAULT_SCENARIOS))
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
         raise UsageError(f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
@@ -168,7 +203,12 @@ def _loads(args: argparse.Namespace, preset: dict[str, Any]) -> dict[str, list[L
         return {s: [Load("users", u) for u in args.users] for s in SCENARIOS}
     if args.rate:
         return {s: [Load("rate", r) for r in args.rate] for s in SCENARIOS}
-    return dict(preset["loads"])
+    if args.soak:
+        return {s: [Load("users", SOAK_USERS)] for s in SCENARIOS}
+    loads = dict(preset["loads"])
+    # A client that hangs up loads the server like a stream does, for a shorter time.
+    loads.setdefault("disconnect", loads["stream"])
+    return loads
 
 
 def mock_settings(args: argparse.Namespace) -> MockSettings:
@@ -187,11 +227,6 @@ def mock_settings(args: argparse.Namespace) -> MockSettings:
 def _check_master(args: argparse.Namespace) -> None:
     if args.locust_master != bool(args.expect_workers):
         raise UsageError("--locust-master and --expect-workers N go together")
-    if args.locust_master and args.rate:
-        raise UsageError(
-            "--rate paces users through the workers' environment; with "
-            "--locust-master set BENCH_RATE_PER_USER on the workers and use --users"
-        )
     if args.locust_master and args.locust_processes:
         raise UsageError(
             "--locust-processes is for one host; with --locust-master the "
@@ -225,13 +260,16 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     preset = dict(PRESETS[args.preset or "quick"])
     _check_master(args)
     server_cpus, load_cpus = cpu_split(args)
-    return Plan(
+    if args.soak and args.duration:
+        raise UsageError("--soak MINUTES sets the window; drop --duration")
+    duration = args.soak * 60 if args.soak else args.duration or preset["duration_s"]
+    plan = Plan(
         targets=target_names(args, preset),
         scenarios=_scenarios(args),
         loads=_loads(args, preset),
-        duration_s=args.duration or preset["duration_s"],
+        duration_s=duration,
         warmup_s=args.warmup or preset["warmup_s"],
-        repeat=args.repeat or preset["repeat"],
+        repeat=args.repeat or (1 if args.soak else preset["repeat"]),
         workers=args.workers,
         threads=args.threads,
         mock=mock_settings(args),
@@ -243,7 +281,18 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         expect_workers=args.expect_workers if args.locust_master else None,
         master_bind_host=args.master_bind_host,
         master_port=args.master_port,
+        faults=fault_plan(args, duration),
+        soak=bool(args.soak),
     )
+    if args.drop_after:
+        plan.drop_after = args.drop_after
+    if args.upstream_timeout:
+        if args.target_url:
+            raise UsageError(
+                "--upstream-timeout sets the targets the runner starts, not a deployment"
+            )
+        plan.upstream_timeout_s = args.upstream_timeout
+    return plan
 
 
 # --- the command -----------------------------------------------------------------------
@@ -253,9 +302,40 @@ def check_ports(args: argparse.Namespace) -> None:
     """Refuse ports in use (where the runner starts servers) with one line."""
     if args.target_url is not None:
         return
-    for flag, port in (("--port", args.port), ("--mock-port", args.mock_port)):
+    ports = [("--port", args.port)]
+    if not args.upstream_url:
+        ports.append(("--mock-port", args.mock_port))
+    for flag, port in ports:
         if not port_is_free(port):
             raise UsageError(f"port {port} is in use; pick another with {flag}")
+
+
+def check_upstream(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other about the upstream."""
+    if args.upstream_url and args.target_url:
+        raise UsageError(
+            "--upstream-url points the targets the runner starts at another upstream; a "
+            "deployment given with --target-url already has its own"
+        )
+    if args.upstream_url and args.mock_url:
+        raise UsageError("give --upstream-url or --mock-url, not both")
+    key_given = args.upstream_key or os.environ.get(KEY_MOVED)
+    if (key_given or args.upstream_model) and not args.upstream_url:
+        raise UsageError("--upstream-key and --upstream-model go with --upstream-url")
+    if args.mock_url and not args.target_url:
+        raise UsageError("--mock-url reads a deployment's mock: give --target-url too")
+
+
+def options_from_args(args: argparse.Namespace, out: Path) -> Options:
+    """Where and against what the run measures (not part of what is measured)."""
+    check_upstream(args)
+    if args.server_quota and not args.target_url:
+        raise UsageError("--server-quota describes a deployment given with --target-url")
+    options = Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
+    options.server_quota = args.server_quota
+    options.upstream_url, options.upstream_model = args.upstream_url, args.upstream_model
+    options.upstream_key = args.upstream_key
+    return options
 
 
 def exit_status(run: Run, allow_invalid: bool) -> int:
@@ -281,10 +361,15 @@ def _resumed(location: str) -> tuple[Plan, Run, Path]:
 
 def runner_from_args(args: argparse.Namespace) -> Runner:
     """The runner of a new or resumed run; raise UsageError for what cannot work."""
+    check_upstream(args)
     if args.resume:
         plan, previous, out = _resumed(args.resume)
     else:
         plan, previous, out = plan_from_args(args), None, run_folder(args.out)
+        if args.upstream_url and any(
+            value is not None for value in (args.mock_ttft_ms, args.mock_itl_ms)
+        ):
+            raise UsageError("the --mock-* latency flags set the mock; --upstream-url has none")
         if (out / store.RESULTS_NAME).exists():
             raise UsageError(f"{out} already holds a run; use --resume {out} or another --out")
     check_ports(args)
@@ -293,19 +378,17 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
     prepare_variants(plan)
     if args.target_url and len(plan.targets) != 1:
         raise UsageError("with --target-url, name the deployment's target with --targets NAME")
-    if args.server_quota and not args.target_url:
-        raise UsageError("--server-quota describes a deployment given with --target-url")
-    options = Options(out, args.port, args.mock_port, args.target_url, args.mock_url)
-    options.server_quota = args.server_quota
-    return Runner(plan, options, previous)
+    return Runner(plan, options_from_args(args, out), previous)
 
 
-def measure(runner: Runner) -> Run | int:
+def measure(runner: Runner, view: LiveView | None = None) -> Run | int:
     """Run every remaining point with progress; an exit status when the run broke off."""
     tasks = runner.tasks()
     console.print(f"bench run: {len(tasks)} points into {runner.options.out}")
     try:
         with LiveProgress(console, tasks, runner.plan) as progress:
+            if view is not None:  # --live: the progress line shows the live req/s
+                view.listen(progress.rate)
             return runner.execute(progress.update)
     except Interrupted as exc:
         console.print(
@@ -323,7 +406,9 @@ def command(args: argparse.Namespace) -> int:
     """Run `bench run`; see the exit statuses in bench.cli.args."""
     runner = runner_from_args(args)
     started = time.monotonic()
-    run = measure(runner)
+    with live_view(args, f"bench run {runner.options.out.name}") as view:
+        runner.options.observer = view
+        run = measure(runner, view)
     if isinstance(run, int):
         return run
     if not args.no_summary:

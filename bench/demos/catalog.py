@@ -15,10 +15,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.demos import mechanisms, outage
 from bench.demos.lessons import LESSONS, Lesson, rss_per_request_kib
 from bench.reports import charts
 from bench.results.model import Load, Point, Run
 from bench.running.capacity import CapacityPlan, CapacityRunner
+from bench.running.live import LiveView
 from bench.running.plan import MockSettings, Plan, default_cpus
 from bench.running.progress import LiveProgress
 from bench.running.runner import Options, Runner, new_run_id
@@ -65,6 +67,8 @@ class Demo:
 
     def plan(self, quick: bool, duration_s: float | None, warmup_s: float | None) -> Plan:
         """Return the run plan of the demo (shorter and smaller with quick)."""
+        if self.x == "outage":
+            return outage.outage_plan(quick)
         server, load = default_cpus()
         users = self.quick_users if quick else self.users
         return Plan(
@@ -203,6 +207,19 @@ DEMOS: dict[str, Demo] = {
             quick_ramp=(30, 300, 1000),
             x="capacity",
         ),
+        Demo(
+            name=outage.NAME,
+            question=outage.QUESTION,
+            prediction=outage.PREDICTION,
+            look_at="the /health bars during the stall: short for the event loop, seconds "
+            "for the thread pool whose threads all wait on the stalled upstream",
+            targets=outage.TARGETS,
+            quick_targets=outage.QUICK_TARGETS,
+            scenarios=("complete",),
+            users=(),
+            quick_users=(),
+            x="outage",
+        ),
     )
 }
 
@@ -232,6 +249,12 @@ def _capacity_bars(demo: Demo, run: Run) -> str:
 
 def chart(demo: Demo, run: Run) -> str:
     """Return the demo's chart as an SVG string."""
+    if demo.x == "outage":
+        return outage.chart(run)
+    return _points_chart(demo, run)
+
+
+def _points_chart(demo: Demo, run: Run) -> str:
     if demo.x == "capacity":
         return _capacity_bars(demo, run)
     ok = [p for p in run.points if p.ok]
@@ -376,7 +399,7 @@ def _write_outputs(folder: Path, demo: Demo, run: Run, lesson: Lesson) -> None:
         f"# Demo: {demo.name}\n\n**Question.** {demo.question}\n\n"
         f"**Prediction.** {demo.prediction}\n\n**Conditions.** {run.conditions()}\n\n"
         f"**{verdict}.** {lesson.headline}\n\n{details}\n\n![chart](chart.svg)\n\n"
-        f"**In the chart, point at** {demo.look_at}.\n"
+        f"**In the chart, point at** {demo.look_at}.\n\n{mechanisms.markdown(demo.name)}"
     )
     (folder / "demo.md").write_text(markdown)
     items = "".join(f"<li>{html.escape(d)}</li>" for d in lesson.details)
@@ -388,7 +411,8 @@ def _write_outputs(folder: Path, demo: Demo, run: Run, lesson: Lesson) -> None:
         f"{html.escape(demo.question)}</p><p><b>Prediction.</b> {html.escape(demo.prediction)}"
         f"</p><p><b>Conditions.</b> {html.escape(run.conditions())}</p>"
         f"<p><b>{verdict}.</b> {html.escape(lesson.headline)}</p><ul>{items}</ul>{svg}"
-        f"<p><b>In the chart, point at</b> {html.escape(demo.look_at)}.</p></body></html>\n"
+        f"<p><b>In the chart, point at</b> {html.escape(demo.look_at)}.</p>"
+        f"{mechanisms.html_block(demo.name)}</body></html>\n"
     )
     (folder / "demo.html").write_text(page)
 
@@ -403,14 +427,17 @@ def run_demo(
     mock_port: int = 8900,
     duration_s: float | None = None,
     warmup_s: float | None = None,
+    live: LiveView | None = None,
 ) -> tuple[Path, Lesson]:
-    """Run one demo; return its folder and lesson."""
+    """Run one demo; return its folder and lesson (with `live`, shown as it runs)."""
     demo = DEMOS[name]
     folder = out or Path("results") / f"demo-{name}-{new_run_id()}"
     console.print(f"[bold]Demo {name}[/]{' (quick)' if quick else ''}")
     console.print(f"[bold]Question:[/] {demo.question}")
     console.print(f"[bold]Prediction:[/] {demo.prediction}")
-    options = Options(out=folder, port=port, mock_port=mock_port)
+    options = Options(out=folder, port=port, mock_port=mock_port, observer=live)
+    if live is not None:
+        live.section(f"Demo {name}", f"{demo.question}\nPrediction: {demo.prediction}")
     if demo.ramp:
         runner = CapacityRunner(demo.capacity_plan(quick), options)
         run = runner.execute(lambda message, _task: console.print(message))
@@ -419,11 +446,14 @@ def run_demo(
         plan = demo.plan(quick, duration_s, warmup_s)
         points = Runner(plan, options)
         with LiveProgress(console, points.tasks(), plan) as progress:
+            if live is not None:
+                live.listen(progress.rate)
             run = points.execute(progress.update)
-        shown = table(run.points, demo)
+        shown = outage.table(run) if demo.x == "outage" else table(run.points, demo)
     lesson = LESSONS[name](run)
     console.print(shown)
     _write_outputs(folder, demo, run, lesson)
     console.print(lesson.text())
+    console.print(mechanisms.text(name))
     console.print(f"chart and report: {folder / 'demo.html'}")
     return folder, lesson

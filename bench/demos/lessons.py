@@ -345,6 +345,13 @@ def _of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesso
     return lambda run: lesson(run.points)
 
 
+def _outage(run: Run) -> Lesson:
+    # Imported here: bench.demos.outage builds its Lesson from this module.
+    from bench.demos.outage import outage_lesson
+
+    return outage_lesson(run)
+
+
 LESSONS: dict[str, Callable[[Run], Lesson]] = {
     "wsgi-vs-asgi": _of_points(wsgi_vs_asgi),
     "blocking-the-loop": _of_points(blocking_the_loop),
@@ -353,4 +360,5 @@ LESSONS: dict[str, Callable[[Run], Lesson]] = {
     "streaming-ttft": _of_points(streaming_ttft),
     "workers-scaling": _of_points(workers_scaling),
     "concurrency": lambda run: concurrency(run.capacity),
+    "upstream-outage": _outage,
 }

@@ -2,28 +2,28 @@
 
     locust -f bench/locustfiles/complete.py --host http://127.0.0.1:8000
 
-Knobs: bench/locustfiles/scenario.py; precise statistics: bench/locustfiles/plugin.py.
+Knobs (Locust custom arguments): bench/locustfiles/scenario.py; precise statistics:
+bench/locustfiles/plugin.py.
 """
 
 from __future__ import annotations
 
-from locust import FastHttpUser, task
+from locust import task
 
 from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
-from bench.locustfiles.scenario import LoadConfig, body_failure
+from bench.locustfiles.knobs import has_detail
+from bench.locustfiles.scenario import ScenarioUser, active, body_failure
+from bench.locustfiles.totals import WithoutDetail
 
-CONFIG = LoadConfig.from_env()
 
-
-class CompleteUser(FastHttpUser):
-    wait_time = CONFIG.wait_time()
-    network_timeout = CONFIG.timeout_s
-    connection_timeout = CONFIG.timeout_s
-
+class CompleteUser(ScenarioUser):
     @task
     def complete(self) -> None:
         with self.client.post(
-            "/complete", json=CONFIG.body(), name="/complete", catch_response=True
+            "/complete", json=active().body(), name="/complete", catch_response=True
         ) as response:
-            if problem := body_failure(response.status_code, response.content, "tokens_used"):
+            status = response.status_code
+            if status >= 400 and not has_detail(response.content):
+                response.failure(WithoutDetail(f"{status} without the contract's detail"))
+            elif problem := body_failure(status, response.content, "tokens_used"):
                 response.failure(problem)

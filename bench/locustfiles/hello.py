@@ -2,24 +2,19 @@
 
     locust -f bench/locustfiles/hello.py --host http://127.0.0.1:8000
 
-Knobs: bench/locustfiles/scenario.py; precise statistics: bench/locustfiles/plugin.py.
+Knobs (Locust custom arguments): bench/locustfiles/scenario.py; precise statistics:
+bench/locustfiles/plugin.py.
 """
 
 from __future__ import annotations
 
-from locust import FastHttpUser, task
+from locust import task
 
 from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
-from bench.locustfiles.scenario import LoadConfig, body_failure
-
-CONFIG = LoadConfig.from_env()
+from bench.locustfiles.scenario import ScenarioUser, body_failure
 
 
-class HelloUser(FastHttpUser):
-    wait_time = CONFIG.wait_time()
-    network_timeout = CONFIG.timeout_s
-    connection_timeout = CONFIG.timeout_s
-
+class HelloUser(ScenarioUser):
     @task
     def hello(self) -> None:
         with self.client.get("/hello", name="/hello", catch_response=True) as response:

@@ -8,8 +8,7 @@ Importing this module (every locustfile does) registers Locust event listeners:
   (Locust's response_time, ms); a failure adds one to its name's errors under
   `totals.error_kind`: the status code ("503") when the response has one >= 400,
   else the exception's class name ("ConnectionRefusedError", "CatchResponseError"
-  for a body that failed its check, "StreamIncomplete"...). Events of request type
-  "TTFT" are display-only (the stream's TTFT for Locust's own table) and skipped.
+  for a body that failed its check, "StreamIncomplete"...).
 - `record()` and `record_fidelity()`: the stream user's figures, without a Locust
   event each (an event per inter-token gap would cost more than it measures).
 - Distributed runs (`--processes N`, or `--master` and `--worker`s): each worker
@@ -45,9 +44,6 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from bench.locustfiles.totals import Totals, Window, document, error_kind
 from bench.results.files import write_json_atomic
-
-TTFT_REQUEST_TYPE = "TTFT"
-"""Request type of the display-only TTFT events that the stream user fires."""
 
 COMPLETED_AT = "bench_completed_at"
 """Context key: the Unix time a request completed, when its event fires later."""
@@ -214,8 +210,6 @@ def _on_request(
     exception: BaseException | None = None,
     **_kwargs: Any,
 ) -> None:
-    if request_type == TTFT_REQUEST_TYPE:
-        return
     at = context.get(COMPLETED_AT) if context else None
     when = time.time() if at is None else at
     if not _state.window.contains(when):

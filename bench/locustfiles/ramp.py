@@ -27,6 +27,10 @@ def steps_from_env() -> list[tuple[float, int, float]]:
 class StepRamp(LoadTestShape):
     """Users in steps at set wall-clock times; stops at BENCH_RAMP_END."""
 
+    # Only a ramp the runner asked for: `locust -f bench/locustfiles/` (workers, or anyone
+    # exploring) loads this file too, and a shape would take over their test.
+    abstract = not os.environ.get("BENCH_STEPS")
+
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Locust is untyped
         self.steps = steps_from_env()

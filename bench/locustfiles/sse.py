@@ -134,18 +134,22 @@ class StreamFigures:
 
 
 def read_stream(
-    readline: Callable[[], bytes], clock: Callable[[], float] = time.perf_counter
+    readline: Callable[[], bytes],
+    clock: Callable[[], float] = time.perf_counter,
+    stop_after: int | None = None,
 ) -> StreamTiming:
     """Read events until the body ends; never raises for what the network or server did.
 
     Args:
         readline: returns the next line including its b"\\n", or b"" at the end of the body.
         clock: the clock that timed the request's start.
+        stop_after: stop reading once this many deltas arrived (a client that hangs up);
+            reaching it, or `done` before it, is a success.
     """
     timing = StreamTiming()
     reader = EventReader()
     done = False
-    while timing.error is None:
+    while timing.error is None and not (stop_after and len(timing.token_times) >= stop_after):
         try:
             raw = readline()
         except Exception as exc:  # whatever the connection raised is the failure's kind
@@ -159,7 +163,8 @@ def read_stream(
         # After `done`, keep reading: E2E ends at the body's last byte.
         if event is not None and not done:
             done = _take(event, timing)
-    if timing.error is None and not done:
+    stopped = bool(stop_after) and len(timing.token_times) >= (stop_after or 0)
+    if timing.error is None and not done and not stopped:
         timing.error = StreamIncomplete(f"the body ended after {len(timing.token_times)} deltas")
     return timing
 
@@ -170,7 +175,8 @@ def _take(event: Event, timing: StreamTiming) -> bool:
         timing.tokens_used = _tokens_used(event.data)
         return True
     if event.name == "error":
-        timing.error = StreamEventError(event.data)
+        detail = _detail(event.data)
+        timing.error = StreamEventError(detail) if detail else StreamMalformed(event.data[:200])
         return False
     text = _delta(event.data)
     if text is None:
@@ -178,6 +184,17 @@ def _take(event: Event, timing: StreamTiming) -> bool:
     elif text:  # an empty delta is not a token (docs/metrics.md: TTFT)
         timing.token_times.append(event.at)
     return False
+
+
+def _detail(value: str) -> str | None:
+    """The `detail` of an error event's data, or None when the data is not the contract's."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or "detail" not in data:
+        return None
+    return str(data["detail"])
 
 
 def _tokens_used(value: str) -> int | None:

@@ -52,13 +52,20 @@ class Window:
         return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
 
 
+class WithoutDetail(Exception):
+    """An error status whose body is not the contract's JSON object with a `detail`."""
+
+
 def error_kind(exception: BaseException | None, status_code: int | None) -> str:
     """Name a failure: the HTTP status when there is one >= 400, else the exception class.
 
+    An error status whose body lacks the contract's `detail` is "<status> without detail".
     A failure with neither (a listener fired with no exception and no error status)
     is "unknown".
     """
     if status_code is not None and status_code >= 400:
+        if isinstance(exception, WithoutDetail):
+            return f"{status_code} without detail"
         return str(status_code)
     if exception is not None:
         return type(exception).__name__

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.reports import capacity, charts, variants
+from bench.reports import capacity, charts, faults, variants
 from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
 from bench.results import analysis, store
 from bench.results.files import write_text_atomic
@@ -35,12 +35,14 @@ SCENARIO_TEXT = {
     "hello": "GET /hello: CPU-bound, the framework's and server's own overhead.",
     "complete": "POST /complete: I/O-bound, each request waits for the mock LLM's whole answer.",
     "stream": "POST /complete/stream: the mock's tokens relayed as server-sent events.",
+    "disconnect": "POST /complete/stream, each client hanging up after a few deltas: "
+    "latency to the last delta read.",
 }
 # A lead smaller than this is no lead: the same minimum effect that comparisons use.
 CLEAR_LEAD = 1.05
 LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
 
-# What every number means (METRICS.md, in the report's own words).
+# What every number means (docs/metrics.md, in the report's own words).
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("Load", "Closed loop: N users, each sending its next request as soon as its previous "
      "one ends (no think time), so the load adapts to the server. Open loop: a set arrival "
@@ -801,6 +803,7 @@ class Report:
     environment: Table
     capacity: CapacitySection | None = None
     variants: Table | None = None  # targets with packages of their own (@pins)
+    sections: list[faults.Section] = field(default_factory=list)
 
 
 def capacity_section(run: Run, with_charts: bool = True) -> CapacitySection | None:
@@ -835,6 +838,7 @@ def build(run: Run, with_charts: bool = True) -> Report:
         environment=environment_table(run),
         capacity=capacity_section(run, with_charts),
         variants=variants.table(run),
+        sections=faults.sections(run.points),
     )
 
 
@@ -848,6 +852,8 @@ def to_markdown(report: Report) -> str:
         out += ["## Capacity", "", capacity.INTRO, ""]
         out += [f"- {line}" for line in report.capacity.sentences]
         out += ["", markdown_table(report.capacity.table), ""]
+    for section in report.sections:
+        out += [f"## {section.title}", "", section.intro, "", markdown_table(section.table), ""]
     for name, table, _ in report.scenarios:
         out += [f"## Scenario: {name}", "", f"{SCENARIO_TEXT.get(name, '')} {MEDIANS}", ""]
         out += [markdown_table(table), ""]
@@ -930,6 +936,9 @@ def to_html(report: Report) -> str:
         out += [f"<li>{esc(line)}</li>" for line in section.sentences]
         out += ["</ul>", html_table(section.table, "capacity")]
         out.append(f'<div class="charts">{"".join(section.charts)}</div>')
+    for part in report.sections:
+        out += [f'<h2 id="{part.anchor}">{esc(part.title)}</h2>', f"<p>{esc(part.intro)}</p>"]
+        out.append(html_table(part.table, part.anchor))
     for name, table, svgs in report.scenarios:
         out += [
             f'<h2 id="scenario-{esc(name)}">Scenario: {esc(name)}</h2>',

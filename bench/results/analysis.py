@@ -7,12 +7,15 @@ validity warning (as data: bench.results.model.Warning, its code decides its mea
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bench.results import limits
+from bench.results import faults, limits
+from bench.results.faults import Cancel, FaultPlan, Faults
 from bench.results.histogram import Histogram
 from bench.results.model import (
     IO_BOUND,
@@ -24,7 +27,12 @@ from bench.results.model import (
     by_level,
 )
 
-REQUEST_NAMES = {"hello": "/hello", "complete": "/complete", "stream": "/complete/stream"}
+REQUEST_NAMES = {
+    "hello": "/hello",
+    "complete": "/complete",
+    "stream": "/complete/stream",
+    "disconnect": "/complete/stream",
+}
 
 ERROR_LIMIT = 0.01  # docs/metrics.md: more than 1 % errors marks a point
 GENERATOR_CPU_LIMIT = 90.0
@@ -49,6 +57,11 @@ CHUNK_FIDELITY = "chunk-fidelity"
 REPETITIONS = "repetitions"
 CALIBRATION = "calibration"
 EXTERNAL_TARGET = "external-target"
+CONTRACT = "contract"
+NO_RECOVERY = "no-recovery"
+CANCEL_MISSED = "cancel-missed"
+SLOW_CANCEL = "slow-cancel"
+GROWTH = "growth"
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,12 @@ class Window:
     server_cores_busy_pct: float | None = None  # the cores, whoever kept them busy
     declared: dict[str, int] | None = None  # every declared concurrency limit, whole server
     in_flight: tuple[float, int] | None = None  # the mock's (mean, peak) in flight
+    faults: FaultPlan | None = None  # upstream faults injected during the point
+    upstream_accepted: int | None = None  # chat calls the mock accepted in the window
+    injected: dict[str, int] | None = None  # faults the mock injected in the window
+    cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
+    resources: dict[str, list[float]] | None = None  # a soak: "at", "rss_mb", "fds", "threads"
+    probes: list[tuple[float, str, float, bool]] | None = None  # sent at, path, ms, answered
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -133,8 +152,60 @@ def analyse(window: Window, point: Point) -> Point:
     point.warnings = list(_warnings(window, point, mean))
     _capacity_figures(window, point)
     point.seconds = per_second(window.locust.get("series") or {}, name)
+    _fault_figures(window, point)
+    point.cancel = window.cancel
+    point.growth = _growth(window, point)
+    point.warnings += list(_fault_warnings(window, point))
     point.revalidate()
     return point
+
+
+def _fault_figures(window: Window, point: Point) -> None:
+    """Under injected faults: what the clients got, what breaks the contract, recovery."""
+    if window.faults is None:
+        return
+    record = Faults(
+        plan=window.faults,
+        injected=dict(window.injected or {}),
+        upstream_requests=window.upstream_accepted,
+        responses=faults.responses(point.requests, point.errors),
+        violations=faults.violations(window.scenario, point.errors),
+    )
+    seconds = point.seconds
+    start = (window.locust.get("window") or {}).get("start")
+    if window.faults.window is not None and seconds is not None and start is not None:
+        # The series starts at its first second with a completion: align it on the window.
+        offset = seconds.start - int(start)
+        successes = [0] * max(offset, 0) + seconds.requests[max(-offset, 0) :]
+        smooth = faults.smoothing_s(window.upstream_latency_ms)
+        record.baseline_rps, record.recovery_s = faults.recovery(
+            successes, window.faults.window, smooth
+        )
+        if window.probes:
+            record.probes = faults.probe_phases(
+                window.probes, float(start), float(start) + window.window_s, window.faults.window
+            )
+    point.faults = record
+
+
+def _growth(window: Window, point: Point) -> faults.Growth | None:
+    """A soak: each resource against the requests served by the time it was sampled."""
+    series, seconds = window.resources, point.seconds
+    if not series or seconds is None:
+        return None
+    served = list(itertools.accumulate(seconds.requests))
+    bounds = window.locust.get("window") or {}
+    start, end = bounds.get("start") or -math.inf, bounds.get("end") or math.inf
+    inside = [i for i, at in enumerate(series["at"]) if start <= at <= end]
+    # Requests served by the end of the second before the sample.
+    requests = [
+        float(served[min(int(series["at"][i]) - seconds.start, len(served)) - 1])
+        if int(series["at"][i]) > seconds.start
+        else 0.0
+        for i in inside
+    ]
+    picked = {name: [series[name][i] for i in inside] for name in faults.GROWTH_LIMITS}
+    return faults.growth(requests, picked)
 
 
 def _capacity_figures(window: Window, point: Point) -> None:
@@ -211,7 +282,7 @@ def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> It
     if total == 0:
         yield Warning(NO_REQUESTS, "no request completed in the window", invalid=True)
         return
-    if failed / total > ERROR_LIMIT:
+    if failed / total > ERROR_LIMIT and window.faults is None:  # faults: the contract check
         yield Warning(
             ERRORS,
             f"{failed / total:.1%} of requests failed (limit {ERROR_LIMIT:.0%})",
@@ -226,7 +297,28 @@ def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> It
             "(a lower bound)",
             figures={"cpu_pct": cpu},
         )
-    if window.scenario in IO_BOUND and window.upstream_calls is not None:
+    yield from _upstream_warnings(window, requests, failed)
+    yield from _client_warnings(window, point, mean_latency_ms)
+
+
+def _upstream_warnings(window: Window, requests: int, failed: int) -> Iterable[Warning]:
+    """One request, one upstream call: the mock's count must match the clients'.
+
+    Under faults or disconnects, answers do not all complete: every call the mock
+    accepted then counts against every request the clients made, failed ones included.
+    """
+    accepted = window.upstream_accepted
+    if (window.faults is not None or window.scenario == "disconnect") and accepted is not None:
+        sent = requests + failed
+        if abs(accepted - sent) > upstream_tolerance(window, sent):
+            yield Warning(
+                UPSTREAM_MISMATCH,
+                f"the mock accepted {accepted} upstream calls for {sent} requests "
+                "(must match within 1 % or one cohort of users)",
+                invalid=True,
+                figures={"upstream_calls": accepted, "requests": sent},
+            )
+    elif window.scenario in IO_BOUND and window.upstream_calls is not None:
         calls = window.upstream_calls
         if abs(calls - requests) > upstream_tolerance(window, requests):
             yield Warning(
@@ -236,7 +328,15 @@ def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> It
                 invalid=True,
                 figures={"upstream_calls": calls, "requests": requests},
             )
-    if window.mode == "users" and mean_latency_ms and point.throughput_rps > 0:
+
+
+def _client_warnings(
+    window: Window, point: Point, mean_latency_ms: float | None
+) -> Iterable[Warning]:
+    """Little's law, an open loop's shortfall, the chunks that arrived."""
+    # Under faults, fast failures change the mix that Little's law would weigh.
+    littles = window.faults is None and window.mode == "users"
+    if littles and mean_latency_ms and point.throughput_rps > 0:
         implied = window.users / point.throughput_rps * 1000
         # The generator's own time between requests is not in the latency; a few
         # milliseconds of it matter only for sub-millisecond answers, never a fault.
@@ -268,6 +368,55 @@ def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> It
             CHUNK_FIDELITY,
             f"chunk fidelity {fidelity:.2f} < 1: something between mock and client buffers",
             figures={"fidelity": fidelity},
+        )
+
+
+def _fault_warnings(window: Window, point: Point) -> Iterable[Warning]:
+    """Answers off the contract, no recovery, dropped streams not cancelled, growth."""
+    record = point.faults
+    if record is not None and record.violations:
+        shown = ", ".join(f"{kind} x{n}" for kind, n in record.violations.items())
+        yield Warning(
+            CONTRACT,
+            f"answers off the contract under upstream faults: {shown} (expected 200, "
+            "or 502/503/504 with a detail)",
+            invalid=True,
+            figures={"violations": sum(record.violations.values())},
+        )
+    if record is not None and record.plan.window and record.recovery_s is None:
+        yield Warning(
+            NO_RECOVERY,
+            f"throughput was not back within {faults.RECOVERY_BAND:.0%} of its level "
+            f"before the faults ({record.baseline_rps or 0:.1f} req/s) by the end of the window",
+            figures={"baseline_rps": record.baseline_rps or 0.0},
+        )
+    yield from _cancel_warnings(window.cancel)
+    if point.growth is not None:
+        for name, trend in point.growth.excessive().items():
+            yield Warning(
+                GROWTH,
+                f"{name} grew by {trend.late_per_10k:.1f} {faults.GROWTH_UNITS[name]} per "
+                f"10,000 requests late in the window ({trend.start:g} to {trend.end:g})",
+                figures={"per_10k": trend.late_per_10k, "start": trend.start, "end": trend.end},
+            )
+
+
+def _cancel_warnings(cancel: Cancel | None) -> Iterable[Warning]:
+    if cancel is None:
+        return
+    if cancel.missed:
+        yield Warning(
+            CANCEL_MISSED,
+            f"{cancel.missed} streams that clients dropped were generated to the end: "
+            "the service did not close its upstream call",
+            figures={"missed": cancel.missed},
+        )
+    if cancel.p99_ms is not None and cancel.p99_ms > cancel.limit_ms():
+        yield Warning(
+            SLOW_CANCEL,
+            f"dropped streams took up to {cancel.p99_ms:g} ms (p99) to close upstream, "
+            f"more than {cancel.limit_ms():g} ms (a few token intervals)",
+            figures={"p99_ms": cancel.p99_ms, "limit_ms": cancel.limit_ms()},
         )
 
 

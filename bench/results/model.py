@@ -14,8 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-SCENARIOS = ("hello", "complete", "stream")
-IO_BOUND = ("complete", "stream")
+from bench.results.faults import Cancel, Faults, Growth
+
+SCENARIOS = ("hello", "complete", "stream", "disconnect")
+# What a run measures unless told: clients that hang up are a scenario of their own.
+DEFAULT_SCENARIOS = ("hello", "complete", "stream")
+IO_BOUND = ("complete", "stream", "disconnect")
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "max", "mean")
 
 LoadMode = Literal["users", "rate"]
@@ -273,6 +277,10 @@ class Point:
     # for, and the versions its own environment resolved (None: the run's environment).
     pins: list[str] = field(default_factory=list)
     packages: dict[str, str | None] | None = None
+    # Injected upstream faults, client disconnects, a soak's resources (bench.results.faults).
+    faults: Faults | None = None
+    cancel: Cancel | None = None
+    growth: Growth | None = None
     # Fields of later versions or of other tools: kept as they are.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -377,6 +385,10 @@ class Point:
             data["seconds"] = self.seconds.to_dict()
         if self.pins or self.packages is not None:
             data.update(pins=list(self.pins), packages=self.packages)
+        for name in ("faults", "cancel", "growth"):
+            record = getattr(self, name)
+            if record is not None:
+                data[name] = record.to_dict()
         data.update(self.extra)
         return data
 
@@ -435,6 +447,9 @@ class Point:
             seconds=PerSecond.from_dict(data["seconds"]) if data.get("seconds") else None,
             pins=[str(pin) for pin in data.get("pins") or []],
             packages=dict(data["packages"]) if data.get("packages") is not None else None,
+            faults=Faults.from_dict(data["faults"]) if data.get("faults") else None,
+            cancel=Cancel.from_dict(data["cancel"]) if data.get("cancel") else None,
+            growth=Growth.from_dict(data["growth"]) if data.get("growth") else None,
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -661,14 +676,43 @@ class Run:
             place += f"; this bench ran in a container with {container['cpu_quota_cores']:g} CPU(s)"
         return f"{place}, load+mock cores {env.load_cpus} ({env.cpu_model})"
 
+    def upstream(self) -> str:
+        """The upstream: the mock's set latency, or what was measured of a suffered one."""
+        mock = self.mock
+        described = mock.extra.get("upstream")
+        if not isinstance(described, dict) or described.get("latency") != "suffered":
+            return (
+                f"mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, {mock.output_tokens} "
+                f"tokens ({mock.answer_latency_ms or 0:g} ms per answer)"
+            )
+        if described.get("kind") == "real":
+            model = f", model {described['model']}" if described.get("model") else ""
+            who = f"a real upstream at {described.get('url')}{model}"
+        else:
+            who = "the deployment's own upstream"
+        return f"{who}, its latency suffered, not set ({self._measured_latency()})"
+
+    def _measured_latency(self) -> str:
+        """At the lowest load: answers' p50 and streams' TTFT p50 (ceilings: users / p50)."""
+        found = []
+        for scenario, path in (("complete", ("latency_ms", "p50")), ("stream", ("ttft_ms", "p50"))):
+            points = [p for p in self.points if p.scenario == scenario and p.ok]
+            lowest = min(points, key=lambda p: p.load.amount, default=None)
+            value = lowest.value(path) if lowest else None
+            if value is not None and lowest is not None:
+                what = "answers" if scenario == "complete" else "streams' first token"
+                found.append(f"{what} p50 {value:,.0f} ms at {lowest.load.label()}")
+        if not found:
+            return "not measured"
+        return "measured: " + ", ".join(found) + "; a ceiling is about users / that latency"
+
     def conditions(self) -> str:
         """One line with the conditions every figure of the run was measured under."""
         if self.capacity and not self.points:
             return self._capacity_conditions()
-        mock, plan = self.mock, self.plan or {}
+        plan = self.plan or {}
         return (
-            f"{self.where()}; mock ttft {mock.ttft_ms:g} ms, itl {mock.itl_ms:g} ms, "
-            f"{mock.output_tokens} tokens ({mock.answer_latency_ms or 0:g} ms per answer); "
+            f"{self.where()}; {self.upstream()}; "
             f"window {plan.get('duration_s', '?')} s after {plan.get('warmup_s', '?')} s "
             f"warm-up, {plan.get('repeat', 1)} repetition(s)"
         )

@@ -25,10 +25,13 @@ from bench.results.model import LIMIT_KINDS, SCENARIOS, Run
 #   2: warnings are objects {code, invalid, text, figures} instead of strings.
 #   3: capacity: each point's `limit` {kind, detail, evidence}, `server_cores`,
 #      `concurrency` (declared limits), `in_flight` {mean, peak} at the mock and
-#      `cpu_us_per_request`; the run's `capacity` list.
+#      `cpu_us_per_request`; the run's `capacity` list. Later writers of version 3 add
+#      optional `faults`, `cancel` and `growth` to a point (upstream faults, client
+#      disconnects, a soak's growth): a version-3 file has them or not.
 #   4: package variants: a point of a spec such as name@django==5.1.* keeps its `pins`
 #      and the `packages` its own environment resolved; `seconds` of streams add
-#      `ttft_p50_ms`. Older files need no change (no variants, no per-second TTFT).
+#      `ttft_p50_ms`. Older files need no change (no variants, no per-second TTFT; the
+#      fault records of version 3 are read as they are).
 SCHEMA_VERSION = 4
 
 RESULTS_NAME = "results.json"
@@ -71,6 +74,50 @@ LIMIT_SCHEMA: dict[str, Any] = {
         "kind": {"enum": list(LIMIT_KINDS)},
         "detail": {"type": "string"},
         "evidence": {"type": "object", "additionalProperties": {"type": "number"}},
+    },
+}
+
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_NUMBER = {"type": ["number", "null"]}
+FAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rate", "codes", "window", "injected", "responses", "violations"],
+    "properties": {
+        "rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "codes": {"type": "array", "items": {"type": "string"}},
+        "window": {"type": ["array", "null"], "items": {"type": "number"}},
+        "injected": _COUNTS,
+        "upstream_requests": {"type": ["integer", "null"]},
+        "responses": _COUNTS,
+        "violations": _COUNTS,
+        "baseline_rps": _NUMBER,
+        "recovery_s": _NUMBER,
+    },
+}
+CANCEL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["streams", "missed", "drop_after", "itl_ms"],
+    "properties": {
+        "streams": {"type": "integer", "minimum": 0},
+        "missed": {"type": "integer", "minimum": 0},
+        **{key: _NUMBER for key in ("mean_ms", "max_ms", "p50_ms", "p99_ms")},
+        "drop_after": {"type": "integer", "minimum": 1},
+        "itl_ms": {"type": "number"},
+    },
+}
+_TREND = {
+    "type": "object",
+    "required": ["start", "end", "per_10k", "late_per_10k"],
+    "additionalProperties": {"type": "number"},
+}
+GROWTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["samples"],
+    "properties": {
+        "samples": {"type": "integer"},
+        "rss_mb": _TREND,
+        "fds": _TREND,
+        "threads": _TREND,
     },
 }
 
@@ -146,6 +193,9 @@ POINT_SCHEMA: dict[str, Any] = {
             "type": ["object", "null"],
             "additionalProperties": {"type": ["string", "null"]},
         },
+        "faults": FAULTS_SCHEMA,
+        "cancel": CANCEL_SCHEMA,
+        "growth": GROWTH_SCHEMA,
     },
 }
 
@@ -285,3 +335,14 @@ def migrate(document: dict[str, Any], path: Path | str = "results") -> dict[str,
         version += 1
         document["schema_version"] = version
     return document
+
+
+def main() -> None:
+    """`python -m bench.results.store`: print the results file's JSON schema."""
+    print(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                      "title": f"bench results, schema version {SCHEMA_VERSION}",
+                      **RESULTS_SCHEMA}, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

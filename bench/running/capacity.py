@@ -25,15 +25,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench.locustfiles.scenario import DEFAULT_TOKENS
+from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.locustfiles.totals import Totals
 from bench.results import analysis, capacity, store
 from bench.results.model import Capacity, Load, Point, Run
 from bench.results.model import Skipped as SkippedTarget
 from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
-from bench.running.measure import LOCUSTFILES, Server, failed, sleep_until
+from bench.running.measure import LOCUSTFILES, Server, failed, scenario_args, sleep_until
 from bench.running.mockwatch import MockWatch
+from bench.running.observe import Observer, Watched
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
 from bench.running.resources import CoreSampler, Mark, TreeSampler
@@ -125,6 +126,7 @@ class Context:
     mock_pid: int | None
     progress: Progress
     deadline: float | None  # time.monotonic() at which the budget is spent
+    observer: Observer | None = None  # a live view (--live), told about every step
 
 
 class Ramp:
@@ -132,25 +134,23 @@ class Ramp:
 
     def __init__(
         self,
-        ctx: Context,
-        target: Target,
-        scenario: str,
-        latency: MockSettings,
+        search: Search,
         server: Server,
         folder: Path,
     ) -> None:
-        self.ctx, self.target, self.scenario = ctx, target, scenario
-        self.latency, self.server, self.folder = latency, server, folder
-        self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
+        self.ctx, self.target, self.scenario = search.ctx, search.target, search.scenario
+        self.latency, self.server, self.folder = search.latency, server, folder
+        self.criteria = search.criteria
+        self.answer_ms = search.answer_ms  # what ceilings are computed from
         self.live = folder / "live.json"
 
     def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
         """Measure the steps; return the points and whether the budget ran out."""
         self.folder.mkdir(parents=True, exist_ok=True)
         t0 = math.ceil(time.time()) + LOCUST_STARTUP_S
-        latency_s = self.latency.latency_ms() / 1000
-        steps = schedule(users, t0, latency_s, self.criteria.slo_p99_ms / 1000)
+        steps = schedule(users, t0, self.answer_ms / 1000, self.criteria.slo_p99_ms / 1000)
         locust = self._start_locust(steps)
+        self._announce(steps)
         points: list[Point] = []
         try:
             with self._sampling(locust.pid) as sampled:
@@ -168,6 +168,24 @@ class Ramp:
             self.ctx.supervisor.stop(locust)
         return points, False
 
+    def _announce(self, steps: list[Step]) -> None:
+        """Tell the live view, if one watches, which ramp Locust runs now."""
+        if self.ctx.observer is None:
+            return
+        users = ", ".join(f"{s.users:,}" for s in steps)
+        self.ctx.observer.started(
+            Watched(
+                label=f"{self.target.name} · {self.scenario} · ramp of {users} users",
+                target=self.target.name,
+                scenario=self.scenario,
+                live_file=self.live,
+                started=steps[0].start - LOCUST_STARTUP_S,
+                windows=tuple((float(s.window[0]), float(s.window[1])) for s in steps),
+                latency_ms=self.latency.latency_ms(),
+                concurrency=self.target.concurrency(self.server.counts, child_nofile()),
+            )
+        )
+
     def _over_budget(self) -> bool:
         deadline = self.ctx.deadline
         return deadline is not None and time.monotonic() > deadline
@@ -179,11 +197,11 @@ class Ramp:
             "BENCH_RAMP_END": str(end),
             "BENCH_LIVE_FILE": str(self.live),
             "BENCH_RESULT_FILE": str(self.folder / "locust.json"),
-            **self.latency.scenario_env(),
         }
         files = f"{LOCUSTFILES / f'{self.scenario}.py'},{LOCUSTFILES / 'ramp.py'}"
         args = ["-m", "locust", "-f", files, "--headless", "--host", self.server.base_url,
-                "--loglevel", "WARNING"]  # fmt: skip
+                "--loglevel", "WARNING",
+                *scenario_args(self.latency, self.ctx.where.upstream)]  # fmt: skip
         log = self.folder / "locust.log"
         return self.ctx.supervisor.start(args, self.ctx.where.load_cpus, env, log)
 
@@ -250,7 +268,7 @@ class Ramp:
             generator_cpu_pct=usage["generator"][0],
             mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
             upstream_calls=calls,
-            upstream_latency_ms=self.latency.latency_ms(),
+            upstream_latency_ms=self.answer_ms,
             model_concurrency=self.target.concurrency(counts, nofile),
             server_cores=len(self.ctx.where.server_cpus),
             declared=self.target.declared_limits(counts, nofile),
@@ -292,6 +310,8 @@ class Ramp:
             f"{point.server.cpu_pct or 0:.0f} % -> {verdict} ({kind})",
             None,
         )
+        if self.ctx.observer is not None:
+            self.ctx.observer.finished(point)
 
 
 @dataclass
@@ -341,7 +361,7 @@ class CapacityRunner:
         self.run = new_run(_as_run_plan(plan, first), options)
         self.run.plan = plan.to_dict()
         self.where = Where(options.out, options.port, options.mock_port, plan.server_cpus,
-                           plan.load_cpus, options.target_url, options.mock_url)  # fmt: skip
+                           plan.load_cpus, options.upstream(), options.target_url)  # fmt: skip
 
     def searches(self) -> list[tuple[str, Target, str]]:
         """Every (latency, target, scenario) to search, in the order they run."""
@@ -381,7 +401,7 @@ class CapacityRunner:
         latency = LATENCIES[name]
         mock = start_mock(self.supervisor, latency, self.where)
         ctx = Context(self.plan, self.supervisor, self.where, mock.pid if mock else None,
-                      progress, deadline)  # fmt: skip
+                      progress, deadline, self.options.observer)  # fmt: skip
         launcher = Launcher(self.supervisor, self.where, latency.tokens)
         try:
             for target in resolve(self.plan.targets):
@@ -429,6 +449,8 @@ class Search:
     ) -> None:
         self.ctx, self.launcher, self.target, self.scenario = ctx, launcher, target, scenario
         self.latency_name, self.latency, self.results = latency_name, latency, run
+        # A suffered latency (a real upstream) is measured by a probe at one user first.
+        self.answer_ms = latency.latency_ms()
         self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
 
     def run_ramp(self, server: Server, users: list[int], label: str) -> tuple[list[Point], bool]:
@@ -437,13 +459,32 @@ class Search:
             / f"{len(self.results.capacity) + 1:03d}-{self.target.name}-{self.scenario}-"
               f"{self.latency_name}-{label}"
         )  # fmt: skip
-        ramp = Ramp(self.ctx, self.target, self.scenario, self.latency, server, folder)
+        ramp = Ramp(self, server, folder)
         self.ctx.progress(
             f"{self.target.name} · {self.scenario} · {self.latency_name} latency "
-            f"({self.latency.latency_ms():,.0f} ms) · {label}: {', '.join(map(str, users))} users",
+            f"({self.answer_ms:,.0f} ms) · {label}: {', '.join(map(str, users))} users",
             None,
         )
         return ramp.run(users, self.found.points)
+
+    def _probe(self, server: Server) -> tuple[Server | None, str | None]:
+        """Measure a suffered latency at one user: it sets the ceilings and the SLO."""
+        # Generous until measured: a probe at one user is never judged anyway.
+        self.answer_ms = 10_000.0
+        self.criteria = capacity.Criteria(10_000.0)
+        current, unfinished = self._ramp(server, [1], "probe")
+        probe = [p for p in self.found.points if p.ok and p.latency_ms is not None]
+        if not probe or probe[0].latency_ms is None:
+            return current, unfinished or "the upstream's latency could not be measured"
+        measured = probe[0].latency_ms
+        self.answer_ms = measured.mean or measured.p50 or 0.0
+        p99 = measured.p99 or self.answer_ms
+        slo = self.ctx.plan.slo_p99_ms or capacity.default_slo_ms(p99)
+        self.criteria = capacity.Criteria(slo)
+        self.found.slo_p99_ms = slo
+        self.found.latency.update(answer_ms=self.answer_ms, p99_ms=p99, measured=True)
+        self.found.points.clear()  # measured at an unknown ceiling: a probe, not a step
+        return current, unfinished
 
     def search(self, server: Server) -> Server | None:
         """Search; append the result to the run; return the server for the next search."""
@@ -466,7 +507,12 @@ class Search:
         users = capacity.ladder(start, plan.max_users)
         if plan.ladder:
             users = [u for u in plan.ladder if u <= plan.max_users]
-        current, unfinished = self._ramp(server, users, "ladder")
+        current: Server | None = server
+        unfinished = None
+        if not self.ctx.where.upstream.latency_set:
+            current, unfinished = self._probe(server)
+        if unfinished is None:
+            current, unfinished = self._ramp(current, users, "ladder")
         refine = capacity.refinement(self.found.points, self.criteria) if plan.refine else []
         if refine and current is not None and unfinished is None:
             current, unfinished = self._ramp(current, refine, "refine")

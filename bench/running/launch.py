@@ -22,13 +22,13 @@ from bench.running.measure import Server
 from bench.running.plan import MockSettings
 from bench.running.processes import Supervisor, log_tail, wait_port_free, wait_ready
 from bench.running.targets import Counts, Target
+from bench.running.upstream import MOCK_KEY, Upstream
 from bench.running.variants import interpreter
 from bench.running.verify import verify
 
 if TYPE_CHECKING:
     from bench.running.measure import PointTask
 
-MOCK_KEY = "sk-mock-local"
 # Between measurements: how long the server must look idle, and how long to wait for
 # that before restarting it instead.
 QUIET_PAUSE_S = 0.5
@@ -39,26 +39,29 @@ Progress = Callable[[str, "PointTask | None"], None]
 
 @dataclass(frozen=True)
 class Where:
-    """Where a run's processes live: ports, folders, cores, an external deployment."""
+    """Where a run's processes live: ports, folders, cores, a deployment, the upstream."""
 
     out: Path
     port: int
     mock_port: int
     server_cpus: Sequence[int]
     load_cpus: Sequence[int]
+    upstream: Upstream
     target_url: str | None = None
-    mock_url: str | None = None
+    # Settings of the targets the runner starts, e.g. LLM_TIMEOUT_S (--upstream-timeout).
+    target_env: tuple[tuple[str, str], ...] = ()
 
     @property
-    def mock_base(self) -> str:
-        return self.mock_url or f"http://127.0.0.1:{self.mock_port}"
+    def mock_base(self) -> str | None:
+        """Where the mock's /stats answer (None: no mock to read)."""
+        return self.upstream.stats_base
 
 
 def start_mock(
     supervisor: Supervisor, mock: MockSettings, where: Where
 ) -> subprocess.Popen[bytes] | None:
-    """Start the mock LLM with this latency model (None when an external one is used)."""
-    if where.mock_url:
+    """Start the mock LLM with this latency model (None when the upstream is not ours)."""
+    if where.upstream.kind != "mock":
         return None
     args = ["-m", "mock_llm", "--port", str(where.mock_port), "--api-key", MOCK_KEY]
     log = where.out / "logs" / "mock.log"
@@ -89,8 +92,8 @@ class Launcher:
         if not wait_port_free(port):
             raise RuntimeError(f"port {port} stayed busy")
         env = {
-            "LLM_BASE_URL": f"{self.where.mock_base}/v1",
-            "LLM_API_KEY": MOCK_KEY,
+            **self.where.upstream.environment(),
+            **dict(self.where.target_env),
             **target.environment(counts),
         }
         # A spec with @pins runs in its package variant's environment.
@@ -119,7 +122,9 @@ class Launcher:
             except RuntimeError as exc:
                 raise Skipped(str(exc)) from None
             base = f"http://127.0.0.1:{self.where.port}"
-        failures = verify(base, target.framework, scenarios, self.tokens)
+        failures = verify(
+            base, target.framework, scenarios, self.tokens, exact=self.where.upstream.exact_text
+        )
         if failures:
             if proc is not None:
                 self.supervisor.stop(proc)
@@ -154,13 +159,15 @@ class Launcher:
         answers for a while; hello never reaches the mock, so a short pause covers it.
         """
         time.sleep(QUIET_PAUSE_S)
+        if self.where.mock_base is None:
+            return True  # no mock to ask: an upstream that is not ours
         deadline = time.monotonic() + timeout_s
         last, since = None, time.monotonic()
         while time.monotonic() < deadline:
             try:
                 stats = httpx.get(f"{self.where.mock_base}/stats", timeout=5).json()
             except (httpx.HTTPError, ValueError):
-                return True  # no mock to ask (an external deployment without --mock-url)
+                return True  # the mock stopped answering: nothing more to learn
             now = time.monotonic()
             if stats["in_flight"] or stats["completed"] != last:
                 last, since = stats["completed"], now

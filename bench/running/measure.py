@@ -7,27 +7,34 @@ collect what every process measured, and turn that into a Point (or a failed one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 from bench.results import analysis
+from bench.results.faults import Cancel, cancel_from_stats
 from bench.results.model import Load, Point
+from bench.running import faults, mockwatch
 from bench.running.cpus import child_nofile
-from bench.running.mockwatch import MockWatch
-from bench.running.plan import Plan
+from bench.running.mockwatch import MockCounts, MockWatch
+from bench.running.observe import Observer, Watched
+from bench.running.plan import MockSettings, Plan
+from bench.running.probes import Probe, Prober
 from bench.running.processes import Supervisor, log_tail
-from bench.running.resources import CoreSampler, TreeSampler
+from bench.running.resources import CoreSampler, Series, TreeSampler
 from bench.running.targets import Counts, Target
 from bench.running.timing import PointTiming
+from bench.running.upstream import Upstream
+from bench.running.watch import WindowWatch
 
 LOCUSTFILES = Path(__file__).resolve().parent.parent / "locustfiles"
 MASTER_WAIT_S = 60.0
+DEFAULT_UPSTREAM_TIMEOUT_S = 30.0  # the services' LLM_TIMEOUT_S (docs/contract.md)
 
 
 @dataclass(frozen=True)
@@ -64,19 +71,14 @@ class Samples:
     """What the runner itself observed during the window."""
 
     usage: dict[str, tuple[float, float]] = field(default_factory=dict)
-    upstream_calls: int | None = None
+    mock: MockCounts | None = None  # what the mock counted in the window
+    cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
+    series: Series | None = None  # a soak: the server's resources, sample by sample
     in_flight: tuple[float, int] | None = None
     cores_busy_pct: float | None = None
-    died: bool = False
-
-
-def mock_completed(mock_base: str) -> int | None:
-    """The mock's count of completed answers, or None without a mock to ask."""
-    try:
-        stats = httpx.get(f"{mock_base}/stats", timeout=5).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    return int(stats["completed"])
+    problem: str | None = None  # what died during the window
+    probes: list[Probe] = field(default_factory=list)  # /health, /hello during faults
+    mock_died: bool = False
 
 
 class PointRun:
@@ -88,18 +90,23 @@ class PointRun:
         supervisor: Supervisor,
         task: PointTask,
         folder: Path,
-        mock_base: str,
+        upstream: Upstream,
         mock_pid: int | None,
+        observer: Observer | None = None,
     ) -> None:
         self.plan = plan
         self.supervisor = supervisor
         self.task = task
         self.folder = folder
-        self.mock_base = mock_base
+        self.upstream = upstream
+        self.mock_base = upstream.stats_base
         self.mock_pid = mock_pid
         self.timing: PointTiming = plan.timing()
         self.users, self.pacing = users_for(task, plan)
         self.result_file = folder / "locust.json"
+        # A live view (--live) watches: Locust then rewrites this file every second.
+        self.observer = observer
+        self.live_file = folder / "live.json"
 
     # --- the steps ---------------------------------------------------------------
 
@@ -109,12 +116,17 @@ class PointRun:
         # On a whole second: the generator's per-second buckets then fit the window.
         start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
-        locust = self._start_locust(server.base_url, start, end)
+        self._announce(server, start, end)
+        faults.arm(self.mock_base, self.plan.faults, start)
         try:
-            samples = self._window(start, end, server, locust.pid)
-            self._wait_for(locust)
+            locust = self._start_locust(server.base_url, start, end)
+            try:
+                samples = self._window(start, end, server, locust.pid)
+                self._wait_for(locust)
+            finally:
+                self.supervisor.stop(locust)
         finally:
-            self.supervisor.stop(locust)
+            faults.disarm(self.mock_base, self.plan.faults)
         return self._result(server, samples)
 
     def _start_locust(self, base_url: str, start: float, end: float) -> subprocess.Popen[bytes]:
@@ -122,20 +134,47 @@ class PointRun:
             "BENCH_WINDOW_START": f"{start:.6f}",
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
-            **self.plan.mock.scenario_env(),
-            **self.pacing,
+            **({"BENCH_LIVE_FILE": str(self.live_file)} if self.observer else {}),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
+        if self.task.load.mode == "rate":
+            # Users spawned at the arrival rate start a period apart and stay so: each
+            # sends one request per users / rate seconds, and together they arrive
+            # evenly, instead of every user's request at once once per period.
+            args[args.index("-r") + 1] = f"{self.task.load.amount:g}"
+        drop = self.plan.drop_after if self.task.scenario == "disconnect" else None
+        args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
+
+    def _announce(self, server: Server, start: float, end: float) -> None:
+        """Tell the live view, if one watches, which point Locust is about to run."""
+        if self.observer is None:
+            return
+        task = self.task
+        self.observer.started(
+            Watched(
+                label=task.label(),
+                target=task.target.name,
+                scenario=task.scenario,
+                live_file=self.live_file,
+                started=start - self.timing.window_offset_s,
+                windows=((start, end),),
+                latency_ms=self.plan.mock.latency_ms() if task.scenario != "hello" else None,
+                concurrency=task.target.concurrency(server.counts, child_nofile()),
+                offered_rps=task.load.rate,
+            )
+        )
 
     def _window(self, start: float, end: float, server: Server, locust_pid: int) -> Samples:
         """Sample the server tree, the generator and the mock from start to end."""
         sleep_until(start)
         samples = Samples()
-        before = mock_completed(self.mock_base)
+        if self.task.scenario == "disconnect":
+            mockwatch.reset(self.mock_base)  # the largest cancel delay is then the window's
+        before = mockwatch.stats(self.mock_base)
         samplers = {
-            name: TreeSampler(pid)
+            name: TreeSampler(pid, series=self.plan.soak and name == "server")
             for name, pid in (
                 ("server", server.proc.pid if server.proc else None),
                 ("generator", locust_pid),
@@ -146,20 +185,35 @@ class PointRun:
         for sampler in samplers.values():
             sampler.start()
         watch = MockWatch(self.mock_base)
+        alive = WindowWatch(server.proc, self.mock_pid)
         cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
         first = cores.mark() if cores else None
+        # With a fault window, ask the target's cheap endpoints all along the window.
+        prober = Prober(server.base_url) if self.plan.faults and self.plan.faults.window else None
         try:
-            with watch:
-                samples.died = watch_until(end, server.proc)
+            with watch, prober or contextlib.nullcontext():
+                samples.problem = alive.until(end)
+                samples.mock_died = alive.mock_died
         finally:
+            samples.probes = list(prober.probes) if prober else []
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
         if cores is not None and first is not None:
             samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
         samples.in_flight = watch.in_flight(start, end)
-        after = mock_completed(self.mock_base)
-        if before is not None and after is not None:
-            samples.upstream_calls = after - before
+        samples.series = samplers["server"].series if "server" in samplers else None
+        self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
         return samples
+
+    def _mock_counts(
+        self, samples: Samples, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        if before is None or after is None:
+            return
+        samples.mock = MockCounts.between(before, after)
+        if self.task.scenario == "disconnect" and "cancel" in after:
+            samples.cancel = cancel_from_stats(
+                before["cancel"], after["cancel"], self.plan.drop_after, self.plan.mock.itl_ms
+            )
 
     def _wait_for(self, locust: subprocess.Popen[bytes]) -> None:
         wait_s = self.timing.locust_run_s + 30 + (MASTER_WAIT_S if self.plan.expect_workers else 0)
@@ -170,16 +224,16 @@ class PointRun:
 
     def _result(self, server: Server, samples: Samples) -> Point:
         point = self.identity(server.counts)
-        if samples.died or server.died():
+        if samples.problem is not None or server.died():
             code = server.proc.poll() if server.proc else "?"
-            reason = f"the target died during the window (exit {code})"
+            reason = samples.problem or f"the target died during the window (exit {code})"
             return failed(point, reason + "\n" + log_tail(server.log))
         try:
             locust_doc = json.loads(self.result_file.read_text())
         except (OSError, ValueError):
             reason = "Locust wrote no results:\n" + log_tail(self.folder / "locust.log")
             return failed(point, reason)
-        usage = samples.usage
+        usage, mock = samples.usage, samples.mock
         window = analysis.Window(
             scenario=self.task.scenario,
             mode=self.task.load.mode,
@@ -191,13 +245,19 @@ class PointRun:
             server_rss_mb=usage["server"][1] if "server" in usage else None,
             generator_cpu_pct=usage["generator"][0] if "generator" in usage else None,
             mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
-            upstream_calls=samples.upstream_calls if self.task.scenario != "hello" else None,
-            upstream_latency_ms=self.plan.mock.latency_ms(),
+            upstream_calls=mock.completed if mock and self.task.scenario != "hello" else None,
+            upstream_latency_ms=set_latency_ms(self.plan, self.upstream, self.task.scenario),
             model_concurrency=self.task.target.concurrency(server.counts, child_nofile()),
             server_cores=len(self.plan.server_cpus),
             server_cores_busy_pct=samples.cores_busy_pct,
             declared=self.task.target.declared_limits(server.counts, child_nofile()),
             in_flight=samples.in_flight,
+            faults=self.plan.faults,
+            upstream_accepted=mock.accepted if mock else None,
+            injected=mock.injected if mock else None,
+            cancel=samples.cancel,
+            resources=_resources(samples.series),
+            probes=[(p.at, p.path, p.latency_ms, p.ok) for p in samples.probes] or None,
         )
         return analysis.analyse(window, point)
 
@@ -223,6 +283,44 @@ class PointRun:
         )
 
 
+def set_latency_ms(plan: Plan, upstream: Upstream, scenario: str) -> float:
+    """The answer latency as set (a mock), or 0 when it is suffered (no ceiling then).
+
+    A client of scenario disconnect waits only for its first `drop_after` tokens.
+    """
+    if not upstream.latency_set:
+        return 0.0
+    mock = plan.mock
+    if scenario == "disconnect":
+        return mock.ttft_ms + (min(plan.drop_after, mock.tokens) - 1) * mock.itl_ms
+    return mock.latency_ms()
+
+
+def scenario_args(
+    mock: MockSettings, upstream: Upstream, drop_after: int | None = None
+) -> list[str]:
+    """The scenario's knobs for this upstream: the mock's, or tokens asked and none expected.
+
+    `drop_after`: scenario disconnect's deltas read before hanging up.
+    """
+    drop = ["--bench-drop-after", str(drop_after)] if drop_after else []
+    if upstream.latency_set:
+        return [*mock.scenario_args(), *drop]
+    # A real model writes as many chunks as it likes: chunk fidelity has no reference.
+    return ["--bench-max-tokens", str(mock.tokens), "--bench-expected-tokens", "0", *drop]
+
+
+def _resources(series: Series | None) -> dict[str, list[float]] | None:
+    if series is None:
+        return None
+    return {
+        "at": series.at,
+        "rss_mb": series.rss_mb,
+        "fds": series.fds,
+        "threads": series.threads,
+    }
+
+
 def failed(point: Point, reason: str) -> Point:
     """Mark a point that could not be measured, keeping the whole reason."""
     point.status = "failed"
@@ -233,14 +331,17 @@ def failed(point: Point, reason: str) -> Point:
     return point
 
 
-def users_for(task: PointTask, plan: Plan) -> tuple[int, dict[str, str]]:
-    """Return Locust's user count and pacing for the task's load."""
+def users_for(task: PointTask, plan: Plan) -> tuple[int, list[str]]:
+    """Return Locust's user count and the pacing argument for the task's load."""
     if task.load.mode == "users":
-        return int(task.load.amount), {}
-    # Paced open loop: enough users that each waits far longer than a response takes.
+        return int(task.load.amount), []
+    # Paced open loop: enough users that each waits far longer than a response takes;
+    # a stalled upstream makes a response take the targets' whole upstream timeout.
     latency_s = 0.05 if task.scenario == "hello" else plan.mock.latency_ms() / 1000
+    if plan.faults is not None and "stall" in plan.faults.codes and task.scenario != "hello":
+        latency_s = max(latency_s, plan.upstream_timeout_s or DEFAULT_UPSTREAM_TIMEOUT_S)
     users = min(max(math.ceil(task.load.amount * (latency_s * 3 + 0.05)), 10), 5000)
-    return users, {"BENCH_RATE_PER_USER": f"{task.load.amount / users:.6f}"}
+    return users, ["--bench-rate-per-user", f"{task.load.amount / users:.6f}"]
 
 
 def locust_command(
@@ -274,12 +375,3 @@ def sleep_until(deadline: float) -> None:
     delay = deadline - time.time()
     if delay > 0:
         time.sleep(delay)
-
-
-def watch_until(deadline: float, proc: subprocess.Popen[bytes] | None) -> bool:
-    """Sleep until `deadline`; return True early if `proc` dies meanwhile."""
-    while (remaining := deadline - time.time()) > 0:
-        if proc is not None and proc.poll() is not None:
-            return True
-        time.sleep(min(0.2, remaining))
-    return False

@@ -8,13 +8,56 @@ full (its threads, its pool), and the answers completed at any moment of a windo
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 INTERVAL_S = 0.25
+
+
+def stats(mock_base: str | None) -> dict[str, Any] | None:
+    """The mock's /stats now, or None without a mock to ask (or no answer)."""
+    if mock_base is None:
+        return None
+    try:
+        document: dict[str, Any] = httpx.get(f"{mock_base}/stats", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return document
+
+
+def reset(mock_base: str | None) -> None:
+    """Zero the mock's counters (its requests in flight stay), when there is a mock."""
+    if mock_base is not None:
+        # Without an answer the deltas still hold; only the largest cancel is then wider.
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"{mock_base}/stats/reset", timeout=5)
+
+
+@dataclass(frozen=True)
+class MockCounts:
+    """What the mock counted between two /stats: the figures a point checks."""
+
+    completed: int  # answers finished
+    accepted: int  # chat requests that entered service
+    injected: dict[str, int]  # faults injected, by kind
+
+    @classmethod
+    def between(cls, before: dict[str, Any], after: dict[str, Any]) -> MockCounts:
+        errors_before = before.get("errors") or {}
+        injected = {
+            kind: int(n) - int(errors_before.get(kind, 0))
+            for kind, n in (after.get("errors") or {}).items()
+        }
+        return cls(
+            completed=int(after["completed"]) - int(before["completed"]),
+            accepted=int(after["requests"]) - int(before["requests"]),
+            injected={kind: n for kind, n in injected.items() if n},
+        )
 
 
 @dataclass(frozen=True)
@@ -25,9 +68,9 @@ class Sample:
 
 
 class MockWatch:
-    """Polls `<mock>/stats` in a thread from start() to stop()."""
+    """Polls `<mock>/stats` in a thread from start() to stop() (nothing without a mock)."""
 
-    def __init__(self, mock_base: str, interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, mock_base: str | None, interval_s: float = INTERVAL_S) -> None:
         self.mock_base = mock_base
         self.interval_s = interval_s
         self.samples: list[Sample] = []
@@ -44,6 +87,8 @@ class MockWatch:
 
     def poll(self) -> Sample | None:
         """Read /stats once now; None when there is no mock to ask."""
+        if self.mock_base is None:
+            return None
         try:
             stats = self._client.get(f"{self.mock_base}/stats").json()
         except (httpx.HTTPError, ValueError):
@@ -53,6 +98,8 @@ class MockWatch:
         return sample
 
     def start(self) -> None:
+        if self.mock_base is None:
+            return
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 

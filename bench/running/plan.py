@@ -7,7 +7,8 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bench.locustfiles.scenario import DEFAULT_PROMPT, DEFAULT_TOKENS
+from bench.locustfiles.knobs import DEFAULT_DROP_AFTER, DEFAULT_PROMPT, DEFAULT_TOKENS
+from bench.results.faults import FaultPlan
 from bench.results.model import Load
 from bench.running.cpus import usable_cpus
 from bench.running.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
@@ -70,16 +71,14 @@ class MockSettings:
             "--length-spread", f"{self.length_spread:g}", "--seed", str(self.seed),
         ]  # fmt: skip
 
-    def scenario_env(self) -> dict[str, str]:
-        """The scenario knobs that depend on the answers: tokens asked and expected."""
-        env = {"BENCH_MAX_TOKENS": str(self.max_tokens())}
+    def scenario_args(self) -> list[str]:
+        """The scenario's knobs that depend on the answers: tokens asked and expected."""
+        args = ["--bench-max-tokens", str(self.max_tokens())]
         if self.length_spread:
             # Each answer's length varies: fidelity counts each stream against its own.
             prompt: list[dict[str, object]] = [{"role": "user", "content": DEFAULT_PROMPT}]
-            env["BENCH_PROMPT_TOKENS"] = str(prompt_tokens(prompt))
-        else:
-            env["BENCH_EXPECTED_TOKENS"] = str(self.tokens)
-        return env
+            return [*args, "--bench-prompt-tokens", str(prompt_tokens(prompt))]
+        return [*args, "--bench-expected-tokens", str(self.tokens)]
 
     def describe(self) -> dict[str, Any]:
         """The latency model as results record it."""
@@ -108,10 +107,15 @@ class Plan:
     expect_workers: int | None = None
     master_bind_host: str = "127.0.0.1"
     master_port: int = 5557
+    faults: FaultPlan | None = None  # upstream faults injected during each point
+    soak: bool = False  # record the server's resources over each window (--soak)
+    drop_after: int = DEFAULT_DROP_AFTER  # scenario disconnect: deltas read before hanging up
+    upstream_timeout_s: float | None = None  # the targets' LLM_TIMEOUT_S (None: theirs, 30)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["loads"] = {s: [load.to_dict() for load in loads] for s, loads in self.loads.items()}
+        data["faults"] = self.faults.to_dict() if self.faults else None
         return data
 
     @classmethod
@@ -120,7 +124,16 @@ class Plan:
             scenario: [Load.from_dict(item) for item in items]
             for scenario, items in data["loads"].items()
         }
-        return cls(**{**data, "loads": loads, "mock": MockSettings(**data["mock"])})
+        faults = FaultPlan.from_dict(data["faults"]) if data.get("faults") else None
+        return cls(
+            **{**data, "loads": loads, "mock": MockSettings(**data["mock"]), "faults": faults}
+        )
+
+    def target_env(self) -> tuple[tuple[str, str], ...]:
+        """Settings every target the runner starts gets from this plan."""
+        if self.upstream_timeout_s is None:
+            return ()
+        return (("LLM_TIMEOUT_S", f"{self.upstream_timeout_s:g}"),)
 
     def points(self) -> list[tuple[Target, str, Load, int]]:
         """Return every (target, scenario, load, repetition) in the order they run."""

@@ -49,6 +49,7 @@ class LiveProgress:
         # Off a terminal (CI logs, pipes, nohup) a live bar never redraws: print a line
         # per point instead, with the same elapsed and remaining times.
         self._plain = not console.is_terminal
+        self._message = ""
 
     def __enter__(self) -> LiveProgress:
         if not self._plain:
@@ -85,4 +86,12 @@ class LiveProgress:
                 f"about {remaining / 60:.1f} min to go)"
             )
             return
+        self._message = message
         self._progress.update(self._task, description=message)
+
+    def rate(self, rps: float | None) -> None:
+        """Add the live req/s of the point being measured to the bar (--live, every second)."""
+        if self._plain or not self._message:
+            return
+        shown = self._message if rps is None else f"{self._message} · {rps:,.0f} req/s"
+        self._progress.update(self._task, description=shown)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psutil
 
@@ -17,17 +17,29 @@ def _tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+@dataclass
+class Series:
+    """A tree's resources at each sample: for the growth over a soak window."""
+
+    at: list[float] = field(default_factory=list)  # Unix seconds
+    rss_mb: list[float] = field(default_factory=list)
+    fds: list[float] = field(default_factory=list)
+    threads: list[float] = field(default_factory=list)
+
+
 class TreeSampler:
     """The CPU % (100 = one core) and peak RSS of a process tree between start and stop.
 
     The tree is re-read at every sample, so workers that a server respawns inside the
     window are counted (all of their CPU time, since they started inside it), and a
-    worker that exits is counted up to its last sample.
+    worker that exits is counted up to its last sample. With `series`, every sample also
+    records the tree's RSS, open file descriptors and threads (a soak).
     """
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
+    def __init__(self, pid: int, interval: float = 0.5, series: bool = False) -> None:
         self.pid = pid
         self.interval = interval
+        self.series = Series() if series else None
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._peak_rss = 0.0
@@ -37,15 +49,23 @@ class TreeSampler:
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
-        rss = 0
+        rss = fds = threads = 0
         for process in _tree(self.pid):
             try:
                 times = process.cpu_times()
                 rss += process.memory_info().rss
+                if self.series is not None:
+                    fds += process.num_fds()
+                    threads += process.num_threads()
             except psutil.NoSuchProcess:
                 continue
             self._last[process.pid] = times.user + times.system
         self._peak_rss = max(self._peak_rss, rss / 2**20)
+        if self.series is not None:
+            self.series.at.append(time.time())
+            self.series.rss_mb.append(rss / 2**20)
+            self.series.fds.append(fds)
+            self.series.threads.append(threads)
 
     def start(self) -> None:
         """Take the first sample and keep sampling in a thread."""

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from bench.results import analysis, store
 from bench.results.model import Environment, MockInfo, Point, Run, RunInfo, Skipped
@@ -21,9 +22,11 @@ from bench.running import environment, variants
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
+from bench.running.observe import Observer
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
 from bench.running.targets import Counts, Target
+from bench.running.upstream import Upstream, choose
 
 
 @dataclass
@@ -39,10 +42,47 @@ class Options:
     # An external deployment's CPU quota for its server, in cores, as the deployment
     # sets it (compose's `cpus:`): recorded, since the suite cannot see it from here.
     server_quota: float | None = None
+    # A real OpenAI-compatible upstream instead of the mock (its key only from here).
+    upstream_url: str | None = None
+    upstream_model: str | None = None
+    upstream_key: str | None = field(default=None, repr=False)
+
+    def upstream(self) -> Upstream:
+        """What the targets call (bench.running.upstream)."""
+        return choose(
+            mock_port=self.mock_port,
+            target_url=self.target_url,
+            mock_url=self.mock_url,
+            upstream_url=self.upstream_url,
+            upstream_model=self.upstream_model,
+            upstream_key=self.upstream_key,
+        )
+
+    # A live view (--live, bench.running.live) told about every point as it runs.
+    observer: Observer | None = None
 
 
 class Interrupted(Exception):
     """SIGINT or SIGTERM arrived; everything is stopped and finished points are kept."""
+
+
+class MockDied(RuntimeError):
+    """The mock LLM exited: every later point would measure failures, so the run stops."""
+
+
+def redacted(argv: list[str]) -> list[str]:
+    """The command line with any API key replaced: results never hold a key."""
+    shown: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            shown.append("***")
+        elif arg.startswith("--upstream-key="):
+            shown.append("--upstream-key=***")
+        else:
+            shown.append(arg)
+        hide = arg == "--upstream-key"
+    return shown
 
 
 def new_run_id() -> str:
@@ -55,15 +95,18 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def mock_info(mock: MockSettings, *, external: bool) -> MockInfo:
-    """The mock's settings as results record them."""
-    extra = {"length_spread": mock.length_spread} if mock.length_spread else {}
+def mock_info(mock: MockSettings, upstream: Upstream) -> MockInfo:
+    """The mock's settings (or what is known of another upstream) as results record them."""
+    extra: dict[str, Any] = {"length_spread": mock.length_spread} if mock.length_spread else {}
+    external = upstream.kind != "mock"
+    if external:
+        extra["upstream"] = upstream.describe()
     return MockInfo(
         ttft_ms=mock.ttft_ms,
         itl_ms=mock.itl_ms,
         output_tokens=mock.tokens,
         jitter=mock.jitter,
-        answer_latency_ms=mock.latency_ms(),
+        answer_latency_ms=mock.latency_ms() if upstream.latency_set else None,
         external=external,
         extra=extra,
     )
@@ -86,13 +129,13 @@ def new_run(plan: Plan, options: Options) -> Run:
             id=options.out.name,
             started_at=now_iso(),
             finished_at=None,
-            command=" ".join(options.command),
+            command=" ".join(redacted(options.command)),
             preset=plan.preset,
             git_commit=environment.git_commit(),
             target_url=options.target_url,
         ),
         environment=_environment(plan, options),
-        mock=mock_info(plan.mock, external=options.mock_url is not None),
+        mock=mock_info(plan.mock, options.upstream()),
         plan=plan.to_dict(),
     )
 
@@ -112,8 +155,9 @@ class Runner:
             options.mock_port,
             plan.server_cpus,
             plan.load_cpus,
+            options.upstream(),
             options.target_url,
-            options.mock_url,
+            plan.target_env(),
         )
         self.launcher = Launcher(self.supervisor, self.where, plan.mock.tokens)
         self._mock_proc: subprocess.Popen[bytes] | None = None
@@ -196,15 +240,30 @@ class Runner:
 
     def _measure(self, task: PointTask, server: Server, progress: Progress) -> bool:
         """Measure and store one point; False when the target died (no more points)."""
+        self._check_mock()
         progress(task.label(), task)
         point = self._point_run(task).measure(server)
         self._annotate(point)
         self.run.points.append(point)
         self._save()
+        self._check_mock()
+        if self.options.observer is not None:
+            self.options.observer.finished(point)
         if not point.ok and server.died():
             progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
             return False
         return True
+
+    def _check_mock(self) -> None:
+        """Stop the run (MockDied) when the mock it started has exited."""
+        proc = self._mock_proc
+        if proc is None or proc.poll() is None:
+            return
+        raise MockDied(
+            f"the mock LLM exited (status {proc.returncode}); the run stops with "
+            f"{len(self.run.points)} points kept in {self.path}; finish with: "
+            f"bench run --resume {self.options.out}"
+        )
 
     def _point_run(self, task: PointTask) -> PointRun:
         index = len(self.run.points) + 1
@@ -214,7 +273,15 @@ class Runner:
         )
         folder = self.options.out / "points" / name
         mock_pid = self._mock_proc.pid if self._mock_proc else None
-        return PointRun(self.plan, self.supervisor, task, folder, self.where.mock_base, mock_pid)
+        return PointRun(
+            self.plan,
+            self.supervisor,
+            task,
+            folder,
+            self.where.upstream,
+            mock_pid,
+            self.options.observer,
+        )
 
     def _annotate(self, point: Point) -> None:
         if self.options.target_url and point.ok:

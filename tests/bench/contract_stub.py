@@ -5,9 +5,11 @@ STUB_DELAY_MS (POST /complete answers after it, default 50), STUB_TTFT_MS (first
 stream delta, default 100), STUB_ITL_MS (between deltas, default 20), STUB_TOKENS
 (cap on deltas per stream, default 10). A prompt containing "fail" makes /complete
 answer 503 and the stream send `event: error` after two deltas; "cut" makes the stream
-close after two deltas without `event: done`.
+close after two deltas without `event: done`; "bare" breaks the error contract: /complete
+answers 502 with an HTML page and the stream's `event: error` has no `detail`.
 
-GET /stats lists every answer the stub finished as [path, status or kind, unix time];
+GET /stats lists every answer the stub finished as [path, status or kind, unix time]
+(kind "gone": a stream whose client had hung up before its end);
 POST /stats/reset clears it.
 """
 
@@ -53,6 +55,13 @@ async def send_json(send: Send, status: int, payload: object) -> None:
 
 async def complete(send: Send, request: dict[str, Any]) -> None:
     await asyncio.sleep(DELAY_S)
+    if "bare" in request.get("prompt", ""):
+        page = b"<html><body>Bad Gateway</body></html>"
+        headers = [(b"content-type", b"text/html"), (b"content-length", str(len(page)).encode())]
+        await send({"type": "http.response.start", "status": 502, "headers": headers})
+        await send({"type": "http.response.body", "body": page})
+        served.append(("/complete", "502", time.time()))
+        return
     if "fail" in request.get("prompt", ""):
         await send_json(send, 503, {"detail": "upstream is overloaded"})
         served.append(("/complete", "503", time.time()))
@@ -62,7 +71,18 @@ async def complete(send: Send, request: dict[str, Any]) -> None:
     served.append(("/complete", "200", time.time()))
 
 
-async def stream(send: Send, request: dict[str, Any]) -> None:
+async def stream(send: Send, receive: Receive, request: dict[str, Any]) -> None:
+    # The body is read: the next message is the client going away, if it does.
+    gone = asyncio.ensure_future(receive())
+    try:
+        await _stream(send, request)
+    finally:
+        if gone.done():
+            served[-1] = ("/complete/stream", "gone", served[-1][2])
+        gone.cancel()
+
+
+async def _stream(send: Send, request: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     prompt = request.get("prompt", "")
     tokens = min(int(request.get("max_tokens", 512)), TOKENS)
@@ -71,8 +91,9 @@ async def stream(send: Send, request: dict[str, Any]) -> None:
     for k in range(tokens):
         # an absolute schedule, so that sleeping never adds drift
         await asyncio.sleep(max(0.0, t0 + TTFT_S + k * ITL_S - time.perf_counter()))
-        if k == 2 and "fail" in prompt:
-            event = b'event: error\ndata: {"detail": "upstream broke"}\n\n'
+        if k == 2 and ("fail" in prompt or "bare" in prompt):
+            data = b"upstream broke" if "bare" in prompt else b'{"detail": "upstream broke"}'
+            event = b"event: error\ndata: " + data + b"\n\n"
             await send({"type": "http.response.body", "body": event})
             served.append(("/complete/stream", "error", time.time()))
             return
@@ -102,7 +123,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     elif route == ("POST", "/complete"):
         await complete(send, request)
     elif route == ("POST", "/complete/stream"):
-        await stream(send, request)
+        await stream(send, receive, request)
     elif route == ("GET", "/stats"):
         await send_json(send, 200, served)
     elif route == ("POST", "/stats/reset"):

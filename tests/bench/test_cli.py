@@ -69,6 +69,27 @@ def test_flags_override_the_preset() -> None:
     assert set(plan.server_cpus).isdisjoint(plan.load_cpus)
 
 
+def test_faults_soak_and_disconnect_flags_make_the_plan() -> None:
+    args = build_parser().parse_args(
+        ["run", "--duration", "20", "--mock-error-rate", "0.1", "--fault-window", "5:12",
+         "--upstream-timeout", "2", "--drop-after", "4", "--scenarios", "disconnect"]
+    )  # fmt: skip
+    plan = plan_from_args(args)
+    assert plan.faults is not None and plan.faults.codes == ("429", "500")
+    assert plan.faults.window == (5.0, 12.0)
+    assert plan.target_env() == (("LLM_TIMEOUT_S", "2"),)
+    assert plan.drop_after == 4 and plan.scenarios == ["disconnect"]
+    assert plan.loads["disconnect"] == plan.loads["stream"]
+    assert type(plan).from_dict(plan.to_dict()) == plan
+    soak = plan_from_args(build_parser().parse_args(["run", "--soak", "10"]))
+    assert soak.soak and soak.duration_s == 600 and soak.scenarios == ["complete"]
+    assert soak.repeat == 1 and [load.amount for load in soak.loads["complete"]] == [50]
+    # By default a run measures hello, complete and stream: hanging up is asked for.
+    assert plan_from_args(build_parser().parse_args(["run"])).scenarios == [
+        "hello", "complete", "stream",
+    ]  # fmt: skip
+
+
 def test_the_plan_skips_scenarios_a_target_lacks() -> None:
     args = build_parser().parse_args(["run", "--targets", "baseline-uvicorn", "--users", "5"])
     specs = plan_from_args(args).points()
@@ -89,6 +110,17 @@ def test_the_plan_skips_scenarios_a_target_lacks() -> None:
         (["run", "--duration", "-1"], "must be positive"),
         (["show", "/nonexistent/run"], "no such results file"),
         (["frobnicate"], "invalid choice"),
+        (["run", "--mock-error-rate", "1.5"], "not a share"),
+        (["run", "--mock-error-rate", "0.1", "--mock-error-codes", "teapot"], "is not a fault"),
+        (["run", "--fault-window", "5:10"], "need --mock-error-rate"),
+        (["run", "--mock-error-rate", "0.1", "--fault-window", "2:4"], "START:END"),
+        (["run", "--mock-error-rate", "0.1", "--fault-window", "3:4"], "must end at least 3 s"),
+        (
+            ["run", "--mock-error-rate", "0.1", "--upstream-url", "http://127.0.0.1:9/v1"],
+            "sets the suite's mock",
+        ),
+        (["run", "--soak", "1", "--duration", "30"], "drop --duration"),
+        (["run", "--drop-after", "0"], "must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -153,3 +185,18 @@ def test_progress_off_a_terminal_prints_a_line_per_point() -> None:
     assert lines[0].startswith("[1/2] fastapi-uvicorn · hello · 1 users")
     assert lines[1].startswith("[2/2]") and "min to go" in lines[1]
     assert lines[2] == "a message"
+
+
+def test_the_key_variable_is_one_name() -> None:
+    import bench.cli
+    from bench.running import upstream
+
+    assert bench.cli.KEY_VARIABLE == upstream.KEY_VARIABLE
+
+
+def test_recorded_command_lines_never_hold_a_key() -> None:
+    from bench.running.runner import redacted
+
+    assert redacted(["bench", "run", "--upstream-key", "k1", "--upstream-key=k2", "--users"]) == [
+        "bench", "run", "--upstream-key", "***", "--upstream-key=***", "--users",
+    ]  # fmt: skip

@@ -1,4 +1,10 @@
-"""Every teaching demo end to end in its quick form, with tiny windows."""
+"""Teaching demos end to end in their quick form, with tiny windows.
+
+One demo of each kind runs here: several targets at a load (wsgi-vs-asgi), streams
+(streaming-ttft) and upstream faults (upstream-outage). The others use the same engine;
+their lessons, charts and tables are tested on a real quick run's stored results
+(test_lessons.py, test_handout.py), and `demo all` runs one more (test_demo_all.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.demos import outage
 from bench.demos.catalog import DEMOS
 from bench.results import store
 from tests.bench.runs import bench, free_ports
@@ -41,27 +48,24 @@ def test_unknown_demo_is_exit_2() -> None:
     assert done.returncode == 2 and "unknown demo nope" in done.stderr
 
 
-@pytest.mark.parametrize("name", list(DEMOS))
-def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
-    out = tmp_path / name
-    done = subprocess.run(
-        bench(
-            "demo",
-            name,
-            "--quick",
-            "--out",
-            str(out),
-            *free_ports(),
-            "--duration",
-            "1",
-            "--warmup",
-            "0.5",
-        ),
+def _demo(name: str, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        bench("demo", name, "--quick", "--out", str(out), *free_ports(), *flags),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=240,
     )
+
+
+@pytest.mark.parametrize("name", ["wsgi-vs-asgi", "streaming-ttft"])
+def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
+    out = tmp_path / name
+    done = _demo(name, out, "--duration", "1", "--warmup", "0.5")
+    _check_outputs(name, out, done)
+
+
+def _check_outputs(name: str, out: Path, done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     demo = DEMOS[name]
     # The question and prediction come first, the lesson (drawn from the data) last.
@@ -75,3 +79,23 @@ def test_demo_runs_end_to_end(name: str, tmp_path: Path) -> None:
     assert "<svg" in page and html.escape(demo.question[:40]) in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert (out / "demo.md").read_text().startswith(f"# Demo: {name}")
+
+
+def test_the_outage_starves_the_thread_pool_and_not_the_event_loop(tmp_path: Path) -> None:
+    """/health during a full upstream stall: one async and one threaded target."""
+    out = tmp_path / "outage"
+    # Its window is its plan: the stall needs seconds before and after it.
+    done = _demo("upstream-outage", out)
+    _check_outputs("upstream-outage", out, done)
+    points = {p.target: p for p in store.load(out).points}
+    loop, threads = points["fastapi-uvicorn"], points[outage.QUICK_TARGETS[1]]
+    for point in (loop, threads):
+        assert point.faults is not None and point.faults.violations == {}
+        assert point.faults.responses.get("504", 0) > 0
+        health = point.faults.probes["/health"]
+        assert health["before"].count >= 5 and health["during"].count >= 1
+    during = loop.faults.probes["/health"]["during"] if loop.faults else None
+    assert during is not None and during.p99_ms is not None and during.p99_ms < 1000
+    assert not outage.starved(loop) and outage.starved(threads)
+    # The thread pool was full: every thread held a stalled call.
+    assert threads.in_flight_peak == 40

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,57 @@ def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
     stats = next((out / "points").glob("*/locust_stats.csv")).read_text().splitlines()
     whole_run = int(next(line for line in stats if ",/hello," in line).split(",")[2])
     assert point["requests"] < 0.75 * whole_run
+
+
+def test_the_scenario_knobs_reach_workers_from_their_master(tmp_path: Path) -> None:
+    # The workers are started with no knob at all: the pacing (--rate) and the tokens
+    # each stream must carry (fidelity) reach them from the master as Locust's own
+    # custom arguments.
+    out, master_port = tmp_path / "run", free_port()
+    bench = subprocess.Popen(
+        bench_command(
+            "run",
+            "--out",
+            str(out),
+            *free_ports(),
+            "--targets",
+            "fastapi-uvicorn",
+            "--scenarios",
+            "stream",
+            "--rate",
+            "20",
+            "--mock-tokens",
+            "3",
+            "--mock-ttft-ms",
+            "20",
+            "--mock-itl-ms",
+            "5",
+            "--duration",
+            "3",
+            "--warmup",
+            "1",
+            "--master",
+            "--expect-workers",
+            "2",
+            "--master-bind-port",
+            str(master_port),
+            "--no-summary",
+        ),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BENCH_")},
+    )
+    workers = [_worker(master_port) for _ in range(2)]
+    try:
+        output, _ = bench.communicate(timeout=180)
+    finally:
+        procs: list[subprocess.Popen[Any]] = [bench, *workers]
+        for proc in procs:
+            proc.kill()
+    assert bench.returncode == 0, output
+    [point] = store.load_document(out)["points"]
+    assert point["status"] == "ok" and point["generator"]["processes"] == 2, point
+    assert point["chunk_fidelity"] == 1.0  # 3 deltas expected, not the default 10
+    assert point["achieved_rate"] == pytest.approx(20.0, rel=0.2)  # paced, not flat out

@@ -15,6 +15,7 @@ from bench.running import variants
 from bench.running.launch import Launcher, Where
 from bench.running.plan import MockSettings
 from bench.running.targets import UnknownTarget, parse, split_specs, with_client
+from bench.running.upstream import Upstream
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
 
@@ -104,7 +105,9 @@ def test_the_launcher_starts_a_variant_with_its_own_interpreter(
     monkeypatch.setattr(variants, "ensure", lambda pins: fake)
     monkeypatch.setattr("bench.running.launch.wait_port_free", lambda port: True)
     supervisor = _Supervisor()
-    launcher = Launcher(supervisor, Where(tmp_path, 1, 2, [0], [1]), MockSettings().tokens)  # type: ignore[arg-type]
+    mock = Upstream("mock", "http://127.0.0.1:2", "http://127.0.0.1:2/v1")
+    where = Where(tmp_path, 1, 2, [0], [1], mock)
+    launcher = Launcher(supervisor, where, MockSettings().tokens)  # type: ignore[arg-type]
     for spec in ("drf-gunicorn-gthread@django==5.1.*", "drf-gunicorn-gthread"):
         target = parse(spec)
         with pytest.raises(RuntimeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -173,3 +175,101 @@ def test_oversized_body_is_rejected(fast_mock: str) -> None:
     big = b'{"model": "m", "messages": [{"role": "user", "content": "' + b"x" * (2 << 20) + b'"}]}'
     response = httpx.post(f"{fast_mock}/chat/completions", content=big, headers=HEADERS)
     assert response.status_code == 413
+
+
+def _root(base: str) -> str:
+    return base.removesuffix("/v1")
+
+
+def test_faults_set_while_serving_reach_every_worker() -> None:
+    with (
+        mock_llm("--workers", "2", "--ttft-ms", "0", "--itl-ms", "0") as base,
+        httpx.Client(headers=HEADERS) as client,
+    ):
+        answer = httpx.post(f"{_root(base)}/faults", json={"rate": 1.0, "codes": [503]})
+        assert answer.json() == {"rate": 1.0, "codes": ["503"], "start": None, "end": None}
+        # A new connection each time, so that both workers answer some.
+        close = {"Connection": "close"}
+        statuses = {
+            client.post(f"{base}/chat/completions", json=BODY, headers=close).status_code
+            for _ in range(30)
+        }
+        assert statuses == {503}
+        httpx.post(f"{_root(base)}/faults", json={"rate": 0})
+        statuses = {
+            client.post(f"{base}/chat/completions", json=BODY, headers=close).status_code
+            for _ in range(30)
+        }
+        assert statuses == {200}
+        stats = httpx.get(f"{_root(base)}/stats").json()
+    assert stats["errors"] == {"503": 30}
+    assert stats["faults"]["rate"] == 0.0
+
+
+def test_a_fault_window_applies_between_its_times_only(fast_mock: str) -> None:
+    root = _root(fast_mock)
+    now = time.time()
+    later = {"rate": 1.0, "codes": ["429"], "start": now + 0.6, "end": now + 1.2}
+    assert httpx.post(f"{root}/faults", json=later).status_code == 200
+    url = f"{fast_mock}/chat/completions"
+    before = httpx.post(url, json=BODY, headers=HEADERS).status_code
+    time.sleep(max(0.0, now + 0.7 - time.time()))
+    during = httpx.post(url, json=BODY, headers=HEADERS).status_code
+    time.sleep(max(0.0, now + 1.3 - time.time()))
+    after = httpx.post(url, json=BODY, headers=HEADERS).status_code
+    httpx.post(f"{root}/faults", json={"rate": 0})
+    assert (before, during, after) == (200, 429, 200)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"rate": 2, "codes": [500]}, "rate"),
+        ({"rate": 0.5, "codes": ["teapot"]}, "codes"),
+        ({"rate": 0.5}, "at least one fault"),
+        ({"rate": 0.5, "codes": [500], "start": 10, "end": 5}, "end must be after start"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_a_bad_fault_document_gets_400_and_changes_nothing(
+    fast_mock: str, document: object, message: str
+) -> None:
+    root = _root(fast_mock)
+    before = httpx.get(f"{root}/faults").json()
+    answer = httpx.post(f"{root}/faults", json=document)
+    assert answer.status_code == 400
+    assert message in answer.json()["error"]["message"]
+    assert httpx.get(f"{root}/faults").json() == before
+
+
+def test_a_dropped_stream_is_timed_until_its_call_closes(fast_mock: str) -> None:
+    """The client reads 3 tokens and hangs up: the mock times the close from token 3."""
+    body = {
+        **BODY,
+        "max_tokens": 20,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi [mock-drop-after:3]"}],
+    }
+    root = _root(fast_mock)
+    httpx.post(f"{root}/stats/reset")
+    for _ in range(3):
+        with (
+            httpx.Client(headers=HEADERS) as client,
+            client.stream("POST", f"{fast_mock}/chat/completions", json=body) as response,
+        ):
+            tokens = 0
+            for line in response.iter_lines():
+                if '"content":"' in line.replace(" ", "") and '"content":""' not in line:
+                    tokens += 1
+                if tokens == 3:
+                    break
+        # Leaving both blocks closes the connection: a client going away.
+    # A whole stream with the marker, read to the end, is a missed cancel.
+    with httpx.Client(headers=HEADERS) as client:
+        client.post(f"{fast_mock}/chat/completions", json=body).raise_for_status()
+    time.sleep(0.2)
+    cancel = httpx.get(f"{root}/stats").json()["cancel"]
+    assert cancel["count"] == 3
+    assert cancel["missed"] == 1
+    assert 0 <= cancel["mean_ms"] <= cancel["max_ms"] < 200
+    assert sum(cancel["buckets_ms"].values()) == 3

@@ -1,4 +1,4 @@
-"""CONTRACT.md section 1, checked on the wire against every service, live.
+"""docs/contract.md section 1, checked on the wire against every service, live.
 
 Each service runs once per module under its default server model (one worker) and
 calls a live mock LLM; `test_server_model` then starts every (service, server) pair.
