@@ -140,3 +140,59 @@ def test_unknown_fields_survive_a_round_trip(tmp_path: Path) -> None:
     run = Run.from_dict(document)
     assert run.to_dict()["future_section"] == {"a": 1}
     assert run.points[0].to_dict()["future_figure"] == 1.5
+
+
+OUTAGE = REPO_ROOT / "tests" / "bench" / "fixtures" / "demo-all-quick" / "08-upstream-outage"
+CANCEL = {"streams": 40, "missed": 1, "mean_ms": 12.5, "max_ms": 80.0, "p50_ms": 10.0,
+          "p99_ms": 50.0, "drop_after": 3, "itl_ms": 20.0}  # fmt: skip
+TREND = {"start": 80.0, "end": 81.0, "per_10k": 0.1, "late_per_10k": 0.0}
+GROWTH = {"samples": 120, "rss_mb": TREND, "fds": TREND, "threads": TREND}
+
+
+def _version_3(points: list[dict[str, Any]]) -> dict[str, Any]:
+    document = copy.deepcopy(run_document(points))
+    document["schema_version"] = 3
+    return document
+
+
+@pytest.mark.parametrize("faulted", [False, True], ids=["plain", "with-fault-records"])
+def test_version_3_files_with_or_without_fault_records_load_as_4(
+    tmp_path: Path, faulted: bool
+) -> None:
+    point = point_dict(cancel=CANCEL, growth=GROWTH) if faulted else point_dict()
+    write_json_atomic(tmp_path / "results.json", _version_3([point]))
+    run = store.load(tmp_path)
+    assert run.schema_version == store.SCHEMA_VERSION == 4
+    loaded = run.points[0]
+    assert (loaded.cancel is not None, loaded.growth is not None) == (faulted, faulted)
+    assert loaded.pins == [] and loaded.packages is None and not loaded.extra
+    if faulted:
+        assert loaded.to_dict()["cancel"] == CANCEL and loaded.to_dict()["growth"] == GROWTH
+    # Saved again it is a valid version-4 file with the same content.
+    store.save(tmp_path / "again.json", run)
+    assert store.load(tmp_path / "again.json") == run
+
+
+def test_the_fault_runs_of_version_3_keep_their_records_in_version_4() -> None:
+    raw = json.loads((OUTAGE / "results.json").read_text())
+    assert raw["schema_version"] == 3
+    run = store.load(OUTAGE)
+    assert run.schema_version == store.SCHEMA_VERSION
+    old = [p.get("faults") for p in raw["points"]]
+    assert any(old) and [p.faults.to_dict() if p.faults else None for p in run.points] == old
+
+
+def test_a_variant_point_under_faults_keeps_both_in_a_round_trip(tmp_path: Path) -> None:
+    faulted = json.loads((OUTAGE / "results.json").read_text())["points"][0]["faults"]
+    point = point_dict(
+        target="fastapi-uvicorn@pydantic==2.9.*",
+        pins=["pydantic==2.9.*"],
+        packages={"pydantic": "2.9.2", "pydantic-core": "2.23.4"},
+        faults=faulted,
+        cancel=CANCEL,
+    )
+    run = make_run([point])
+    store.save(tmp_path / "results.json", run)
+    again = store.load(tmp_path)
+    assert again == run and again.points[0].pins == ["pydantic==2.9.*"]
+    assert again.points[0].faults is not None and again.points[0].faults.to_dict() == faulted
