@@ -60,12 +60,23 @@ def _x(index: int, count: int) -> float:
     return LEFT + (span / 2 if count == 1 else span * index / (count - 1))
 
 
+def _floor(figure: Figure) -> float | None:
+    """The interval's low end, never below zero for a figure that cannot be negative.
+
+    A wide interval of a small p99 (106 ± 116 ms) would otherwise stretch the axis to
+    negative latencies that no run can have.
+    """
+    if figure.low is None:
+        return None
+    return max(figure.low, 0.0) if figure.value >= 0 else figure.low
+
+
 def _axis(series: Series) -> charts.Axis:
     values = [
         v
         for f in series.figures
         if f is not None
-        for v in (f.value, f.low, f.high)
+        for v in (f.value, _floor(f), f.high)
         if v is not None
     ]
     return charts.linear_axis(values or [0.0, 1.0], from_zero=False)
@@ -139,8 +150,9 @@ def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str
                 f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}" '
                 f'y2="{y:.1f}" stroke="{LINE}" stroke-width="1.8"/>'
             )
-        if figure.low is not None and figure.high is not None:
-            top, bottom = _y(axis, figure.high), _y(axis, figure.low)
+        low = _floor(figure)
+        if low is not None and figure.high is not None:
+            top, bottom = _y(axis, figure.high), _y(axis, low)
             out.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
                 f'stroke="{LINE}" stroke-width="1.2"/>'
@@ -169,9 +181,9 @@ def chart(series: Series, entries: list[Entry]) -> str:
 
 def _runs_table(entries: list[Entry]) -> list[str]:
     columns = ("#", "run", "started", "commit", "change from the run before", "conditions")
-    out = [
-        "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr></thead><tbody>"
-    ]
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    # Its cells are sentences: they wrap, left-aligned, instead of widening the page.
+    out = [f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>']
     for e in entries:
         meant = cond.describe(e.differences, e.varying) if e.index > 1 else "first run"
         unintended = cond.unintended(e.differences, e.varying)

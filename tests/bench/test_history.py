@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from bench.cli import main as bench_main
-from bench.reports import compare
+from bench.reports import compare, history_html
 from bench.reports import history as h
+from bench.reports.history import Figure, Series
 from bench.results import store
 from bench.results.files import write_json_atomic
 from tests.bench.factories import point_dict, run_document, windowed_point
@@ -161,3 +162,14 @@ def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(
     assert bench_main(["history", str(tmp_path / "a"), str(tmp_path / "broken")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not valid JSON" in err
+
+
+def test_a_chart_never_draws_a_latency_below_zero() -> None:
+    # A small p99 with a wide interval (106 ± 116 ms) reaches below zero on paper only.
+    wide = Figure(106.0, -10.0, 222.0, 1)
+    series = Series("drf / hello / 50 users", "hello", "latency p99", "ms", False, [wide, None])
+    axis = history_html._axis(series)
+    assert axis.lo == 0.0 and min(axis.ticks) == 0.0
+    assert history_html._floor(wide) == 0.0
+    # A figure that can be negative keeps its interval.
+    assert history_html._floor(Figure(-5.0, -9.0, -1.0, 1)) == -9.0
