@@ -64,13 +64,17 @@ VON_NEUMANN_5PCT = {5: 0.821}
 # relative standard deviation per figure, added to each window's error when two windows
 # are compared. Measured on the 2-core machine from quiet A/A runs of `make bench`: the
 # spread of each figure between runs beyond what the windows' own errors explain
-# (docs/methodology.md). It depends on what paced the point: one that held its offered
-# load (its limit "none": users / latency binds) below HEAVY_CPU_PCT of its server's
-# cores waits for its upstream, whatever the machine's speed; any other (the server's
-# CPU, its threads, or nothing found) moves with the speed the machine happens to have
-# in that run, which on a virtual machine changes between runs.
+# (docs/methodology.md). It depends on what paced the point: one whose upstream's latency
+# set its figures below HEAVY_CPU_PCT of its server's cores (PACED_BY_UPSTREAM) waits for
+# that upstream, whatever the machine's speed; any other (the server's CPU, or nothing
+# found) moves with the speed the machine happens to have in that run, which on a
+# virtual machine changes between runs.
 HEAVY_CPU_PCT = 70.0
 LIGHT, HEAVY = "light", "heavy"
+# Limits (bench.results.limits) under which the upstream's latency sets the figures: the
+# offered load (users / latency) and a declared concurrency limit shown full (limit /
+# latency: 5 sync workers serve 5 / 0.385 s = 13.0 req/s in every run).
+PACED_BY_UPSTREAM = ("none", "target-concurrency")
 RUN_NOISE: dict[str, dict[str, float]] = {
     LIGHT: {
         "throughput_rps": 0.01,
@@ -90,20 +94,21 @@ RUN_NOISE: dict[str, dict[str, float]] = {
 
 
 def load_class(point: Point) -> str:
-    """LIGHT when the offered load paced the point and its server was not busy, else HEAVY.
+    """LIGHT when the upstream's latency paced the point and its server was not busy.
 
-    HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), or the
-    point fell short of its load for any reason but the offered load itself. Such a point
-    (4 instead of 5 gunicorn workers, 60 % of a core, "unexplained") moved by 16 % between
-    two runs of the same settings, as much as a CPU-bound one. A point without a limit
-    (results older than the classification) is judged by its CPU alone.
+    HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), or
+    something but the upstream bound the point (PACED_BY_UPSTREAM). A point that fell
+    short of its load with nothing found ("unexplained": 4 instead of 5 gthread workers
+    at 60 % of a core) moved by 16 % between two runs of the same settings, as much as a
+    CPU-bound one. A point without a limit (results older than the classification) is
+    judged by its CPU alone.
     """
     cpu = point.server.cpu_pct
     if cpu is None:
         return HEAVY  # an external deployment: nothing says it was light
     if cpu / max(point.server_cores or 1, 1) >= HEAVY_CPU_PCT:
         return HEAVY
-    if point.limit is not None and point.limit.kind != "none":
+    if point.limit is not None and point.limit.kind not in PACED_BY_UPSTREAM:
         return HEAVY
     return LIGHT
 

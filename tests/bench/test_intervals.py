@@ -172,12 +172,13 @@ def test_the_noise_between_runs_follows_how_busy_the_server_was() -> None:
     )
     assert intervals.load_class(light) == intervals.LIGHT  # 40 % of one core
     assert intervals.load_class(heavy) == intervals.HEAVY  # 75 % of two
-    # At 40 % of a core too, but short of its load: the server's speed paced it.
-    held = {"kind": "none", "detail": "users / latency binds", "evidence": {}}
-    short = {"kind": "unexplained", "detail": "below the ceiling", "evidence": {}}
+    # At 40 % of a core too, but short of its load with nothing found: the server's speed
+    # paced it. Held at its load, or at a declared limit that is full, its upstream did.
     series = [100, 104, 96, 102, 98]
-    assert intervals.load_class(Point.from_dict(windowed_point(series, limit=held))) == "light"
-    assert intervals.load_class(Point.from_dict(windowed_point(series, limit=short))) == "heavy"
+    expected = {"none": "light", "target-concurrency": "light", "unexplained": "heavy"}
+    for kind, load in expected.items():
+        limit = {"kind": kind, "detail": "", "evidence": {}}
+        assert intervals.load_class(Point.from_dict(windowed_point(series, limit=limit))) == load
     assert intervals.of_point(light, "latency_p99_ms").run_noise == 0.05
     assert intervals.of_point(heavy, "throughput_rps").run_noise == 0.2
     # Each side's noise between runs widens the comparison, without degrees of freedom.
