@@ -69,6 +69,14 @@ def test_flags_override_the_preset() -> None:
     assert set(plan.server_cpus).isdisjoint(plan.load_cpus)
 
 
+def test_locusts_names_and_ours_are_the_same_flags() -> None:
+    ours = ["run", "--locust-master", "--master-port", "6000", "--locust-processes", "2"]
+    locusts = ["run", "--master", "--master-bind-port", "6000", "--processes", "2"]
+    parse = build_parser().parse_args
+    for args in (parse(ours), parse(locusts)):
+        assert args.locust_master and args.master_port == 6000 and args.locust_processes == 2
+
+
 def test_faults_soak_and_disconnect_flags_make_the_plan() -> None:
     args = build_parser().parse_args(
         ["run", "--duration", "20", "--mock-error-rate", "0.1", "--fault-window", "5:12",
