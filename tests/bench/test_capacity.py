@@ -90,6 +90,7 @@ def test_a_small_pool_is_named_as_the_limit(searched: dict[str, Capacity]) -> No
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, needle in (
         (["--scenarios", "hello"], "not hello"),
+        (["--scenarios", "complete,disconnect"], "not disconnect"),
         (["--latencies", "glacial"], "unknown latency glacial"),
         (["--latencies", "short", "--mock-ttft-ms", "50"], "not both"),
         (["--targets", "flask-gunicorn-sync{procs=2}"], "counts are workers=N"),
