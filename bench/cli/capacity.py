@@ -23,7 +23,7 @@ from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.reports.report import write_report
 from bench.reports.summary import print_capacity
 from bench.results import store
-from bench.results.model import IO_BOUND, Run
+from bench.results.model import CAPACITY_SCENARIOS, Run
 from bench.running.capacity import (
     DEFAULT_LATENCIES,
     LATENCIES,
@@ -112,14 +112,15 @@ def plan_from_args(args: argparse.Namespace) -> CapacityPlan:
     """The capacity plan from the flags; raise UsageError for what cannot work."""
     check_upstream(args)
     preset = {"targets": PRESETS[args.preset]} if args.preset else {}
-    scenarios = args.scenarios or list(IO_BOUND)
-    bad = [s for s in scenarios if s not in IO_BOUND]
+    scenarios = args.scenarios or list(CAPACITY_SCENARIOS)
+    bad = [s for s in scenarios if s not in CAPACITY_SCENARIOS]
     if bad:
-        raise UsageError(f"capacity searches {', '.join(IO_BOUND)}, not {', '.join(bad)}")
+        searched = ", ".join(CAPACITY_SCENARIOS)
+        raise UsageError(f"capacity searches {searched}, not {', '.join(bad)}")
     server_cpus, load_cpus = cpu_split(args)
     return CapacityPlan(
         targets=target_names(args, preset),
-        scenarios=[s for s in IO_BOUND if s in scenarios],
+        scenarios=[s for s in CAPACITY_SCENARIOS if s in scenarios],
         latencies=_latencies(args),
         max_users=args.max_users,
         slo_p99_ms=args.slo_p99_ms,

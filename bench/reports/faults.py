@@ -31,7 +31,8 @@ FAULTS_INTRO = (
     "`done` or `error`); anything but the contract's answers is off the contract and "
     "makes the point invalid. With a fault window, recovery is the time from the end of "
     "the faults until throughput is back within "
-    f"{RECOVERY_BAND:.0%} of its level before them, and the runner asks /health and "
+    f"{RECOVERY_BAND:.0%} (or the noise of the seconds before them) of its level before "
+    "them, and the runner asks /health and "
     "/hello on a new connection every 0.2 s throughout, as a health checker would."
 )
 CANCEL_INTRO = (

@@ -386,8 +386,9 @@ def _fault_warnings(window: Window, point: Point) -> Iterable[Warning]:
     if record is not None and record.plan.window and record.recovery_s is None:
         yield Warning(
             NO_RECOVERY,
-            f"throughput was not back within {faults.RECOVERY_BAND:.0%} of its level "
-            f"before the faults ({record.baseline_rps or 0:.1f} req/s) by the end of the window",
+            f"throughput was not back within {faults.RECOVERY_BAND:.0%} (or the noise of "
+            f"the seconds before) of its level before the faults "
+            f"({record.baseline_rps or 0:.1f} req/s) by the end of the window",
             figures={"baseline_rps": record.baseline_rps or 0.0},
         )
     yield from _cancel_warnings(window.cancel)

@@ -236,7 +236,8 @@ def recovery(
     `per_second[i]` counts the successes of second i of the measured window; the faults
     covered [window[0], window[1]) seconds. The baseline is the mean rate before them;
     recovery is the time from their end to the first second from which the mean over
-    `smooth_s` seconds is within 5 % of the baseline (None: not within the window).
+    `smooth_s` seconds is within the band of the baseline (`recovery_band`; None: not
+    within the window).
     """
     start, end = math.floor(window[0]), math.ceil(window[1])
     before = list(per_second[:start])
@@ -245,11 +246,27 @@ def recovery(
     baseline = statistics.fmean(before)
     if baseline <= 0:
         return baseline, None
+    band = recovery_band(before, smooth_s)
     for second in range(end, len(per_second) - smooth_s + 1):
         mean = statistics.fmean(per_second[second : second + smooth_s])
-        if abs(mean - baseline) <= RECOVERY_BAND * baseline:
+        if abs(mean - baseline) <= band * baseline:
             return baseline, float(second - end)
     return baseline, None
+
+
+def recovery_band(before: Sequence[int], smooth_s: int) -> float:
+    """How far from the baseline a mean over `smooth_s` seconds may be and count as back.
+
+    5 %, or two standard errors of such a mean when the seconds before the faults were
+    noisier: closed-loop users finishing in cohorts make per-second counts alternate
+    (e.g. 40, 60, 43, 57 at 50 req/s), and a band narrower than that noise would call a
+    recovered target unrecovered depending on the phase of its cohorts.
+    """
+    if len(before) < 2:
+        return RECOVERY_BAND
+    baseline = statistics.fmean(before)
+    noise = 2 * statistics.stdev(before) / math.sqrt(smooth_s) / baseline
+    return max(RECOVERY_BAND, noise)
 
 
 @dataclass

@@ -20,6 +20,8 @@ SCENARIOS = ("hello", "complete", "stream", "disconnect")
 # What a run measures unless told: clients that hang up are a scenario of their own.
 DEFAULT_SCENARIOS = ("hello", "complete", "stream")
 IO_BOUND = ("complete", "stream", "disconnect")
+# What `bench capacity` searches: a client that hangs up is not load a service serves.
+CAPACITY_SCENARIOS = ("complete", "stream")
 PERCENTILE_KEYS = ("p50", "p90", "p99", "p999", "max", "mean")
 
 LoadMode = Literal["users", "rate"]

@@ -16,8 +16,6 @@ pytestmark = pytest.mark.process
 
 SYNC = "flask-gunicorn-sync{workers=2}"
 POOLED = "fastapi-uvicorn{pool=20}"
-SEARCH = ["capacity", "--targets", f"{SYNC},fastapi-uvicorn,{POOLED}", "--scenarios", "complete",
-          "--latencies", "short", "--max-users", "64"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +31,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
             "--latencies",
             "short",
             "--max-users",
-            "64",
+            "32",
             "--out",
             str(out),
             *free_ports(),
@@ -67,12 +65,12 @@ def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(
     searched: dict[str, Capacity],
 ) -> None:
     asgi = searched["fastapi-uvicorn"]
-    assert asgi.max_rps is not None and asgi.max_rps > 5 * 20.0
+    assert asgi.max_rps is not None and asgi.max_rps > 4 * 20.0
     # No declared limit binds it: the core's CPU, the offered load, or (on a machine
     # busy with other work, just short of the ceiling) nothing the classifier can name.
     assert asgi.rps_limit is not None
     assert asgi.rps_limit.kind in ("server-cpu", "none", "unexplained"), asgi.rps_limit
-    assert asgi.max_in_flight is not None and asgi.max_in_flight >= 32
+    assert asgi.max_in_flight is not None and asgi.max_in_flight >= 24
     # Every point carries its figures and conditions.
     for point in asgi.points:
         assert point.cpu_us_per_request is not None and point.cpu_us_per_request > 0
@@ -92,6 +90,7 @@ def test_a_small_pool_is_named_as_the_limit(searched: dict[str, Capacity]) -> No
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     for args, needle in (
         (["--scenarios", "hello"], "not hello"),
+        (["--scenarios", "complete,disconnect"], "not disconnect"),
         (["--latencies", "glacial"], "unknown latency glacial"),
         (["--latencies", "short", "--mock-ttft-ms", "50"], "not both"),
         (["--targets", "flask-gunicorn-sync{procs=2}"], "counts are workers=N"),

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bench.cli import build_parser, main
+from bench.cli.capacity import plan_from_args as capacity_plan
 from bench.cli.run import plan_from_args
-from bench.running.targets import TARGETS
+from bench.running.targets import DEFAULT_TARGETS, TARGETS
 from tests.support import REPO_ROOT
 
 
@@ -67,6 +68,21 @@ def test_flags_override_the_preset() -> None:
     assert [load.amount for load in plan.loads["complete"]] == [5, 10]
     assert plan.repeat == 2 and plan.mock.tokens == 4
     assert set(plan.server_cpus).isdisjoint(plan.load_cpus)
+
+
+def test_locusts_names_and_ours_are_the_same_flags() -> None:
+    ours = ["run", "--locust-master", "--master-port", "6000", "--locust-processes", "2"]
+    locusts = ["run", "--master", "--master-bind-port", "6000", "--processes", "2"]
+    parse = build_parser().parse_args
+    for args in (parse(ours), parse(locusts)):
+        assert args.locust_master and args.master_port == 6000 and args.locust_processes == 2
+
+
+def test_capacity_searches_complete_and_stream_by_default() -> None:
+    args = build_parser().parse_args(["capacity", "--preset", "capacity-quick"])
+    plan = capacity_plan(args)
+    assert plan.scenarios == ["complete", "stream"]
+    assert plan.targets == list(DEFAULT_TARGETS)
 
 
 def test_faults_soak_and_disconnect_flags_make_the_plan() -> None:

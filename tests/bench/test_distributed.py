@@ -40,66 +40,10 @@ def _worker(master_port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def test_master_mode_totals_are_the_sum_of_the_workers(tmp_path: Path) -> None:
-    out, master_port = tmp_path / "run", free_port()
-    bench = subprocess.Popen(
-        bench_command(
-            "run",
-            "--out",
-            str(out),
-            *free_ports(),
-            "--targets",
-            "baseline-uvicorn",
-            "--scenarios",
-            "hello",
-            "--users",
-            "10",
-            "--duration",
-            "3",
-            "--warmup",
-            "1",
-            "--locust-master",
-            "--expect-workers",
-            "2",
-            "--master-port",
-            str(master_port),
-            "--no-summary",
-        ),
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    workers = [_worker(master_port) for _ in range(2)]
-    try:
-        output, _ = bench.communicate(timeout=180)
-        for worker in workers:
-            worker.wait(timeout=30)  # the master tells its workers to quit
-    finally:
-        procs: list[subprocess.Popen[Any]] = [bench, *workers]
-        for proc in procs:
-            proc.kill()
-    assert bench.returncode == 0, output
-    [point] = store.load_document(out)["points"]
-    assert point["status"] == "ok", point
-    assert point["generator"]["processes"] == 2
-    assert point["generator"]["hosts"] == 1
-    locust = (out / "points").glob("*/locust.json")
-    document = json.loads(next(locust).read_text())
-    per_worker = [w["requests"]["/hello"]["count"] for w in document["workers"]]
-    assert len(per_worker) == 2 and all(count > 0 for count in per_worker)
-    assert sum(per_worker) == point["requests"] > 0
-    # The workers had no window of their own: the master sent it. Locust's own count
-    # covers the whole run (start-up, warm-up, tail), ours only the 3 s window.
-    stats = next((out / "points").glob("*/locust_stats.csv")).read_text().splitlines()
-    whole_run = int(next(line for line in stats if ",/hello," in line).split(",")[2])
-    assert point["requests"] < 0.75 * whole_run
-
-
-def test_the_scenario_knobs_reach_workers_from_their_master(tmp_path: Path) -> None:
-    # The workers are started with no knob at all: the pacing (--rate) and the tokens
-    # each stream must carry (fidelity) reach them from the master as Locust's own
-    # custom arguments.
+def test_master_mode_sums_its_workers_and_sends_them_the_knobs(tmp_path: Path) -> None:
+    # The workers are started with no knob at all: the window, the pacing (--rate) and the
+    # tokens each stream must carry (fidelity) reach them from the master, the last two
+    # as Locust's own custom arguments.
     out, master_port = tmp_path / "run", free_port()
     bench = subprocess.Popen(
         bench_command(
@@ -139,12 +83,25 @@ def test_the_scenario_knobs_reach_workers_from_their_master(tmp_path: Path) -> N
     workers = [_worker(master_port) for _ in range(2)]
     try:
         output, _ = bench.communicate(timeout=180)
+        for worker in workers:
+            worker.wait(timeout=30)  # the master tells its workers to quit
     finally:
         procs: list[subprocess.Popen[Any]] = [bench, *workers]
         for proc in procs:
             proc.kill()
     assert bench.returncode == 0, output
     [point] = store.load_document(out)["points"]
-    assert point["status"] == "ok" and point["generator"]["processes"] == 2, point
+    assert point["status"] == "ok", point
+    assert point["generator"]["processes"] == 2 and point["generator"]["hosts"] == 1
     assert point["chunk_fidelity"] == 1.0  # 3 deltas expected, not the default 10
     assert point["achieved_rate"] == pytest.approx(20.0, rel=0.2)  # paced, not flat out
+    locust = (out / "points").glob("*/locust.json")
+    document = json.loads(next(locust).read_text())
+    per_worker = [w["requests"]["/complete/stream"]["count"] for w in document["workers"]]
+    assert len(per_worker) == 2 and all(count > 0 for count in per_worker)
+    assert sum(per_worker) == point["requests"] > 0
+    # The workers had no window of their own: the master sent it. Locust's own count
+    # covers the whole run (start-up, warm-up, tail), ours only the 3 s window.
+    stats = next((out / "points").glob("*/locust_stats.csv")).read_text().splitlines()
+    whole_run = int(next(line for line in stats if ",/complete/stream," in line).split(",")[2])
+    assert point["requests"] < 0.75 * whole_run

@@ -65,20 +65,21 @@ def test_recovery_after_a_fault_window_is_recorded(tmp_path: Path) -> None:
     done = _run(
         tmp_path / "run",
         "--targets", "fastapi-uvicorn", "--scenarios", "complete", "--users", "20",
-        "--duration", "10", "--warmup", "1",
-        "--mock-error-rate", "0.5", "--mock-error-codes", "500", "--fault-window", "3:6",
+        "--duration", "12", "--warmup", "1",
+        "--mock-error-rate", "0.5", "--mock-error-codes", "500", "--fault-window", "4:7",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     [point] = _points(tmp_path / "run")
     faults = point["faults"]
-    assert faults["window"] == [3.0, 6.0]
+    assert faults["window"] == [4.0, 7.0]
     assert faults["violations"] == {} and faults["responses"]["502"] > 20
     assert faults["baseline_rps"] > 20
-    # Each of the 20 users is back to work at once after a fault: fast recovery.
+    # Each of the 20 users is back to work at once after a fault: fast recovery (judged
+    # against 4 s of baseline, within 5 s after the faults, on a machine that may be busy).
     assert faults["recovery_s"] is not None and faults["recovery_s"] <= 2
     # Faults only inside their window: none in the seconds before it.
     seconds = point["seconds"]
-    assert sum(seconds["errors"][:2]) == 0 and sum(seconds["errors"][3:6]) > 0
+    assert sum(seconds["errors"][:3]) == 0 and sum(seconds["errors"][4:7]) > 0
 
 
 def test_dropped_streams_are_closed_upstream_and_reported(tmp_path: Path) -> None:

@@ -41,6 +41,18 @@ def test_recovery_is_measured_from_the_end_of_the_faults() -> None:
     assert recovery == 2.0
 
 
+def test_cohorts_that_alternate_around_the_baseline_have_recovered() -> None:
+    # 20 closed-loop users at ~385 ms: per-second counts alternate around 50 req/s, so a
+    # 3-s mean is 46.7 or 53.3 by phase; the band widens to the noise of such a mean.
+    before, during, after = [40, 60, 43, 57], [10, 5, 8], [41, 59, 40, 60, 42, 58]
+    band = faults.recovery_band(before, 3)
+    assert 0.1 < band < 0.3
+    assert faults.recovery(before + during + after, (4.0, 7.0), 3) == (50, 0.0)
+    # Steady seconds keep the 5 % band; a recovery to 80 % of them is not one.
+    assert faults.recovery_band([100, 101, 99, 100], 3) == faults.RECOVERY_BAND
+    assert faults.recovery([50] * 4 + [0] * 3 + [40] * 6, (4.0, 7.0), 3) == (50, None)
+
+
 def test_no_recovery_within_the_window_and_no_baseline() -> None:
     assert faults.recovery([100] * 5 + [0] * 10, (5.0, 8.0), 3) == (100, None)
     assert faults.recovery([0, 0, 0, 0], (0.0, 2.0), 3) == (None, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -13,7 +12,6 @@ from typing import Any
 import psutil
 import pytest
 
-from bench.cli.args import EXIT_INVALID
 from bench.results import store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT, free_port, mock_llm, running
@@ -134,41 +132,6 @@ def _start(out: Path, port: int, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_a_target_killed_mid_run_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
-    out, port = tmp_path / "run", free_port()
-    proc = _start(
-        out,
-        port,
-        "--targets",
-        "fastapi-uvicorn,baseline-uvicorn",
-        "--scenarios",
-        "hello",
-        "--users",
-        "5",
-        "--duration",
-        "4",
-        "--warmup",
-        "1",
-    )
-    try:
-        # Kill the first target once its measurement window is open.
-        _wait_for(lambda: list(out.glob("points/001-*/locust.log")), 60)
-        time.sleep(4.5)
-        server = _server_on(port)
-        assert server is not None
-        os.killpg(os.getpgid(server.pid), signal.SIGKILL)
-        output, _ = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == EXIT_INVALID, output  # a failed point: CI must notice
-    assert "exit 4: 1 point(s) failed or invalid" in output
-    points = _by_target(_points(out))
-    killed = points["fastapi-uvicorn"]
-    assert killed["status"] == "failed" and not killed["valid"]
-    assert "died" in killed["failure"]
-    assert points["baseline-uvicorn"]["status"] == "ok"
-
-
 def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: Path) -> None:
     out, port = tmp_path / "run", free_port()
     args = [
@@ -246,9 +209,9 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
                 text=True,
                 timeout=120,
             )
-    assert done.returncode == 0, done.stdout + done.stderr
     document = store.load_document(out)
     [point] = document["points"]
+    assert done.returncode == 0, done.stdout + done.stderr + str(point["warnings"])
     assert document["run"]["target_url"] == f"http://127.0.0.1:{port}"
     assert point["status"] == "ok" and point["valid"], point["warnings"]
     assert point["server"]["cpu_pct"] is None  # not our process: not measured
