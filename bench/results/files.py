@@ -12,6 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# mkstemp creates its file for its owner alone (0600); a result or report is a file like
+# any other, readable as the umask allows (a web server, a colleague, a container user).
+# Read once, at import, since reading the umask means setting it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder and a rename."""
@@ -19,6 +26,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ def test_round_trip_through_an_atomic_write(tmp_path: Path) -> None:
     assert store.load(tmp_path) == run
     assert store.load(tmp_path / "results.json").to_dict() == run.to_dict()
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temp files left
+
+
+def test_written_files_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    # Not mkstemp's owner-only 0600: a report is served, shared, read by a container user.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    store.save(tmp_path / "results.json", make_run([point_dict()]))
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_write_refuses_nan_and_leaves_the_old_file(tmp_path: Path) -> None:
