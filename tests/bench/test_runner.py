@@ -100,11 +100,12 @@ def test_stream_figures_match_the_mock_at_low_load(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     [point] = _points(out)
     assert point["valid"], point["warnings"]
-    assert 100 <= point["ttft_ms"]["p50"] < 106
-    assert 19 <= point["tpot_ms"]["p50"] < 22
-    assert 18 <= point["itl_ms"]["p50"] < 22
+    # The mock's schedule plus a few ms of service and loopback (more on a busy machine).
+    assert 100 <= point["ttft_ms"]["p50"] < 112
+    assert 19 <= point["tpot_ms"]["p50"] < 23
+    assert 18 <= point["itl_ms"]["p50"] < 23
     assert point["chunk_fidelity"] == 1.0
-    assert 200 <= point["latency_ms"]["p50"] < 212  # 100 + 5 x 20 ms
+    assert 200 <= point["latency_ms"]["p50"] < 220  # 100 + 5 x 20 ms
 
 
 def _server_on(port: int) -> psutil.Process | None:
