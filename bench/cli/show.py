@@ -6,7 +6,7 @@ import argparse
 
 from bench.cli.args import Parser, Subparsers, UsageError, console
 from bench.reports import export
-from bench.reports.summary import print_summary
+from bench.reports.summary import print_capacity, print_summary
 from bench.results import store
 
 FORMATS = ("table", "json", "csv")
@@ -31,12 +31,16 @@ def command(args: argparse.Namespace) -> int:
         run = store.load(args.run_dir)
     except store.ResultsError as exc:
         raise UsageError(str(exc)) from None
-    if not run.points and not (args.format != "table" and run.capacity):
+    if not run.points and not run.capacity:
         raise UsageError(f"{args.run_dir}: the run has no points yet")
     if args.format == "json":
         print(export.to_json(run))
     elif args.format == "csv":
         print(export.to_csv(run), end="")
     else:
-        print_summary(run, console)
+        if run.points:
+            print_summary(run, console)
+        if run.capacity:
+            # A `bench capacity` run: its points live in its searches.
+            print_capacity(run, console)
     return 0

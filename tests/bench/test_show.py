@@ -14,6 +14,7 @@ from bench.reports import export
 from bench.results import store
 from bench.results.files import write_json_atomic
 from tests.bench.factories import point_dict, run_document, windowed_point
+from tests.support import REPO_ROOT
 
 
 @pytest.fixture
@@ -71,3 +72,10 @@ def test_a_missing_run_is_one_line_and_exit_2(
     assert bench_main(["show", str(tmp_path / "nope"), "--format", "csv"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such results file" in err
+
+
+def test_a_capacity_run_shows_its_capacity_table(capsys: pytest.CaptureFixture[str]) -> None:
+    # The committed capacity reference: no points of its own, every one in its searches.
+    assert bench_main(["show", str(REPO_ROOT / "results" / "capacity-reference")]) == 0
+    out = capsys.readouterr().out
+    assert "capacity (ranked per server core)" in out and "fastapi-uvicorn" in out
