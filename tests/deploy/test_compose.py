@@ -676,3 +676,19 @@ def test_the_preflight_waits_for_health_then_becomes_the_command(tmp_path: Path)
     )
     assert late.returncode == 1
     assert "did not answer within 1 s" in late.stderr
+
+
+def test_nothing_local_that_git_ignores_enters_the_build_context() -> None:
+    # A local environment or cache copied by `COPY . .` (.venv-variants alone is hundreds
+    # of MB) would bloat the image and put the host's state in it.
+    ignored = {
+        line.strip().strip("/")
+        for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    local = [
+        line.strip().strip("/")
+        for line in (REPO_ROOT / ".gitignore").read_text().splitlines()
+        if line.startswith(".") and line.strip().endswith("/")
+    ]
+    assert local and [name for name in local if name not in ignored] == []
