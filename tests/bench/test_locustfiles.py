@@ -272,7 +272,9 @@ def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
     assert locust_count(run, "GET", "/hello") == (hello["count"], 0)
     assert run.doc["processes"] == 1
     window = run.doc["window"]
-    assert 2.5 < window["end"] - window["start"] < 4.0
+    # the window opens once every user is spawned, which a busy machine delays by
+    # up to a second of the 3 s run; it never outlasts the run
+    assert 1.0 < window["end"] - window["start"] < 4.0
 
 
 @pytest.mark.process
