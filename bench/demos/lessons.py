@@ -27,6 +27,11 @@ class Lesson:
         return "\n".join([f"{verdict}: {self.headline}", *(f"- {d}" for d in self.details)])
 
 
+# What may end an async server's concurrency for the lesson to stand: its core (or the
+# time it adds per request), the ceiling, or the generator; not a declared limit.
+CPU_OR_NOTHING = ("server-cpu", "server-latency", "none", "unexplained", "generator")
+
+
 def _ok(points: list[Point]) -> list[Point]:
     return [p for p in points if p.ok]
 
@@ -326,7 +331,7 @@ def concurrency(capacity: list[Capacity]) -> Lesson:
     }
     ends = asgi.limit.kind if asgi.limit else "nothing within the steps"
     best = max(recovered.values(), default=0.0)
-    confirmed = gap >= 10 and ends in ("server-cpu", "none", "unexplained", "generator")
+    confirmed = gap >= 10 and ends in CPU_OR_NOTHING
     if confirmed:
         headline = (
             f"with {latency:,.0f} ms answers, FastAPI on uvicorn held {_held(asgi):,} LLM calls "

@@ -10,10 +10,12 @@ Two figures per target, scenario and upstream latency:
 - max concurrency (in flight): the most users held at >= 90 % of users / latency
   within the same SLO (closed loop: each user has one request in flight).
 
-The search climbs a ladder of user counts (doubling, from a start that prior knowledge
-may raise: a declared concurrency limit, or the CPU a request cost at another latency),
-stops once a step fails and throughput has stopped growing, then refines between the
-last step that held and the first that did not.
+The search climbs a ladder of user counts, doubling from a quarter of what is expected to
+bind: the CPU a request cost at another latency, else a guess of one core's rate at this
+latency, or a declared concurrency limit when that is lower (then the ladder also tries
+the limit itself and a fifth above it). It stops once a step fails and throughput has
+stopped growing, then refines between the last step that held and the first that did not
+(at most two steps: a boundary known within about 25 %).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.results import limits
 from bench.results.model import Capacity, Limit, Point
 
 SLO_FACTOR = 1.25
@@ -30,8 +33,14 @@ SLO_SLACK_MS = 50.0
 MAX_ERROR_SHARE = 0.01
 MIN_EFFICIENCY = 0.90
 STILL_GROWING = 1.05  # a failing step whose throughput beats the best by this is not the end
-RESOLUTION = 1.25  # refine until the boundary is known within this factor
-MAX_REFINE_STEPS = 3
+RESOLUTION = 1.26  # refine until the boundary is known within this factor (2 ** (1/3))
+MAX_REFINE_STEPS = 2  # a doubling split in three, in one ramp
+# With nothing known about a target, the ladder starts as if one core served this many
+# requests a second (a middle guess: a core serves 30 to 900 of these answers a second).
+GUESS_RPS_PER_CORE = 320.0
+# Fewer answers than this in a window: one answer is 2 % or more of the count.
+FEW_ANSWERS = 50
+ABOVE_DECLARED = 0.2  # the step that shows a declared limit binding: a fifth above it
 
 
 def default_slo_ms(answer_latency_ms: float) -> float:
@@ -62,10 +71,23 @@ class Criteria:
         )
 
     def held(self, point: Point) -> bool:
-        """Served, and at >= 90 % of users / latency: every user's request was in flight."""
+        """Served, and at >= 90 % of users / latency: every user's request was in flight.
+
+        Where the window holds too few answers for a count to tell 90 % from 100 % (one
+        user, 2.5 s answers, a 12 s window: 4 or 5 answers, 82 % or 102 %), the mock's mean
+        in flight, sampled four times a second, says it instead.
+        """
+        if not self.served(point):
+            return False
         efficiency = point.efficiency
+        if efficiency is not None and efficiency >= self.min_efficiency:
+            return True
+        expected = (point.ceiling_rps or 0.0) * point.window_s
+        users = point.load.users or 0
         return (
-            self.served(point) and efficiency is not None and efficiency >= self.min_efficiency
+            0 < expected < FEW_ANSWERS
+            and point.in_flight_mean is not None
+            and point.in_flight_mean >= self.min_efficiency * users
         )
 
 
@@ -84,17 +106,33 @@ def ladder(start: int, max_users: int, factor: float = 2.0) -> list[int]:
     return steps
 
 
-def start_users(declared: int | None, prior_in_flight: float | None) -> int:
-    """Where the ladder starts: a quarter of what is expected to bind, else 8 users.
+def guess_in_flight(cores: int, answer_latency_ms: float) -> float:
+    """In flight at a guessed rate, for a target about which nothing is known."""
+    return GUESS_RPS_PER_CORE * max(cores, 1) * answer_latency_ms / 1000
+
+
+def start_users(declared: int | None, expected: float) -> int:
+    """Where the ladder starts: a quarter of what is expected to bind.
 
     Args:
         declared: the tightest declared concurrency limit of the target.
-        prior_in_flight: the in-flight count its CPU cost predicts (rate x latency).
+        expected: the in-flight count its CPU cost predicts (rate x latency), or a guess.
     """
-    expected = [v for v in (declared, prior_in_flight) if v is not None and v > 0]
-    if not expected:
-        return 8
-    return max(1, math.floor(min(expected) / 4))
+    bound = min(v for v in (declared, expected) if v is not None and v > 0)
+    return max(1, math.floor(bound / 4))
+
+
+def rungs(declared: int | None, expected: float, max_users: int) -> list[int]:
+    """The ladder: doubling from the start, and a declared limit tried at and just above it.
+
+    When a declared limit (workers, threads) is lower than what the CPU would allow, it is
+    what binds: measuring at it and a fifth above shows it, with no refining needed.
+    """
+    steps = ladder(start_users(declared, expected), max_users)
+    if declared is not None and 0 < declared <= expected:
+        above = declared + max(1, round(declared * ABOVE_DECLARED))
+        steps = sorted({*steps, declared, above} & set(range(1, max_users + 1)))
+    return steps
 
 
 def should_stop(point: Point, before: Sequence[Point], criteria: Criteria) -> bool:
@@ -115,8 +153,8 @@ def refinement(points: Iterable[Point], criteria: Criteria) -> list[int]:
         return []
     high = min(above)
     if low == 0:
-        # Nothing held: climb from one user to the first failure.
-        return [u for u in ladder(1, high) if u < high and u not in by_users]
+        # Nothing held: climb to the first failure from a quarter of it.
+        return [u for u in ladder(max(1, high // 4), high) if u < high and u not in by_users]
     if high / low <= RESOLUTION or high - low <= 1:
         return []
     count = min(MAX_REFINE_STEPS, math.ceil(math.log(high / low) / math.log(RESOLUTION)) - 1)
@@ -130,33 +168,37 @@ def conclude(capacity: Capacity, criteria: Criteria, unfinished: str | None = No
     points = sorted(capacity.points, key=_users)
     served = [p for p in points if criteria.served(p)]
     held = [p for p in points if criteria.held(p)]
+    answer_ms = capacity.latency.get("answer_ms")
     if served:
         best = max(served, key=lambda p: p.throughput_rps)
         capacity.max_rps, capacity.max_rps_users = best.throughput_rps, _users(best)
-        capacity.rps_limit = _binding(best, points, criteria.served)
+        capacity.rps_limit = _binding(best, points, criteria.served, answer_ms)
     if held:
         top = max(held, key=_users)
         capacity.max_in_flight, capacity.in_flight_measured = _users(top), top.in_flight_mean
-        capacity.limit = _next_failure(top, points, criteria.held)
+        capacity.limit = _next_failure(top, points, criteria.held, answer_ms)
     elif points:
         capacity.max_in_flight = 0
-        capacity.limit = points[0].limit
+        capacity.limit = limits.cause(points[0], answer_ms)
     capacity.unknown = unfinished or _unknown(capacity, points, criteria)
     return capacity
 
 
-def _binding(best: Point, points: list[Point], ok: Any) -> Limit | None:
+def _binding(best: Point, points: list[Point], ok: Any, answer_ms: float | None) -> Limit | None:
     """The limit at the best point, unless it sat at its ceiling: then the next failure's."""
     if best.limit is not None and best.limit.kind not in ("none",):
         return best.limit
-    return _next_failure(best, points, ok) or best.limit
+    return _next_failure(best, points, ok, answer_ms) or best.limit
 
 
-def _next_failure(top: Point, points: list[Point], ok: Any) -> Limit | None:
+def _next_failure(
+    top: Point, points: list[Point], ok: Any, answer_ms: float | None
+) -> Limit | None:
+    """What made the first load above `top` fail (behind a window flag: its cause)."""
     above = [p for p in points if _users(p) > _users(top) and not ok(p)]
     if not above:
         return None
-    return min(above, key=_users).limit
+    return limits.cause(min(above, key=_users), answer_ms)
 
 
 def _unknown(capacity: Capacity, points: list[Point], criteria: Criteria) -> str | None:

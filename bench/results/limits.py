@@ -17,8 +17,16 @@ explanation first, and every verdict carries the numbers it stands on (`evidence
    90 % of limit / latency.
 5. `server-cpu`: the server's cores 90 % busy or more: by the server's own process tree,
    or by anything (other processes on a machine that is not quiet, which it says).
-6. `unexplained`: below the ceiling with no resource saturated and no limit full; the
-   detail lists what was measured, so that nobody reads it as a framework's result.
+6. `server-latency`: below the ceiling with nothing saturated, every user busy (Little's
+   law holds with the measured mean latency), and each request slower than the upstream:
+   the server adds time of its own to every answer (its CPU per request, and waiting for
+   a core, its GIL or its event loop well before the core is full).
+7. `unexplained`: below the ceiling and none of the above; the detail lists what was
+   measured, so that nobody reads it as a framework's result.
+
+`cause` answers a different question for the capacity search: what made a point fail its
+SLO, when its own verdict (`window`, `none`) says that it cannot be trusted or that the
+offered load bound it.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ AT_CEILING = 0.90
 FULL = 0.90  # mean in flight at this share of a limit: full
 FULL_AT_PEAK = 0.75  # or: the peak reached the limit and the mean this share of it
 WINDOW_P99S = 3.0
+LITTLE_TOLERANCE = 0.15  # users / throughput within this of the mean latency: all busy
+ADDED_AT_LEAST = 1.05  # a mean latency this far above the upstream's: the server adds time
 # A declared limit whose name is not a concurrency model of the target itself.
 OPEN_FILES = "open-files"
 LIMIT_NAMES = {
@@ -63,7 +73,26 @@ def _binding(point: Point, answer_latency_ms: float | None) -> Limit:
     declared = _declared(point, answer_latency_ms)
     if declared is not None:
         return declared
-    return _server_cpu(point) or _unexplained(point)
+    return _server_cpu(point) or _server_latency(point, answer_latency_ms) or _unexplained(point)
+
+
+def cause(point: Point, answer_latency_ms: float | None) -> Limit | None:
+    """What made a point that failed its SLO fail: its own limit, unless that is `window`
+    (its p99 is past the SLO anyway: say what lies behind) or `none` (at the ceiling in
+    throughput, yet with a tail past the SLO: the resource that made the tail)."""
+    limit = point.limit
+    if limit is None or limit.kind not in ("window", "none"):
+        return limit
+    found = (
+        _harness(point)
+        or _declared(point, answer_latency_ms)
+        or _server_cpu(point)
+        or _server_latency(point, answer_latency_ms)
+        or _unexplained(point)
+    )
+    p99 = point.value(("latency_ms", "p99"))
+    past = f"; p99 {p99:,.0f} ms, past the SLO" if p99 is not None else ""
+    return Limit(found.kind, f"{found.detail}{past}", found.evidence)
 
 
 def _window(point: Point) -> Limit | None:
@@ -176,6 +205,37 @@ def _server_cpu(point: Point) -> Limit | None:
         f"{point.server.cpu_pct or 0:.0f} %: other processes took the rest (this machine "
         "was not quiet; the figure is not the target's own)",
         {**_resources(point), "cores_busy_pct": busy or 0.0},
+    )
+
+
+def _server_latency(point: Point, answer_latency_ms: float | None) -> Limit | None:
+    """Every user busy, each request slower than the upstream: the server's own time."""
+    mean = point.value(("latency_ms", "mean"))
+    users = point.locust_users or point.load.users or 0
+    if (
+        point.scenario not in IO_BOUND
+        or not answer_latency_ms
+        or mean is None
+        or point.throughput_rps <= 0
+        or mean < ADDED_AT_LEAST * answer_latency_ms
+    ):
+        return None
+    # A declared limit below the users makes requests queue for it: that is not the
+    # server's own time, and its evidence (not full) contradicts itself; say so instead.
+    if any(value < users for value in point.concurrency.values()):
+        return None
+    implied = users / point.throughput_rps * 1000
+    if abs(implied - mean) > LITTLE_TOLERANCE * mean:
+        return None  # some users were not busy: not the server's time
+    cpu, cost = point.server.cpu_pct, point.cpu_us_per_request
+    own = f"{cost / 1000:.1f} ms of CPU per request, " if cost else ""
+    busy = f" ({cpu:.0f} % busy)" if cpu is not None else ""
+    return Limit(
+        "server-latency",
+        f"each request took {mean:,.0f} ms against the upstream's {answer_latency_ms:,.0f} "
+        f"ms: the server adds {mean - answer_latency_ms:,.0f} ms of its own ({own}and "
+        f"waiting for its core{busy}, its GIL or its event loop)",
+        {"mean_ms": mean, "upstream_ms": answer_latency_ms, **_resources(point)},
     )
 
 

@@ -123,6 +123,7 @@ LIMIT_KINDS: tuple[str, ...] = (
     "mock",
     "window",
     "none",
+    "server-latency",
     "unexplained",
 )
 

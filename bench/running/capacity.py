@@ -60,7 +60,9 @@ LOCUST_STARTUP_S = 3
 MIN_WINDOW_S = 2
 WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
 SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
-SETTLE_ANSWERS = 1.5  # after spawning, this many answers' time before the window opens
+# After spawning, this many answers' time before the window opens: every new user has
+# finished a request, so the window sees them in their steady cycle.
+SETTLE_ANSWERS = 1.0
 LIVE_LAG_S = 1.5  # the live file is rewritten every second
 
 
@@ -502,9 +504,10 @@ class Search:
         # limit sized for 10,000 says nothing about where the CPU gives out.
         model = self.target.declared_limits(counts)
         own = [v for k, v in model.items() if k in ("workers", "threads", "connections")]
-        start = capacity.start_users(min(own) if own else None, self._prior())
+        cores = len(self.ctx.where.server_cpus)
+        expected = self._prior() or capacity.guess_in_flight(cores, self.latency.latency_ms())
         plan = self.ctx.plan
-        users = capacity.ladder(start, plan.max_users)
+        users = capacity.rungs(min(own) if own else None, expected, plan.max_users)
         if plan.ladder:
             users = [u for u in plan.ladder if u <= plan.max_users]
         current: Server | None = server

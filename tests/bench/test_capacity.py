@@ -69,7 +69,7 @@ def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(
     # No declared limit binds it: the core's CPU, the offered load, or (on a machine
     # busy with other work, just short of the ceiling) nothing the classifier can name.
     assert asgi.rps_limit is not None
-    assert asgi.rps_limit.kind in ("server-cpu", "none", "unexplained"), asgi.rps_limit
+    assert asgi.rps_limit.kind in ("server-cpu", "server-latency", "none", "unexplained")
     assert asgi.max_in_flight is not None and asgi.max_in_flight >= 24
     # Every point carries its figures and conditions.
     for point in asgi.points:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.results import capacity
 from bench.results.model import Capacity, Limit, Percentiles, Point
 from tests.bench.factories import latency, make_point
@@ -32,6 +34,24 @@ def test_served_and_held() -> None:
     assert not CRITERIA.served(step(10, 98.0, 120.0, "window"))  # untrusted
 
 
+def test_a_window_of_few_answers_is_held_by_the_calls_in_flight() -> None:
+    # One user, 2.5 s answers, 12 s: 4 answers where 4.9 fit (82 %), one call always open.
+    criteria = capacity.Criteria(slo_p99_ms=3800.0)
+    one = make_point(users=1, throughput=4 / 12, ceiling_rps=0.4, efficiency=0.82)
+    one.window_s, one.latency_ms = 12.0, Percentiles.from_dict(latency(2500.0))
+    one.limit = Limit("none", "-")
+    assert not criteria.held(one)  # nothing says where the calls were
+    one.in_flight_mean = 0.98
+    assert criteria.held(one)
+    one.in_flight_mean = 0.5  # half the time the user's call sat in the server
+    assert not criteria.held(one)
+    # Plenty of answers: the count decides, whatever the mock saw.
+    many = make_point(users=100, throughput=35.0, ceiling_rps=40.0, efficiency=0.875)
+    many.window_s, many.latency_ms = 12.0, Percentiles.from_dict(latency(2500.0))
+    many.limit, many.in_flight_mean = Limit("none", "-"), 99.0
+    assert not criteria.held(many)
+
+
 def test_the_ladder_doubles_to_the_maximum() -> None:
     assert capacity.ladder(8, 100) == [8, 16, 32, 64, 100]
     assert capacity.ladder(1, 4) == [1, 2, 4]
@@ -39,10 +59,21 @@ def test_the_ladder_doubles_to_the_maximum() -> None:
 
 
 def test_the_start_is_a_quarter_of_what_is_expected_to_bind() -> None:
-    assert capacity.start_users(None, None) == 8
-    assert capacity.start_users(3, None) == 1  # 3 sync workers
+    guess = capacity.guess_in_flight(1, 100.0)  # nothing known: a guessed rate x 100 ms
+    assert guess == 32.0 and capacity.start_users(None, guess) == 8
+    assert capacity.guess_in_flight(2, 2460.0) == pytest.approx(1574.4)
+    assert capacity.start_users(3, 4000.0) == 1  # 3 sync workers
     assert capacity.start_users(300, 4000.0) == 75  # 300 threads bind before the CPU
     assert capacity.start_users(None, 4000.0) == 1000  # the CPU's prediction
+    assert capacity.start_users(30_000, 32.0) == 8  # gevent's 30,000: the CPU ends first
+
+
+def test_a_declared_limit_that_binds_first_is_tried_at_and_just_above_it() -> None:
+    assert capacity.rungs(3, 4000.0, 10_000)[:5] == [1, 2, 3, 4, 8]  # 3 sync workers
+    assert capacity.rungs(300, 740.0, 10_000)[:5] == [75, 150, 300, 360, 600]
+    # A limit the CPU is expected to reach first adds nothing to the doubling.
+    assert capacity.rungs(30_000, 32.0, 100) == [8, 16, 32, 64, 100]
+    assert capacity.rungs(None, 4000.0, 2500) == [1000, 2000, 2500]
 
 
 def test_climbing_stops_once_the_target_is_saturated() -> None:
@@ -57,11 +88,11 @@ def test_climbing_stops_once_the_target_is_saturated() -> None:
 
 def test_refinement_fills_the_gap_between_held_and_not() -> None:
     points = [step(64, 620.0, 110.0), step(128, 800.0, 160.0, "server-cpu")]
-    assert capacity.refinement(points, CRITERIA) == [76, 91, 108]
+    assert capacity.refinement(points, CRITERIA) == [81, 102]  # two steps: within 26 %
     close = [step(100, 980.0, 110.0), step(120, 1000.0, 160.0)]
     assert capacity.refinement(close, CRITERIA) == []  # known within 25 %
     nothing = [step(8, 20.0, 400.0, "target-concurrency")]
-    assert capacity.refinement(nothing, CRITERIA) == [1, 2, 4]  # climb from one user
+    assert capacity.refinement(nothing, CRITERIA) == [2, 4]  # climb from a quarter
 
 
 def _found(points: list[Point]) -> Capacity:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bench.results.limits import classify
-from bench.results.model import Point, Usage
+from bench.results.limits import cause, classify
+from bench.results.model import Percentiles, Point, Usage
 from tests.bench.factories import latency, make_point
 
 LATENCY_MS = 100.0  # the fixtures' upstream answer latency
@@ -117,13 +117,43 @@ def test_without_a_mock_littles_law_is_the_evidence() -> None:
 
 def test_a_limit_above_the_users_never_binds() -> None:
     roomy = point(users=100, rps=600.0, concurrency={"threads": 300}, in_flight_mean=99.0)
-    assert kind(roomy) == "unexplained"
+    assert kind(roomy) != "target-concurrency"
 
 
-def test_nothing_saturated_below_the_ceiling_is_unexplained_and_says_what_was_seen() -> None:
-    limit = classify(point(rps=700.0), LATENCY_MS)
+def test_below_the_ceiling_with_every_user_busy_the_server_adds_its_own_time() -> None:
+    # 100 users at 700 req/s: 143 ms each against the upstream's 100 (Little's law holds).
+    slow = point(rps=700.0, cpu_us_per_request=571.0)
+    limit = classify(slow, LATENCY_MS)
+    assert limit.kind == "server-latency"
+    assert "took 143 ms against the upstream's 100 ms" in limit.detail
+    assert "adds 43 ms" in limit.detail and "0.6 ms of CPU" in limit.detail
+    assert "40 % busy" in limit.detail
+    assert limit.evidence["mean_ms"] == pytest.approx(142.9, abs=0.1)
+
+
+def test_nothing_known_below_the_ceiling_is_unexplained_and_says_what_was_seen() -> None:
+    # Requests as fast as the upstream, yet 30 % short: some users were not busy.
+    idle_users = point(rps=700.0, latency_ms=Percentiles.from_dict(latency(100.0)))
+    limit = classify(idle_users, LATENCY_MS)
     assert limit.kind == "unexplained"
     assert "efficiency 70%" in limit.detail and "server_cpu_pct 40" in limit.detail
+
+
+def test_a_failed_point_names_its_cause_behind_a_window_or_the_ceiling() -> None:
+    # Untrusted (p99 past a third of the window), the core full behind it.
+    slow = point(rps=50.0, server=Usage(97.0, 80.0))
+    slow.limit = classify(slow, LATENCY_MS)
+    found = cause(slow, LATENCY_MS)
+    assert found is not None and found.kind == "server-cpu" and "past the SLO" in found.detail
+    # At the ceiling in throughput, yet its tail past the SLO: the resource that made it.
+    tail = point(rps=980.0, server=Usage(96.0, 80.0))
+    tail.limit = classify(tail, LATENCY_MS)
+    assert tail.limit.kind == "none"
+    found = cause(tail, LATENCY_MS)
+    assert found is not None and found.kind == "server-cpu"
+    full = point(users=1000, rps=2900.0, concurrency={"threads": 300}, in_flight_mean=299.0)
+    full.limit = classify(full, LATENCY_MS)
+    assert cause(full, LATENCY_MS) == full.limit  # its own verdict stands
 
 
 def test_hello_is_generator_or_server_bound_or_round_trip_bound() -> None:
