@@ -41,12 +41,13 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# The suite in two parts. tests/bench pins real servers and Locust to cores and checks
-# what they measure: one test at a time. Every other test checks behaviour on live
-# services that mostly wait (for a start-up, for the mock's latency): two files at a time.
+# The suite in two parts. Tests that assert measured figures (rates, latencies, window
+# bounds; marked `measures`) pin real servers and Locust to cores: they run one at a time.
+# Every other test checks behaviour on live services that mostly wait (for a start-up, for
+# the mock's latency): two files at a time. PYTEST_ARGS reaches both parts.
 pytest: venv
-	$(BIN)/pytest -n 2 --dist loadfile --ignore=tests/bench $(PYTEST_ARGS)
-	$(BIN)/pytest tests/bench $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not measures" $(PYTEST_ARGS)
+	$(BIN)/pytest -m measures $(PYTEST_ARGS)
 
 # .venv gets requirements-dev.lock (the runtime lock plus the development tools).
 venv:

@@ -160,9 +160,11 @@ class Ramp:
                     if self._over_budget():
                         return points, True
                     point = self._step(step, sampled)
+                    # Judged against the steps before it: its own throughput is no growth.
+                    stop = capacity.should_stop(point, before + points, self.criteria)
                     points.append(point)
                     self._report(point)
-                    if capacity.should_stop(point, before + points, self.criteria):
+                    if stop:
                         break
                     if not point.ok:
                         break
@@ -458,7 +460,7 @@ class Search:
     def run_ramp(self, server: Server, users: list[int], label: str) -> tuple[list[Point], bool]:
         folder = (
             self.ctx.where.out / "capacity"
-            / f"{len(self.results.capacity) + 1:03d}-{self.target.name}-{self.scenario}-"
+            / f"{len(self.results.capacity):03d}-{self.target.name}-{self.scenario}-"
               f"{self.latency_name}-{label}"
         )  # fmt: skip
         ramp = Ramp(self, server, folder)

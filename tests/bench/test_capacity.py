@@ -12,7 +12,8 @@ from bench.results.model import Capacity
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
 
-pytestmark = pytest.mark.process
+# Its assertions are measured figures: it runs alone (Makefile, `-m measures`).
+pytestmark = [pytest.mark.process, pytest.mark.measures]
 
 SYNC = "flask-gunicorn-sync{workers=2}"
 POOLED = "fastapi-uvicorn{pool=20}"

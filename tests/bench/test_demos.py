@@ -21,7 +21,8 @@ from bench.results import store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
 
-pytestmark = pytest.mark.process
+# Its assertions are measured figures: it runs alone (Makefile, `-m measures`).
+pytestmark = [pytest.mark.process, pytest.mark.measures]
 
 
 def test_list_names_every_demo() -> None:

@@ -16,7 +16,8 @@ from tests.bench.runs import bench as bench_command
 from tests.bench.runs import free_ports
 from tests.support import REPO_ROOT, free_port
 
-pytestmark = pytest.mark.process
+# Its assertions are measured figures: it runs alone (Makefile, `-m measures`).
+pytestmark = [pytest.mark.process, pytest.mark.measures]
 
 
 def _worker(master_port: int) -> subprocess.Popen[bytes]:

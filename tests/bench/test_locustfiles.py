@@ -260,6 +260,7 @@ def locust_count(run: Run, method: str, name: str) -> tuple[int, int]:
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
     run = run_locust("hello", stub, tmp_path, users=4, run_time_s=3)
     assert run.returncode == 0
@@ -278,6 +279,7 @@ def test_hello_counts_what_the_stub_served(stub: Stub, tmp_path: Path) -> None:
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_complete_errors_are_counted_by_status(stub: Stub, tmp_path: Path) -> None:
     env = {"BENCH_PROMPT": "x fail"}
     run = run_locust("complete", stub, tmp_path, users=2, run_time_s=2, env=env)
@@ -291,6 +293,7 @@ def test_complete_errors_are_counted_by_status(stub: Stub, tmp_path: Path) -> No
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_stream_figures_match_the_stubs_timing(stub: Stub, tmp_path: Path) -> None:
     env = {"BENCH_MAX_TOKENS": "10"}
     run = run_locust("stream", stub, tmp_path, users=2, run_time_s=3, env=env)
@@ -334,6 +337,7 @@ def test_an_error_without_the_contracts_detail_is_its_own_kind(
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_a_disconnecting_client_reads_its_deltas_and_hangs_up(stub: Stub, tmp_path: Path) -> None:
     env = {"BENCH_DROP_AFTER": "3"}
     run = run_locust("disconnect", stub, tmp_path, users=2, run_time_s=3, env=env)
@@ -365,6 +369,7 @@ def test_stream_failures_are_counted_by_kind(
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_window_counts_only_requests_completed_inside_it(stub: Stub, tmp_path: Path) -> None:
     now = time.time()
     window = Window(now + 1.5, now + 3.0)
@@ -381,6 +386,7 @@ def test_window_counts_only_requests_completed_inside_it(stub: Stub, tmp_path: P
 
 
 @pytest.mark.process
+@pytest.mark.measures
 def test_processes_merge_every_workers_totals(stub: Stub, tmp_path: Path) -> None:
     now = time.time()
     # Two processes take a few seconds to start on a busy machine: open the window after.

@@ -43,6 +43,7 @@ def _by_target(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {p["target"]: p for p in points}
 
 
+@pytest.mark.measures
 def test_sync_workers_follow_littles_law_and_asgi_reaches_its_ceiling(tmp_path: Path) -> None:
     out = tmp_path / "run"
     done = _run(
@@ -79,6 +80,7 @@ def test_sync_workers_follow_littles_law_and_asgi_reaches_its_ceiling(tmp_path: 
     assert (out / "points").is_dir() and list(out.glob("points/*/locust_stats.csv"))
 
 
+@pytest.mark.measures
 def test_stream_figures_match_the_mock_at_low_load(tmp_path: Path) -> None:
     out = tmp_path / "run"
     done = _run(
@@ -219,6 +221,7 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
     assert point["upstream_calls"] == pytest.approx(point["requests"], abs=5)
 
 
+@pytest.mark.measures
 def test_abandoned_requests_do_not_steal_the_next_window(tmp_path: Path) -> None:
     # 100 users on one sync worker at 100 ms: when a point ends, about 10 s of abandoned
     # requests wait in the server's queue; the next repetition must not inherit them.
