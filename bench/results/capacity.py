@@ -12,8 +12,8 @@ Two figures per target, scenario and upstream latency:
 
 The search climbs a ladder of user counts, doubling from a quarter of what is expected to
 bind: the CPU a request cost at another latency, else a guess of one core's rate at this
-latency, or a declared concurrency limit when that is lower (then the ladder also tries
-the limit itself and a fifth above it). It stops once a step fails and throughput has
+latency; or from half a declared concurrency limit when that is lower (then the ladder
+also tries the limit itself and a fifth above it). It stops once a step fails and throughput has
 stopped growing, then refines between the last step that held and the first that did not
 (at most two steps: a boundary known within about 25 %).
 """
@@ -36,8 +36,8 @@ STILL_GROWING = 1.05  # a failing step whose throughput beats the best by this i
 RESOLUTION = 1.26  # refine until the boundary is known within this factor (2 ** (1/3))
 MAX_REFINE_STEPS = 2  # a doubling split in three, in one ramp
 # With nothing known about a target, the ladder starts as if one core served this many
-# requests a second (a middle guess: a core serves 30 to 900 of these answers a second).
-GUESS_RPS_PER_CORE = 320.0
+# requests a second (a middle guess: one core serves 300 to 2,000 short answers a second).
+GUESS_RPS_PER_CORE = 1000.0
 # Fewer answers than this in a window: one answer is 2 % or more of the count.
 FEW_ANSWERS = 50
 ABOVE_DECLARED = 0.2  # the step that shows a declared limit binding: a fifth above it
@@ -112,14 +112,17 @@ def guess_in_flight(cores: int, answer_latency_ms: float) -> float:
 
 
 def start_users(declared: int | None, expected: float) -> int:
-    """Where the ladder starts: a quarter of what is expected to bind.
+    """Where the ladder starts: half a declared limit that binds first, else a quarter of
+    what is expected to bind.
 
     Args:
         declared: the tightest declared concurrency limit of the target.
         expected: the in-flight count its CPU cost predicts (rate x latency), or a guess.
     """
-    bound = min(v for v in (declared, expected) if v is not None and v > 0)
-    return max(1, math.floor(bound / 4))
+    if declared is not None and 0 < declared <= expected:
+        # A count of workers or threads is exact, where a prediction from CPU is not.
+        return max(1, math.floor(declared / 2))
+    return max(1, math.floor(expected / 4))
 
 
 def rungs(declared: int | None, expected: float, max_users: int) -> list[int]:

@@ -56,14 +56,17 @@ LATENCIES: dict[str, MockSettings] = {
 }
 DEFAULT_LATENCIES = ("short", "llm")
 MAX_USERS = 10_000
-LOCUST_STARTUP_S = 3
+# Locust answers its first request about a second after it starts; the shape asks for
+# the first step's users from then on, so the first step settles no less than any other.
+LOCUST_STARTUP_S = 1.5
 MIN_WINDOW_S = 2
 WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
 SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
 # After spawning, this many answers' time before the window opens: every new user has
 # finished a request, so the window sees them in their steady cycle.
 SETTLE_ANSWERS = 1.0
-LIVE_LAG_S = 1.5  # the live file is rewritten every second
+SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
+LIVE_LAG_S = 1.2  # the live file is rewritten every second
 
 
 @dataclass
@@ -111,7 +114,7 @@ def schedule(users: list[int], t0: int, latency_s: float, slo_s: float) -> list[
     for count in users:
         added = max(count - previous, 0)
         rate = max(min(SPAWN_PER_S, added), 1.0)
-        settle = math.ceil(added / rate + SETTLE_ANSWERS * latency_s + 0.5)
+        settle = math.ceil(added / rate + SETTLE_ANSWERS * latency_s + SETTLE_MARGIN_S)
         opens = now + settle
         steps.append(Step(count, now, rate, (opens, opens + window_s)))
         now, previous = opens + window_s, count
@@ -149,7 +152,7 @@ class Ramp:
     def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
         """Measure the steps; return the points and whether the budget ran out."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        t0 = math.ceil(time.time()) + LOCUST_STARTUP_S
+        t0 = math.ceil(time.time() + LOCUST_STARTUP_S)
         steps = schedule(users, t0, self.answer_ms / 1000, self.criteria.slo_p99_ms / 1000)
         locust = self._start_locust(steps)
         self._announce(steps)
@@ -183,7 +186,7 @@ class Ramp:
                 target=self.target.name,
                 scenario=self.scenario,
                 live_file=self.live,
-                started=steps[0].start - LOCUST_STARTUP_S,
+                started=round(steps[0].start - LOCUST_STARTUP_S),
                 windows=tuple((float(s.window[0]), float(s.window[1])) for s in steps),
                 latency_ms=self.latency.latency_ms(),
                 concurrency=self.target.concurrency(self.server.counts, child_nofile()),

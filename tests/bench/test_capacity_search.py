@@ -58,21 +58,22 @@ def test_the_ladder_doubles_to_the_maximum() -> None:
     assert capacity.ladder(3000, 2000) == [2000]
 
 
-def test_the_start_is_a_quarter_of_what_is_expected_to_bind() -> None:
+def test_the_start_is_a_quarter_of_what_is_expected_or_half_a_declared_limit() -> None:
     guess = capacity.guess_in_flight(1, 100.0)  # nothing known: a guessed rate x 100 ms
-    assert guess == 32.0 and capacity.start_users(None, guess) == 8
-    assert capacity.guess_in_flight(2, 2460.0) == pytest.approx(1574.4)
-    assert capacity.start_users(3, 4000.0) == 1  # 3 sync workers
-    assert capacity.start_users(300, 4000.0) == 75  # 300 threads bind before the CPU
+    assert guess == 100.0 and capacity.start_users(None, guess) == 25
+    assert capacity.guess_in_flight(2, 2460.0) == pytest.approx(4920.0)
     assert capacity.start_users(None, 4000.0) == 1000  # the CPU's prediction
-    assert capacity.start_users(30_000, 32.0) == 8  # gevent's 30,000: the CPU ends first
+    assert capacity.start_users(30_000, 100.0) == 25  # gevent's 30,000: the CPU ends first
+    # A declared limit below the prediction is exact: from half of it.
+    assert capacity.start_users(3, 4000.0) == 1  # 3 sync workers
+    assert capacity.start_users(300, 4000.0) == 150  # 300 threads bind before the CPU
 
 
 def test_a_declared_limit_that_binds_first_is_tried_at_and_just_above_it() -> None:
     assert capacity.rungs(3, 4000.0, 10_000)[:5] == [1, 2, 3, 4, 8]  # 3 sync workers
-    assert capacity.rungs(300, 740.0, 10_000)[:5] == [75, 150, 300, 360, 600]
+    assert capacity.rungs(300, 740.0, 10_000)[:4] == [150, 300, 360, 600]
     # A limit the CPU is expected to reach first adds nothing to the doubling.
-    assert capacity.rungs(30_000, 32.0, 100) == [8, 16, 32, 64, 100]
+    assert capacity.rungs(30_000, 100.0, 400) == [25, 50, 100, 200, 400]
     assert capacity.rungs(None, 4000.0, 2500) == [1000, 2000, 2500]
 
 
