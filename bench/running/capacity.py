@@ -66,7 +66,7 @@ SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048
 # finished a request, so the window sees them in their steady cycle.
 SETTLE_ANSWERS = 1.0
 SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
-LIVE_LAG_S = 1.2  # the live file is rewritten every second
+LIVE_LAG_S = 1.5  # the live file is rewritten every second: at most this late
 
 
 @dataclass
@@ -241,16 +241,27 @@ class Ramp:
         point = self._identity(step)
         if self.server.died():
             return failed(point, "the target died during the step")
-        sleep_until(closes + LIVE_LAG_S)
-        try:
-            live = json.loads(self.live.read_text())
-        except (OSError, ValueError):
+        live = self._live_after(closes)
+        if live is None:
             return failed(point, "Locust wrote no live figures (see locust.log)")
         bucket = Totals.from_dict(live).between(opens, closes).to_dict()
         usage = {name: first.trees[name].usage_until(last.trees[name]) for name in first.trees}
         window = self._window(step, bucket, usage, sampled)
         window = replace(window, server_cores_busy_pct=sampled.cores_busy(first, last))
         return analysis.analyse(window, point)
+
+    def _live_after(self, closes: int) -> dict[str, Any] | None:
+        """The live file once written at `closes` or later: every bucket before it whole."""
+        live: dict[str, Any] | None = None
+        deadline = closes + LIVE_LAG_S
+        while True:
+            try:
+                live = json.loads(self.live.read_text())
+            except (OSError, ValueError):
+                live = None  # not written yet, or caught mid-rename
+            if (live is not None and live.get("now", 0) >= closes) or time.time() > deadline:
+                return live
+            time.sleep(0.1)
 
     def _window(
         self,
@@ -532,7 +543,9 @@ class Search:
     ) -> tuple[Server | None, str | None]:
         if server is None:
             return None, "the target did not restart"
-        settled = self.launcher.settle(server, self.target, self.ctx.progress)
+        # The first window opens an answer's time or more after the ramp starts: calls
+        # the last ramp left in flight upstream finish before it.
+        settled = self.launcher.settle(server, self.target, self.ctx.progress, draining_ok=True)
         if settled is None:
             return None, "the target did not restart"
         points, spent = self.run_ramp(settled, users, label)

@@ -143,20 +143,28 @@ class Launcher:
             return None
         return Server(server.base_url, proc, server.counts, server.log)
 
-    def settle(self, server: Server, target: Target, progress: Progress) -> Server | None:
-        """Wait for quiet; restart the server when it stays busy (None: it did not restart)."""
-        if self.quiet() or server.proc is None:
+    def settle(
+        self, server: Server, target: Target, progress: Progress, *, draining_ok: bool = False
+    ) -> Server | None:
+        """Wait for quiet; restart the server when it stays busy (None: it did not restart).
+
+        `draining_ok`: calls still in flight upstream may finish during what comes next
+        (a capacity ramp settles for an answer's time before its first window); only new
+        calls, from a queue of abandoned requests, must have stopped.
+        """
+        if self.quiet(draining_ok=draining_ok) or server.proc is None:
             return server
         # Cheaper than waiting out a queue of abandoned requests.
         return self.restart(server, target, progress)
 
-    def quiet(self, timeout_s: float = QUIET_TIMEOUT_S) -> bool:
+    def quiet(self, timeout_s: float = QUIET_TIMEOUT_S, *, draining_ok: bool = False) -> bool:
         """Wait until the previous measurement's leftovers have left the server.
 
         When Locust stops, requests it abandoned may still sit in the server's queue (a
         sync worker serves every accepted connection, even a closed one), and they would
         steal the next window. Quiet means the mock sees nothing in flight and no new
-        answers for a while; hello never reaches the mock, so a short pause covers it.
+        answers for a while (with `draining_ok`: no new calls for a while); hello never
+        reaches the mock, so a short pause covers it.
         """
         time.sleep(QUIET_PAUSE_S)
         if self.where.mock_base is None:
@@ -169,8 +177,9 @@ class Launcher:
             except (httpx.HTTPError, ValueError):
                 return True  # the mock stopped answering: nothing more to learn
             now = time.monotonic()
-            if stats["in_flight"] or stats["completed"] != last:
-                last, since = stats["completed"], now
+            moving = stats["requests"] if draining_ok else stats["completed"]
+            if (stats["in_flight"] and not draining_ok) or moving != last:
+                last, since = moving, now
             elif now - since >= QUIET_PAUSE_S:
                 return True
             time.sleep(0.1)
