@@ -62,8 +62,8 @@ LOCUST_STARTUP_S = 1.5
 MIN_WINDOW_S = 2
 WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
 SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
-# After spawning, this many answers' time before the window opens: every new user has
-# finished a request, so the window sees them in their steady cycle.
+# From a step's start, this many answers' time before its window opens (and no less than
+# its spawn): the users it added have settled into their cycle.
 SETTLE_ANSWERS = 1.0
 SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
 LIVE_LAG_S = 1.5  # the live file is rewritten every second: at most this late
@@ -108,13 +108,20 @@ class Step:
 
 
 def schedule(users: list[int], t0: int, latency_s: float, slo_s: float) -> list[Step]:
-    """Lay the steps on the wall clock from `t0`: spawn, settle, then a window."""
+    """Lay the steps on the wall clock from `t0`: spawn, settle, then a window.
+
+    A step's new users start within a second, or within one answer where answers are
+    shorter (their requests then spread over the answer's cycle instead of arriving
+    together); its window opens once they have all started and an answer's time has
+    passed since the step began.
+    """
     window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
     steps, now, previous = [], t0, 0
     for count in users:
         added = max(count - previous, 0)
-        rate = max(min(SPAWN_PER_S, added), 1.0)
-        settle = math.ceil(added / rate + SETTLE_ANSWERS * latency_s + SETTLE_MARGIN_S)
+        rate = max(min(SPAWN_PER_S, max(added, added / max(latency_s, 1e-3))), 1.0)
+        spawn = added / rate
+        settle = math.ceil(max(spawn, SETTLE_ANSWERS * latency_s) + SETTLE_MARGIN_S)
         opens = now + settle
         steps.append(Step(count, now, rate, (opens, opens + window_s)))
         now, previous = opens + window_s, count

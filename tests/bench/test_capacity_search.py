@@ -6,6 +6,7 @@ import pytest
 
 from bench.results import capacity
 from bench.results.model import Capacity, Limit, Percentiles, Point
+from bench.running.capacity import schedule
 from tests.bench.factories import latency, make_point
 
 CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 ms
@@ -32,6 +33,23 @@ def test_served_and_held() -> None:
     assert not CRITERIA.served(step(10, 98.0, 200.0))  # p99 over the SLO
     assert not CRITERIA.served(step(10, 98.0, 120.0, errors=10))  # 2 % errors
     assert not CRITERIA.served(step(10, 98.0, 120.0, "window"))  # untrusted
+
+
+def test_steps_spawn_settle_for_an_answer_then_measure_three_slos() -> None:
+    # 100 ms answers, SLO 175 ms: 25 users start within an answer, the window opens 1 s
+    # later and lasts the 2-s minimum.
+    short = schedule([25, 50], 1000, 0.1, 0.175)
+    assert [(s.users, s.start, s.rate, s.window) for s in short] == [
+        (25, 1000, 250.0, (1001, 1003)),
+        (50, 1003, 250.0, (1004, 1006)),
+    ]
+    # 2.46-s answers, SLO 3.79 s: 1,500 new users start within 1.5 s (1,000 a second), the
+    # window opens an answer later (3 s, whole seconds) and lasts 3 x the SLO (12 s).
+    llm = schedule([1500, 3000], 2000, 2.46, 3.788)
+    assert [(s.users, s.rate, s.window) for s in llm] == [
+        (1500, 1000.0, (2003, 2015)),
+        (3000, 1000.0, (2018, 2030)),
+    ]
 
 
 def test_a_window_of_few_answers_is_held_by_the_calls_in_flight() -> None:
