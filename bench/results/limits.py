@@ -14,7 +14,9 @@ explanation first, and every verdict carries the numbers it stands on (`evidence
    worker_connections, the upstream pool, AnyIO's threadpool) below the users, with
    evidence that it is full: the mock's mean in-flight at 90 % of it or more (or its
    peak at the limit and its mean at 75 %), or, with no mock to ask, throughput at
-   90 % of limit / latency.
+   90 % of limit / latency. Also a per-worker limit (threads, worker_connections) just
+   above the users, with fewer calls upstream than users on a core that is not busy:
+   connections spread unevenly over the workers, and the busiest one queues.
 5. `server-cpu`: the server's cores 90 % busy or more: by the server's own process tree,
    or by anything (other processes on a machine that is not quiet, which it says).
 6. `server-latency`: below the ceiling with nothing saturated, every user busy (Little's
@@ -38,6 +40,8 @@ AT_CEILING = 0.90
 FULL = 0.90  # mean in flight at this share of a limit: full
 FULL_AT_PEAK = 0.75  # or: the peak reached the limit and the mean this share of it
 WINDOW_P99S = 3.0
+PER_WORKER = ("threads", "connections")  # declared limits that each worker holds a share of
+NEAR_LIMIT = 0.75  # users at this share of a per-worker limit or more: a worker may fill
 LITTLE_TOLERANCE = 0.15  # users / throughput within this of the mean latency: all busy
 ADDED_AT_LEAST = 1.05  # a mean latency this far above the upstream's: the server adds time
 # A declared limit whose name is not a concurrency model of the target itself.
@@ -70,7 +74,7 @@ def _binding(point: Point, answer_latency_ms: float | None) -> Limit:
         found = check(point)
         if found is not None:
             return found
-    declared = _declared(point, answer_latency_ms)
+    declared = _declared(point, answer_latency_ms) or _uneven(point)
     if declared is not None:
         return declared
     return _server_cpu(point) or _server_latency(point, answer_latency_ms) or _unexplained(point)
@@ -86,6 +90,7 @@ def cause(point: Point, answer_latency_ms: float | None) -> Limit | None:
     found = (
         _harness(point)
         or _declared(point, answer_latency_ms)
+        or _uneven(point)
         or _server_cpu(point)
         or _server_latency(point, answer_latency_ms)
         or _unexplained(point)
@@ -167,6 +172,36 @@ def _declared(point: Point, answer_latency_ms: float | None) -> Limit | None:
             f"({evidence['observed']:,.0f} in flight){also}",
             {"limit": float(value), **evidence, **_resources(point)},
         )
+    return None
+
+
+def _uneven(point: Point) -> Limit | None:
+    """A per-worker limit just above the users, with requests queued in the server.
+
+    Threads and worker_connections are per worker process, and the kernel hands each
+    worker whichever connections it accepts first: with 300 users on 3 x 100 threads,
+    one worker holds 110 connections and queues 10 while another idles. Evidence: fewer
+    calls in flight upstream than users (the rest wait in the server) on a core that is
+    not busy.
+    """
+    users = point.locust_users or point.load.users or 0
+    workers, mean = point.workers or 1, point.in_flight_mean
+    if workers < 2 or mean is None or mean >= FULL * users:
+        return None
+    if _busy(point.server.cpu_pct, point.server_cores):
+        return None
+    for name in PER_WORKER:
+        value = point.concurrency.get(name)
+        if value is None or not users <= value < users / NEAR_LIMIT:
+            continue
+        return Limit(
+            "target-concurrency",
+            f"{LIMIT_NAMES[name]}: {value:,} in all, {value // workers:,} in each of {workers} "
+            f"workers, for {users:,} users: connections spread unevenly over the workers, "
+            f"so the busiest one's are full and its requests queue ({mean:,.0f} in flight)",
+            {"limit": float(value), "observed": mean, "workers": float(workers),
+             **_resources(point)},
+        )  # fmt: skip
     return None
 
 

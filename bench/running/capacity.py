@@ -66,6 +66,9 @@ SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048
 # its spawn): the users it added have settled into their cycle.
 SETTLE_ANSWERS = 1.0
 SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
+# A ramp's first step settles at least this long: Locust's users open their connections
+# and the server serves its first requests (a 1-s settle at 100 ms put them in the window).
+FIRST_SETTLE_S = 2
 LIVE_LAG_S = 1.5  # the live file is rewritten every second: at most this late
 
 
@@ -116,12 +119,15 @@ def schedule(users: list[int], t0: int, latency_s: float, slo_s: float) -> list[
     passed since the step began.
     """
     window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
-    steps, now, previous = [], t0, 0
+    steps: list[Step] = []
+    now, previous = t0, 0
     for count in users:
         added = max(count - previous, 0)
         rate = max(min(SPAWN_PER_S, max(added, added / max(latency_s, 1e-3))), 1.0)
         spawn = added / rate
         settle = math.ceil(max(spawn, SETTLE_ANSWERS * latency_s) + SETTLE_MARGIN_S)
+        if not steps:
+            settle = max(settle, FIRST_SETTLE_S)
         opens = now + settle
         steps.append(Step(count, now, rate, (opens, opens + window_s)))
         now, previous = opens + window_s, count

@@ -37,11 +37,12 @@ def test_served_and_held() -> None:
 
 def test_steps_spawn_settle_for_an_answer_then_measure_three_slos() -> None:
     # 100 ms answers, SLO 175 ms: 25 users start within an answer, the window opens 1 s
-    # later and lasts the 2-s minimum.
+    # later (2 s for a ramp's first step: connections, first requests) and lasts the 2-s
+    # minimum.
     short = schedule([25, 50], 1000, 0.1, 0.175)
     assert [(s.users, s.start, s.rate, s.window) for s in short] == [
-        (25, 1000, 250.0, (1001, 1003)),
-        (50, 1003, 250.0, (1004, 1006)),
+        (25, 1000, 250.0, (1002, 1004)),
+        (50, 1004, 250.0, (1005, 1007)),
     ]
     # 2.46-s answers, SLO 3.79 s: 1,500 new users start within 1.5 s (1,000 a second), the
     # window opens an answer later (3 s, whole seconds) and lasts 3 x the SLO (12 s).

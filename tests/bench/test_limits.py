@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -77,6 +78,19 @@ def test_a_small_limit_full_at_its_peak_counts_though_its_mean_is_lower() -> Non
     idle = point(users=4, rps=19.0, concurrency={"workers": 2}, in_flight_mean=1.0,
                  in_flight_peak=2)  # fmt: skip
     assert kind(idle) == "unexplained"
+
+
+def test_threads_just_above_the_users_bind_when_workers_share_them_unevenly() -> None:
+    # 300 users on 3 x 100 threads, 260 calls upstream, the core idle: a worker queues.
+    uneven = point(users=300, rps=2600.0, concurrency={"threads": 300, "pool": 30000},
+                   in_flight_mean=260.0, in_flight_peak=280, workers=3)  # fmt: skip
+    limit = classify(uneven, LATENCY_MS)
+    assert limit.kind == "target-concurrency"
+    assert "100 in each of 3 workers" in limit.detail and "260 in flight" in limit.detail
+    # One process holds every thread: nothing to share unevenly.
+    assert kind(replace(uneven, workers=1)) == "server-latency"
+    # Every user's call upstream: nothing queued in the server.
+    assert kind(replace(uneven, in_flight_mean=295.0)) != "target-concurrency"
 
 
 def test_a_saturated_cpu_with_a_full_limit_names_the_limit_and_the_cpu() -> None:
