@@ -70,6 +70,9 @@ SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
 # and the server serves its first requests (a 1-s settle at 100 ms put them in the window).
 FIRST_SETTLE_S = 2
 LIVE_LAG_S = 1.5  # the live file is rewritten every second: at most this late
+# The worker model's own limits (not a pool or the open-file limit sized for 10,000).
+OWN_LIMITS = ("workers", "threads", "connections")
+QUEUE_FREE_SHARE = 0.75
 
 
 @dataclass
@@ -532,7 +535,7 @@ class Search:
         # Only the worker model's own limits say where to start; a pool or the open-file
         # limit sized for 10,000 says nothing about where the CPU gives out.
         model = self.target.declared_limits(counts)
-        own = [v for k, v in model.items() if k in ("workers", "threads", "connections")]
+        own = [v for k, v in model.items() if k in OWN_LIMITS]
         cores = len(self.ctx.where.server_cpus)
         expected = self._prior() or capacity.guess_in_flight(cores, self.latency.latency_ms())
         plan = self.ctx.plan
@@ -557,8 +560,11 @@ class Search:
         if server is None:
             return None, "the target did not restart"
         # The first window opens an answer's time or more after the ramp starts: calls
-        # the last ramp left in flight upstream finish before it.
-        settled = self.launcher.settle(server, self.target, self.ctx.progress, draining_ok=True)
+        # the last ramp left in flight upstream finish before it, unless a queue of
+        # abandoned requests waits behind full workers (then settle waits them out).
+        settled = self.launcher.settle(
+            server, self.target, self.ctx.progress, drain_below=self._queue_free_below(server)
+        )
         if settled is None:
             return None, "the target did not restart"
         points, spent = self.run_ramp(settled, users, label)
@@ -569,6 +575,16 @@ class Search:
         if settled.died():
             return None, "the target died"
         return settled, None
+
+    def _queue_free_below(self, server: Server) -> float:
+        """Calls in flight below which no abandoned request can wait in the server's queue.
+
+        Three quarters of the worker model's own limit: connections spread unevenly over
+        workers, so one worker may be full while the whole server is not.
+        """
+        model = self.target.declared_limits(server.counts)
+        own = [v for k, v in model.items() if k in OWN_LIMITS]
+        return QUEUE_FREE_SHARE * min(own) if own else math.inf
 
     def _prior(self) -> float | None:
         """In flight that the CPU a request cost at another latency predicts here."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -76,6 +76,20 @@ def start_mock(
 
 class Skipped(Exception):
     """A target that did not start or failed verification; the message says why."""
+
+
+def leftovers_mark(stats: dict[str, Any], drain_below: float) -> int | None:
+    """The mock's counter that must stop moving before the server is quiet.
+
+    None while calls in flight must finish first. Sync workers that hold calls may each
+    take one more from the queue when they finish, a whole answer later: only a server
+    with room to spare has no queue, so only then may its calls be left to drain (and
+    new calls alone must stop).
+    """
+    in_flight = int(stats["in_flight"])
+    if in_flight < drain_below:
+        return int(stats["requests"])
+    return None if in_flight else int(stats["completed"])
 
 
 class Launcher:
@@ -144,27 +158,28 @@ class Launcher:
         return Server(server.base_url, proc, server.counts, server.log)
 
     def settle(
-        self, server: Server, target: Target, progress: Progress, *, draining_ok: bool = False
+        self, server: Server, target: Target, progress: Progress, *, drain_below: float = 0
     ) -> Server | None:
         """Wait for quiet; restart the server when it stays busy (None: it did not restart).
 
-        `draining_ok`: calls still in flight upstream may finish during what comes next
-        (a capacity ramp settles for an answer's time before its first window); only new
-        calls, from a queue of abandoned requests, must have stopped.
+        `drain_below`: while fewer calls than this are in flight upstream, they may finish
+        during what comes next (a capacity ramp settles for an answer's time before its
+        first window); only new calls, from a queue of abandoned requests, must have
+        stopped. At or above it every worker may be full with a queue behind them.
         """
-        if self.quiet(draining_ok=draining_ok) or server.proc is None:
+        if self.quiet(drain_below=drain_below) or server.proc is None:
             return server
         # Cheaper than waiting out a queue of abandoned requests.
         return self.restart(server, target, progress)
 
-    def quiet(self, timeout_s: float = QUIET_TIMEOUT_S, *, draining_ok: bool = False) -> bool:
+    def quiet(self, timeout_s: float = QUIET_TIMEOUT_S, *, drain_below: float = 0) -> bool:
         """Wait until the previous measurement's leftovers have left the server.
 
         When Locust stops, requests it abandoned may still sit in the server's queue (a
         sync worker serves every accepted connection, even a closed one), and they would
         steal the next window. Quiet means the mock sees nothing in flight and no new
-        answers for a while (with `draining_ok`: no new calls for a while); hello never
-        reaches the mock, so a short pause covers it.
+        answers for a while (while fewer than `drain_below` calls are in flight: no new
+        calls for a while); hello never reaches the mock, so a short pause covers it.
         """
         time.sleep(QUIET_PAUSE_S)
         if self.where.mock_base is None:
@@ -177,8 +192,8 @@ class Launcher:
             except (httpx.HTTPError, ValueError):
                 return True  # the mock stopped answering: nothing more to learn
             now = time.monotonic()
-            moving = stats["requests"] if draining_ok else stats["completed"]
-            if (stats["in_flight"] and not draining_ok) or moving != last:
+            moving = leftovers_mark(stats, drain_below)
+            if moving is None or moving != last:
                 last, since = moving, now
             elif now - since >= QUIET_PAUSE_S:
                 return True

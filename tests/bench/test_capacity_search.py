@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench.results import capacity
 from bench.results.model import Capacity, Limit, Percentiles, Point
 from bench.running.capacity import schedule
+from bench.running.launch import leftovers_mark
 from tests.bench.factories import latency, make_point
 
 CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 ms
@@ -168,3 +171,17 @@ def test_holding_every_load_leaves_the_limit_unknown_above() -> None:
 def test_a_spent_budget_is_said() -> None:
     found = capacity.conclude(_found([step(8, 78.0, 110.0)]), CRITERIA, "the budget was spent")
     assert found.unknown == "the budget was spent" and found.max_in_flight == 8
+
+
+def test_calls_left_in_flight_drain_into_the_next_ramp_only_below_a_full_worker() -> None:
+    # 3 sync workers, all holding a call: a queue may wait behind them, so the calls must
+    # finish (and answers stop) before the next ramp; with a worker free, new calls must
+    # stop; with nothing that can queue (an event loop), new calls alone must stop.
+    full = {"in_flight": 3, "requests": 40, "completed": 37}
+    spare = {"in_flight": 2, "requests": 40, "completed": 38}
+    idle = {"in_flight": 0, "requests": 40, "completed": 40}
+    assert leftovers_mark(full, drain_below=0.75 * 3) is None
+    assert leftovers_mark(spare, drain_below=0.75 * 3) == 40
+    assert leftovers_mark(full, drain_below=math.inf) == 40
+    assert leftovers_mark(full, drain_below=0) is None
+    assert leftovers_mark(idle, drain_below=0) == 40
