@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import mock_llm
 
-pytestmark = pytest.mark.process  # a live mock
+pytestmark = [pytest.mark.process, pytest.mark.measures]  # a live mock, timed to 5 ms
 
 HEADERS = {"Authorization": "Bearer sk-mock-local"}
 
