@@ -223,7 +223,10 @@ class Connection(asyncio.Protocol):
             self._transport.close()
 
 
-def listening_socket(host: str, port: int, backlog: int = 8192) -> socket.socket:
+BACKLOG = 8192  # connections waiting to be accepted (the kernel caps it at somaxconn)
+
+
+def listening_socket(host: str, port: int, backlog: int = BACKLOG) -> socket.socket:
     """Bind and listen; the socket can be shared by forked workers."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -239,7 +242,8 @@ async def _serve(service: MockService, sock: socket.socket) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    server = await loop.create_server(lambda: Connection(service, loop), sock=sock)
+    # The backlog again: create_server listens anew, with asyncio's default of 100.
+    server = await loop.create_server(lambda: Connection(service, loop), sock=sock, backlog=BACKLOG)
     async with server:
         await stop.wait()
 
