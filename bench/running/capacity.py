@@ -113,22 +113,27 @@ class Step:
     window: tuple[int, int]  # [start, end) in whole Unix seconds
 
 
-def schedule(users: list[int], t0: int, latency_s: float, slo_s: float) -> list[Step]:
+def schedule(
+    users: list[int], t0: int, latency_s: float, slo_s: float, slowest_s: float | None = None
+) -> list[Step]:
     """Lay the steps on the wall clock from `t0`: spawn, settle, then a window.
 
     A step's new users start within a second, or within one answer where answers are
     shorter (their requests then spread over the answer's cycle instead of arriving
-    together); its window opens once they have all started and an answer's time has
-    passed since the step began.
+    together). Its window opens once every call that was in flight while they started
+    has ended, `slowest_s` (the upstream's p99 answer; default: `latency_s`) after the
+    last one started: the burst of new connections delays the answers of calls already
+    in flight, and a window that counted them would put the step's start-up in its p99.
     """
     window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
+    slowest = slowest_s if slowest_s is not None else latency_s
     steps: list[Step] = []
     now, previous = t0, 0
     for count in users:
         added = max(count - previous, 0)
         rate = max(min(SPAWN_PER_S, max(added, added / max(latency_s, 1e-3))), 1.0)
         spawn = added / rate
-        settle = math.ceil(max(spawn, SETTLE_ANSWERS * latency_s) + SETTLE_MARGIN_S)
+        settle = math.ceil(spawn + SETTLE_ANSWERS * slowest + SETTLE_MARGIN_S)
         if not steps:
             settle = max(settle, FIRST_SETTLE_S)
         opens = now + settle
@@ -163,13 +168,20 @@ class Ramp:
         self.latency, self.server, self.folder = search.latency, server, folder
         self.criteria = search.criteria
         self.answer_ms = search.answer_ms  # what ceilings are computed from
+        self.slowest_ms = search.slowest_ms  # what a step's start-up must have left behind
         self.live = folder / "live.json"
 
     def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
         """Measure the steps; return the points and whether the budget ran out."""
         self.folder.mkdir(parents=True, exist_ok=True)
         t0 = math.ceil(time.time() + LOCUST_STARTUP_S)
-        steps = schedule(users, t0, self.answer_ms / 1000, self.criteria.slo_p99_ms / 1000)
+        steps = schedule(
+            users,
+            t0,
+            self.answer_ms / 1000,
+            self.criteria.slo_p99_ms / 1000,
+            self.slowest_ms / 1000,
+        )
         locust = self._start_locust(steps)
         self._announce(steps)
         points: list[Point] = []
@@ -485,6 +497,7 @@ class Search:
         self.latency_name, self.latency, self.results = latency_name, latency, run
         # A suffered latency (a real upstream) is measured by a probe at one user first.
         self.answer_ms = latency.latency_ms()
+        self.slowest_ms = latency.p99_latency_ms()
         self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
 
     def run_ramp(self, server: Server, users: list[int], label: str) -> tuple[list[Point], bool]:
@@ -504,7 +517,7 @@ class Search:
     def _probe(self, server: Server) -> tuple[Server | None, str | None]:
         """Measure a suffered latency at one user: it sets the ceilings and the SLO."""
         # Generous until measured: a probe at one user is never judged anyway.
-        self.answer_ms = 10_000.0
+        self.answer_ms = self.slowest_ms = 10_000.0
         self.criteria = capacity.Criteria(10_000.0)
         current, unfinished = self._ramp(server, [1], "probe")
         probe = [p for p in self.found.points if p.ok and p.latency_ms is not None]
@@ -513,6 +526,7 @@ class Search:
         measured = probe[0].latency_ms
         self.answer_ms = measured.mean or measured.p50 or 0.0
         p99 = measured.p99 or self.answer_ms
+        self.slowest_ms = p99
         slo = self.ctx.plan.slo_p99_ms or capacity.default_slo_ms(p99)
         self.criteria = capacity.Criteria(slo)
         self.found.slo_p99_ms = slo

@@ -47,13 +47,17 @@ def test_steps_spawn_settle_for_an_answer_then_measure_three_slos() -> None:
         (25, 1000, 250.0, (1002, 1004)),
         (50, 1004, 250.0, (1005, 1007)),
     ]
-    # 2.46-s answers, SLO 3.79 s: 1,500 new users start within 1.5 s (1,000 a second), the
-    # window opens an answer later (3 s, whole seconds) and lasts 3 x the SLO (12 s).
-    llm = schedule([1500, 3000], 2000, 2.46, 3.788)
+    # 2.46-s answers (p99 3.03 s), SLO 3.79 s: 1,500 new users start within 1.5 s (1,000 a
+    # second); the window opens once calls in flight meanwhile have ended, 1.5 + 3.03 +
+    # 0.25 s later (5 s, whole seconds), and lasts 3 x the SLO (12 s).
+    llm = schedule([1500, 3000], 2000, 2.46, 3.788, 3.03)
     assert [(s.users, s.rate, s.window) for s in llm] == [
-        (1500, 1000.0, (2003, 2015)),
-        (3000, 1000.0, (2018, 2030)),
+        (1500, 1000.0, (2005, 2017)),
+        (3000, 1000.0, (2022, 2034)),
     ]
+    # Without the upstream's p99, its mean answer: 1.5 + 2.46 + 0.25 s (5 s) again, and
+    # 1 s + an answer for 500 users more (4 s).
+    assert schedule([1500, 2000], 0, 2.46, 3.788)[1].window == (21, 33)
 
 
 def test_a_window_of_few_answers_is_held_by_the_calls_in_flight() -> None:
