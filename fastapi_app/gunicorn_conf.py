@@ -47,7 +47,8 @@ def post_worker_init(worker: Any) -> None:
     create_server without a backlog, and asyncio then listens again with its default of
     100: past 100 connections waiting to be accepted, the kernel drops new ones and their
     clients retry a second or three later (measured: 1,360 overflows in 10 s of a
-    capacity ramp, and p99s 1-3 s over the upstream's). The hook runs once the worker's
+    capacity ramp, this worker's and the mock's together, and p99s 1-3 s over the
+    upstream's). The hook runs once the worker's
     loop exists and before it serves.
     """
     loop = getattr(worker, "loop", None)

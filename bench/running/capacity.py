@@ -548,8 +548,7 @@ class Search:
         self.results.capacity.append(self.found)
         # Only the worker model's own limits say where to start; a pool or the open-file
         # limit sized for 10,000 says nothing about where the CPU gives out.
-        model = self.target.declared_limits(counts)
-        own = [v for k, v in model.items() if k in OWN_LIMITS]
+        own = self._own_limits(counts)
         cores = len(self.ctx.where.server_cpus)
         expected = self._prior() or capacity.guess_in_flight(cores, self.latency.latency_ms())
         plan = self.ctx.plan
@@ -596,9 +595,13 @@ class Search:
         Three quarters of the worker model's own limit: connections spread unevenly over
         workers, so one worker may be full while the whole server is not.
         """
-        model = self.target.declared_limits(server.counts)
-        own = [v for k, v in model.items() if k in OWN_LIMITS]
+        own = self._own_limits(server.counts)
         return QUEUE_FREE_SHARE * min(own) if own else math.inf
+
+    def _own_limits(self, counts: Counts) -> list[int]:
+        """The worker model's declared limits (workers, threads, connections)."""
+        model = self.target.declared_limits(counts)
+        return [v for k, v in model.items() if k in OWN_LIMITS]
 
     def _prior(self) -> float | None:
         """In flight that the CPU a request cost at another latency predicts here."""

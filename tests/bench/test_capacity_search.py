@@ -38,7 +38,7 @@ def test_served_and_held() -> None:
     assert not CRITERIA.served(step(10, 98.0, 120.0, "window"))  # untrusted
 
 
-def test_steps_spawn_settle_for_an_answer_then_measure_three_slos() -> None:
+def test_steps_spawn_settle_past_the_slowest_answer_then_measure_three_slos() -> None:
     # 100 ms answers, SLO 175 ms: 25 users start within an answer, the window opens 1 s
     # later (2 s for a ramp's first step: connections, first requests) and lasts the 2-s
     # minimum.
