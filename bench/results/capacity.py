@@ -188,10 +188,17 @@ def conclude(capacity: Capacity, criteria: Criteria, unfinished: str | None = No
 
 
 def _binding(best: Point, points: list[Point], ok: Any, answer_ms: float | None) -> Limit | None:
-    """The limit at the best point, unless it sat at its ceiling: then the next failure's."""
+    """The limit at the best point, unless it sat at its ceiling: then the limit of the
+    first load above it that failed, or that was served without growing past it and names
+    what held it back (3 users on 2 sync workers whose cycles interleave each wait half an
+    answer: p99 within the SLO, throughput that of 2 users, limit the workers)."""
     if best.limit is not None and best.limit.kind not in ("none",):
         return best.limit
-    return _next_failure(best, points, ok, answer_ms) or best.limit
+
+    def stopped(point: Point) -> bool:
+        return not ok(point) or (point.limit is not None and point.limit.kind != "none")
+
+    return _next_failure(best, points, lambda p: not stopped(p), answer_ms) or best.limit
 
 
 def _next_failure(

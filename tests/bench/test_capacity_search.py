@@ -149,6 +149,22 @@ def test_a_sync_target_finds_its_workers_and_names_them() -> None:
     assert found.unknown is None
 
 
+def test_a_load_served_without_growing_names_what_held_it_back() -> None:
+    # 3 users on 2 sync workers in step: each waits half an answer, p99 within the SLO,
+    # throughput that of 2 users; not held, so the ladder ends there.
+    sync = [
+        step(1, 9.8, 110.0),
+        step(2, 19.6, 112.0),
+        step(3, 19.5, 160.0, "target-concurrency"),
+    ]
+    found = capacity.conclude(_found(sync), CRITERIA)
+    assert (found.max_rps, found.max_rps_users, found.max_in_flight) == (19.6, 2, 2)
+    assert found.rps_limit is not None and found.rps_limit.kind == "target-concurrency"
+    # A load above that was served at its own ceiling says nothing of what binds.
+    noisy = capacity.conclude(_found([step(2, 19.6, 112.0), step(3, 19.5, 160.0)]), CRITERIA)
+    assert noisy.rps_limit is not None and noisy.rps_limit.kind == "none"
+
+
 def test_an_async_target_is_cpu_bound_and_serves_past_its_held_concurrency() -> None:
     asgi = [
         step(128, 1250.0, 110.0),
