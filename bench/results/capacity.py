@@ -40,7 +40,10 @@ MAX_REFINE_STEPS = 2  # a doubling split in three, in one ramp
 GUESS_RPS_PER_CORE = 1000.0
 # Fewer answers than this in a window: one answer is 2 % or more of the count.
 FEW_ANSWERS = 50
-ABOVE_DECLARED = 0.2  # the step that shows a declared limit binding: a fifth above it
+# The steps around a declared limit: a fifth above it shows it binding; a fifth below it
+# is where connections spread unevenly over workers may already fill one (300 users on
+# 3 x 100 threads hold about 240), and within the search's resolution of the limit.
+NEAR_DECLARED = 0.2
 
 
 def default_slo_ms(answer_latency_ms: float) -> float:
@@ -126,15 +129,17 @@ def start_users(declared: int | None, expected: float) -> int:
 
 
 def rungs(declared: int | None, expected: float, max_users: int) -> list[int]:
-    """The ladder: doubling from the start, and a declared limit tried at and just above it.
+    """The ladder: doubling from the start, and a declared limit tried a fifth below, at and
+    a fifth above it.
 
     When a declared limit (workers, threads) is lower than what the CPU would allow, it is
-    what binds: measuring at it and a fifth above shows it, with no refining needed.
+    what binds: measuring around it shows it, with no refining needed.
     """
     steps = ladder(start_users(declared, expected), max_users)
     if declared is not None and 0 < declared <= expected:
-        above = declared + max(1, round(declared * ABOVE_DECLARED))
-        steps = sorted({*steps, declared, above} & set(range(1, max_users + 1)))
+        near = max(1, round(declared * NEAR_DECLARED))
+        around = {declared - near, declared, declared + near}
+        steps = sorted({*steps, *around} & set(range(1, max_users + 1)))
     return steps
 
 
@@ -156,8 +161,10 @@ def refinement(points: Iterable[Point], criteria: Criteria) -> list[int]:
         return []
     high = min(above)
     if low == 0:
-        # Nothing held: climb to the first failure from a quarter of it.
-        return [u for u in ladder(max(1, high // 4), high) if u < high and u not in by_users]
+        # Nothing held: climb to the first failure from a quarter of it (not to within the
+        # resolution of it: 652 users say nothing that 654 did not).
+        climb = ladder(max(1, high // 4), high)
+        return [u for u in climb if u * RESOLUTION < high and u not in by_users]
     if high / low <= RESOLUTION or high - low <= 1:
         return []
     count = min(MAX_REFINE_STEPS, math.ceil(math.log(high / low) / math.log(RESOLUTION)) - 1)

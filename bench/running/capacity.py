@@ -62,6 +62,10 @@ LOCUST_STARTUP_S = 1.5
 MIN_WINDOW_S = 2
 WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
 SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
+# A step's new users start within this time, or within one answer where answers are
+# shorter: spread over part of the answer's cycle, yet a short part of a step that waits
+# for its start-up to pass before measuring.
+SPAWN_WITHIN_S = 0.5
 # From a step's start, this many answers' time before its window opens (and no less than
 # its spawn): the users it added have settled into their cycle.
 SETTLE_ANSWERS = 1.0
@@ -118,8 +122,8 @@ def schedule(
 ) -> list[Step]:
     """Lay the steps on the wall clock from `t0`: spawn, settle, then a window.
 
-    A step's new users start within a second, or within one answer where answers are
-    shorter (their requests then spread over the answer's cycle instead of arriving
+    A step's new users start within half a second, or within one answer where answers
+    are shorter (their requests then spread over the answer's cycle instead of arriving
     together). Its window opens once every call that was in flight while they started
     has ended, `slowest_s` (the upstream's p99 answer; default: `latency_s`) after the
     last one started: the burst of new connections delays the answers of calls already
@@ -131,7 +135,8 @@ def schedule(
     now, previous = t0, 0
     for count in users:
         added = max(count - previous, 0)
-        rate = max(min(SPAWN_PER_S, max(added, added / max(latency_s, 1e-3))), 1.0)
+        within = min(SPAWN_WITHIN_S, max(latency_s, 1e-3))
+        rate = max(min(SPAWN_PER_S, added / within), 1.0)
         spawn = added / rate
         settle = math.ceil(spawn + SETTLE_ANSWERS * slowest + SETTLE_MARGIN_S)
         if not steps:

@@ -55,8 +55,14 @@ def test_steps_spawn_settle_past_the_slowest_answer_then_measure_three_slos() ->
         (1500, 1000.0, (2005, 2017)),
         (3000, 1000.0, (2022, 2034)),
     ]
+    # 300 users start within half a second: 0.5 + 3.03 + 0.25 s (4 s).
+    few = schedule([300, 600], 0, 2.46, 3.788, 3.03)
+    assert [(s.users, s.rate, s.window) for s in few] == [
+        (300, 600.0, (4, 16)),
+        (600, 600.0, (20, 32)),
+    ]
     # Without the upstream's p99, its mean answer: 1.5 + 2.46 + 0.25 s (5 s) again, and
-    # 1 s + an answer for 500 users more (4 s).
+    # 0.5 s + an answer for 500 users more (4 s).
     assert schedule([1500, 2000], 0, 2.46, 3.788)[1].window == (21, 33)
 
 
@@ -95,9 +101,9 @@ def test_the_start_is_a_quarter_of_what_is_expected_or_half_a_declared_limit() -
     assert capacity.start_users(300, 4000.0) == 150  # 300 threads bind before the CPU
 
 
-def test_a_declared_limit_that_binds_first_is_tried_at_and_just_above_it() -> None:
+def test_a_declared_limit_that_binds_first_is_tried_around_it() -> None:
     assert capacity.rungs(3, 4000.0, 10_000)[:5] == [1, 2, 3, 4, 8]  # 3 sync workers
-    assert capacity.rungs(300, 740.0, 10_000)[:4] == [150, 300, 360, 600]
+    assert capacity.rungs(300, 740.0, 10_000)[:5] == [150, 240, 300, 360, 600]
     # A limit the CPU is expected to reach first adds nothing to the doubling.
     assert capacity.rungs(30_000, 100.0, 400) == [25, 50, 100, 200, 400]
     assert capacity.rungs(None, 4000.0, 2500) == [1000, 2000, 2500]
@@ -120,6 +126,8 @@ def test_refinement_fills_the_gap_between_held_and_not() -> None:
     assert capacity.refinement(close, CRITERIA) == []  # known within 25 %
     nothing = [step(8, 20.0, 400.0, "target-concurrency")]
     assert capacity.refinement(nothing, CRITERIA) == [2, 4]  # climb from a quarter
+    served = [step(654, 232.0, 170.0, "server-cpu")]  # served at 87 %: not held
+    assert capacity.refinement(served, CRITERIA) == [163, 326]  # not 652 again
 
 
 def _found(points: list[Point]) -> Capacity:
