@@ -56,9 +56,9 @@ LATENCIES: dict[str, MockSettings] = {
 }
 DEFAULT_LATENCIES = ("short", "llm")
 MAX_USERS = 10_000
-# Locust answers its first request about a second after it starts; the shape asks for
-# the first step's users from then on, so the first step settles no less than any other.
-LOCUST_STARTUP_S = 1.5
+# Locust runs its first users about 0.6 s after it is launched here (1 s allowed); the
+# shape asks for the first step's users from then on, and the first step settles from then.
+LOCUST_READY_S = 1.0
 MIN_WINDOW_S = 2
 WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
 SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
@@ -112,15 +112,16 @@ class Step:
     """One step of a ramp: its users, from when, at which spawn rate, measured when."""
 
     users: int
-    start: int  # Unix second from which the shape asks for the users
+    start: float  # Unix time from which the shape asks for the users
     rate: float
     window: tuple[int, int]  # [start, end) in whole Unix seconds
 
 
 def schedule(
-    users: list[int], t0: int, latency_s: float, slo_s: float, slowest_s: float | None = None
+    users: list[int], t0: float, latency_s: float, slo_s: float, slowest_s: float | None = None
 ) -> list[Step]:
-    """Lay the steps on the wall clock from `t0`: spawn, settle, then a window.
+    """Lay the steps on the wall clock from `t0` (when the first users start): spawn,
+    settle, then a window of whole seconds.
 
     A step's new users start within half a second, or within one answer where answers
     are shorter (their requests then spread over the answer's cycle instead of arriving
@@ -132,16 +133,17 @@ def schedule(
     window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
     slowest = slowest_s if slowest_s is not None else latency_s
     steps: list[Step] = []
-    now, previous = t0, 0
+    now: float = t0
+    previous = 0
     for count in users:
         added = max(count - previous, 0)
         within = min(SPAWN_WITHIN_S, max(latency_s, 1e-3))
         rate = max(min(SPAWN_PER_S, added / within), 1.0)
         spawn = added / rate
-        settle = math.ceil(spawn + SETTLE_ANSWERS * slowest + SETTLE_MARGIN_S)
+        settle = spawn + SETTLE_ANSWERS * slowest + SETTLE_MARGIN_S
         if not steps:
             settle = max(settle, FIRST_SETTLE_S)
-        opens = now + settle
+        opens = math.ceil(now + settle)
         steps.append(Step(count, now, rate, (opens, opens + window_s)))
         now, previous = opens + window_s, count
     return steps
@@ -179,7 +181,7 @@ class Ramp:
     def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
         """Measure the steps; return the points and whether the budget ran out."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        t0 = math.ceil(time.time() + LOCUST_STARTUP_S)
+        t0 = time.time() + LOCUST_READY_S
         steps = schedule(
             users,
             t0,
@@ -219,7 +221,7 @@ class Ramp:
                 target=self.target.name,
                 scenario=self.scenario,
                 live_file=self.live,
-                started=round(steps[0].start - LOCUST_STARTUP_S),
+                started=round(steps[0].start - LOCUST_READY_S),
                 windows=tuple((float(s.window[0]), float(s.window[1])) for s in steps),
                 latency_ms=self.latency.latency_ms(),
                 concurrency=self.target.concurrency(self.server.counts, child_nofile()),
