@@ -19,10 +19,11 @@ Importing this module (every locustfile does) registers Locust event listeners:
 - The process that owns the totals (the master, or a local runner) writes the
   document of `totals` to BENCH_RESULT_FILE when Locust quits (and a local runner
   also when a test stops), atomically.
-- Live: with BENCH_LIVE_FILE set, that process also rewrites that file every second
-  with the users running now and the buckets of the last LIVE_SECONDS seconds, for a
-  runner that decides while the test runs (a load ramp that stops once the target is
-  saturated) and for the live view. A master's buckets lag by a report period.
+- Live: with BENCH_LIVE_FILE set, that process also rewrites that file just after
+  every whole second with the users running now and the buckets of the last
+  LIVE_SECONDS seconds, for a runner that decides while the test runs (a load ramp
+  that stops once the target is saturated) and for the live view. A master's buckets
+  lag by a report period.
 
 Caveat (Locust 2.47): a master that quits sends "quit" to its workers, waits 0.5 s
 for their final reports, then stops listening. A worker's figures recorded after
@@ -58,6 +59,7 @@ WINDOW_MESSAGE = "bench_window"
 """Custom message by which a master gives its window to workers started elsewhere."""
 
 LIVE_SECONDS = 120
+LIVE_AFTER_S = 0.05  # the live file is written this long after each whole second
 """How many recent seconds the live file holds."""
 
 logger = logging.getLogger(__name__)
@@ -163,7 +165,9 @@ def _write_live(path: str) -> None:
             write_json_atomic(path, live_document(totals, users, time.time()))
         except OSError as exc:  # a full disk must not stop the test
             logger.warning("cannot write %s: %s", path, exc)
-        gevent.sleep(1.0)
+        # Just after each whole second: a reader waiting for a second's bucket to be whole
+        # has it then, not up to a second later.
+        gevent.sleep(1.0 - time.time() % 1.0 + LIVE_AFTER_S)
 
 
 def _start_live() -> None:
