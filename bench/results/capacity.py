@@ -13,8 +13,8 @@ Two figures per target, scenario and upstream latency:
 The search climbs a ladder of user counts, doubling from a quarter of what is expected to
 bind: the CPU a request cost at another latency, else a guess of one core's rate at this
 latency; or from half a declared concurrency limit when that is lower (then the ladder
-also tries the limit itself and a fifth above it). It stops once a step fails and throughput has
-stopped growing, then refines between the last step that held and the first that did not
+also tries a fifth below the limit, the limit itself and a fifth above it). It stops once
+a step fails and throughput has stopped growing, then refines between the last step that held and the first that did not
 (at most two steps: a boundary known within about 25 %).
 """
 
