@@ -59,8 +59,10 @@ WINDOW_MESSAGE = "bench_window"
 """Custom message by which a master gives its window to workers started elsewhere."""
 
 LIVE_SECONDS = 120
-LIVE_AFTER_S = 0.05  # the live file is written this long after each whole second
 """How many recent seconds the live file holds."""
+
+LIVE_AFTER_S = 0.05
+"""How long after each whole second the live file is written."""
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ The search climbs a ladder of user counts, doubling from a quarter of what is ex
 bind: the CPU a request cost at another latency, else a guess of one core's rate at this
 latency; or from half a declared concurrency limit when that is lower (then the ladder
 also tries a fifth below the limit, the limit itself and a fifth above it). It stops once
-a step fails and throughput has stopped growing, then refines between the last step that held and the first that did not
-(at most two steps: a boundary known within about 25 %).
+a step fails and throughput has stopped growing, then refines between the last step that
+held and the first that did not (at most two steps: a boundary known within about 25 %).
 """
 
 from __future__ import annotations
@@ -202,10 +202,10 @@ def _binding(best: Point, points: list[Point], ok: Any, answer_ms: float | None)
     if best.limit is not None and best.limit.kind not in ("none",):
         return best.limit
 
-    def stopped(point: Point) -> bool:
-        return not ok(point) or (point.limit is not None and point.limit.kind != "none")
+    def at_ceiling(point: Point) -> bool:
+        return bool(ok(point)) and (point.limit is None or point.limit.kind == "none")
 
-    return _next_failure(best, points, lambda p: not stopped(p), answer_ms) or best.limit
+    return _next_failure(best, points, at_ceiling, answer_ms) or best.limit
 
 
 def _next_failure(
