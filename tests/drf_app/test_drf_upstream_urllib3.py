@@ -255,6 +255,9 @@ def paced_sse() -> Iterator[str]:
     server.server_close()
 
 
+# Timed to 100 ms per line: it runs alone (Makefile, `-m measures`); beside another
+# test a line arrived 185 ms late.
+@pytest.mark.measures
 @pytest.mark.parametrize("framing", ["chunked", "length", "close"])
 def test_stream_yields_each_line_as_it_arrives_in_any_framing(
     use_urllib3: Callable[..., Urllib3Client], paced_sse: str, framing: str
