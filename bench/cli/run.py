@@ -356,7 +356,7 @@ def _resumed(location: str) -> tuple[Plan, Run, Path]:
         raise UsageError(f"cannot resume: {exc}") from None
     if run.plan is None:
         raise UsageError(f"cannot resume {location}: it records no plan")
-    return Plan.from_dict(run.plan), run, store.results_path(location).parent
+    return Plan.from_dict(dict(run.plan)), run, store.results_path(location).parent
 
 
 def runner_from_args(args: argparse.Namespace) -> Runner:

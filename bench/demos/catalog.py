@@ -238,7 +238,7 @@ def _capacity_bars(demo: Demo, run: Run) -> str:
     bars: dict[str, dict[str, float | None]] = {
         c.target: {"calls held at once": float(c.max_in_flight or 0)} for c in run.capacity
     }
-    latency = run.capacity[0].latency.get("answer_ms", 0) if run.capacity else 0
+    latency = run.capacity[0].latency.answer_ms if run.capacity else 0.0
     return charts.bar_chart(
         bars,
         title=f"{demo.name}: LLM calls held at once on one core ({latency:,.0f} ms answers)",

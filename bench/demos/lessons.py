@@ -314,7 +314,7 @@ def concurrency(capacity: list[Capacity]) -> Lesson:
     asgi, sync = by_target.get("fastapi-uvicorn"), by_target.get("flask-gunicorn-sync")
     if asgi is None or sync is None:
         return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync")
-    latency = float(asgi.latency.get("answer_ms") or 0)
+    latency = asgi.latency.answer_ms
     details = []
     for found in sorted(capacity, key=_held):
         kind = found.limit.kind if found.limit else "nothing up to the largest step"

@@ -42,8 +42,8 @@ def count(value: float | None) -> str:
 
 
 def _latency(found: Capacity) -> str:
-    name = found.latency.get("name", "?")
-    return f"{name} ({num(found.latency.get('answer_ms'))} ms, SLO {num(found.slo_p99_ms)} ms)"
+    name = found.latency.name
+    return f"{name} ({num(found.latency.answer_ms)} ms, SLO {num(found.slo_p99_ms)} ms)"
 
 
 def _limit(limit: Limit | None, unknown: str | None = None) -> str:
@@ -83,7 +83,7 @@ def points_table(capacity: Sequence[Capacity]) -> Table:
                "in flight at the mock", "what binds it"]  # fmt: skip
     rows = []
     for found in ranked(list(capacity)):
-        name = f"{found.target} / {found.scenario} / {found.latency.get('name', '?')}"
+        name = f"{found.target} / {found.scenario} / {found.latency.name}"
         for point in sorted(found.points, key=lambda p: p.load.users or 0):
             rows.append(Row([
                 TCell(name, numeric=False),
@@ -114,7 +114,7 @@ def sentences(capacity: Sequence[Capacity]) -> list[str]:
         rps, held = _leader(group, "max_rps_per_core"), _leader(group, "max_in_flight")
         parts = []
         if rps is not None:
-            kind = rps.rps_limit.kind if rps.rps_limit else "unknown"
+            kind: str = rps.rps_limit.kind if rps.rps_limit else "unknown"
             parts.append(
                 f"{rps.target} serves the most, {num(rps.max_rps_per_core)} req/s per core "
                 f"(bound by {kind})"

@@ -154,7 +154,7 @@ def compare_capacity(reference: Run, changed: Run) -> list[CapacityRow]:
     """Match the searches of two runs (target, scenario, latency) and compare both figures."""
 
     def key(found: Capacity) -> tuple[str, str, str]:
-        return (found.target, found.scenario, str(found.latency.get("name")))
+        return (found.target, found.scenario, found.latency.name)
 
     before = {key(c): c for c in reference.capacity}
     rows = []

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bench.results import intervals
+from bench.results import fields, intervals
 from bench.results.model import Percentiles, Point, Run
 
 CONFIDENCE = 0.95
@@ -135,13 +135,13 @@ def to_csv(run: Run) -> str:
 def to_json(run: Run) -> str:
     """The run around its rows: info, conditions, environment, mock, plan, capacity."""
     capacity = [
-        {k: v for k, v in found.to_dict().items() if k != "points"} for found in run.capacity
+        {k: v for k, v in fields.to_json(found).items() if k != "points"} for found in run.capacity
     ]
     document = {
         "schema_version": run.schema_version,
-        "run": run.info.to_dict(),
+        "run": fields.to_json(run.info),
         "conditions": run.conditions(),
-        "environment": run.environment.to_dict(),
+        "environment": fields.to_json(run.environment),
         "mock": run.mock.to_dict(),
         "plan": run.plan,
         "columns": columns(),

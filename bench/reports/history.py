@@ -213,7 +213,7 @@ CAPACITY_FIGURES = (
 
 
 def _capacity_key(found: Capacity) -> str:
-    return f"{found.target} / {found.scenario} / {found.latency.get('name')}"
+    return f"{found.target} / {found.scenario} / {found.latency.name}"
 
 
 def _capacity_figure(value: float | None, previous: float | None, differs: bool) -> Figure:

@@ -18,6 +18,7 @@ from typing import Any
 from bench.reports import capacity, charts, faults, variants
 from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
 from bench.results import analysis, store
+from bench.results.fields import to_json
 from bench.results.files import write_text_atomic
 from bench.results.model import (
     IO_BOUND,
@@ -541,7 +542,7 @@ def points_table(grouped: dict[str, list[Repetitions]]) -> Table:
 
 def environment_table(run: Run) -> Table:
     """Machine, cores, Python, the mock's settings and every package version."""
-    env, mock, info = run.environment.to_dict(), run.mock.to_dict(), run.info.to_dict()
+    env, mock, info = to_json(run.environment), to_json(run.mock), to_json(run.info)
     keys = ("host", "os", "cpu_model", "cores", "usable_cores", "server_cpus", "load_cpus")
     rows: list[tuple[str, Any]] = [(key, env[key]) for key in (*keys, "python") if key in env]
     rows += [(f"mock {key}", value) for key, value in mock.items()]

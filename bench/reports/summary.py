@@ -76,7 +76,7 @@ def ranked(capacity: list[Capacity]) -> list[Capacity]:
     return sorted(
         capacity,
         key=lambda c: (
-            c.latency.get("answer_ms", 0),
+            c.latency.answer_ms,
             c.scenario,
             -(c.max_rps_per_core or 0),
             c.target,
@@ -94,7 +94,7 @@ def print_capacity(run: Run, console: Console | None = None) -> None:
     for column in columns:
         table.add_column(column, justify="right" if column.startswith(("max", "at")) else "left")
     for found in ranked(run.capacity):
-        latency = f"{found.latency.get('name', '?')} ({found.latency.get('answer_ms', 0):,.0f} ms)"
+        latency = f"{found.latency.name} ({found.latency.answer_ms:,.0f} ms)"
         in_flight = "-" if found.max_in_flight is None else f"{found.max_in_flight:,}"
         table.add_row(
             latency,

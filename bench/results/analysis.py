@@ -11,7 +11,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.results import faults, limits
@@ -103,8 +103,7 @@ def _histogram(data: dict[str, Any] | None) -> Histogram | None:
 def _summary(histogram: Histogram | None) -> Percentiles | None:
     if histogram is None:
         return None
-    summary = histogram.summary()
-    return Percentiles.from_dict(summary)
+    return Percentiles.of(histogram.summary())
 
 
 def ceilings(window: Window) -> tuple[float | None, float | None]:
@@ -121,49 +120,70 @@ def ceilings(window: Window) -> tuple[float | None, float | None]:
     return offered, model
 
 
-def analyse(window: Window, point: Point) -> Point:
-    """Fill the point (its identity set by the runner) with the window's figures and warnings."""
+def analyse(window: Window, identity: Point) -> Point:
+    """The point: its identity (set by the runner) with the window's figures and verdicts."""
     name = REQUEST_NAMES[window.scenario]
     entry = window.locust.get("requests", {}).get(name, {"count": 0, "errors": {}})
     latency = _histogram(entry.get("latency"))
-    point.window_s = window.window_s
-    point.requests = int(entry.get("count", 0))
-    point.errors = {str(k): int(v) for k, v in entry.get("errors", {}).items()}
-    point.throughput_rps = point.requests / window.window_s if window.window_s > 0 else 0.0
-    point.latency_ms = _summary(latency)
-    point.server = Usage(window.server_cpu_pct, window.server_rss_mb)
-    # In master mode the local figure is the master's alone; workers run elsewhere.
-    point.generator = Usage(window.generator_cpu_pct)
-    point.generator_processes = int(window.locust.get("processes", 1))
-    point.generator_hosts = int(window.locust.get("hosts", 1))
-    point.mock = Usage(window.mock_cpu_pct)
-    point.upstream_calls = window.upstream_calls
-    if window.scenario == "stream":
-        _stream_figures(window, point)
-    ceiling, model_ceiling = ceilings(window)
-    point.ceiling_rps = ceiling
-    point.model_ceiling_rps = model_ceiling
-    point.efficiency = point.throughput_rps / ceiling if ceiling else None
-    point.model_efficiency = point.throughput_rps / model_ceiling if model_ceiling else None
-    if window.mode == "rate" and window.rate:
-        point.achieved_rate = (point.requests + point.failed_requests) / window.window_s
-        point.rate_shortfall = max(0.0, 1 - point.achieved_rate / window.rate)
+    requests = int(entry.get("count", 0))
+    measured = replace(
+        identity,
+        window_s=window.window_s,
+        requests=requests,
+        errors={str(k): int(v) for k, v in entry.get("errors", {}).items()},
+        throughput_rps=requests / window.window_s if window.window_s > 0 else 0.0,
+        latency_ms=_summary(latency),
+        server=Usage(window.server_cpu_pct, window.server_rss_mb),
+        server_cores=window.server_cores,
+        server_cores_busy_pct=window.server_cores_busy_pct,
+        concurrency=dict(window.declared or {}),
+        # In master mode the local figure is the master's alone; workers run elsewhere.
+        generator=Usage(window.generator_cpu_pct),
+        generator_processes=int(window.locust.get("processes", 1)),
+        generator_hosts=int(window.locust.get("hosts", 1)),
+        mock=Usage(window.mock_cpu_pct),
+        upstream_calls=window.upstream_calls,
+        in_flight_mean=window.in_flight[0] if window.in_flight else None,
+        in_flight_peak=window.in_flight[1] if window.in_flight else None,
+        seconds=per_second(window.locust.get("series") or {}, name),
+        cancel=window.cancel,
+        **_stream_figures(window),
+    )
+    figured = replace(measured, **_derived_figures(window, measured))
+    figured = replace(
+        figured, faults=_fault_record(window, figured), growth=_growth(window, figured)
+    )
     mean = latency.mean if latency is not None else None
-    point.warnings = list(_warnings(window, point, mean))
-    _capacity_figures(window, point)
-    point.seconds = per_second(window.locust.get("series") or {}, name)
-    _fault_figures(window, point)
-    point.cancel = window.cancel
-    point.growth = _growth(window, point)
-    point.warnings += list(_fault_warnings(window, point))
-    point.revalidate()
-    return point
+    warnings = (*_warnings(window, figured, mean), *_fault_warnings(window, figured))
+    return replace(
+        figured,
+        warnings=warnings,
+        limit=limits.classify(figured, window.upstream_latency_ms or None),
+    )
 
 
-def _fault_figures(window: Window, point: Point) -> None:
+def _derived_figures(window: Window, point: Point) -> dict[str, Any]:
+    """Ceilings and efficiencies, an open loop's shortfall, the CPU a request cost."""
+    ceiling, model_ceiling = ceilings(window)
+    figures: dict[str, Any] = {
+        "ceiling_rps": ceiling,
+        "model_ceiling_rps": model_ceiling,
+        "efficiency": point.throughput_rps / ceiling if ceiling else None,
+        "model_efficiency": point.throughput_rps / model_ceiling if model_ceiling else None,
+    }
+    if window.mode == "rate" and window.rate:
+        achieved = (point.requests + point.failed_requests) / window.window_s
+        figures.update(achieved_rate=achieved, rate_shortfall=max(0.0, 1 - achieved / window.rate))
+    cpu = window.server_cpu_pct
+    if cpu is not None and point.requests:
+        figures["cpu_us_per_request"] = cpu / 100 * window.window_s / point.requests * 1e6
+    return figures
+
+
+def _fault_record(window: Window, point: Point) -> Faults | None:
     """Under injected faults: what the clients got, what breaks the contract, recovery."""
     if window.faults is None:
-        return
+        return None
     record = Faults(
         plan=window.faults,
         injected=dict(window.injected or {}),
@@ -176,7 +196,7 @@ def _fault_figures(window: Window, point: Point) -> None:
     if window.faults.window is not None and seconds is not None and start is not None:
         # The series starts at its first second with a completion: align it on the window.
         offset = seconds.start - int(start)
-        successes = [0] * max(offset, 0) + seconds.requests[max(-offset, 0) :]
+        successes = [0] * max(offset, 0) + list(seconds.requests[max(-offset, 0) :])
         smooth = faults.smoothing_s(window.upstream_latency_ms)
         record.baseline_rps, record.recovery_s = faults.recovery(
             successes, window.faults.window, smooth
@@ -185,7 +205,7 @@ def _fault_figures(window: Window, point: Point) -> None:
             record.probes = faults.probe_phases(
                 window.probes, float(start), float(start) + window.window_s, window.faults.window
             )
-    point.faults = record
+    return record
 
 
 def _growth(window: Window, point: Point) -> faults.Growth | None:
@@ -206,19 +226,6 @@ def _growth(window: Window, point: Point) -> faults.Growth | None:
     ]
     picked = {name: [series[name][i] for i in inside] for name in faults.GROWTH_LIMITS}
     return faults.growth(requests, picked)
-
-
-def _capacity_figures(window: Window, point: Point) -> None:
-    """CPU per request, what was in flight, the declared limits, and what binds."""
-    point.server_cores = window.server_cores
-    point.server_cores_busy_pct = window.server_cores_busy_pct
-    point.concurrency = dict(window.declared or {})
-    if window.in_flight is not None:
-        point.in_flight_mean, point.in_flight_peak = window.in_flight
-    cpu = window.server_cpu_pct
-    if cpu is not None and point.requests:
-        point.cpu_us_per_request = cpu / 100 * window.window_s / point.requests * 1e6
-    point.limit = limits.classify(point, window.upstream_latency_ms or None)
 
 
 def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
@@ -242,24 +249,29 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
         ttft.append(first.summary().get("p50") if first else None)
     return PerSecond(
         start,
-        requests,
-        errors,
-        [s.get("mean") for s in summaries],
-        [s.get("p50") for s in summaries],
-        [s.get("p99") for s in summaries],
+        tuple(requests),
+        tuple(errors),
+        tuple(s.get("mean") for s in summaries),
+        tuple(s.get("p50") for s in summaries),
+        tuple(s.get("p99") for s in summaries),
         # Streams only: the intervals of TTFT (bench.results.intervals) need it per second.
-        ttft if name == REQUEST_NAMES["stream"] else None,
+        tuple(ttft) if name == REQUEST_NAMES["stream"] else None,
     )
 
 
-def _stream_figures(window: Window, point: Point) -> None:
+def _stream_figures(window: Window) -> dict[str, Any]:
+    """A stream's TTFT, TPOT, ITL and chunk fidelity (nothing for other scenarios)."""
+    if window.scenario != "stream":
+        return {}
     stream = window.locust.get("stream", {})
-    point.ttft_ms = _summary(_histogram(stream.get("ttft")))
-    point.tpot_ms = _summary(_histogram(stream.get("tpot")))
-    point.itl_ms = _summary(_histogram(stream.get("itl")))
     fidelity = stream.get("fidelity", {})
     expected = fidelity.get("expected", 0)
-    point.chunk_fidelity = fidelity.get("events", 0) / expected if expected else None
+    return {
+        "ttft_ms": _summary(_histogram(stream.get("ttft"))),
+        "tpot_ms": _summary(_histogram(stream.get("tpot"))),
+        "itl_ms": _summary(_histogram(stream.get("itl"))),
+        "chunk_fidelity": fidelity.get("events", 0) / expected if expected else None,
+    }
 
 
 def failed_warning(reason: str) -> Warning:
@@ -436,11 +448,10 @@ def upstream_tolerance(window: Window, requests: int) -> float:
     return max(UPSTREAM_TOLERANCE * requests, 2, in_flight)
 
 
-def repetition_warnings(points: list[Point]) -> None:
+def repetition_warnings(points: list[Point]) -> list[Point]:
     """Mark repetitions that disagree (stdev >= 10 % of the mean, or range >= 50 %)."""
+    marked = {id(p): p.without(REPETITIONS) for p in points}
     for group in by_level(p for p in points if p.ok).values():
-        for point in group:
-            point.without(REPETITIONS)
         values = [p.throughput_rps for p in group]
         if len(values) < 2:
             continue
@@ -457,35 +468,38 @@ def repetition_warnings(points: list[Point]) -> None:
                 figures={"stdev_pct": 100 * spread, "range_pct": 100 * span},
             )
             for point in group:
-                point.warnings.append(warning)
+                marked[id(point)] = marked[id(point)].warned(warning)
+    return [marked[id(p)] for p in points]
 
 
-def calibration_warnings(points: list[Point], baseline: str = BASELINE) -> None:
+def calibration_warnings(points: list[Point], baseline: str = BASELINE) -> list[Point]:
     """Flag hello points within 10 % of the framework-less baseline at the same load."""
     ceiling: dict[Any, list[float]] = {}
     for point in points:
         if point.target == baseline and point.scenario == "hello" and point.valid:
             ceiling.setdefault(point.load, []).append(point.throughput_rps)
-    for point in points:
-        if point.scenario != "hello" or point.target == baseline:
-            continue
-        point.without(CALIBRATION)
-        if point.load in ceiling and point.ok:
-            best = statistics.fmean(ceiling[point.load])
-            if point.throughput_rps >= (1 - CALIBRATION_MARGIN) * best:
-                point.warnings.append(
-                    Warning(
-                        CALIBRATION,
-                        f"within {CALIBRATION_MARGIN:.0%} of the {baseline} ceiling "
-                        f"({best:.0f} req/s): generator- or stack-bound, a lower bound",
-                        figures={"margin_pct": 100 * CALIBRATION_MARGIN, "ceiling_rps": best},
-                    )
-                )
+    return [_calibrated(point, ceiling, baseline) for point in points]
 
 
-def finish(points: list[Point]) -> None:
-    """Recompute what depends on several points, then every point's validity."""
-    repetition_warnings(points)
-    calibration_warnings(points)
-    for point in points:
-        point.revalidate()
+def _calibrated(point: Point, ceiling: dict[Any, list[float]], baseline: str) -> Point:
+    if point.scenario != "hello" or point.target == baseline:
+        return point
+    point = point.without(CALIBRATION)
+    if point.load not in ceiling or not point.ok:
+        return point
+    best = statistics.fmean(ceiling[point.load])
+    if point.throughput_rps < (1 - CALIBRATION_MARGIN) * best:
+        return point
+    return point.warned(
+        Warning(
+            CALIBRATION,
+            f"within {CALIBRATION_MARGIN:.0%} of the {baseline} ceiling "
+            f"({best:.0f} req/s): generator- or stack-bound, a lower bound",
+            figures={"margin_pct": 100 * CALIBRATION_MARGIN, "ceiling_rps": best},
+        )
+    )
+
+
+def finish(points: list[Point]) -> list[Point]:
+    """The points again, with what depends on several of them computed anew."""
+    return calibration_warnings(repetition_warnings(points))

@@ -178,7 +178,7 @@ def conclude(capacity: Capacity, criteria: Criteria, unfinished: str | None = No
     points = sorted(capacity.points, key=_users)
     served = [p for p in points if criteria.served(p)]
     held = [p for p in points if criteria.held(p)]
-    answer_ms = capacity.latency.get("answer_ms")
+    answer_ms = capacity.latency.answer_ms
     if served:
         best = max(served, key=lambda p: p.throughput_rps)
         capacity.max_rps, capacity.max_rps_users = best.throughput_rps, _users(best)
@@ -223,7 +223,6 @@ def _unknown(capacity: Capacity, points: list[Point], criteria: Criteria) -> str
         return "nothing was measured"
     if capacity.limit is None and capacity.max_in_flight == capacity.max_users:
         return (
-            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies "
-            "above it"
+            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies above it"
         )
     return None

@@ -20,7 +20,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 # What a service may answer when its upstream fails (docs/contract.md, Errors); a stream
 # that already started reports the failure in an `event: error` with a `detail`.
@@ -37,6 +37,52 @@ CANCEL_FLOOR_MS = 100.0
 # when the growth over the whole window is also larger than the floor.
 GROWTH_LIMITS = {"rss_mb": (1.0, 5.0), "fds": (1.0, 10.0), "threads": (1.0, 5.0)}
 GROWTH_UNITS = {"rss_mb": "MB", "fds": "open files", "threads": "threads"}
+
+
+# The fault records' file forms (each record writes its own: see bench.results.fields).
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_NUMBER = {"type": ["number", "null"]}
+FAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["rate", "codes", "window", "injected", "responses", "violations"],
+    "properties": {
+        "rate": {"type": "number", "minimum": 0, "maximum": 1},
+        "codes": {"type": "array", "items": {"type": "string"}},
+        "window": {"type": ["array", "null"], "items": {"type": "number"}},
+        "injected": _COUNTS,
+        "upstream_requests": {"type": ["integer", "null"]},
+        "responses": _COUNTS,
+        "violations": _COUNTS,
+        "baseline_rps": _NUMBER,
+        "recovery_s": _NUMBER,
+    },
+}
+CANCEL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["streams", "missed", "drop_after", "itl_ms"],
+    "properties": {
+        "streams": {"type": "integer", "minimum": 0},
+        "missed": {"type": "integer", "minimum": 0},
+        **dict.fromkeys(("mean_ms", "max_ms", "p50_ms", "p99_ms"), _NUMBER),
+        "drop_after": {"type": "integer", "minimum": 1},
+        "itl_ms": {"type": "number"},
+    },
+}
+_TREND = {
+    "type": "object",
+    "required": ["start", "end", "per_10k", "late_per_10k"],
+    "additionalProperties": {"type": "number"},
+}
+GROWTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["samples"],
+    "properties": {
+        "samples": {"type": "integer"},
+        "rss_mb": _TREND,
+        "fds": _TREND,
+        "threads": _TREND,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -172,6 +218,8 @@ class Faults:
     recovery_s: float | None = None  # after them, back within 5 % of the baseline
     probes: Probes = field(default_factory=dict)  # /health, /hello by phase (a fault window)
 
+    JSON_SCHEMA: ClassVar[dict[str, Any]] = FAULTS_SCHEMA
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.plan.to_dict(),
@@ -282,6 +330,8 @@ class Cancel:
     drop_after: int
     itl_ms: float
 
+    JSON_SCHEMA: ClassVar[dict[str, Any]] = CANCEL_SCHEMA
+
     def limit_ms(self) -> float:
         """Slower than this is a slow cancel: a few token intervals, never under 100 ms."""
         return max(CANCEL_INTERVALS * self.itl_ms, CANCEL_FLOOR_MS)
@@ -387,6 +437,8 @@ class Growth:
     samples: int
     trends: dict[str, Trend]  # "rss_mb", "fds", "threads"
 
+    JSON_SCHEMA: ClassVar[dict[str, Any]] = GROWTH_SCHEMA
+
     def to_dict(self) -> dict[str, Any]:
         return {"samples": self.samples, **{k: t.to_dict() for k, t in self.trends.items()}}
 
@@ -405,9 +457,7 @@ class Growth:
         }
 
 
-def growth(
-    requests: Sequence[float], series: Mapping[str, Sequence[float]]
-) -> Growth | None:
+def growth(requests: Sequence[float], series: Mapping[str, Sequence[float]]) -> Growth | None:
     """Fit each resource against the cumulative requests served when it was sampled.
 
     `requests[i]` is how many requests had completed at sample i; `series[name][i]` the

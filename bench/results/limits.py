@@ -33,7 +33,7 @@ offered load bound it.
 
 from __future__ import annotations
 
-from bench.results.model import IO_BOUND, Limit, Point
+from bench.results.model import IO_BOUND, Limit, LimitKind, Point
 
 SATURATED_PCT = 90.0
 AT_CEILING = 0.90
@@ -163,7 +163,7 @@ def _declared(point: Point, answer_latency_ms: float | None) -> Limit | None:
         evidence = _full(point, value, answer_latency_ms)
         if evidence is None:
             continue
-        kind = "open-files" if name == OPEN_FILES else "target-concurrency"
+        kind: LimitKind = "open-files" if name == OPEN_FILES else "target-concurrency"
         cpu = point.server.cpu_pct
         also = f"; server CPU {cpu:.0f} %" if cpu is not None else ""
         return Limit(

@@ -85,3 +85,34 @@ def v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
     optional `faults`, `cancel` and `growth` of version-3 points keep their form.
     """
     return document
+
+
+def _flat_point(point: dict[str, Any]) -> None:
+    """Version 5's point: the nested usage objects' identity and counts move to the top."""
+    moves = (
+        ("server", "model", "server_model"),
+        ("server", "cores_busy_pct", "server_cores_busy_pct"),
+        ("generator", "processes", "generator_processes"),
+        ("generator", "hosts", "generator_hosts"),
+        ("in_flight", "mean", "in_flight_mean"),
+        ("in_flight", "peak", "in_flight_peak"),
+        ("load", "locust_users", "locust_users"),
+    )
+    for section, key, flat in moves:
+        inner = point.get(section)
+        if isinstance(inner, dict) and key in inner:
+            point[flat] = inner.pop(key)
+    point.pop("in_flight", None)
+
+
+def v4_to_v5(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 5: the file is the typed model's field table (store's version list says how)."""
+    for point in document.get("points", []):
+        _flat_point(point)
+    for found in document.get("capacity") or []:
+        for point in found.get("points", []):
+            _flat_point(point)
+        latency = found.get("latency") or {}
+        latency.setdefault("name", "?")
+        latency.setdefault("p99_ms", latency.get("answer_ms"))
+    return document

@@ -16,8 +16,9 @@ from typing import Any
 import jsonschema
 
 from bench.results import migrations
+from bench.results.fields import schema_of
 from bench.results.files import write_json_atomic
-from bench.results.model import LIMIT_KINDS, SCENARIOS, Run
+from bench.results.model import Run
 
 # Schema versions, newest last. Every change gets a line here and, when old files
 # must still load, a migration in bench.results.migrations.
@@ -32,7 +33,13 @@ from bench.results.model import LIMIT_KINDS, SCENARIOS, Run
 #      and the `packages` its own environment resolved; `seconds` of streams add
 #      `ttft_p50_ms`. Older files need no change (no variants, no per-second TTFT; the
 #      fault records of version 3 are read as they are).
-SCHEMA_VERSION = 4
+#   5: the file is the typed model's field table (bench.results.fields): a point's
+#      `server.model` is `server_model`, `server.cores_busy_pct` is
+#      `server_cores_busy_pct`, `generator.processes`/`hosts` are `generator_processes`/
+#      `generator_hosts`, `in_flight.mean`/`peak` are `in_flight_mean`/`in_flight_peak`,
+#      `load.locust_users` is `locust_users`; every field is written (null when not
+#      measured); a capacity search's `latency` always has its `name` and `p99_ms`.
+SCHEMA_VERSION = 5
 
 RESULTS_NAME = "results.json"
 
@@ -41,6 +48,7 @@ _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: migrations.v1_to_v2,
     2: migrations.v2_to_v3,
     3: migrations.v3_to_v4,
+    4: migrations.v4_to_v5,
 }
 
 
@@ -48,231 +56,25 @@ class ResultsError(Exception):
     """A results file that cannot be used; the message is one line for the user."""
 
 
-_PERCENTILES = {
-    "type": ["object", "null"],
-    "properties": {
-        key: {"type": ["number", "null"]} for key in ("p50", "p90", "p99", "p999", "max", "mean")
-    },
-    "required": ["p50", "p90", "p99", "p999", "max", "mean"],
-}
+def _results_schema() -> dict[str, Any]:
+    """The file's schema: the model's field table (bench.results.fields), this version."""
+    schema = schema_of(Run)
+    schema["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
+    return schema
 
-WARNING_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["code", "invalid", "text", "figures"],
-    "properties": {
-        "code": {"type": "string"},
-        "invalid": {"type": "boolean"},
-        "text": {"type": "string"},
-        "figures": {"type": "object", "additionalProperties": {"type": "number"}},
-    },
-}
 
-LIMIT_SCHEMA: dict[str, Any] = {
-    "type": ["object", "null"],
-    "required": ["kind", "detail", "evidence"],
-    "properties": {
-        "kind": {"enum": list(LIMIT_KINDS)},
-        "detail": {"type": "string"},
-        "evidence": {"type": "object", "additionalProperties": {"type": "number"}},
-    },
-}
-
-_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
-_NUMBER = {"type": ["number", "null"]}
-FAULTS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["rate", "codes", "window", "injected", "responses", "violations"],
-    "properties": {
-        "rate": {"type": "number", "minimum": 0, "maximum": 1},
-        "codes": {"type": "array", "items": {"type": "string"}},
-        "window": {"type": ["array", "null"], "items": {"type": "number"}},
-        "injected": _COUNTS,
-        "upstream_requests": {"type": ["integer", "null"]},
-        "responses": _COUNTS,
-        "violations": _COUNTS,
-        "baseline_rps": _NUMBER,
-        "recovery_s": _NUMBER,
-    },
-}
-CANCEL_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["streams", "missed", "drop_after", "itl_ms"],
-    "properties": {
-        "streams": {"type": "integer", "minimum": 0},
-        "missed": {"type": "integer", "minimum": 0},
-        **{key: _NUMBER for key in ("mean_ms", "max_ms", "p50_ms", "p99_ms")},
-        "drop_after": {"type": "integer", "minimum": 1},
-        "itl_ms": {"type": "number"},
-    },
-}
-_TREND = {
-    "type": "object",
-    "required": ["start", "end", "per_10k", "late_per_10k"],
-    "additionalProperties": {"type": "number"},
-}
-GROWTH_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["samples"],
-    "properties": {
-        "samples": {"type": "integer"},
-        "rss_mb": _TREND,
-        "fds": _TREND,
-        "threads": _TREND,
-    },
-}
-
-POINT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "target",
-        "framework",
-        "server",
-        "worker_class",
-        "workers",
-        "threads",
-        "tag",
-        "scenario",
-        "load",
-        "repetition",
-        "window_s",
-        "requests",
-        "errors",
-        "throughput_rps",
-        "latency_ms",
-        "generator",
-        "upstream_calls",
-        "ceiling_rps",
-        "efficiency",
-        "valid",
-        "warnings",
-        "status",
-    ],
-    "properties": {
-        "target": {"type": "string"},
-        "framework": {"type": "string"},
-        # The server model and what the server process tree used in the window.
-        "server": {
-            "type": "object",
-            "required": ["model", "cpu_pct", "rss_mb"],
-            "properties": {"model": {"type": "string"}},
-        },
-        "workers": {"type": "integer", "minimum": 1},
-        "threads": {"type": "integer", "minimum": 1},
-        "scenario": {"enum": list(SCENARIOS)},
-        "load": {
-            "type": "object",
-            "required": ["mode"],
-            "properties": {
-                "mode": {"enum": ["users", "rate"]},
-                "users": {"type": "integer", "minimum": 1},
-                "rate": {"type": "number", "exclusiveMinimum": 0},
-            },
-        },
-        "repetition": {"type": "integer", "minimum": 1},
-        "window_s": {"type": "number"},
-        "requests": {"type": "integer", "minimum": 0},
-        "errors": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "throughput_rps": {"type": "number", "minimum": 0},
-        "latency_ms": _PERCENTILES,
-        "ttft_ms": _PERCENTILES,
-        "tpot_ms": _PERCENTILES,
-        "itl_ms": _PERCENTILES,
-        "chunk_fidelity": {"type": ["number", "null"]},
-        "generator": {"type": "object"},
-        "upstream_calls": {"type": ["integer", "null"]},
-        "ceiling_rps": {"type": ["number", "null"]},
-        "efficiency": {"type": ["number", "null"]},
-        "valid": {"type": "boolean"},
-        "warnings": {"type": "array", "items": WARNING_SCHEMA},
-        "status": {"enum": ["ok", "failed"]},
-        "limit": LIMIT_SCHEMA,
-        "cpu_us_per_request": {"type": ["number", "null"]},
-        "concurrency": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "pins": {"type": "array", "items": {"type": "string"}},
-        "packages": {
-            "type": ["object", "null"],
-            "additionalProperties": {"type": ["string", "null"]},
-        },
-        "faults": FAULTS_SCHEMA,
-        "cancel": CANCEL_SCHEMA,
-        "growth": GROWTH_SCHEMA,
-    },
-}
-
-CAPACITY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [
-        "target",
-        "scenario",
-        "latency",
-        "slo_p99_ms",
-        "max_users",
-        "server_cores",
-        "max_rps",
-        "max_rps_users",
-        "max_in_flight",
-        "rps_limit",
-        "limit",
-        "unknown",
-        "points",
-    ],
-    "properties": {
-        "target": {"type": "string"},
-        "scenario": {"enum": list(SCENARIOS)},
-        "latency": {"type": "object", "required": ["ttft_ms", "itl_ms", "tokens", "answer_ms"]},
-        "slo_p99_ms": {"type": "number"},
-        "max_users": {"type": "integer"},
-        "server_cores": {"type": "integer"},
-        "max_rps": {"type": ["number", "null"]},
-        "max_rps_users": {"type": ["integer", "null"]},
-        "max_in_flight": {"type": ["integer", "null"]},
-        "in_flight_measured": {"type": ["number", "null"]},
-        "rps_limit": LIMIT_SCHEMA,
-        "limit": LIMIT_SCHEMA,
-        "unknown": {"type": ["string", "null"]},
-        "points": {"type": "array", "items": POINT_SCHEMA},
-    },
-}
-
-RESULTS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["schema_version", "run", "environment", "mock", "points"],
-    "properties": {
-        "schema_version": {"const": SCHEMA_VERSION},
-        "run": {
-            "type": "object",
-            "required": ["id", "started_at", "finished_at", "command", "preset", "git_commit"],
-        },
-        "environment": {
-            "type": "object",
-            "required": [
-                "host",
-                "os",
-                "cpu_model",
-                "cores",
-                "server_cpus",
-                "load_cpus",
-                "python",
-                "packages",
-            ],
-        },
-        "mock": {"type": "object", "required": ["ttft_ms", "itl_ms", "output_tokens"]},
-        "plan": {"type": "object"},
-        "points": {"type": "array", "items": POINT_SCHEMA},
-        "capacity": {"type": "array", "items": CAPACITY_SCHEMA},
-    },
-}
+RESULTS_SCHEMA: dict[str, Any] = _results_schema()
+_VALIDATOR = jsonschema.Draft202012Validator(RESULTS_SCHEMA)
 
 
 def validate(document: dict[str, Any]) -> None:
     """Raise ResultsError when the document does not match RESULTS_SCHEMA."""
-    try:
-        jsonschema.validate(document, RESULTS_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "the document"
+    error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the document"
         raise ResultsError(
-            f"results do not match schema {SCHEMA_VERSION} at {where}: {exc.message}"
-        ) from None
+            f"results do not match schema {SCHEMA_VERSION} at {where}: {error.message}"
+        )
 
 
 def save(path: Path, run: Run) -> None:

@@ -28,11 +28,18 @@ from typing import Any
 from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.locustfiles.totals import Totals
 from bench.results import analysis, capacity, store
-from bench.results.model import Capacity, Load, Point, Run
+from bench.results.model import Capacity, LatencyModel, Load, Point, Run
 from bench.results.model import Skipped as SkippedTarget
 from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
-from bench.running.measure import LOCUSTFILES, Server, failed, scenario_args, sleep_until
+from bench.running.measure import (
+    LOCUSTFILES,
+    Server,
+    failed,
+    identity,
+    scenario_args,
+    sleep_until,
+)
 from bench.running.mockwatch import MockWatch
 from bench.running.observe import Observer, Watched
 from bench.running.plan import MockSettings, Plan
@@ -329,23 +336,10 @@ class Ramp:
         )
 
     def _identity(self, step: Step) -> Point:
-        target, counts = self.target, self.server.counts
         opens, closes = step.window
-        return Point(
-            target=target.name,
-            framework=target.framework,
-            worker_class=target.worker_class,
-            variant=target.variant,
-            workers=counts.workers,
-            threads=counts.threads,
-            tag=target.tag,
-            client=dict(target.env).get("LLM_CLIENT", "default"),
-            scenario=self.scenario,
-            load=Load("users", step.users),
-            locust_users=step.users,
-            repetition=1,
-            window_s=float(closes - opens),
-            server_model=target.server,
+        load = Load("users", step.users)
+        return identity(
+            self.target, self.server.counts, self.scenario, load, step.users, float(closes - opens)
         )
 
     def _report(self, point: Point) -> None:
@@ -537,7 +531,9 @@ class Search:
         slo = self.ctx.plan.slo_p99_ms or capacity.default_slo_ms(p99)
         self.criteria = capacity.Criteria(slo)
         self.found.slo_p99_ms = slo
-        self.found.latency.update(answer_ms=self.answer_ms, p99_ms=p99, measured=True)
+        self.found.latency = replace(
+            self.found.latency, answer_ms=self.answer_ms, p99_ms=p99, measured=True
+        )
         self.found.points.clear()  # measured at an unknown ceiling: a probe, not a step
         return current, unfinished
 
@@ -547,7 +543,7 @@ class Search:
         self.found = Capacity(
             target=self.target.name,
             scenario=self.scenario,
-            latency={**self.latency.describe(), "name": self.latency_name},
+            latency=latency_model(self.latency_name, self.latency),
             slo_p99_ms=self.criteria.slo_p99_ms,
             max_users=self.ctx.plan.max_users,
             server_cores=len(self.ctx.where.server_cpus),
@@ -621,6 +617,21 @@ class Search:
                 rate = cores * 1e6 / min(costs)
                 return float(rate * self.latency.latency_ms() / 1000)
         return None
+
+
+def latency_model(name: str, settings: MockSettings) -> LatencyModel:
+    """The latency a search runs at, as results record it."""
+    return LatencyModel(
+        name=name,
+        ttft_ms=settings.ttft_ms,
+        itl_ms=settings.itl_ms,
+        tokens=settings.tokens,
+        answer_ms=settings.latency_ms(),
+        p99_ms=settings.p99_latency_ms(),
+        jitter=settings.jitter,
+        length_spread=settings.length_spread,
+        seed=settings.seed,
+    )
 
 
 def _as_run_plan(plan: CapacityPlan, latency: MockSettings) -> Plan:

@@ -8,9 +8,8 @@ import platform
 import socket
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from bench.results.model import Environment
+from bench.results.model import Container, Environment
 from bench.running import containers
 from bench.running.cpus import can_pin, child_nofile, usable_cpus
 
@@ -94,11 +93,8 @@ def capture(server_cpus: list[int], load_cpus: list[int]) -> Environment:
     """Return the `environment` section of a results file."""
     # What every child of the run gets: pinning where the system can, and the hard
     # open-file limit (thousands of requests in flight need thousands of sockets).
-    extra: dict[str, Any] = {"pinned": can_pin(), "nofile": child_nofile()}
     # Inside a container: its CPU quota, cpuset, memory limit and name, as really given.
     container = containers.describe()
-    if container is not None:
-        extra["container"] = dict(container)
     return Environment(
         host=socket.gethostname(),
         os=f"{platform.system()} {platform.release()}",
@@ -109,5 +105,7 @@ def capture(server_cpus: list[int], load_cpus: list[int]) -> Environment:
         load_cpus=load_cpus,
         python=platform.python_version(),
         packages=package_versions(),
-        extra=extra,
+        pinned=can_pin(),
+        nofile=child_nofile(),
+        container=Container(**container) if container is not None else None,
     )

@@ -12,7 +12,7 @@ import json
 import math
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -263,24 +263,43 @@ class PointRun:
 
     def identity(self, counts: Counts) -> Point:
         """The point before measurement: what was measured, under which conditions."""
-        target = self.task.target
-        workers, threads = counts.workers, counts.threads
-        return Point(
-            target=target.name,
-            framework=target.framework,
-            worker_class=target.worker_class,
-            variant=target.variant,
-            workers=workers,
-            threads=threads,
-            tag=target.tag,
-            client=dict(target.env).get("LLM_CLIENT", "default"),
-            scenario=self.task.scenario,
-            load=self.task.load,
-            locust_users=self.users,
-            repetition=self.task.repetition,
-            window_s=self.plan.duration_s,
-            server_model=target.server,
-        )
+        task = self.task
+        return identity(
+            task.target, counts, task.scenario, task.load, self.users, self.plan.duration_s,
+            task.repetition,
+        )  # fmt: skip
+
+
+def identity(
+    target: Target,
+    counts: Counts,
+    scenario: str,
+    load: Load,
+    users: int,
+    window_s: float,
+    repetition: int = 1,
+) -> Point:
+    """A point before measurement: the target as it ran, the load, the window.
+
+    The one place a target is described in results (`bench run` and `bench capacity`).
+    """
+    return Point(
+        target=target.name,
+        framework=target.framework,
+        worker_class=target.worker_class,
+        variant=target.variant,
+        workers=counts.workers,
+        threads=counts.threads,
+        tag=target.tag,
+        client=dict(target.env).get("LLM_CLIENT", "default"),
+        scenario=scenario,
+        load=load,
+        locust_users=users,
+        repetition=repetition,
+        window_s=window_s,
+        server_model=target.server,
+        pins=tuple(target.pins),
+    )
 
 
 def set_latency_ms(plan: Plan, upstream: Upstream, scenario: str) -> float:
@@ -323,12 +342,13 @@ def _resources(series: Series | None) -> dict[str, list[float]] | None:
 
 def failed(point: Point, reason: str) -> Point:
     """Mark a point that could not be measured, keeping the whole reason."""
-    point.status = "failed"
-    point.latency_ms = None
-    point.failure = reason
-    point.warnings = [analysis.failed_warning(reason)]
-    point.revalidate()
-    return point
+    return replace(
+        point,
+        status="failed",
+        latency_ms=None,
+        failure=reason,
+        warnings=(analysis.failed_warning(reason),),
+    )
 
 
 def users_for(task: PointTask, plan: Plan) -> tuple[int, list[str]]:

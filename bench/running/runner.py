@@ -11,13 +11,12 @@ import datetime as dt
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from bench.results import analysis, store
-from bench.results.model import Environment, MockInfo, Point, Run, RunInfo, Skipped
+from bench.results.model import Deployment, Environment, MockInfo, Point, Run, RunInfo, Skipped
 from bench.running import environment, variants
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
@@ -97,10 +96,7 @@ def now_iso() -> str:
 
 def mock_info(mock: MockSettings, upstream: Upstream) -> MockInfo:
     """The mock's settings (or what is known of another upstream) as results record them."""
-    extra: dict[str, Any] = {"length_spread": mock.length_spread} if mock.length_spread else {}
     external = upstream.kind != "mock"
-    if external:
-        extra["upstream"] = upstream.describe()
     return MockInfo(
         ttft_ms=mock.ttft_ms,
         itl_ms=mock.itl_ms,
@@ -108,7 +104,8 @@ def mock_info(mock: MockSettings, upstream: Upstream) -> MockInfo:
         jitter=mock.jitter,
         answer_latency_ms=mock.latency_ms() if upstream.latency_set else None,
         external=external,
-        extra=extra,
+        length_spread=mock.length_spread,
+        upstream=upstream.describe() if external else None,
     )
 
 
@@ -117,7 +114,7 @@ def _environment(plan: Plan, options: Options) -> Environment:
     server_cpus = [] if options.target_url else plan.server_cpus
     env = environment.capture(server_cpus, plan.load_cpus)
     if options.target_url:
-        env.extra["server"] = {"url": options.target_url, "quota_cores": options.server_quota}
+        env.server = Deployment(options.target_url, options.server_quota)
     return env
 
 
@@ -167,7 +164,7 @@ class Runner:
         return self.run.points
 
     def _save(self) -> None:
-        analysis.finish(self.run.points)
+        self.run.points = analysis.finish(self.run.points)
         store.save(self.path, self.run)
 
     def tasks(self) -> list[PointTask]:
@@ -242,8 +239,7 @@ class Runner:
         """Measure and store one point; False when the target died (no more points)."""
         self._check_mock()
         progress(task.label(), task)
-        point = self._point_run(task).measure(server)
-        self._annotate(point)
+        point = self._annotate(self._point_run(task).measure(server))
         self.run.points.append(point)
         self._save()
         self._check_mock()
@@ -283,21 +279,20 @@ class Runner:
             self.options.observer,
         )
 
-    def _annotate(self, point: Point) -> None:
+    def _annotate(self, point: Point) -> Point:
         if self.options.target_url and point.ok:
-            point.warnings.append(analysis.external_target_warning())
-        self._record_variant(point)
+            point = point.warned(analysis.external_target_warning())
+        return self._record_variant(point)
 
-    def _record_variant(self, point: Point) -> None:
-        """A package variant's point keeps its pins and the versions it ran with."""
-        pins = next((t.pins for t in self.plan.expanded_targets() if t.name == point.target), ())
-        if not pins:
-            return
-        variant = variants.ensure(pins)
-        point.pins, point.packages = list(pins), dict(variant.packages)
+    def _record_variant(self, point: Point) -> Point:
+        """A package variant's point keeps the versions it ran with."""
+        if not point.pins:
+            return point
+        variant = variants.ensure(point.pins)
         # What the variant's versions are compared with: this environment's, by name.
         for name, version in variant.base.items():
             self.run.environment.packages.setdefault(name, version)
+        return replace(point, packages=dict(variant.packages))
 
 
 def run_folder(out: str | None) -> Path:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from bench.results.model import UpstreamInfo
 
 MOCK_KEY = "sk-mock-local"
 KEY_VARIABLE = "BENCH_UPSTREAM_KEY"
@@ -57,14 +59,14 @@ class Upstream:
             env["LLM_MODEL"] = self.model
         return env
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> UpstreamInfo:
         """What results record: never the key."""
-        return {
-            "kind": self.kind,
-            "url": self.url or self.stats_base,
-            "model": self.model,
-            "latency": "set" if self.latency_set else "suffered",
-        }
+        return UpstreamInfo(
+            kind=self.kind,
+            url=self.url or self.stats_base,
+            model=self.model,
+            latency="set" if self.latency_set else "suffered",
+        )
 
 
 def choose(

@@ -57,7 +57,7 @@ def test_a_clean_point() -> None:
     assert point.ceiling_rps == 250.0
     assert point.efficiency == 1.0
     assert abs((point.value(("latency_ms", "p50")) or 0) - 200.0) < 1.0
-    assert point.warnings == [] and point.valid
+    assert point.warnings == () and point.valid
 
 
 def test_sync_workers_have_a_model_ceiling() -> None:
@@ -136,23 +136,22 @@ def _pt(target: str, rps: float, scenario: str = "hello") -> Point:
 def test_repetitions_that_disagree_are_marked() -> None:
     steady = [_pt("a", 100), _pt("a", 102), _pt("a", 98)]
     noisy = [_pt("b", 100), _pt("b", 160), _pt("b", 90)]
-    analysis.repetition_warnings(steady + noisy)
-    assert all(p.warnings == [] for p in steady)
+    marked = analysis.repetition_warnings(steady + noisy)
+    steady, noisy = marked[:3], marked[3:]
+    assert all(p.warnings == () for p in steady)
     assert all(codes(p) == {analysis.REPETITIONS} for p in noisy)
     assert "repetitions disagree" in noisy[0].warnings[0].text
 
 
 def test_calibration_flags_generator_bound_hello() -> None:
     points = [_pt("baseline-uvicorn", 8000), _pt("fastapi-uvicorn", 7600), _pt("flask", 3000)]
-    analysis.calibration_warnings(points)
+    points = analysis.calibration_warnings(points)
     assert codes(points[1]) == {analysis.CALIBRATION}
     assert "ceiling" in points[1].warnings[0].text
-    assert points[2].warnings == []
+    assert points[2].warnings == ()
 
 
 def test_a_reworded_warning_keeps_its_meaning() -> None:
     # Meaning comes from the code: the column, validity and filters never read the text.
-    point = make_point()
-    point.warnings = [analysis.failed_warning("the target died\nlog")]
-    point.revalidate()
+    point = make_point().warned(analysis.failed_warning("the target died\nlog"))
     assert not point.valid and point.warnings[0].display() == "INVALID: failed: the target died"

@@ -59,7 +59,7 @@ def test_sync_workers_serve_littles_law_and_name_their_workers(
     assert sync.rps_limit is not None and sync.rps_limit.kind == "target-concurrency"
     assert "worker processes" in sync.rps_limit.detail
     assert sync.max_in_flight == 2
-    assert sync.latency["answer_ms"] == 100.0 and sync.slo_p99_ms == 175.0
+    assert sync.latency.answer_ms == 100.0 and sync.slo_p99_ms == 175.0
 
 
 def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from bench.results import capacity
-from bench.results.model import Capacity, Limit, Percentiles, Point
+from bench.results.model import Capacity, LatencyModel, Limit, Percentiles, Point
 from bench.running.capacity import schedule
 from bench.running.launch import leftovers_mark
 from tests.bench.factories import latency, make_point
@@ -18,10 +19,12 @@ CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 m
 def step(users: int, rps: float, p99: float, limit: str = "none", errors: int = 0) -> Point:
     ceiling = users / 0.1
     found = make_point(users=users, throughput=rps, ceiling_rps=ceiling, efficiency=rps / ceiling)
-    found.latency_ms = Percentiles.from_dict(latency(p99 / 1.05))  # p99 = 1.05 x p50
-    found.errors = {"503": errors} if errors else {}
-    found.limit = Limit(limit, f"{limit} binds")
-    return found
+    return replace(
+        found,
+        latency_ms=Percentiles.of(latency(p99 / 1.05)),  # p99 = 1.05 x p50
+        errors={"503": errors} if errors else {},
+        limit=Limit(limit, f"{limit} binds"),  # type: ignore[arg-type]  # any kind
+    )
 
 
 def test_the_slo_is_the_set_latency_with_room() -> None:
@@ -70,17 +73,17 @@ def test_a_window_of_few_answers_is_held_by_the_calls_in_flight() -> None:
     # One user, 2.5 s answers, 12 s: 4 answers where 4.9 fit (82 %), one call always open.
     criteria = capacity.Criteria(slo_p99_ms=3800.0)
     one = make_point(users=1, throughput=4 / 12, ceiling_rps=0.4, efficiency=0.82)
-    one.window_s, one.latency_ms = 12.0, Percentiles.from_dict(latency(2500.0))
-    one.limit = Limit("none", "-")
+    one = replace(
+        one, window_s=12.0, latency_ms=Percentiles.of(latency(2500.0)), limit=Limit("none", "-")
+    )
     assert not criteria.held(one)  # nothing says where the calls were
-    one.in_flight_mean = 0.98
-    assert criteria.held(one)
-    one.in_flight_mean = 0.5  # half the time the user's call sat in the server
-    assert not criteria.held(one)
+    assert criteria.held(replace(one, in_flight_mean=0.98))
+    # Half the time the user's call sat in the server.
+    assert not criteria.held(replace(one, in_flight_mean=0.5))
     # Plenty of answers: the count decides, whatever the mock saw.
     many = make_point(users=100, throughput=35.0, ceiling_rps=40.0, efficiency=0.875)
-    many.window_s, many.latency_ms = 12.0, Percentiles.from_dict(latency(2500.0))
-    many.limit, many.in_flight_mean = Limit("none", "-"), 99.0
+    many = replace(many, window_s=12.0, latency_ms=Percentiles.of(latency(2500.0)),
+                   limit=Limit("none", "-"), in_flight_mean=99.0)  # fmt: skip
     assert not criteria.held(many)
 
 
@@ -134,7 +137,7 @@ def _found(points: list[Point]) -> Capacity:
     return Capacity(
         target="t",
         scenario="complete",
-        latency={"ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 1, "answer_ms": 100.0},
+        latency=LatencyModel("short", 100.0, 0.0, 1, answer_ms=100.0, p99_ms=100.0),
         slo_p99_ms=CRITERIA.slo_p99_ms,
         max_users=10_000,
         server_cores=1,

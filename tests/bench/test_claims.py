@@ -73,12 +73,14 @@ def test_performance_holds_and_does_not_hold() -> None:
 def _capacity(target: str, server_model: str, in_flight: list[float]) -> dict[str, Any]:
     users = [30, 300, 1000][: len(in_flight)]
     return {
-        "target": target, "scenario": "complete", "latency": {"answer_ms": 965.0},
+        "target": target, "scenario": "complete",
+        "latency": {"name": "second", "ttft_ms": 300.0, "itl_ms": 35.0, "tokens": 20,
+                    "answer_ms": 965.0, "p99_ms": 1000.0},
         "slo_p99_ms": 1300.0, "max_users": 1000, "server_cores": 1,
         "max_in_flight": int(in_flight[-1]),
         "points": [
-            point_dict(target=target, users=u, throughput=u, in_flight={"mean": f, "peak": f},
-                       server={"model": server_model, "cpu_pct": 10.0, "rss_mb": 80.0})
+            point_dict(target=target, users=u, throughput=u, in_flight_mean=f, in_flight_peak=f,
+                       server_model=server_model, server={"cpu_pct": 10.0, "rss_mb": 80.0})
             for u, f in zip(users, in_flight, strict=True)
         ],
     }  # fmt: skip

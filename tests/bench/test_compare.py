@@ -458,7 +458,7 @@ def _capacity(max_rps: float, in_flight: int, kind: str) -> dict[str, Any]:
     return {
         "target": "fastapi-uvicorn", "scenario": "complete",
         "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
-                    "answer_ms": 100.0},
+                    "answer_ms": 100.0, "p99_ms": 100.0},
         "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1,
         "max_rps": max_rps, "max_rps_users": in_flight, "max_in_flight": in_flight,
         "in_flight_measured": None, "rps_limit": limit, "limit": limit, "unknown": None,

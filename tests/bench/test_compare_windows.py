@@ -103,9 +103,11 @@ def test_figures_without_a_per_second_series_cannot_be_computed(
 def test_a_window_on_a_busy_machine_is_not_compared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    busy = {"model": "uvicorn", "cpu_pct": 40.0, "rss_mb": 80.0, "cores_busy_pct": 95.0}
+    busy = {"cpu_pct": 40.0, "rss_mb": 80.0}
     ref = save(tmp_path, "ref", [window(500)])
-    new = save(tmp_path, "new", [window(400, server=busy, server_cores=1)])
+    new = save(
+        tmp_path, "new", [window(400, server=busy, server_cores_busy_pct=95.0, server_cores=1)]
+    )
     throughput = row(report(capsys, ref, new))
     assert throughput["decision"] == compare.CANNOT
     assert "other processes took 55 % of the server's cores" in throughput["reason"]
@@ -266,10 +268,18 @@ def test_a_window_the_load_generator_bound_is_not_compared(
 def test_a_cpu_heavy_point_carries_the_noise_between_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    heavy = {"model": "uvicorn", "cpu_pct": 95.0, "rss_mb": 80.0, "cores_busy_pct": 96.0}
+    heavy = {"cpu_pct": 95.0, "rss_mb": 80.0}
     tight = [1.0, 1.001, 0.999, 1.0, 1.0]
-    ref = save(tmp_path, "ref", [window(5000, tight, server=heavy, server_cores=1)])
-    new = save(tmp_path, "new", [window(4000, tight, server=heavy, server_cores=1)])
+    ref = save(
+        tmp_path,
+        "ref",
+        [window(5000, tight, server=heavy, server_cores_busy_pct=96.0, server_cores=1)],
+    )
+    new = save(
+        tmp_path,
+        "new",
+        [window(4000, tight, server=heavy, server_cores_busy_pct=96.0, server_cores=1)],
+    )
     throughput = row(report(capsys, ref, new))
     # Its window is tight, but such a point moves by ~20 % between runs on its own.
     assert throughput["decision"] == compare.NOT_SIGNIFICANT

@@ -93,7 +93,7 @@ def test_master_mode_sums_its_workers_and_sends_them_the_knobs(tmp_path: Path) -
     assert bench.returncode == 0, output
     [point] = store.load_document(out)["points"]
     assert point["status"] == "ok", point
-    assert point["generator"]["processes"] == 2 and point["generator"]["hosts"] == 1
+    assert point["generator_processes"] == 2 and point["generator_hosts"] == 1
     assert point["chunk_fidelity"] == 1.0  # 3 deltas expected, not the default 10
     assert point["achieved_rate"] == pytest.approx(20.0, rel=0.2)  # paced, not flat out
     locust = (out / "points").glob("*/locust.json")

@@ -158,7 +158,7 @@ def test_a_point_under_faults_within_the_contract_is_valid() -> None:
     assert record.violations == {}
     assert (record.baseline_rps, record.recovery_s) == (100, 0.0)
     # 10 % errors are what was asked for: not the 1 % rule, not Little's law.
-    assert point.valid and point.warnings == []
+    assert point.valid and point.warnings == ()
 
 
 def test_answers_off_the_contract_invalidate_the_point() -> None:

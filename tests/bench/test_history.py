@@ -119,7 +119,7 @@ def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolut
         return {
             "target": "fastapi-uvicorn", "scenario": "complete",
             "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
-                        "answer_ms": 100.0},
+                        "answer_ms": 100.0, "p99_ms": 100.0},
             "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1, "max_rps": max_rps,
             "max_rps_users": 160, "max_in_flight": 160, "in_flight_measured": None,
             "rps_limit": None, "limit": None, "unknown": None,

@@ -166,7 +166,7 @@ def test_the_noise_between_runs_follows_how_busy_the_server_was() -> None:
     heavy = Point.from_dict(
         windowed_point(
             [100, 104, 96, 102, 98],
-            server={"model": "uvicorn", "cpu_pct": 150.0, "rss_mb": 1.0},
+            server={"cpu_pct": 150.0, "rss_mb": 1.0},
             server_cores=2,
         )
     )

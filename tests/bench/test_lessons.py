@@ -44,13 +44,11 @@ def test_wsgi_vs_asgi_says_so_when_the_gap_is_missing() -> None:
 
 
 def test_blocking_the_loop() -> None:
-    points = [
-        _p("fastapi-uvicorn", 50, 480.0),
-        _p("fastapi-uvicorn-blocking", 50, 9.9),
-        _p("fastapi-uvicorn-sync", 50, 240.0),
+    points = [  # 100 ms upstream: 500 req/s for 50 users
+        _p("fastapi-uvicorn", 50, 480.0, ceiling_rps=500.0),
+        _p("fastapi-uvicorn-blocking", 50, 9.9, ceiling_rps=500.0),
+        _p("fastapi-uvicorn-sync", 50, 240.0, ceiling_rps=500.0),
     ]
-    for point in points:
-        point.ceiling_rps = 500.0  # 100 ms upstream
     lesson = lessons.blocking_the_loop(points)
     assert lesson.confirmed and "froze" in lesson.headline
     low = [

@@ -24,15 +24,11 @@ def point(users: int = 100, rps: float = 1000.0, **fields: Any) -> Point:
         efficiency=rps / ceiling,
         latency_ms=latency(users / rps * 1000),
     )
-    found.window_s = 5.0
-    found.server_cores = 1
-    found.server = Usage(40.0, 80.0)
-    found.generator = Usage(30.0)
-    found.generator_processes = 1
-    found.mock = Usage(10.0)
-    for name, value in fields.items():
-        setattr(found, name, value)
-    return found
+    defaults: dict[str, Any] = {
+        "window_s": 5.0, "server_cores": 1, "server": Usage(40.0, 80.0),
+        "generator": Usage(30.0), "generator_processes": 1, "mock": Usage(10.0),
+    }  # fmt: skip
+    return replace(found, **{**defaults, **fields})
 
 
 def kind(found: Point) -> str:
@@ -147,7 +143,7 @@ def test_below_the_ceiling_with_every_user_busy_the_server_adds_its_own_time() -
 
 def test_nothing_known_below_the_ceiling_is_unexplained_and_says_what_was_seen() -> None:
     # Requests as fast as the upstream, yet 30 % short: some users were not busy.
-    idle_users = point(rps=700.0, latency_ms=Percentiles.from_dict(latency(100.0)))
+    idle_users = point(rps=700.0, latency_ms=Percentiles.of(latency(100.0)))
     limit = classify(idle_users, LATENCY_MS)
     assert limit.kind == "unexplained"
     assert "efficiency 70%" in limit.detail and "server_cpu_pct 40" in limit.detail
@@ -156,27 +152,24 @@ def test_nothing_known_below_the_ceiling_is_unexplained_and_says_what_was_seen()
 def test_a_failed_point_names_its_cause_behind_a_window_or_the_ceiling() -> None:
     # Untrusted (p99 past a third of the window), the core full behind it.
     slow = point(rps=50.0, server=Usage(97.0, 80.0))
-    slow.limit = classify(slow, LATENCY_MS)
+    slow = replace(slow, limit=classify(slow, LATENCY_MS))
     found = cause(slow, LATENCY_MS)
     assert found is not None and found.kind == "server-cpu" and "past the SLO" in found.detail
     # At the ceiling in throughput, yet its tail past the SLO: the resource that made it.
     tail = point(rps=980.0, server=Usage(96.0, 80.0))
-    tail.limit = classify(tail, LATENCY_MS)
-    assert tail.limit.kind == "none"
+    tail = replace(tail, limit=classify(tail, LATENCY_MS))
+    assert tail.limit is not None and tail.limit.kind == "none"
     found = cause(tail, LATENCY_MS)
     assert found is not None and found.kind == "server-cpu"
     full = point(users=1000, rps=2900.0, concurrency={"threads": 300}, in_flight_mean=299.0)
-    full.limit = classify(full, LATENCY_MS)
+    full = replace(full, limit=classify(full, LATENCY_MS))
     assert cause(full, LATENCY_MS) == full.limit  # its own verdict stands
 
 
 def test_hello_is_generator_or_server_bound_or_round_trip_bound() -> None:
     def hello(**fields: Any) -> Point:
         found = make_point(scenario="hello", users=50, throughput=5000.0)
-        found.window_s, found.server_cores = 5.0, 1
-        for name, value in fields.items():
-            setattr(found, name, value)
-        return found
+        return replace(found, **{"window_s": 5.0, "server_cores": 1, **fields})
 
     assert classify(hello(generator=Usage(99.0)), None).kind == "generator"
     assert classify(hello(server=Usage(97.0)), None).kind == "server-cpu"

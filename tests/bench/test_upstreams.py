@@ -20,6 +20,7 @@ import pytest
 
 from bench.cli.args import EXIT_FAILED, EXIT_OK, EXIT_SKIPPED
 from bench.results import store
+from bench.results.model import UpstreamInfo
 from bench.running.upstream import KEY_VARIABLE
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT, free_port, mock_llm, running, wait_http_ready
@@ -113,9 +114,7 @@ def test_a_real_upstream_is_measured_and_its_key_never_shows(foreign: str, tmp_p
         assert point.ok and point.valid, point.warnings
         assert point.ceiling_rps is None and point.efficiency is None  # latency suffered
         assert point.upstream_calls is None and point.chunk_fidelity is None
-    assert run.mock.extra["upstream"] == {
-        "kind": "real", "url": foreign, "model": "gpt-4o", "latency": "suffered",
-    }  # fmt: skip
+    assert run.mock.upstream == UpstreamInfo("real", foreign, "gpt-4o", "suffered")
     assert "latency suffered, not set" in run.conditions()
     assert KEY not in run.info.command
     for path in out.rglob("*"):
@@ -151,7 +150,7 @@ def test_a_deployment_alone_starts_nothing(tmp_path: Path) -> None:
     assert done.returncode == EXIT_OK, done.stdout[-3000:] + done.stderr[-2000:]
     assert not (tmp_path / "run" / "logs" / "mock.log").exists()  # no mock started
     run = store.load(tmp_path / "run")
-    assert run.mock.extra["upstream"]["kind"] == "deployment"
+    assert run.mock.upstream is not None and run.mock.upstream.kind == "deployment"
     for point in run.points:
         assert point.ok and point.valid and point.upstream_calls is None
         assert point.server.cpu_pct is None  # not our process

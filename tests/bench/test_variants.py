@@ -130,10 +130,10 @@ def test_a_run_holds_one_target_at_two_package_versions(tmp_path: Path) -> None:
     run = store.load(out)
     by_target = {p.target: p for p in run.points}
     pinned = by_target["flask-gunicorn-gthread@flask==3.0.*"]
-    assert pinned.pins == ["flask==3.0.*"] and pinned.ok and pinned.requests > 0
+    assert pinned.pins == ("flask==3.0.*",) and pinned.ok and pinned.requests > 0
     assert pinned.packages is not None and str(pinned.packages["flask"]).startswith("3.0.")
     plain = by_target["flask-gunicorn-gthread"]
-    assert plain.pins == [] and plain.packages is None
+    assert plain.pins == () and plain.packages is None
     assert str(run.environment.packages["flask"]).startswith("3.1.")
     compared = subprocess.run(
         bench("compare", str(out), "--format", "json"),
