@@ -8,7 +8,7 @@ bench/locustfiles/plugin.py.
 
 from __future__ import annotations
 
-from locust import task
+from typing import Any
 
 from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
 from bench.locustfiles.knobs import has_detail
@@ -17,10 +17,13 @@ from bench.locustfiles.totals import WithoutDetail
 
 
 class CompleteUser(ScenarioUser):
-    @task
-    def complete(self) -> None:
+    def send(self, context: dict[str, Any]) -> None:
         with self.client.post(
-            "/complete", json=active().body(), name="/complete", catch_response=True
+            "/complete",
+            json=active().body(),
+            name="/complete",
+            catch_response=True,
+            context=context,
         ) as response:
             status = response.status_code
             if status >= 400 and not has_detail(response.content):

@@ -8,15 +8,16 @@ bench/locustfiles/plugin.py.
 
 from __future__ import annotations
 
-from locust import task
+from typing import Any
 
 from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
 from bench.locustfiles.scenario import ScenarioUser, body_failure
 
 
 class HelloUser(ScenarioUser):
-    @task
-    def hello(self) -> None:
-        with self.client.get("/hello", name="/hello", catch_response=True) as response:
+    def send(self, context: dict[str, Any]) -> None:
+        with self.client.get(
+            "/hello", name="/hello", catch_response=True, context=context
+        ) as response:
             if problem := body_failure(response.status_code, response.content, "message"):
                 response.failure(problem)

@@ -12,6 +12,11 @@ environment variable as its default:
 | --bench-prompt-tokens | BENCH_PROMPT_TOKENS | prompt tokens the upstream counts: each stream then expects its `tokens_used` minus these (answers of varying length) | unset |
 | --bench-wait | BENCH_WAIT | think time between tasks, s (0: closed loop) | 0 |
 | --bench-rate-per-user | BENCH_RATE_PER_USER | tasks/s per user (paced open loop); wins over the wait | unset |
+| --bench-arrivals | BENCH_ARRIVALS | open loop: `poisson`, `constant` or `gamma` arrivals at --bench-rate (bench.locustfiles.arrivals) | unset: closed loop |
+| --bench-rate | BENCH_RATE | open loop: requests per second over every Locust process and host | unset |
+| --bench-burstiness | BENCH_BURSTINESS | `gamma` arrivals: the gaps' shape (1 = Poisson, < 1 burstier) | 1 |
+| --bench-seed | BENCH_SEED | open loop: the arrival schedule's seed | 0 |
+| --bench-max-outstanding | BENCH_MAX_OUTSTANDING | open loop: requests in flight per Locust process; an arrival over it is dropped, and counted | 10,000 |
 | --bench-timeout | BENCH_TIMEOUT_S | connection and network timeout, s | 60 |
 | --bench-drop-after | BENCH_DROP_AFTER | scenario `disconnect`: deltas read before the client hangs up | 3 |
 
@@ -24,13 +29,19 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from bench.locustfiles.arrivals import KINDS, Arrivals, Kind
 
 DEFAULT_PROMPT = "Say hello to the benchmark in a few words."
 # The suite's one token default: the mock's --output-tokens, `bench run --mock-tokens`
 # and this scenario's max_tokens all start from it (tests keep them equal).
 DEFAULT_TOKENS = 10
 DEFAULT_DROP_AFTER = 3
+# Open loop: requests in flight per Locust process when no cap is given, and the size of
+# its connection pool (one connection per request in flight; below the open-file limit
+# the suite gives its children, 20,000 here). An arrival over it is dropped and counted.
+DEFAULT_MAX_OUTSTANDING = 10_000
 
 # (argument, environment variable, type, default, help)
 ARGUMENTS: tuple[tuple[str, str, type, Any, str], ...] = (
@@ -43,6 +54,15 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, str], ...] = (
     ("--bench-wait", "BENCH_WAIT", float, 0.0, "think time between tasks, s"),
     ("--bench-rate-per-user", "BENCH_RATE_PER_USER", float, None,
      "tasks per second per user (paced open loop)"),
+    ("--bench-arrivals", "BENCH_ARRIVALS", str, None,
+     "open loop: poisson, constant or gamma arrivals at --bench-rate (unset: closed loop)"),
+    ("--bench-rate", "BENCH_RATE", float, None,
+     "open loop: requests per second over every Locust process and host"),
+    ("--bench-burstiness", "BENCH_BURSTINESS", float, 1.0,
+     "gamma arrivals: the gaps' shape (1 = Poisson, < 1 burstier)"),
+    ("--bench-seed", "BENCH_SEED", int, 0, "open loop: the arrival schedule's seed"),
+    ("--bench-max-outstanding", "BENCH_MAX_OUTSTANDING", int, None,
+     "open loop: requests in flight per Locust process; arrivals over it are dropped"),
     ("--bench-timeout", "BENCH_TIMEOUT_S", float, 60.0, "connection and network timeout, s"),
     ("--bench-drop-after", "BENCH_DROP_AFTER", int, DEFAULT_DROP_AFTER,
      "scenario disconnect: deltas read before the client hangs up"),
@@ -63,6 +83,8 @@ class LoadConfig:
     rate_per_user: float | None = None
     timeout_s: float = 60.0
     drop_after: int = DEFAULT_DROP_AFTER
+    arrivals: Arrivals | None = None  # open loop; None: closed loop
+    max_outstanding: int = DEFAULT_MAX_OUTSTANDING
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadConfig:
@@ -78,6 +100,8 @@ class LoadConfig:
             rate_per_user=values.get("bench_rate_per_user"),
             timeout_s=float(values.get("bench_timeout") or 60.0),
             drop_after=int(values.get("bench_drop_after") or DEFAULT_DROP_AFTER),
+            arrivals=_arrivals(values),
+            max_outstanding=int(values.get("bench_max_outstanding") or DEFAULT_MAX_OUTSTANDING),
         )
         if config.rate_per_user is not None and config.rate_per_user <= 0:
             raise ValueError(f"--bench-rate-per-user must be > 0, got {config.rate_per_user}")
@@ -85,6 +109,8 @@ class LoadConfig:
             raise ValueError(f"--bench-drop-after must be >= 1, got {config.drop_after}")
         if config.wait_s < 0 or config.timeout_s <= 0 or config.expected_tokens < 0:
             raise ValueError(f"invalid load knobs: {config}")
+        if config.max_outstanding < 1:
+            raise ValueError(f"--bench-max-outstanding must be >= 1, got {config.max_outstanding}")
         return config
 
     @classmethod
@@ -124,6 +150,23 @@ class LoadConfig:
         if self.rate_per_user is not None:
             return constant_throughput(self.rate_per_user)
         return constant(self.wait_s)
+
+
+def _arrivals(values: Mapping[str, Any]) -> Arrivals | None:
+    """The open-loop arrivals the knobs ask for (ValueError when they do not fit)."""
+    kind, rate = values.get("bench_arrivals"), values.get("bench_rate")
+    if kind is None and rate is None:
+        return None
+    if kind is None or rate is None:
+        raise ValueError("open loop needs both --bench-arrivals and --bench-rate")
+    if kind not in KINDS:
+        raise ValueError(f"--bench-arrivals must be one of {', '.join(KINDS)}, got {kind!r}")
+    return Arrivals(
+        cast(Kind, kind),
+        float(rate),
+        float(values.get("bench_burstiness") or 1.0),
+        int(values.get("bench_seed") or 0),
+    )
 
 
 def has_detail(body: bytes | str | None) -> bool:

@@ -11,6 +11,12 @@ Importing this module (every locustfile does) registers Locust event listeners:
   for a body that failed its check, "StreamIncomplete"...).
 - `record()` and `record_fidelity()`: the stream user's figures, without a Locust
   event each (an event per inter-token gap would cost more than it measures).
+- Open loop (bench.locustfiles.arrivals): a request event whose context carries
+  INTENDED_AT counts its response time from that intended send time, and Locust's own
+  time (from the actual send) as its service time; `record_lateness`, `record_dropped`
+  and `record_outstanding` keep the generator's own figures. A master gives each worker
+  its share of the arrivals (`share()`: its index among the workers, their count, and
+  the common start of the schedule) before the test starts on it.
 - Distributed runs (`--processes N`, or `--master` and `--worker`s): each worker
   attaches its CUMULATIVE totals since its test start to every report to the master
   (`report_to_master`, every 3 s and once more when it quits), and the master keeps
@@ -39,6 +45,7 @@ import time
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -57,6 +64,18 @@ HOST_KEY = "bench_host"
 
 WINDOW_MESSAGE = "bench_window"
 """Custom message by which a master gives its window to workers started elsewhere."""
+
+SHARE_MESSAGE = "bench_share"
+"""Custom message by which a master gives each worker its share of open-loop arrivals."""
+
+INTENDED_AT = "bench_intended_at"
+"""Context key: the Unix time an open-loop request was meant to be sent."""
+
+SHARE_WAIT_S = 10.0
+"""How long a worker waits for its share before it sends nothing (and says so)."""
+
+SCHEDULE_LEAD_S = 0.5
+"""A master starts the common schedule this long after it gives the shares out."""
 
 LIVE_SECONDS = 120
 """How many recent seconds the live file holds."""
@@ -81,6 +100,10 @@ class _State:
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self.live: Any = None  # the greenlet writing BENCH_LIVE_FILE
+        # Open loop: (this process's index, the processes, the schedule's start); a worker
+        # gets it from its master, a local runner is the one process.
+        self.share: tuple[int, int, float] | None = None
+        self.share_given = gevent.event.Event()
 
     def reset(self) -> None:
         self.window = self.remote_window or Window.from_env()
@@ -106,6 +129,38 @@ def record_fidelity(events_received: int, tokens_expected: int, *, at: float | N
     when = time.time() if at is None else at
     if _state.window.contains(when):
         _state.totals.add_fidelity(events_received, tokens_expected, when)
+
+
+def record_lateness(lateness_ms: float, *, at: float) -> None:
+    """Open loop: a request sent `lateness_ms` after its intended time, at `at`."""
+    if _state.window.contains(at):
+        _state.totals.add_lateness(lateness_ms, at)
+
+
+def record_dropped(*, at: float) -> None:
+    """Open loop: an arrival due at `at` that found the requests in flight at their cap."""
+    if _state.window.contains(at):
+        _state.totals.add_dropped(at)
+
+
+def record_outstanding(in_flight: int, *, at: float) -> None:
+    """Open loop: requests in flight in this process at `at`."""
+    if _state.window.contains(at):
+        _state.totals.add_outstanding(in_flight, at)
+
+
+def share() -> tuple[int, int, float] | None:
+    """This process's share of open-loop arrivals: (index, processes, common start).
+
+    A local runner is the only process and starts now; a worker waits for its master's
+    message (None when it never came: the process then sends nothing, and says so).
+    """
+    if not isinstance(_runner(), WorkerRunner):
+        return 0, 1, time.time()
+    _state.share_given.wait(SHARE_WAIT_S)
+    if _state.share is None:
+        logger.error("no share of the arrivals from the master within %g s", SHARE_WAIT_S)
+    return _state.share
 
 
 def owned_totals() -> tuple[Totals, int]:
@@ -188,6 +243,7 @@ def _on_init(environment: Environment, **_kwargs: Any) -> None:
     _state.environment = environment
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(WINDOW_MESSAGE, _on_window_message)
+        environment.runner.register_message(SHARE_MESSAGE, _on_share_message)
 
 
 def _on_window_message(msg: Any, **_kwargs: Any) -> None:
@@ -195,6 +251,25 @@ def _on_window_message(msg: Any, **_kwargs: Any) -> None:
     data = msg.data or {}
     _state.remote_window = Window(data.get("start"), data.get("end"))
     _state.window = _state.remote_window
+
+
+def _on_share_message(msg: Any, **_kwargs: Any) -> None:
+    data = msg.data or {}
+    _state.share = (int(data["index"]), int(data["count"]), float(data["start"]))
+    _state.share_given.set()
+
+
+def _give_shares(runner: MasterRunner) -> None:
+    """Each worker's index among them all, their count, and the schedule's common start.
+
+    Sent before the spawn messages (Locust fires test_start first), and in order on each
+    worker's connection: a worker has its share before its users start.
+    """
+    workers = sorted(w.id for w in runner.clients.ready + runner.clients.running)
+    start = time.time() + SCHEDULE_LEAD_S
+    for index, client_id in enumerate(workers):
+        data = {"index": index, "count": len(workers), "start": start}
+        runner.send_message(SHARE_MESSAGE, data, client_id)
 
 
 def _on_test_start(**_kwargs: Any) -> None:
@@ -205,6 +280,8 @@ def _on_test_start(**_kwargs: Any) -> None:
         runner.send_message(
             WINDOW_MESSAGE, {"start": _state.window.start, "end": _state.window.end}
         )
+    if isinstance(runner, MasterRunner):
+        _give_shares(runner)
 
 
 def _on_request(
@@ -220,7 +297,12 @@ def _on_request(
     when = time.time() if at is None else at
     if not _state.window.contains(when):
         return
-    if exception is None:
+    intended = context.get(INTENDED_AT) if context else None
+    if exception is None and intended is not None:
+        # Open loop: the response time runs from when the request was meant to be sent.
+        response_ms = max((when - intended) * 1000.0, response_time)
+        _state.totals.add_success(name, response_ms, when, service_ms=response_time)
+    elif exception is None:
         _state.totals.add_success(name, response_time, when)
     else:
         kind = error_kind(exception, getattr(response, "status_code", None))

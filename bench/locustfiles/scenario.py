@@ -5,24 +5,47 @@ The knobs (bench.locustfiles.knobs) are Locust's own custom arguments
 to its workers, and each also reads an environment variable as its default. The knobs in
 force are read when a test starts (on a worker: after its master's spawn message has
 brought them), and the users read them from there.
+
+Closed loop, each user sends its next request when its last one answered (after the
+think time, or paced). Open loop (`--bench-arrivals` and `--bench-rate`), the first user
+of each Locust process becomes its dispatcher: it sends the process's share of the
+arrivals (bench.locustfiles.arrivals) at their intended times, each request in a
+greenlet of its own over one pool of keep-alive connections, whether or not earlier
+ones have answered; an arrival that finds `--bench-max-outstanding` requests in flight
+is dropped and counted. Further users of that process stay idle: in open loop the rate,
+not the users, sets the load (one user per process is enough).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
-from locust import FastHttpUser, events
+import gevent
+from gevent.pool import Group
+from locust import FastHttpUser, events, task
 from locust.env import Environment
 
+from bench.locustfiles import plugin
 from bench.locustfiles.knobs import ARGUMENTS, LoadConfig, body_failure
 
 __all__ = ["ScenarioUser", "active", "body_failure"]
 
+logger = logging.getLogger(__name__)
+
+IDLE_S = 3600.0
+"""An idle user's sleep (open loop: only one user per process sends)."""
+
+LOOKAHEAD_S = 0.05
+"""Open loop: how far ahead of its intended time a request's greenlet is planned."""
+
 
 class _Active:
-    """The knobs in force in this process."""
+    """The knobs in force in this process, and its open-loop dispatcher (if any)."""
 
     config = LoadConfig.from_env()
+    dispatcher: object | None = None
 
 
 def active() -> LoadConfig:
@@ -31,17 +54,80 @@ def active() -> LoadConfig:
 
 
 class ScenarioUser(FastHttpUser):
-    """A user of any scenario: its pacing and timeouts follow the knobs in force."""
+    """A user of any scenario: its pacing and timeouts follow the knobs in force.
+
+    A scenario implements `send(context)`: one request, whose Locust event carries
+    `context` (open loop: the intended send time).
+    """
 
     abstract = True
 
     def __init__(self, environment: Environment) -> None:
         # FastHttpUser builds its client from these in its own __init__.
-        self.network_timeout = self.connection_timeout = active().timeout_s
+        config = active()
+        self.network_timeout = self.connection_timeout = config.timeout_s
+        if config.arrivals is not None:
+            # One connection per request in flight: the pool never makes a request wait.
+            self.concurrency = config.max_outstanding
         super().__init__(environment)
+        self._requests = Group()
+        self._in_flight = 0
 
     def wait_time(self) -> float:
         return active().wait_time()(self)
+
+    def send(self, context: dict[str, Any]) -> None:
+        """Send one request of the scenario."""
+        raise NotImplementedError
+
+    @task
+    def turn(self) -> None:
+        """Closed loop: one request. Open loop: the dispatcher's whole schedule."""
+        if active().arrivals is None:
+            self.send({})
+        elif _Active.dispatcher in (None, self):
+            _Active.dispatcher = self
+            self._dispatch()
+        else:
+            gevent.sleep(IDLE_S)
+
+    def on_stop(self) -> None:
+        self._requests.kill(block=False)
+        if _Active.dispatcher is self:
+            _Active.dispatcher = None
+
+    def _dispatch(self) -> None:
+        """Send this process's arrivals at their intended times until the test stops."""
+        config = active()
+        share = plugin.share()
+        if config.arrivals is None or share is None:
+            gevent.sleep(IDLE_S)
+            return
+        index, count, start = share
+        for intended in config.arrivals.times(start, index, count):
+            # Each request's greenlet wakes at its own time (one timer, no hand-over from
+            # this loop), planned a little ahead so that this loop is never the one late.
+            ahead = intended - LOOKAHEAD_S - time.time()
+            if ahead > 0:
+                gevent.sleep(ahead)
+            request = gevent.Greenlet(self._arrival, intended)
+            self._requests.add(request)
+            request.start_later(max(intended - time.time(), 0.0))
+
+    def _arrival(self, intended: float) -> None:
+        if self._in_flight >= active().max_outstanding:
+            plugin.record_dropped(at=intended)
+            return
+        sent = time.time()
+        self._in_flight += 1
+        plugin.record_lateness((sent - intended) * 1000.0, at=sent)
+        plugin.record_outstanding(self._in_flight, at=sent)
+        try:
+            self.send({plugin.INTENDED_AT: intended})
+        except Exception:  # a scenario's bug must not end the dispatch
+            logger.exception("an open-loop request failed outside its own checks")
+        finally:
+            self._in_flight -= 1
 
 
 def add_arguments(parser: Any) -> None:
@@ -55,6 +141,7 @@ def _activate(environment: Environment, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is not None:
         _Active.config = LoadConfig.from_values(vars(options))
+    _Active.dispatcher = None
 
 
 # Once per process: `locust -f bench/locustfiles/` also loads this file as a locustfile

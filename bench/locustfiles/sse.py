@@ -121,6 +121,12 @@ class StreamFigures:
     tpot_ms: float | None
     itl_ms: list[float]
 
+    def late_by(self, lateness_ms: float) -> StreamFigures:
+        """The figures of a request sent late: E2E and TTFT count from its intended time."""
+        late = max(lateness_ms, 0.0)
+        ttft = None if self.ttft_ms is None else self.ttft_ms + late
+        return StreamFigures(self.e2e_ms + late, ttft, self.tpot_ms, self.itl_ms)
+
     @classmethod
     def of(cls, sent: float, timing: StreamTiming) -> StreamFigures:
         times = timing.token_times

@@ -12,8 +12,8 @@ Knobs (Locust custom arguments): bench/locustfiles/scenario.py.
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from locust import task
 from locust.contrib.fasthttp import ResponseContextManager
 
 from bench.locustfiles import plugin
@@ -36,8 +36,7 @@ class StreamUser(ScenarioUser):
         """Deltas to read before hanging up (None: the whole stream)."""
         return None
 
-    @task
-    def stream(self) -> None:
+    def send(self, context: dict[str, Any]) -> None:
         start_time = time.time()
         sent = time.perf_counter()
         # catch_response=True holds back Locust's own event, which would time the
@@ -54,13 +53,16 @@ class StreamUser(ScenarioUser):
             response_time=figures.e2e_ms,
             response_length=timing.n_bytes,
             response=response,
-            context={plugin.COMPLETED_AT: completed_at},
+            context={**context, plugin.COMPLETED_AT: completed_at},
             exception=timing.error,
             start_time=start_time,
             url=f"{self.host}{PATH}",
         )
         if timing.error is None and self.stop_after is None:
             expected = active().expected_deltas(timing.tokens_used)
+            intended = context.get(plugin.INTENDED_AT)
+            if intended is not None:  # open loop: the first token counts from the intended send
+                figures = figures.late_by((start_time - intended) * 1000.0)
             self._record(figures, len(timing.token_times), expected, completed_at, start_time)
 
     def _record(

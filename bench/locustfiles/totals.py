@@ -12,13 +12,22 @@ The document written to BENCH_RESULT_FILE:
 
     {"window": {"start": float, "end": float},
      "processes": int,
-     "requests": {name: {"count": int, "errors": {kind: int}, "latency": histogram}},
+     "requests": {name: {"count": int, "errors": {kind: int}, "latency": histogram,
+                         "service": histogram}},
      "stream": {"ttft": histogram, "tpot": histogram, "itl": histogram,
                 "fidelity": {"events": int, "expected": int, "streams": int}},
-     "series": {"<unix second>": {"requests": ..., "stream": ...}, ...}}
+     "open": {"lateness": histogram, "dropped": int, "outstanding": int},
+     "series": {"<unix second>": {"requests": ..., "stream": ..., "open": ...}, ...}}
 
 `count` and `latency` cover successful requests; `errors` counts failures by kind
 (`error_kind`). Histograms are `bench.results.histogram.Histogram.to_dict()`.
+
+Open loop (bench.locustfiles.arrivals) adds: `latency` is then the response time, from
+each request's intended send time, and `service` the time from its actual send; `open`
+holds the generator's lateness (actual - intended send, recorded when sent), the
+arrivals dropped because the requests in flight were at their cap (recorded at their
+intended time), and the most requests in flight at once (in one second: the sum of the
+processes' peaks, an upper bound; over several seconds: the largest second's).
 """
 
 from __future__ import annotations
@@ -79,21 +88,34 @@ class RequestTotals:
     count: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latency: Histogram = field(default_factory=Histogram)
+    service: Histogram = field(default_factory=Histogram)  # open loop: from the actual send
 
     def merge(self, other: RequestTotals) -> None:
         self.count += other.count
         for kind, n in other.errors.items():
             self.errors[kind] = self.errors.get(kind, 0) + n
         self.latency.merge(other.latency)
+        self.service.merge(other.service)
 
     def to_dict(self) -> dict[str, Any]:
         errors = dict(sorted(self.errors.items()))
-        return {"count": self.count, "errors": errors, "latency": self.latency.to_dict()}
+        return {
+            "count": self.count,
+            "errors": errors,
+            "latency": self.latency.to_dict(),
+            "service": self.service.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RequestTotals:
         errors = {str(k): int(v) for k, v in data["errors"].items()}
-        return cls(int(data["count"]), errors, Histogram.from_dict(data["latency"]))
+        service = data.get("service")
+        return cls(
+            int(data["count"]),
+            errors,
+            Histogram.from_dict(data["latency"]),
+            Histogram.from_dict(service) if service else Histogram(),
+        )
 
 
 class Bucket:
@@ -105,6 +127,9 @@ class Bucket:
         self.events = 0
         self.expected = 0
         self.streams = 0
+        self.lateness = Histogram()  # open loop: actual - intended send, ms
+        self.dropped = 0  # open loop: arrivals over the cap of requests in flight
+        self.outstanding = 0  # open loop: the most requests in flight at once
 
     def _request(self, name: str) -> RequestTotals:
         totals = self.requests.get(name)
@@ -112,10 +137,12 @@ class Bucket:
             totals = self.requests[name] = RequestTotals()
         return totals
 
-    def add_success(self, name: str, response_time_ms: float) -> None:
+    def add_success(self, name: str, response_time_ms: float, service_ms: float | None) -> None:
         totals = self._request(name)
         totals.count += 1
         totals.latency.record(response_time_ms)
+        if service_ms is not None:
+            totals.service.record(service_ms)
 
     def add_failure(self, name: str, kind: str) -> None:
         errors = self._request(name).errors
@@ -131,7 +158,9 @@ class Bucket:
         self.expected += tokens_expected
         self.streams += 1
 
-    def merge(self, other: Bucket) -> None:
+    def merge(self, other: Bucket, concurrent: bool = False) -> None:
+        """Add another bucket: of another process in the same second (`concurrent`), whose
+        peaks in flight add up, or of another second, whose peak is the larger."""
         for name, request in other.requests.items():
             self._request(name).merge(request)
         for metric, hist in other.stream.items():
@@ -139,9 +168,15 @@ class Bucket:
         self.events += other.events
         self.expected += other.expected
         self.streams += other.streams
+        self.lateness.merge(other.lateness)
+        self.dropped += other.dropped
+        if concurrent:
+            self.outstanding += other.outstanding
+        else:
+            self.outstanding = max(self.outstanding, other.outstanding)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return {"requests": ..., "stream": ...} as in the module docstring."""
+        """Return {"requests": ..., "stream": ..., "open": ...} as in the module docstring."""
         stream: dict[str, Any] = {m: h.to_dict() for m, h in self.stream.items()}
         stream["fidelity"] = {
             "events": self.events,
@@ -149,7 +184,12 @@ class Bucket:
             "streams": self.streams,
         }
         requests = {name: self.requests[name].to_dict() for name in sorted(self.requests)}
-        return {"requests": requests, "stream": stream}
+        opened = {
+            "lateness": self.lateness.to_dict(),
+            "dropped": self.dropped,
+            "outstanding": self.outstanding,
+        }
+        return {"requests": requests, "stream": stream, "open": opened}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Bucket:
@@ -162,6 +202,11 @@ class Bucket:
         totals.events = int(fidelity["events"])
         totals.expected = int(fidelity["expected"])
         totals.streams = int(fidelity["streams"])
+        opened = data.get("open") or {}
+        if opened:
+            totals.lateness = Histogram.from_dict(opened["lateness"])
+            totals.dropped = int(opened["dropped"])
+            totals.outstanding = int(opened["outstanding"])
         return totals
 
 
@@ -179,8 +224,10 @@ class Totals:
             bucket = self.buckets[second] = Bucket()
         return bucket
 
-    def add_success(self, name: str, response_time_ms: float, when: float) -> None:
-        self.at(when).add_success(name, response_time_ms)
+    def add_success(
+        self, name: str, response_time_ms: float, when: float, service_ms: float | None = None
+    ) -> None:
+        self.at(when).add_success(name, response_time_ms, service_ms)
 
     def add_failure(self, name: str, kind: str, when: float) -> None:
         self.at(when).add_failure(name, kind)
@@ -191,12 +238,22 @@ class Totals:
     def add_fidelity(self, events_received: int, tokens_expected: int, when: float) -> None:
         self.at(when).add_fidelity(events_received, tokens_expected)
 
+    def add_lateness(self, lateness_ms: float, when: float) -> None:
+        self.at(when).lateness.record(max(lateness_ms, 0.0))
+
+    def add_dropped(self, when: float) -> None:
+        self.at(when).dropped += 1
+
+    def add_outstanding(self, in_flight: int, when: float) -> None:
+        bucket = self.at(when)
+        bucket.outstanding = max(bucket.outstanding, in_flight)
+
     def merge(self, other: Totals) -> None:
         for second, bucket in other.buckets.items():
             mine = self.buckets.get(second)
             if mine is None:
                 mine = self.buckets[second] = Bucket()
-            mine.merge(bucket)
+            mine.merge(bucket, concurrent=True)
 
     def between(self, start: float | None = None, end: float | None = None) -> Bucket:
         """Merge the buckets of the seconds in [start, end) (every bucket by default)."""

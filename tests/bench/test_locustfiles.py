@@ -145,6 +145,7 @@ def test_totals_merge_and_round_trip(tmp_path: Path) -> None:
         "count": 0,
         "errors": {"ConnectionResetError": 1},
         "latency": Histogram().to_dict(),
+        "service": Histogram().to_dict(),
     }
     assert doc["stream"]["fidelity"] == {"events": 9, "expected": 10, "streams": 1}
     # Each figure sits in the bucket of the second it completed in.
