@@ -99,7 +99,7 @@ def add_load_group(parser: argparse.ArgumentParser) -> Group:
 def add_mock_group(parser: argparse.ArgumentParser) -> Group:
     """The mock's latency model."""
     defaults = MockSettings()
-    group = parser.add_argument_group("mock LLM: the latency model of the targets' upstream")
+    group = parser.add_argument_group("mock LLM (the latency model of the targets' upstream)")
     group.add_argument(
         "--mock-ttft-ms", type=float, help=f"mock time to first token ({defaults.ttft_ms:g})"
     )
