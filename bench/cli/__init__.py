@@ -1,4 +1,5 @@
-"""The `bench` command: one module per subcommand, shared argument types in `args`.
+"""The `bench` command: one module per subcommand, the flags `run` and `capacity` share
+in `common`, argument types in `args`.
 
     bench targets | run | capacity | show | report | compare | history | demo
 

@@ -8,6 +8,8 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from mock_llm.config import parse_fault
+
 # Off a terminal (CI logs, pipes) Rich would wrap tables at 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
@@ -120,3 +122,38 @@ def non_negative(text: str) -> float:
     value = _number(text, float)
     _require(0 <= value < float("inf"), f"{text} must be a number >= 0, e.g. 0.05")
     return value
+
+
+def share(text: str) -> float:
+    """A share above 0 and at most 1, e.g. 0.1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number between 0 and 1") from None
+    _require(0 < value <= 1, f"{text} is not a share above 0 and at most 1")
+    return value
+
+
+def faults(text: str) -> tuple[str, ...]:
+    """Faults the mock draws: statuses and kinds, e.g. 429,500,stall."""
+    try:
+        codes = tuple(parse_fault(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    _require(bool(codes), "give at least one fault, for example 429,500")
+    return codes
+
+
+def seconds_window(text: str) -> tuple[float, float]:
+    """START:END seconds of a measured window, with 3 <= START < END."""
+    start, sep, end = text.partition(":")
+    try:
+        window = float(start), float(end)
+    except ValueError:
+        window = (-1.0, -1.0)
+    _require(
+        bool(sep) and window[0] >= 3 and window[1] > window[0],
+        f"{text!r} is not START:END seconds with 3 <= START < END, e.g. 10:20 "
+        "(the seconds before START give the throughput to recover to)",
+    )
+    return window

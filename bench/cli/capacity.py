@@ -6,122 +6,101 @@ import argparse
 import time
 
 from bench.cli import args as a
-from bench.cli.args import UsageError, console
-from bench.cli.live import add_live_flags, live_view
-from bench.cli.run import (
-    add_machine_flags,
-    add_mock_flags,
-    add_target_flags,
-    check_ports,
-    check_upstream,
-    cpu_split,
-    mock_settings,
-    options_from_args,
-    target_names,
-)
+from bench.cli import common as c
+from bench.cli.args import console
+from bench.cli.live import live_view
 from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.reports.report import write_report
 from bench.reports.summary import print_capacity
-from bench.results import store
 from bench.results.model import CAPACITY_SCENARIOS, Run
 from bench.running.capacity import (
+    CAPACITY_PRESETS,
+    CUSTOM,
     DEFAULT_LATENCIES,
     LATENCIES,
     MAX_USERS,
+    UPSTREAM,
     CapacityPlan,
     CapacityRunner,
 )
-from bench.running.plan import MockSettings
-from bench.running.runner import Interrupted, run_folder
-from bench.running.targets import DEFAULT_TARGETS, TARGETS
-
-PRESETS = {
-    # Every realistic target, both scenarios, both latencies.
-    "capacity": [t.name for t in TARGETS if t.tag == "realistic"],
-    # The three frameworks on their default servers.
-    "capacity-quick": list(DEFAULT_TARGETS),
-}
+from bench.running.plan import MockSettings, Preset
+from bench.running.runner import Options, run_folder
 
 
 def add_parser(sub: a.Subparsers[a.Parser]) -> None:
-    """Add `bench capacity`."""
+    """Add `bench capacity`: its search's flags, and the groups of bench.cli.common."""
     parser = sub.add_parser(
         "capacity",
         help="find each target's max throughput and max concurrency, and what binds them",
+        usage=c.USAGE,
     )
-    parser.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        help="capacity: every realistic target; capacity-quick: the three default ones",
+    c.add_preset_flag(parser, CAPACITY_PRESETS)
+    c.add_target_group(parser)
+    _add_search_group(parser)
+    c.add_mock_group(parser)
+    c.add_upstream_group(parser)
+    c.add_machine_group(parser)
+    c.add_output_group(parser, "a point failed")
+    c.add_live_group(parser)
+
+
+def _add_search_group(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("the search")
+    group.add_argument(
+        "--scenarios",
+        type=a.names,
+        help=f"of {','.join(CAPACITY_SCENARIOS)} (default both)",
     )
-    add_target_flags(parser)
-    parser.add_argument("--scenarios", type=a.names, help="of complete,stream (default both)")
-    parser.add_argument(
+    group.add_argument(
         "--latencies",
         type=a.names,
         help=f"of {','.join(LATENCIES)} (default {','.join(DEFAULT_LATENCIES)}): "
         + "; ".join(f"{name} = {m.latency_ms():,.0f} ms answers" for name, m in LATENCIES.items()),
     )
-    add_mock_flags(parser)
-    add_machine_flags(parser)
-    parser.add_argument(
+    group.add_argument(
         "--max-users", type=a.positive_int, default=MAX_USERS, help=f"({MAX_USERS:,})"
     )
-    parser.add_argument(
+    group.add_argument(
         "--slo-p99-ms",
         type=a.positive_float,
         help="p99 that still counts as served (default: answer latency x 1.25 + 50 ms)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--budget-min",
         type=a.positive_float,
         help="stop searching after this many minutes and say what is unknown",
     )
-    add_live_flags(parser)
-    parser.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
-    parser.add_argument(
-        "--allow-invalid",
-        action="store_true",
-        help="exit 0 even when a target was skipped or a point failed",
-    )
 
 
-def _latencies(args: argparse.Namespace) -> list[str]:
-    if args.upstream_url or (args.target_url and not args.mock_url):
-        if args.latencies:
-            raise UsageError("--latencies set the mock; this upstream's latency is measured")
+def _latencies(args: argparse.Namespace, options: Options, preset: Preset | None) -> list[str]:
+    """The latencies asked for; the upstream's own, or the --mock-* flags' model, is added
+    to LATENCIES under its name (the plan refuses what does not go with it)."""
+    asked = list(args.latencies or ())
+    if not options.upstream().latency_set:
         # Only the tokens asked for matter: the latency is measured, not set.
-        LATENCIES["upstream"] = MockSettings(tokens=args.mock_tokens or DEFAULT_TOKENS)
-        return ["upstream"]
+        LATENCIES[UPSTREAM] = MockSettings(tokens=args.mock_tokens or DEFAULT_TOKENS)
+        return asked or [UPSTREAM]
     custom = any(
         value is not None for value in (args.mock_ttft_ms, args.mock_itl_ms, args.mock_tokens)
     )
     if custom:
-        if args.latencies:
-            raise UsageError("give --latencies or the --mock-* flags, not both")
-        LATENCIES["custom"] = mock_settings(args)
-        return ["custom"]
-    names = args.latencies or list(DEFAULT_LATENCIES)
-    unknown = [n for n in names if n not in LATENCIES]
-    if unknown:
-        raise UsageError(f"unknown latency {', '.join(unknown)}; known: {', '.join(LATENCIES)}")
-    return names
+        LATENCIES[CUSTOM] = c.mock_settings(args)
+        return [*asked, CUSTOM]
+    return asked or list(preset.latencies if preset else DEFAULT_LATENCIES)
 
 
-def plan_from_args(args: argparse.Namespace) -> CapacityPlan:
-    """The capacity plan from the flags; raise UsageError for what cannot work."""
-    check_upstream(args)
-    preset = {"targets": PRESETS[args.preset]} if args.preset else {}
-    scenarios = args.scenarios or list(CAPACITY_SCENARIOS)
-    bad = [s for s in scenarios if s not in CAPACITY_SCENARIOS]
-    if bad:
-        searched = ", ".join(CAPACITY_SCENARIOS)
-        raise UsageError(f"capacity searches {searched}, not {', '.join(bad)}")
-    server_cpus, load_cpus = cpu_split(args)
+def plan_from_args(args: argparse.Namespace, options: Options | None = None) -> CapacityPlan:
+    """The capacity plan from the flags; PlanError (or UsageError, for this machine's
+    cores) names what cannot work."""
+    options = options or c.options_from_args(args, run_folder(args.out))
+    preset = CAPACITY_PRESETS[args.preset] if args.preset else None
+    server_cpus, load_cpus = c.cpu_split(args)
     return CapacityPlan(
-        targets=target_names(args, preset),
-        scenarios=[s for s in CAPACITY_SCENARIOS if s in scenarios],
-        latencies=_latencies(args),
+        targets=c.target_names(args, preset),
+        scenarios=_ordered(
+            args.scenarios or list(preset.scenarios if preset else CAPACITY_SCENARIOS)
+        ),
+        latencies=_latencies(args, options, preset),
         max_users=args.max_users,
         slo_p99_ms=args.slo_p99_ms,
         budget_min=args.budget_min,
@@ -133,16 +112,21 @@ def plan_from_args(args: argparse.Namespace) -> CapacityPlan:
     )
 
 
+def _ordered(scenarios: list[str]) -> list[str]:
+    # The suite's order; names it does not search stay, last, for the plan to name.
+    known = [s for s in CAPACITY_SCENARIOS if s in scenarios]
+    return known + [s for s in dict.fromkeys(scenarios) if s not in CAPACITY_SCENARIOS]
+
+
 def command(args: argparse.Namespace) -> int:
     """Run `bench capacity`; exit statuses as `bench run`'s."""
-    plan = plan_from_args(args)
     out = run_folder(args.out)
-    if (out / store.RESULTS_NAME).exists():
-        raise UsageError(f"{out} already holds a run; use another --out")
-    check_ports(args)
-    if args.target_url and len(plan.targets) != 1:
-        raise UsageError("with --target-url, name the deployment's target with --targets NAME")
-    runner = CapacityRunner(plan, options_from_args(args, out))
+    options = c.options_from_args(args, out)
+    plan = plan_from_args(args, options)
+    plan.check_options(options)
+    c.check_new_folder(out, "use another --out")
+    c.check_ports(args)
+    runner = CapacityRunner(plan, options)
     searches = runner.searches()
     console.print(
         f"bench capacity: {len(searches)} searches into {out} (up to {plan.max_users:,} users"
@@ -151,7 +135,11 @@ def command(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with live_view(args, f"bench capacity {out.name}") as view:
         runner.options.observer = view
-        run = _execute(runner)
+        run = c.run_to_end(
+            lambda: runner.execute(lambda message, _task: console.print(message)),
+            "capacity",
+            lambda: f"finished searches kept in {runner.path}",
+        )
     if isinstance(run, int):
         return run
     if not args.no_summary:
@@ -172,17 +160,3 @@ def capacity_status(run: Run, allow_invalid: bool) -> int:
     if any(not p.ok for found in run.capacity for p in found.points):
         return a.EXIT_INVALID
     return a.EXIT_OK
-
-
-def _execute(runner: CapacityRunner) -> Run | int:
-    try:
-        return runner.execute(lambda message, _task: console.print(message))
-    except Interrupted as exc:
-        console.print(
-            f"[yellow]interrupted ({exc})[/]: every server stopped; finished searches kept "
-            f"in {runner.path}"
-        )
-        return a.EXIT_INTERRUPTED
-    except RuntimeError as exc:
-        console.print(f"[red]bench capacity failed[/]: {exc}")
-        return a.EXIT_FAILED

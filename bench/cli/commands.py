@@ -1,4 +1,5 @@
-"""The `bench` command: one module per subcommand, shared argument types in `args`.
+"""The `bench` command: one module per subcommand, the flags `run` and `capacity` share
+in `common`, argument types in `args`.
 
 bench targets | run | capacity | show | report | compare | history | demo
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from bench.cli import capacity, compare, demo, history, report, run, show, targets
 from bench.cli.args import EXIT_USAGE, Parser, UsageError
+from bench.running.rules import PlanError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "targets": lambda _args: targets.command(),
@@ -38,6 +40,7 @@ def execute(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
+    # A rule of a plan or its options (PlanError) is bad input like any other.
+    except (UsageError, PlanError) as exc:
         print(f"bench {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

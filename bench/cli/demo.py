@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bench.cli import args as a
 from bench.cli.args import Parser, Subparsers, UsageError, console
-from bench.cli.live import add_live_flags, live_view
+from bench.cli.common import add_live_group
+from bench.cli.live import live_view
 from bench.running.processes import port_is_free
 
 
@@ -31,7 +32,7 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
     demo.add_argument("--port", type=a.positive_int, default=8000, help="target port (8000)")
     demo.add_argument("--mock-port", type=a.positive_int, default=8900, help="mock port (8900)")
-    add_live_flags(demo)
+    add_live_group(demo)
     demo.add_argument("--duration", type=a.positive_float, help=argparse.SUPPRESS)
     demo.add_argument("--warmup", type=a.positive_float, help=argparse.SUPPRESS)
 

@@ -1,4 +1,4 @@
-"""`--live` and `--live-port`: the flags every long command shares, and the view's lifetime."""
+"""The live view's lifetime while a command runs (its flags: bench.cli.common)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,9 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bench.cli import args as a
 from bench.cli.args import UsageError, console
 from bench.running.live import DEFAULT_PORT, LiveView
 from bench.running.processes import port_is_free
-
-
-def add_live_flags(parser: argparse.ArgumentParser) -> None:
-    """--live and --live-port."""
-    parser.add_argument(
-        "--live",
-        action="store_true",
-        help="serve a live view of the run on 127.0.0.1 (the URL is printed at start)",
-    )
-    parser.add_argument(
-        "--live-port",
-        type=a.positive_int,
-        help=f"port of the live view ({DEFAULT_PORT}); implies --live",
-    )
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from typing import Any
 from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.locustfiles.totals import Totals
 from bench.results import analysis, capacity, store
-from bench.results.model import Capacity, LatencyModel, Load, Point, Run
+from bench.results.model import CAPACITY_SCENARIOS, Capacity, LatencyModel, Load, Point, Run
 from bench.results.model import Skipped as SkippedTarget
 from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
@@ -42,11 +42,19 @@ from bench.running.measure import (
 )
 from bench.running.mockwatch import MockWatch
 from bench.running.observe import Observer, Watched
-from bench.running.plan import MockSettings, Plan
+from bench.running.plan import (
+    MockSettings,
+    Plan,
+    Preset,
+    check_cores,
+    check_deployment,
+    target_names,
+)
 from bench.running.processes import Supervisor
 from bench.running.resources import CoreSampler, Mark, TreeSampler
+from bench.running.rules import require
 from bench.running.runner import Interrupted, Options, new_run, now_iso
-from bench.running.targets import Counts, Target, resolve
+from bench.running.targets import DEFAULT_TARGETS, TARGETS, Counts, Target, resolve
 
 # The two upstream latencies: a short one that exposes the CPU a request costs, and an
 # LLM-like one (answers of seconds) whose answers vary as real ones do, seeded, so
@@ -62,6 +70,9 @@ LATENCIES: dict[str, MockSettings] = {
     ),
 }
 DEFAULT_LATENCIES = ("short", "llm")
+# The latencies a command adds to LATENCIES: the --mock-* flags' model, and an upstream
+# whose latency is measured, not set (only its tokens matter).
+CUSTOM, UPSTREAM = "custom", "upstream"
 MAX_USERS = 10_000
 # Locust runs its first users about 0.6 s after it is launched here (1 s allowed); the
 # shape asks for the first step's users from then on, and the first step settles from then.
@@ -106,12 +117,58 @@ class CapacityPlan:
     ladder: list[int] | None = None
     refine: bool = True
 
+    def __post_init__(self) -> None:
+        target_names(self.targets)
+        bad = [s for s in self.scenarios if s not in CAPACITY_SCENARIOS]
+        require(not bad, f"capacity searches {', '.join(CAPACITY_SCENARIOS)}, not {', '.join(bad)}")
+        unknown = [name for name in self.latencies if name not in LATENCIES]
+        require(not unknown, f"unknown latency {', '.join(unknown)}; known: {', '.join(LATENCIES)}")
+        # The --mock-* flags' own latency model is one latency: not beside named ones.
+        require(
+            CUSTOM not in self.latencies or len(self.latencies) == 1,
+            "give --latencies or the --mock-* flags, not both",
+        )
+        check_cores(self.server_cpus, self.load_cpus)
+
+    def check_options(self, options: Options) -> None:
+        """The rules between what is searched and where: a deployment, another upstream."""
+        if not options.upstream().latency_set:
+            require(
+                self.latencies == [UPSTREAM],
+                "--latencies set the mock; this upstream's latency is measured",
+            )
+        check_deployment(self.targets, options)
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "capacity", **asdict(self)}
 
     def slo_ms(self, latency: MockSettings) -> float:
         """The SLO on p99: the flag's, else the set latency (its p99) x 1.25 + 50 ms."""
         return self.slo_p99_ms or capacity.default_slo_ms(latency.p99_latency_ms())
+
+
+CAPACITY_PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="capacity",
+            measures="every realistic target, both scenarios, both latencies",
+            about="every realistic target",
+            targets=tuple(t.name for t in TARGETS if t.tag == "realistic"),
+            scenarios=CAPACITY_SCENARIOS,
+            latencies=DEFAULT_LATENCIES,
+        ),
+        Preset(
+            name="capacity-quick",
+            measures="the three frameworks on their default servers, both scenarios, both "
+            "latencies",
+            about="the three default ones",
+            targets=DEFAULT_TARGETS,
+            scenarios=CAPACITY_SCENARIOS,
+            latencies=DEFAULT_LATENCIES,
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)

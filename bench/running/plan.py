@@ -1,19 +1,39 @@
-"""What a run measures: targets x scenarios x loads x repetitions, and the presets."""
+"""What a run measures: targets x scenarios x loads x repetitions, its rules, the presets.
+
+A Plan checks its own content when it is made (`__post_init__`): unknown targets or
+scenarios, closed and open loads mixed, cores shared, a fault window too late. Every way
+of making one, the command line's, a demo's, a resumed run's, meets the same rules, and
+each broken one raises PlanError (bench.running.rules) in one line.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.locustfiles.knobs import DEFAULT_DROP_AFTER, DEFAULT_PROMPT, DEFAULT_TOKENS
 from bench.results.faults import FaultPlan
-from bench.results.model import Load
+from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Load
 from bench.running.cpus import usable_cpus
-from bench.running.targets import DEFAULT_TARGETS, TARGETS, Target, resolve, with_client
+from bench.running.rules import PlanError, require
+from bench.running.targets import (
+    DEFAULT_TARGETS,
+    TARGETS,
+    Target,
+    UnknownTarget,
+    resolve,
+    with_client,
+)
 from bench.running.timing import PointTiming
 from mock_llm.tokens import prompt_tokens
+
+if TYPE_CHECKING:  # the runner imports this module: Options is only a type here
+    from bench.running.runner import Options
+
+# Recovery after a fault window is measured in the window's last seconds: at least these.
+RECOVERY_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,17 @@ class MockSettings:
     jitter: float = 0.0
     length_spread: float = 0.0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        require(
+            self.ttft_ms >= 0 and self.itl_ms >= 0,
+            "--mock-ttft-ms and --mock-itl-ms must not be negative",
+        )
+
+    def sets_latency(self) -> bool:
+        """Whether this model's latency differs from the default one (the --mock-* flags)."""
+        default = MockSettings(tokens=self.tokens)
+        return (self.ttft_ms, self.itl_ms) != (default.ttft_ms, default.itl_ms)
 
     def latency_ms(self) -> float:
         """Mean time to a whole answer of `tokens` tokens (spreads are symmetric)."""
@@ -112,6 +143,49 @@ class Plan:
     drop_after: int = DEFAULT_DROP_AFTER  # scenario disconnect: deltas read before hanging up
     upstream_timeout_s: float | None = None  # the targets' LLM_TIMEOUT_S (None: theirs, 30)
 
+    def __post_init__(self) -> None:
+        target_names(self.targets)
+        unknown = [s for s in self.scenarios if s not in SCENARIOS]
+        require(
+            not unknown, f"unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}"
+        )
+        kinds = {load.mode for loads in self.loads.values() for load in loads}
+        require(len(kinds) <= 1, "give --users (closed loop) or --rate (open loop), not both")
+        check_cores(self.server_cpus, self.load_cpus)
+        self._check_fault_window()
+
+    def _check_fault_window(self) -> None:
+        window = self.faults.window if self.faults else None
+        if window is not None and window[1] > self.duration_s - RECOVERY_S:
+            raise PlanError(
+                f"--fault-window {window[0]:g}:{window[1]:g} must end at least "
+                f"{RECOVERY_S:g} s before the {self.duration_s:g} s window does, so that "
+                "recovery is measured; lengthen --duration or end it sooner"
+            )
+
+    def check_options(self, options: Options) -> None:
+        """The rules between what is measured and where: a deployment, another upstream."""
+        upstream = options.upstream()
+        require(
+            not (self.faults and not upstream.latency_set),
+            "--mock-error-rate sets the suite's mock; the upstream here is not one "
+            "(with --target-url, give its --mock-url)",
+        )
+        require(
+            not (self.upstream_timeout_s and options.target_url),
+            "--upstream-timeout sets the targets the runner starts, not a deployment",
+        )
+        require(
+            not (upstream.kind == "real" and self.mock.sets_latency()),
+            "the --mock-* latency flags set the mock; --upstream-url has none",
+        )
+        if options.target_url:
+            require(
+                not any(t.pins for t in self.expanded_targets()),
+                "@pins need the runner to start the target; not with --target-url",
+            )
+        check_deployment(self.targets, options)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["loads"] = {s: [load.to_dict() for load in loads] for s, loads in self.loads.items()}
@@ -163,6 +237,31 @@ class Plan:
         return [with_client(t, c) for t in targets for c in self.clients if t.framework != "none"]
 
 
+def target_names(specs: list[str]) -> list[str]:
+    """The targets' names as results write them; PlanError naming a spec that is unknown."""
+    try:
+        return [target.name for target in resolve(specs)]
+    except UnknownTarget as exc:
+        raise PlanError(str(exc)) from None
+
+
+def check_cores(server: list[int], load: list[int]) -> None:
+    """The server's and the load's cores are apart (unless the machine has only one)."""
+    if set(server) & set(load) and len(usable_cpus()) > 1:
+        raise PlanError(
+            f"--server-cpus {server} and --load-cpus {load} overlap; split the "
+            f"cores {usable_cpus()} between them"
+        )
+
+
+def check_deployment(targets: list[str], options: Options) -> None:
+    """A deployment given with --target-url is one target, named."""
+    require(
+        not (options.target_url and len(targets) != 1),
+        "with --target-url, name the deployment's target with --targets NAME",
+    )
+
+
 def default_cpus() -> tuple[list[int], list[int]]:
     """Split the usable cores: the first half serves, the rest drive the load and the mock."""
     cpus = usable_cpus()
@@ -172,38 +271,68 @@ def default_cpus() -> tuple[list[int], list[int]]:
     return cpus[:half], cpus[half:]
 
 
-def _users(*values: int) -> list[Load]:
-    return [Load("users", value) for value in values]
+@dataclass(frozen=True)
+class Preset:
+    """A named plan of one command: what it measures, on which targets, for how long.
+
+    `bench run` reads its loads, window, warm-up and repetitions; `bench capacity` its
+    scenarios and latencies (its search sets the loads). Flags given beside a preset
+    override its parts.
+    """
+
+    name: str
+    measures: str  # what it measures, in a sentence
+    about: str  # a few words for --help: its time, or its scope
+    targets: tuple[str, ...]
+    loads: dict[str, tuple[Load, ...]] = field(default_factory=dict)
+    duration_s: float = 5.0
+    warmup_s: float = 2.0
+    repeat: int = 1
+    scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+    latencies: tuple[str, ...] = ()  # bench capacity's upstream latencies
 
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # The three frameworks on their default servers plus the calibration hello:
-    # a short sweep that fits in 5 minutes on 2 cores.
-    "quick": {
-        "targets": [*DEFAULT_TARGETS, "baseline-uvicorn"],
-        "loads": {"hello": _users(50), "complete": _users(50, 200), "stream": _users(50)},
-        "duration_s": 5.0,
-        "warmup_s": 2.0,
-        "repeat": 1,
-    },
-    # Every realistic target, with repetitions: within 30 minutes on 2 cores.
-    "standard": {
-        "targets": [t.name for t in TARGETS if t.tag in ("realistic", "calibration")],
-        "loads": {"hello": _users(50), "complete": _users(200), "stream": _users(100)},
-        "duration_s": 5.0,
-        "warmup_s": 2.0,
-        "repeat": 3,
-    },
-    # Everything, teaching and calibration targets included, with a wider sweep.
-    "full": {
-        "targets": [t.name for t in TARGETS],
-        "loads": {
-            "hello": _users(10, 100),
-            "complete": _users(10, 100, 500),
-            "stream": _users(10, 100),
-        },
-        "duration_s": 10.0,
-        "warmup_s": 3.0,
-        "repeat": 3,
-    },
+def presets_help(presets: dict[str, Preset]) -> str:
+    """The presets as --help names them: `name (about), ...`."""
+    return ", ".join(f"{p.name} ({p.about})" for p in presets.values())
+
+
+def _users(*values: int) -> tuple[Load, ...]:
+    return tuple(Load("users", value) for value in values)
+
+
+PRESETS: dict[str, Preset] = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="quick",
+            measures="the three frameworks on their default servers plus the calibration "
+            "hello: a short sweep that fits in 5 minutes on 2 cores",
+            about="~3 min",
+            targets=(*DEFAULT_TARGETS, "baseline-uvicorn"),
+            loads={"hello": _users(50), "complete": _users(50, 200), "stream": _users(50)},
+        ),
+        Preset(
+            name="standard",
+            measures="every realistic target, with repetitions: within 30 minutes on 2 cores",
+            about="~23 min",
+            targets=tuple(t.name for t in TARGETS if t.tag in ("realistic", "calibration")),
+            loads={"hello": _users(50), "complete": _users(200), "stream": _users(100)},
+            repeat=3,
+        ),
+        Preset(
+            name="full",
+            measures="everything, teaching and calibration targets included, with a wider sweep",
+            about="everything",
+            targets=tuple(t.name for t in TARGETS),
+            loads={
+                "hello": _users(10, 100),
+                "complete": _users(10, 100, 500),
+                "stream": _users(10, 100),
+            },
+            duration_s=10.0,
+            warmup_s=3.0,
+            repeat=3,
+        ),
+    )
 }

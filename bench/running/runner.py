@@ -24,6 +24,7 @@ from bench.running.measure import PointRun, PointTask, Server
 from bench.running.observe import Observer
 from bench.running.plan import MockSettings, Plan
 from bench.running.processes import Supervisor
+from bench.running.rules import require
 from bench.running.targets import Counts, Target
 from bench.running.upstream import Upstream, choose
 
@@ -45,6 +46,30 @@ class Options:
     upstream_url: str | None = None
     upstream_model: str | None = None
     upstream_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """Refuse settings that contradict each other about the upstream (PlanError)."""
+        require(
+            not (self.upstream_url and self.target_url),
+            "--upstream-url points the targets the runner starts at another upstream; a "
+            "deployment given with --target-url already has its own",
+        )
+        require(
+            not (self.upstream_url and self.mock_url),
+            "give --upstream-url or --mock-url, not both",
+        )
+        require(
+            self.upstream_url or not (self.upstream_key or self.upstream_model),
+            "--upstream-key and --upstream-model go with --upstream-url",
+        )
+        require(
+            self.target_url or not self.mock_url,
+            "--mock-url reads a deployment's mock: give --target-url too",
+        )
+        require(
+            self.target_url or not self.server_quota,
+            "--server-quota describes a deployment given with --target-url",
+        )
 
     def upstream(self) -> Upstream:
         """What the targets call (bench.running.upstream)."""

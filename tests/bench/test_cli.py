@@ -216,3 +216,16 @@ def test_recorded_command_lines_never_hold_a_key() -> None:
     assert redacted(["bench", "run", "--upstream-key", "k1", "--upstream-key=k2", "--users"]) == [
         "bench", "run", "--upstream-key", "***", "--upstream-key=***", "--users",
     ]  # fmt: skip
+
+
+def test_the_help_of_run_and_capacity_is_grouped(bench_cli: Callable[..., Done]) -> None:
+    run = bench_cli("run", "--help").stdout
+    for heading in ("targets:", "load:", "mock LLM", "faults, disconnects and soaks:",
+                    "upstream and deployment", "Locust, the load generator",
+                    "this machine: cores and ports:", "output and exit status:",
+                    "live view:"):  # fmt: skip
+        assert f"\n{heading}" in run, heading
+    assert "quick (~3 min), standard (~23 min), full (everything)" in run
+    capacity = bench_cli("capacity", "--help").stdout
+    assert "\nthe search:" in capacity and "\nLocust" not in capacity
+    assert "capacity (every realistic target), capacity-quick" in capacity
