@@ -110,6 +110,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """A whole number of at least 0."""
+    value = int(_number(text, int))
+    _require(value >= 0, f"{text} must be 0 or more")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number strictly between 0 and 1, e.g. 0.05."""
     value = _number(text, float)

@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.cli import KEY_MOVED, KEY_VARIABLE
 from bench.cli import args as a
 from bench.cli.args import UsageError, console
+from bench.locustfiles.arrivals import KINDS
 from bench.results import store
 from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Run
 from bench.running import plan
@@ -89,7 +90,33 @@ def add_load_group(parser: argparse.ArgumentParser) -> Group:
     group.add_argument(
         "-u", "--users", type=a.int_list, help="closed loop: user counts, e.g. 10,50,200"
     )
-    group.add_argument("--rate", type=a.float_list, help="paced open loop: arrival rates, req/s")
+    group.add_argument(
+        "--rate",
+        type=a.float_list,
+        help="open loop: arrival rates, req/s over every Locust process, e.g. 10,30 "
+        "(requests arrive whether or not the target keeps up; latency from each one's "
+        "intended send)",
+    )
+    group.add_argument(
+        "--arrivals",
+        choices=KINDS,
+        help="with --rate: how requests arrive: poisson (default; independent clients), "
+        "constant, or gamma (with --burstiness)",
+    )
+    group.add_argument(
+        "--burstiness",
+        type=a.positive_float,
+        help="with --arrivals gamma: the gaps' shape (1 = Poisson, below 1 burstier)",
+    )
+    group.add_argument(
+        "--seed", type=a.non_negative_int, help="with --rate: the arrival schedule's seed (0)"
+    )
+    group.add_argument(
+        "--max-outstanding",
+        type=a.positive_int,
+        help="with --rate: requests in flight per Locust process (10,000); an arrival over "
+        "it is dropped, and counted",
+    )
     group.add_argument("--duration", type=a.positive_float, help="measured window, s (default 5)")
     group.add_argument("--warmup", type=a.positive_float, help="unmeasured warm-up, s (default 2)")
     group.add_argument("--repeat", type=a.positive_int, help="repetitions per point (default 1)")
@@ -278,6 +305,10 @@ def load_settings(args: argparse.Namespace) -> LoadSettings:
         warmup_s=args.warmup,
         repeat=args.repeat,
         soak_min=args.soak,
+        arrivals=args.arrivals,
+        burstiness=args.burstiness,
+        seed=args.seed,
+        max_outstanding=args.max_outstanding,
     )
 
 

@@ -71,6 +71,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         soak=bool(args.soak),
         drop_after=args.drop_after or DEFAULT_DROP_AFTER,
         upstream_timeout_s=args.upstream_timeout,
+        seed=load.seed or 0,
+        max_outstanding=load.max_outstanding,
     )
 
 

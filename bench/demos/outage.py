@@ -1,10 +1,11 @@
 """Demo `upstream-outage`: the upstream stalls past the services' timeout; who still answers?
 
 The plan (`outage_plan`): each target gets a steady 80 requests per second on /complete
-(paced open loop), and from 8 s to 20 s of a 30 s window every upstream call stalls. The
-services give up after their upstream timeout (5 s here) and answer 504, so each stalled
-call holds whatever serves it for 5 s: 80 x 5 = 400 calls at once. Meanwhile the runner
-asks /health and /hello on a new connection every 0.2 s, as a health checker would.
+(open-loop arrivals, one every 12.5 ms), and from 8 s to 20 s of a 30 s window every
+upstream call stalls. The services give up after their upstream timeout (5 s here) and
+answer 504, so each stalled call holds whatever serves it for 5 s: 80 x 5 = 400 calls at
+once. Meanwhile the runner asks /health and /hello on a new connection every 0.2 s, as a
+health checker would.
 
 The lesson (`outage_lesson`) comes from what was measured: /health p99 during the stall
 against before it, the calls held at once at the mock against each target's declared
@@ -54,7 +55,8 @@ def outage_plan(quick: bool = False) -> Plan:
     return Plan(
         targets=list(QUICK_TARGETS if quick else TARGETS),
         scenarios=["complete"],
-        loads={"complete": [Load("rate", QUICK_RATE if quick else RATE)]},
+        # Requests one every 1 / rate seconds, whatever the answers: a steady stream.
+        loads={"complete": [Load.open(QUICK_RATE if quick else RATE, "constant")]},
         duration_s=QUICK_WINDOW_S if quick else WINDOW_S,
         warmup_s=2.0,
         repeat=1,

@@ -101,7 +101,7 @@ class LoadConfig:
             timeout_s=float(values.get("bench_timeout") or 60.0),
             drop_after=int(values.get("bench_drop_after") or DEFAULT_DROP_AFTER),
             arrivals=_arrivals(values),
-            max_outstanding=int(values.get("bench_max_outstanding") or DEFAULT_MAX_OUTSTANDING),
+            max_outstanding=_or_default(values, "bench_max_outstanding", DEFAULT_MAX_OUTSTANDING),
         )
         if config.rate_per_user is not None and config.rate_per_user <= 0:
             raise ValueError(f"--bench-rate-per-user must be > 0, got {config.rate_per_user}")
@@ -150,6 +150,11 @@ class LoadConfig:
         if self.rate_per_user is not None:
             return constant_throughput(self.rate_per_user)
         return constant(self.wait_s)
+
+
+def _or_default(values: Mapping[str, Any], key: str, default: int) -> int:
+    value = values.get(key)
+    return default if value is None else int(value)
 
 
 def _arrivals(values: Mapping[str, Any]) -> Arrivals | None:

@@ -53,6 +53,8 @@ UPSTREAM_MISMATCH = "upstream-mismatch"
 GENERATOR_CPU = "generator-cpu"
 LITTLES_LAW = "littles-law"
 RATE_SHORTFALL = "rate-shortfall"
+BACKLOG = "backlog"
+DROPPED = "dropped"
 CHUNK_FIDELITY = "chunk-fidelity"
 REPETITIONS = "repetitions"
 CALIBRATION = "calibration"
@@ -91,6 +93,7 @@ class Window:
     cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
     resources: dict[str, list[float]] | None = None  # a soak: "at", "rss_mb", "fds", "threads"
     probes: list[tuple[float, str, float, bool]] | None = None  # sent at, path, ms, answered
+    open_loop: bool = False  # arrivals fixed in advance (`latency` is the response time)
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -145,9 +148,10 @@ def analyse(window: Window, identity: Point) -> Point:
         upstream_calls=window.upstream_calls,
         in_flight_mean=window.in_flight[0] if window.in_flight else None,
         in_flight_peak=window.in_flight[1] if window.in_flight else None,
-        seconds=per_second(window.locust.get("series") or {}, name),
+        seconds=per_second(window.locust.get("series") or {}, name, window.open_loop),
         cancel=window.cancel,
         **_stream_figures(window),
+        **_open_figures(window, entry),
     )
     figured = replace(measured, **_derived_figures(window, measured))
     figured = replace(
@@ -160,6 +164,21 @@ def analyse(window: Window, identity: Point) -> Point:
         warnings=warnings,
         limit=limits.classify(figured, window.upstream_latency_ms or None),
     )
+
+
+def _open_figures(window: Window, entry: dict[str, Any]) -> dict[str, Any]:
+    """Open loop: service time, the generator's lateness, dropped arrivals, peak in flight."""
+    if not window.open_loop:
+        return {}
+    opened = window.locust.get("open") or {}
+    lateness = _histogram(opened.get("lateness"))
+    return {
+        "service_ms": _summary(_histogram(entry.get("service"))),
+        "lateness_ms": _summary(lateness),
+        "sent": lateness.count if lateness is not None else 0,
+        "dropped": int(opened.get("dropped", 0)),
+        "outstanding_peak": int(opened.get("outstanding", 0)),
+    }
 
 
 def _derived_figures(window: Window, point: Point) -> dict[str, Any]:
@@ -228,7 +247,7 @@ def _growth(window: Window, point: Point) -> faults.Growth | None:
     return faults.growth(requests, picked)
 
 
-def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
+def per_second(series: dict[str, Any], name: str, open_loop: bool = False) -> PerSecond | None:
     """The window's whole seconds from the generator's per-second buckets (None if none)."""
     if not series:
         return None
@@ -238,6 +257,7 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
     errors: list[int] = []
     summaries: list[dict[str, Any]] = []
     ttft: list[float | None] = []
+    outstanding: list[int] = []
     for second in range(start, stop):
         bucket = series.get(str(second)) or {}
         entry = bucket.get("requests", {}).get(name, {})
@@ -247,6 +267,7 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
         summaries.append(histogram.summary() if histogram else {})
         first = _histogram((bucket.get("stream") or {}).get("ttft"))
         ttft.append(first.summary().get("p50") if first else None)
+        outstanding.append(int((bucket.get("open") or {}).get("outstanding", 0)))
     return PerSecond(
         start,
         tuple(requests),
@@ -256,6 +277,7 @@ def per_second(series: dict[str, Any], name: str) -> PerSecond | None:
         tuple(s.get("p99") for s in summaries),
         # Streams only: the intervals of TTFT (bench.results.intervals) need it per second.
         tuple(ttft) if name == REQUEST_NAMES["stream"] else None,
+        tuple(outstanding) if open_loop else None,
     )
 
 
@@ -367,7 +389,9 @@ def _client_warnings(
                 },
             )
     shortfall = point.rate_shortfall
-    if window.mode == "rate" and shortfall is not None and shortfall > RATE_SHORTFALL_LIMIT:
+    if window.open_loop:
+        yield from _open_warnings(window, point)
+    elif window.mode == "rate" and shortfall is not None and shortfall > RATE_SHORTFALL_LIMIT:
         yield Warning(
             RATE_SHORTFALL,
             f"open loop fell {shortfall:.0%} short of {window.rate:g} req/s "
@@ -380,6 +404,46 @@ def _client_warnings(
             CHUNK_FIDELITY,
             f"chunk fidelity {fidelity:.2f} < 1: something between mock and client buffers",
             figures={"fidelity": fidelity},
+        )
+
+
+def backlog(point: Point) -> int | None:
+    """Open loop: how many more requests were in flight at the window's end than at its
+    start (sent in it minus answered in it), when that is more than chance: the queue
+    grew. Poisson arrivals send about sqrt(n) more or fewer than their mean in any window,
+    so a growth within twice that (and five) is noise, not a queue."""
+    if point.sent is None:
+        return None
+    grown = point.sent - point.requests - point.failed_requests
+    return grown if grown > max(5.0, 2 * math.sqrt(point.sent)) else None
+
+
+def _open_warnings(window: Window, point: Point) -> Iterable[Warning]:
+    """Open loop: arrivals that outran the target (its queue grows), arrivals dropped."""
+    grown = backlog(point)
+    if grown is not None:
+        window_s = window.window_s or 1.0
+        sent, answered = (point.sent or 0) / window_s, point.requests / window_s
+        seconds = point.seconds.outstanding if point.seconds else None
+        peaks = (
+            f" (in flight: {seconds[0]:,} in its first second, {seconds[-1]:,} in its last)"
+            if seconds
+            else ""
+        )
+        yield Warning(
+            BACKLOG,
+            f"arrivals outran the target: {sent:,.1f} req/s were sent, {answered:,.1f} "
+            f"answered, and {grown:,} more requests waited at the window's end than at its "
+            f"start{peaks}: the queue grows for as long as they arrive, and the response "
+            "times with it",
+            figures={"sent_rps": sent, "answered_rps": answered, "grown": float(grown)},
+        )
+    if point.dropped:
+        yield Warning(
+            DROPPED,
+            f"{point.dropped:,} arrivals were dropped: the generator had its cap of requests "
+            "in flight (--max-outstanding) already; they were not sent",
+            figures={"dropped": float(point.dropped)},
         )
 
 

@@ -109,6 +109,9 @@ def v4_to_v5(document: dict[str, Any]) -> dict[str, Any]:
     """Version 5: the file is the typed model's field table (store's version list says how)."""
     for point in document.get("points", []):
         _flat_point(point)
+        load = point.get("load") or {}
+        if load.get("mode") == "rate":
+            load["arrivals"] = "paced"  # closed-loop users, each paced to its share
     for found in document.get("capacity") or []:
         for point in found.get("points", []):
             _flat_point(point)

@@ -44,12 +44,20 @@ Status = Literal["ok", "failed"]
 # --- the load, and the level that groups repetitions --------------------------------
 
 
+# How requests arrive at a rate: open-loop arrivals (bench.locustfiles.arrivals), or, in
+# files of schema 4 and before, closed-loop users each paced to a share of the rate.
+ARRIVALS = ("poisson", "constant", "gamma", "paced")
+
+
 @dataclass(frozen=True, order=True)
 class Load:
-    """Closed loop (`users`) or paced open loop (`rate`, requests per second)."""
+    """Closed loop (`users`) or open loop (`rate`: requests per second, arriving as
+    `arrivals` says; gamma arrivals have a `burstiness`)."""
 
     mode: LoadMode
     amount: float
+    arrivals: str = ""  # a rate's: one of ARRIVALS
+    burstiness: float = 1.0
 
     JSON_SCHEMA: ClassVar[Schema] = {
         "type": "object",
@@ -58,8 +66,19 @@ class Load:
             "mode": {"enum": ["users", "rate"]},
             "users": {"type": "integer", "minimum": 1},
             "rate": {"type": "number", "exclusiveMinimum": 0},
+            "arrivals": {"enum": list(ARRIVALS)},
+            "burstiness": {"type": "number", "exclusiveMinimum": 0},
         },
     }
+
+    def __post_init__(self) -> None:
+        if self.mode == "rate" and self.arrivals not in ARRIVALS:
+            raise ValueError(f"a rate's arrivals are one of {', '.join(ARRIVALS)}")
+
+    @classmethod
+    def open(cls, rate: float, arrivals: str = "poisson", burstiness: float = 1.0) -> Load:
+        """Open-loop arrivals at `rate` req/s."""
+        return cls("rate", rate, arrivals, burstiness if arrivals == "gamma" else 1.0)
 
     @property
     def users(self) -> int | None:
@@ -69,19 +88,32 @@ class Load:
     def rate(self) -> float | None:
         return self.amount if self.mode == "rate" else None
 
+    @property
+    def open_loop(self) -> bool:
+        """Arrivals fixed in advance, whatever the answers (not paced users)."""
+        return self.mode == "rate" and self.arrivals != "paced"
+
     def label(self) -> str:
-        """Return "50 users" or "20 req/s"."""
-        return f"{self.amount:g} users" if self.mode == "users" else f"{self.amount:g} req/s"
+        """Return "50 users", "20 req/s Poisson" or "20 req/s gamma (burstiness 0.5)"."""
+        if self.mode == "users":
+            return f"{self.amount:g} users"
+        kind = {"poisson": "Poisson", "paced": "paced users"}.get(self.arrivals, self.arrivals)
+        if self.arrivals == "gamma":
+            kind += f" (burstiness {self.burstiness:g})"
+        return f"{self.amount:g} req/s {kind}"
 
     def to_dict(self) -> dict[str, JSON]:
         if self.mode == "users":
             return {"mode": "users", "users": int(self.amount)}
-        return {"mode": "rate", "rate": self.amount}
+        shape = {"burstiness": self.burstiness} if self.arrivals == "gamma" else {}
+        return {"mode": "rate", "rate": self.amount, "arrivals": self.arrivals, **shape}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, JSON]) -> Load:
-        mode = data["mode"]
-        return cls(mode, float(data["users"] if mode == "users" else data["rate"]))
+        if data["mode"] == "users":
+            return cls("users", float(data["users"]))
+        arrivals = str(data.get("arrivals") or "paced")
+        return cls("rate", float(data["rate"]), arrivals, float(data.get("burstiness") or 1.0))
 
 
 @dataclass(frozen=True, order=True)
@@ -182,6 +214,8 @@ class PerSecond:
     p50_ms: tuple[float | None, ...]
     p99_ms: tuple[float | None, ...]
     ttft_p50_ms: tuple[float | None, ...] | None = None
+    # Open loop: the most requests the generator had in flight in each second.
+    outstanding: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +276,15 @@ class Point:
     in_flight_mean: float | None = None  # the mock's requests in flight, sampled
     in_flight_peak: int | None = None
     achieved_rate: float | None = None
+    # Open loop (`latency_ms` is then the response time, from the intended send): the
+    # service time from the actual send, how late the generator sent, the requests it
+    # sent in the window and the arrivals it dropped at its cap of requests in flight,
+    # and the most it had in flight.
+    service_ms: Percentiles | None = None
+    lateness_ms: Percentiles | None = None
+    sent: int | None = None
+    dropped: int | None = None
+    outstanding_peak: int | None = None
     seconds: PerSecond | None = None  # whole seconds only: intervals from one window
     # Injected upstream faults, client disconnects, a soak's resources (bench.results.faults).
     faults: Faults | None = None

@@ -39,6 +39,11 @@ from bench.results.model import Run
 #      `generator_hosts`, `in_flight.mean`/`peak` are `in_flight_mean`/`in_flight_peak`,
 #      `load.locust_users` is `locust_users`; every field is written (null when not
 #      measured); a capacity search's `latency` always has its `name` and `p99_ms`.
+#      A rate's `load` says how its requests arrive (`arrivals`: poisson, constant,
+#      gamma with its `burstiness`, or `paced`, the closed-loop users of older files);
+#      open-loop points add `service_ms`, `lateness_ms`, `sent`, `dropped`,
+#      `outstanding_peak`,
+#      and `seconds.outstanding`.
 SCHEMA_VERSION = 5
 
 RESULTS_NAME = "results.json"

@@ -137,11 +137,6 @@ class PointRun:
             **({"BENCH_LIVE_FILE": str(self.live_file)} if self.observer else {}),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
-        if self.task.load.mode == "rate":
-            # Users spawned at the arrival rate start a period apart and stay so: each
-            # sends one request per users / rate seconds, and together they arrive
-            # evenly, instead of every user's request at once once per period.
-            args[args.index("-r") + 1] = f"{self.task.load.amount:g}"
         drop = self.plan.drop_after if self.task.scenario == "disconnect" else None
         args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
         args += ["--csv", str(self.folder / "locust")]
@@ -258,6 +253,7 @@ class PointRun:
             cancel=samples.cancel,
             resources=_resources(samples.series),
             probes=[(p.at, p.path, p.latency_ms, p.ok) for p in samples.probes] or None,
+            open_loop=self.task.load.open_loop,
         )
         return analysis.analyse(window, point)
 
@@ -352,16 +348,24 @@ def failed(point: Point, reason: str) -> Point:
 
 
 def users_for(task: PointTask, plan: Plan) -> tuple[int, list[str]]:
-    """Return Locust's user count and the pacing argument for the task's load."""
-    if task.load.mode == "users":
-        return int(task.load.amount), []
-    # Paced open loop: enough users that each waits far longer than a response takes;
-    # a stalled upstream makes a response take the targets' whole upstream timeout.
-    latency_s = 0.05 if task.scenario == "hello" else plan.mock.latency_ms() / 1000
-    if plan.faults is not None and "stall" in plan.faults.codes and task.scenario != "hello":
-        latency_s = max(latency_s, plan.upstream_timeout_s or DEFAULT_UPSTREAM_TIMEOUT_S)
-    users = min(max(math.ceil(task.load.amount * (latency_s * 3 + 0.05)), 10), 5000)
-    return users, ["--bench-rate-per-user", f"{task.load.amount / users:.6f}"]
+    """Return Locust's user count and the load's own arguments.
+
+    Closed loop: the users. Open loop: one user per Locust process (each process's first
+    user sends its share of the arrivals; bench.locustfiles.scenario), and the arrivals.
+    """
+    load = task.load
+    if load.mode == "users":
+        return int(load.amount), []
+    return plan.generator_processes(), arrival_args(load, plan.seed, plan.max_outstanding)
+
+
+def arrival_args(load: Load, seed: int, max_outstanding: int | None) -> list[str]:
+    """The scenario's open-loop knobs for a rate load."""
+    args = ["--bench-arrivals", load.arrivals, "--bench-rate", f"{load.amount:g}",
+            "--bench-burstiness", f"{load.burstiness:g}", "--bench-seed", str(seed)]  # fmt: skip
+    if max_outstanding is not None:
+        args += ["--bench-max-outstanding", str(max_outstanding)]
+    return args
 
 
 def locust_command(

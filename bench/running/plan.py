@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # the runner imports this module: Options is only a type here
 
 # Recovery after a fault window is measured in the window's last seconds: at least these.
 RECOVERY_S = 3.0
+# Open loop: the arrivals one Locust process sends on time (lateness p99 within
+# bench.results.limits.LATE_MS) against a real target on the 2-core machine, its mock on
+# the same core (bench.locustfiles.scenario; docs/methodology.md says how it was measured).
+MAX_RATE_PER_PROCESS = 1500.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,10 @@ class Plan:
     soak: bool = False  # record the server's resources over each window (--soak)
     drop_after: int = DEFAULT_DROP_AFTER  # scenario disconnect: deltas read before hanging up
     upstream_timeout_s: float | None = None  # the targets' LLM_TIMEOUT_S (None: theirs, 30)
+    # Open loop: the arrival schedule's seed, and each Locust process's cap of requests
+    # in flight (None: the scenario's own, DEFAULT_MAX_OUTSTANDING).
+    seed: int = 0
+    max_outstanding: int | None = None
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -153,6 +161,25 @@ class Plan:
         require(len(kinds) <= 1, "give --users (closed loop) or --rate (open loop), not both")
         check_cores(self.server_cpus, self.load_cpus)
         self._check_fault_window()
+        self._check_rates()
+
+    def generator_processes(self) -> int:
+        """The Locust processes that make the load: the master's workers, or this host's."""
+        return self.expect_workers or self.locust_processes
+
+    def _check_rates(self) -> None:
+        """Each Locust process schedules at most MAX_RATE_PER_PROCESS arrivals a second."""
+        rates = [load.amount for loads in self.loads.values() for load in loads if load.open_loop]
+        if not rates:
+            return
+        processes = self.generator_processes()
+        need = math.ceil(max(rates) / MAX_RATE_PER_PROCESS)
+        require(
+            need <= processes,
+            f"--rate {max(rates):g} is {max(rates) / processes:,.0f} req/s for each of "
+            f"{processes} Locust process(es), which send at most {MAX_RATE_PER_PROCESS:,.0f} "
+            f"req/s on time; give --locust-processes {need} (or fewer req/s)",
+        )
 
     def _check_fault_window(self) -> None:
         window = self.faults.window if self.faults else None

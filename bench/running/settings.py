@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.locustfiles.arrivals import KINDS
 from bench.results.faults import FaultPlan
 from bench.results.model import SCENARIOS, Load
 from bench.running.plan import Preset
@@ -27,8 +28,9 @@ def _scenario_order(scenario: str) -> int:
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """The load asked for: scenarios, closed-loop users or paced rates, the window, the
-    warm-up, the repetitions, or a soak. What is not given comes from the preset."""
+    """The load asked for: scenarios, closed-loop users or open-loop arrival rates (how
+    they arrive, their seed, the cap of requests in flight), the window, the warm-up, the
+    repetitions, or a soak. What is not given comes from the preset."""
 
     scenarios: tuple[str, ...] = ()
     users: tuple[float, ...] = ()
@@ -37,11 +39,34 @@ class LoadSettings:
     warmup_s: float | None = None
     repeat: int | None = None
     soak_min: float | None = None
+    arrivals: str | None = None  # None: Poisson
+    burstiness: float | None = None
+    seed: int | None = None
+    max_outstanding: int | None = None
 
     def __post_init__(self) -> None:
         require(
             not (self.soak_min and self.duration_s),
             "--soak MINUTES sets the window; drop --duration",
+        )
+        require(
+            self.arrivals is None or self.arrivals in KINDS,
+            f"--arrivals must be one of {', '.join(KINDS)}, not {self.arrivals}",
+        )
+        open_only = [
+            flag
+            for flag, value in (("--arrivals", self.arrivals), ("--seed", self.seed),
+                                ("--max-outstanding", self.max_outstanding),
+                                ("--burstiness", self.burstiness))
+            if value is not None
+        ]  # fmt: skip
+        require(
+            self.rates or not open_only,
+            f"{', '.join(open_only)} shape open-loop arrivals: give --rate R (req/s) too",
+        )
+        require(
+            self.burstiness is None or self.arrivals == "gamma",
+            "--burstiness is the shape of gamma arrivals: add --arrivals gamma",
         )
 
     def plan_scenarios(self, preset: Preset) -> list[str]:
@@ -54,7 +79,9 @@ class LoadSettings:
         preset's."""
         if self.users or self.rates:
             # Both kinds given stay both: the plan refuses the mix in one line.
-            given = [Load("users", u) for u in self.users] + [Load("rate", r) for r in self.rates]
+            kind, shape = self.arrivals or "poisson", self.burstiness or 1.0
+            given = [Load("users", u) for u in self.users]
+            given += [Load.open(r, kind, shape) for r in self.rates]
             return {s: list(given) for s in SCENARIOS}
         if self.soak_min:
             return {s: [Load("users", SOAK_USERS)] for s in SCENARIOS}

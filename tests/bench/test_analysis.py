@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ def _window(**overrides: Any) -> analysis.Window:
 
 
 def _identity(window: analysis.Window) -> Point:
-    load = Load("users", window.users) if window.mode == "users" else Load("rate", window.rate or 0)
+    load = Load("users", window.users) if window.mode == "users" else Load.open(window.rate or 0)
     return Point(
         target="fastapi-uvicorn", framework="fastapi", worker_class="asyncio", variant=None,
         workers=1, threads=1, tag="realistic", client="default", scenario=window.scenario,
@@ -155,3 +156,43 @@ def test_a_reworded_warning_keeps_its_meaning() -> None:
     # Meaning comes from the code: the column, validity and filters never read the text.
     point = make_point().warned(analysis.failed_warning("the target died\nlog"))
     assert not point.valid and point.warnings[0].display() == "INVALID: failed: the target died"
+
+
+def _open_window(sent: int, answered: int, lateness_ms: float = 0.5, **extra: Any) -> Point:
+    """An open-loop window of 10 s at 30 req/s: `sent` requests, `answered` of them."""
+    opened = {"lateness": _hist(*([lateness_ms] * sent)), "dropped": extra.pop("dropped", 0),
+              "outstanding": 40}  # fmt: skip
+    requests = {"/complete": {"count": answered, "errors": {},
+                              "latency": _hist(*([300.0] * answered)),
+                              "service": _hist(*([120.0] * answered))}}  # fmt: skip
+    window = _window(mode="rate", rate=30.0, users=1, window_s=10.0, open_loop=True,
+                     locust={"processes": 1, "requests": requests, "open": opened},
+                     upstream_calls=answered, upstream_latency_ms=100.0, **extra)  # fmt: skip
+    return analysis.analyse(window, replace(_identity(window), load=Load.open(30.0)))
+
+
+def test_an_open_loop_point_keeps_response_and_service_time_apart() -> None:
+    point = _open_window(sent=300, answered=296)
+    assert point.value(("latency_ms", "p50")) == pytest.approx(300.0, rel=0.01)
+    assert point.value(("service_ms", "p50")) == pytest.approx(120.0, rel=0.01)
+    assert (point.sent, point.dropped, point.outstanding_peak) == (300, 0, 40)
+    # Four more sent than answered is chance (a Poisson window's sqrt(n)), not a queue.
+    assert analysis.backlog(point) is None and not point.has(analysis.BACKLOG)
+    assert point.efficiency == pytest.approx(296 / 300)
+    assert point.limit is not None and point.limit.kind == "none"
+
+
+def test_arrivals_that_outrun_the_target_say_that_its_queue_grows() -> None:
+    point = _open_window(sent=300, answered=190)
+    assert analysis.backlog(point) == 110
+    [warning] = [w for w in point.warnings if w.code == analysis.BACKLOG]
+    assert "30.0 req/s were sent, 19.0 answered, and 110 more requests" in warning.text
+    assert not warning.invalid  # an overload measured is a measurement
+
+
+def test_a_late_generator_is_named_and_dropped_arrivals_are_counted() -> None:
+    late = _open_window(sent=300, answered=296, lateness_ms=25.0)
+    assert late.limit is not None and late.limit.kind == "generator"
+    assert "lateness p99 25" in late.limit.detail
+    dropped = _open_window(sent=290, answered=288, dropped=10)
+    assert dropped.dropped == 10 and dropped.has(analysis.DROPPED)

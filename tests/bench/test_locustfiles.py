@@ -420,3 +420,53 @@ def test_one_reader_joins_multi_line_data_and_skips_comments() -> None:
         ("message", "no space"),
     ]
     assert events[0].json() == {"tokens_used": 3}
+
+
+def _open_env(window: Window, rate: float, **extra: str) -> dict[str, str]:
+    return {"BENCH_WINDOW_START": str(window.start), "BENCH_WINDOW_END": str(window.end),
+            "BENCH_ARRIVALS": "poisson", "BENCH_RATE": f"{rate:g}", **extra}  # fmt: skip
+
+
+@pytest.mark.process
+@pytest.mark.measures
+@pytest.mark.parametrize("processes", [None, 2], ids=["one-process", "two-processes"])
+def test_open_loop_sends_its_rate_whatever_the_answers(
+    stub: Stub, tmp_path: Path, processes: int | None
+) -> None:
+    now = time.time()
+    # Two processes take a few seconds to start on a busy machine: open the window after.
+    window = Window(now + 4.0, now + 7.0)
+    run = run_locust("complete", stub, tmp_path, users=processes or 1, run_time_s=8,
+                     env=_open_env(window, 100.0), processes=processes)  # fmt: skip
+    assert run.returncode == 0
+    complete = run.request("/complete")
+    # 100 req/s for 3 s: 300 Poisson arrivals, whose count varies by sqrt(300) = 17; the
+    # stub answers in 50 ms, far below its capacity: 300 +/- 70 (4 sigma) are answered.
+    assert 230 <= complete["count"] <= 370, complete["count"]
+    assert abs(complete["count"] - stub.served("/complete", "200", window)) <= 10
+    response: dict[str, Any] = Histogram.from_dict(complete["latency"]).summary()
+    service: dict[str, Any] = Histogram.from_dict(complete["service"]).summary()
+    assert service["count"] == complete["count"] and service["p50"] >= 49.0  # the stub's 50 ms
+    # The response time counts from the intended send: never shorter than the service time.
+    assert response["p50"] >= service["p50"] and response["min"] >= service["min"]
+    opened = Totals.from_dict(run.doc).between()
+    # Every request sent in the window was timed late or not; a loaded CI machine may
+    # delay a send by milliseconds, never by the 50 ms of an answer at the median.
+    assert opened.lateness.count >= complete["count"] - 10
+    assert (opened.lateness.percentile(50) or 0.0) < 50.0
+    assert opened.dropped == 0 and 1 <= opened.outstanding <= 100
+
+
+@pytest.mark.process
+@pytest.mark.measures
+def test_open_loop_drops_and_counts_the_arrivals_over_its_cap(stub: Stub, tmp_path: Path) -> None:
+    now = time.time()
+    window = Window(now + 1.5, now + 3.5)
+    env = _open_env(window, 100.0, BENCH_MAX_OUTSTANDING="2")
+    run = run_locust("complete", stub, tmp_path, users=1, run_time_s=4, env=env)
+    opened = Totals.from_dict(run.doc).between()
+    # 100 req/s of 50-ms answers hold 5 in flight on average: with a cap of 2, most
+    # arrivals find it full; they are counted, never sent.
+    assert opened.outstanding == 2
+    assert opened.dropped > 50 and opened.lateness.count > 20
+    assert 150 <= opened.dropped + opened.lateness.count <= 250  # 200 +/- 50 arrivals

@@ -61,9 +61,9 @@ def test_a_plan_names_an_unknown_target_or_scenario() -> None:
 
 
 def test_a_plan_is_closed_or_open_loop_not_both() -> None:
-    mixed = {"complete": [Load("users", 10), Load("rate", 5.0)]}
+    mixed = {"complete": [Load("users", 10), Load.open(5.0)]}
     refused(lambda: plan(loads=mixed), "give --users .* or --rate .*, not both")
-    assert plan(loads={"complete": [Load("rate", 5.0)]}).loads["complete"][0].rate == 5.0
+    assert plan(loads={"complete": [Load.open(5.0)]}).loads["complete"][0].rate == 5.0
 
 
 @TWO_CORES
@@ -258,3 +258,22 @@ def test_a_broken_rule_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]
     assert main(["run", "--expect-workers", "2"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["bench run: --locust-master and --expect-workers N go together"]
+
+
+def test_open_loop_flags_go_with_a_rate_and_a_generator_that_can_send_it() -> None:
+    refused(lambda: LoadSettings(arrivals="poisson"), "--arrivals shape open-loop arrivals")
+    refused(lambda: LoadSettings(users=(5,), seed=3), "--seed shape open-loop arrivals")
+    refused(lambda: LoadSettings(rates=(5.0,), burstiness=0.5), "add --arrivals gamma")
+    refused(lambda: LoadSettings(rates=(5.0,), arrivals="bursty"), "--arrivals must be one of")
+    loads = LoadSettings(rates=(5.0, 20.0), arrivals="gamma", burstiness=0.5).plan_loads(
+        PRESETS["quick"]
+    )
+    assert loads["complete"] == [Load.open(5.0, "gamma", 0.5), Load.open(20.0, "gamma", 0.5)]
+    assert LoadSettings(rates=(5.0,)).plan_loads(PRESETS["quick"])["hello"][0].arrivals == (
+        "poisson"
+    )
+    # One Locust process sends at most MAX_RATE_PER_PROCESS on time: more needs more.
+    fast = {"complete": [Load.open(4000.0)]}
+    refused(lambda: plan(loads=fast), "give --locust-processes 3")
+    assert plan(loads=fast, locust_processes=3).generator_processes() == 3
+    assert plan(loads=fast, expect_workers=4).generator_processes() == 4
