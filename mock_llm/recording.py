@@ -197,9 +197,10 @@ class RecordingConnection(Connection):
         self._reading = _RecordedRequest(self._loop.time())
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        if name.lower() == b"x-request-id":
+        if len(name) == 12 and name.lower() == b"x-request-id":
             cast(_RecordedRequest, self._reading).request_id = csv_field(value)
+        else:
+            Connection.on_header(self, name, value)
 
     def _begin(self, request: ParsedRequest) -> None:
         if request.path == CHAT_PATH:
@@ -224,13 +225,13 @@ class RecordingConnection(Connection):
                 call.tokens = self._recorder.length
         super()._send_reply(reply)
 
-    def _send_token(self) -> None:
+    def _send_first_token(self) -> None:
         call, stream = self._call, self._stream
-        if call is not None and stream is not None and not self._token and self._transport:
+        if call is not None and stream is not None and self._transport is not None:
             call.first = time.time()
             if stream.cut and stream.malformed:  # token 0 goes out with the status line
                 call.status = b"200"
-        super()._send_token()
+        self._send_token()
 
     def _finish(self, completed: bool) -> None:
         call = self._call
