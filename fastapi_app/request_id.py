@@ -54,7 +54,8 @@ def upstream_headers() -> dict[str, str] | None:
 def _sent_header(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == _HEADER_KEY:
-            return bytes(value)
+            sent: bytes = value
+            return sent
     return None
 
 
