@@ -128,6 +128,7 @@ class Connection(asyncio.Protocol):
             self._begin(self._queue.popleft())
 
     def _begin(self, request: ParsedRequest) -> None:
+        """Decide the answer to the next request and start it (the request log's hook)."""
         body = bytes(request.body) if request.body is not None else None
         action = self._service.handle(
             request.method, request.path, request.auth, request.fault, body, request.t0

@@ -201,7 +201,8 @@ class MockService:
     def _length(self, request: ChatRequest) -> tuple[int, str]:
         """This answer's tokens and finish reason: the request's max tokens, or the cap.
 
-        The cap is the configured one, or drawn around it (length spread).
+        The cap is the configured one, or drawn around it (length spread). A method of
+        its own, so that the request log (mock_llm.recording) learns the length.
         """
         cap, spread = self.config.output_tokens, self.config.length_spread
         if spread:
