@@ -86,6 +86,9 @@ SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-local-only-key-do-not-deploy-drf-app"
 )
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
+# One access line per request (docs/contract.md); off by default, because writing it
+# costs CPU that a measurement would charge to the framework.
+REQUEST_LOG = os.environ.get("REQUEST_LOG", "") == "1"
 ALLOWED_HOSTS = [
     host.strip()
     for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
@@ -100,10 +103,14 @@ INSTALLED_APPS = [
     "drf_app.completions",
 ]
 
-# Only what a JSON API without sessions needs: security headers, and CommonMiddleware
-# because it is what validates the Host header against ALLOWED_HOSTS. Under ASGI each
-# of these costs a thread hop per request (Django runs their hooks via sync_to_async).
+# Only what a JSON API without sessions needs: request IDs, security headers, and
+# CommonMiddleware because it is what validates the Host header against ALLOWED_HOSTS.
+# Under ASGI each of the last two costs a thread hop per request (Django runs their hooks
+# via sync_to_async).
 MIDDLEWARE = [
+    # First, so that every response carries the request's ID (docs/contract.md). It
+    # works in both of Django's modes: under ASGI it costs no thread hop.
+    "drf_app.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
@@ -176,17 +183,30 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "uncaught": {"()": "django.utils.log.CallbackFilter", "callback": _is_uncaught},
+        "request_id": {"()": "drf_app.request_id.RequestIdFilter"},
+    },
+    "formatters": {
+        "request_id": {"format": "%(levelname)s %(name)s: request_id=%(request_id)s %(message)s"},
     },
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stderr",
-            "filters": ["uncaught"],
+            "filters": ["uncaught", "request_id"],
+            "formatter": "request_id",
+        },
+        "service": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["request_id"],
+            "formatter": "request_id",
         },
         "null": {"class": "logging.NullHandler"},
     },
     "loggers": {
         "django": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        # The service's own records: the access lines of REQUEST_LOG=1 (drf_app.access).
+        "drf_app": {"handlers": ["service"], "level": "INFO", "propagate": False},
         # A request for a host outside ALLOWED_HOSTS already gets its JSON 400;
         # silenced as Django's logging docs suggest, rather than a traceback each.
         "django.security.DisallowedHost": {"handlers": ["null"], "propagate": False},

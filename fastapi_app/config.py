@@ -1,4 +1,5 @@
-"""Settings read once at start-up from the environment (LLM_*, FASTAPI_VARIANT, THREADPOOL_SIZE)."""
+"""Settings read once at start-up from the environment (LLM_*, FASTAPI_VARIANT, THREADPOOL_SIZE,
+REQUEST_LOG)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     # Not LLM_*: these choose how the service itself runs, not how it calls upstream.
     variant: Variant = Field(default="async", validation_alias="FASTAPI_VARIANT")
     threadpool_size: PositiveInt | None = Field(default=None, validation_alias="THREADPOOL_SIZE")
+    # One access line per request (docs/contract.md); off by default, because writing it
+    # costs CPU that a measurement would charge to the framework.
+    request_log: bool = Field(default=False, validation_alias="REQUEST_LOG")
 
     @model_validator(mode="after")
     def _client_fits_variant(self) -> Settings:

@@ -24,6 +24,13 @@ from starlette.exceptions import HTTPException
 
 from fastapi_app.config import Settings
 from fastapi_app.middleware import BodySizeLimitMiddleware
+from fastapi_app.request_id import (
+    HEADER,
+    RequestIdFilter,
+    RequestIdMiddleware,
+    access_logger,
+    request_id,
+)
 from fastapi_app.routers import completions, docs, root
 from fastapi_app.services.llm import UpstreamError, open_async_llm, open_sync_llm
 
@@ -141,17 +148,32 @@ async def unparsable_body_handler(request: Request, exc: HTTPException) -> Respo
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    """Answer an unexpected error with JSON instead of Starlette's plain-text page."""
-    return JSONResponse({"detail": "internal server error"}, status_code=500)
+    """Answer an unexpected error with JSON instead of Starlette's plain-text page.
+
+    Starlette calls this from its outermost middleware, outside RequestIdMiddleware, so
+    it puts the request's ID on the answer itself.
+    """
+    current = request_id.get()
+    headers = {HEADER: current} if current else None
+    return JSONResponse({"detail": "internal server error"}, status_code=500, headers=headers)
+
+
+_REQUEST_ID_FILTER = RequestIdFilter()
 
 
 def _configure_logging() -> None:
+    # Every record of ours carries the request's ID, whichever handler writes it.
+    logger.addFilter(_REQUEST_ID_FILTER)
+    access_logger.addFilter(_REQUEST_ID_FILTER)
     # uvicorn and gunicorn configure only their own loggers: give ours a stderr
     # handler unless the host application (or pytest) already routes logging.
     if logger.handlers or logging.getLogger().handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    handler.addFilter(_REQUEST_ID_FILTER)
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s:     %(name)s: request_id=%(request_id)s %(message)s")
+    )
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 
@@ -181,6 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
+    # Added last, so outermost of the two: the 413 above carries the ID too.
+    app.add_middleware(RequestIdMiddleware, access_log=settings.request_log)
     app.include_router(root.router)
     app.include_router(COMPLETION_ROUTERS[settings.variant])
     if assets:

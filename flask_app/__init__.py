@@ -12,6 +12,7 @@ from flask_app.docs import register_docs
 from flask_app.errors import register_error_handlers, validation_error_response
 from flask_app.limits import register_body_limit
 from flask_app.llm import LazyClient
+from flask_app.request_id import register_request_ids
 from flask_app.schemas import ValidationErrorItem
 from flask_app.views import api
 
@@ -35,6 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.extensions["llm"] = LazyClient(llm_settings(app.config))
+    # First of the hooks: every answer, a refused body's 413 included, carries the ID.
+    register_request_ids(app)
     register_error_handlers(app)
     register_body_limit(app)
     app.register_api(api)

@@ -32,12 +32,19 @@ class DefaultConfig:
     # The default follows the lead's upstream-client figures (flask_app/README.md).
     LLM_CLIENT = "urllib3"
 
+    # One access line per request (docs/contract.md); off by default, because writing it
+    # costs CPU that a measurement would charge to the framework. REQUEST_LOG=1 turns it on.
+    REQUEST_LOG = False
+
 
 def load_environment(config: Config) -> None:
-    """Set each LLM_* key of the config that the environment names to the variable's value."""
+    """Set each LLM_* key of the config that the environment names to the variable's value,
+    and REQUEST_LOG from the variable of that name."""
     config.from_mapping(
         {key: os.environ[key] for key in config if key.startswith("LLM_") and key in os.environ}
     )
+    if "REQUEST_LOG" in os.environ:
+        config["REQUEST_LOG"] = os.environ["REQUEST_LOG"] == "1"
 
 
 class LLMSettings(BaseModel):

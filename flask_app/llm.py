@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from flask_app.config import LLMSettings
+from flask_app.request_id import HEADER
 
 
 class UpstreamError(Exception):
@@ -61,11 +62,15 @@ StreamEvent = Delta | Usage
 
 
 class LLMClient(Protocol):
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    """An upstream client; `request_id`, when given, goes upstream as X-Request-ID."""
+
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         """Return one non-streamed completion, or raise UpstreamError."""
         ...
 
-    def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
+    def stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[StreamEvent]:
         """Start a streamed completion; raise UpstreamError before the first event if it fails.
 
         The returned iterator raises UpstreamError if the stream breaks later on, and
@@ -76,6 +81,11 @@ class LLMClient(Protocol):
     def close(self) -> None:
         """Close the pool's connections."""
         ...
+
+
+def request_id_header(request_id: str | None) -> dict[str, str] | None:
+    """Return the per-call header that passes the request's ID upstream."""
+    return None if request_id is None else {HEADER: request_id}
 
 
 def chat_body(settings: LLMSettings, prompt: str, max_tokens: int, stream: bool) -> dict[str, Any]:

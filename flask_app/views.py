@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, g
 from flask_openapi3 import APIBlueprint, Tag
 
 from flask_app.llm import LazyClient, LLMClient
@@ -67,7 +67,7 @@ def hello() -> dict[str, str]:
 @api.post("/complete", tags=[llm_tag], responses={200: CompleteResponse, **_ERRORS})
 def complete(body: CompleteRequest) -> dict[str, Any]:
     """Answer a prompt with one upstream completion."""
-    answer = _llm().complete(body.prompt, body.max_tokens)
+    answer = _llm().complete(body.prompt, body.max_tokens, request_id=g.request_id)
     return CompleteResponse(response=answer.text, tokens_used=answer.tokens_used).model_dump()
 
 
@@ -75,5 +75,5 @@ def complete(body: CompleteRequest) -> dict[str, Any]:
 def complete_stream(body: CompleteRequest) -> Response:
     """Relay an upstream streamed completion as server-sent events."""
     # Opened before the response starts, so a refused request still gets its status code.
-    events = _llm().stream(body.prompt, body.max_tokens)
+    events = _llm().stream(body.prompt, body.max_tokens, request_id=g.request_id)
     return Response(encode_events(events), mimetype="text/event-stream", headers=_STREAM_HEADERS)

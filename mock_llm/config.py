@@ -32,6 +32,7 @@ class MockConfig:
     error_codes: tuple[str, ...] = ("429", "500", "503")
     workers: int = 1
     log_level: str = "warning"
+    request_log: str = ""  # a file for one CSV line per chat call; empty: none (recording.py)
 
     def public(self) -> dict[str, object]:
         """Return the settings that results may record (never the key)."""
@@ -124,6 +125,11 @@ _FLAGS: tuple[tuple[str, object, str], ...] = (
     ("error-codes", _error_codes, "faults the error rate draws from, e.g. 429,500,503,stall"),
     ("workers", _positive_int, "server processes sharing the port"),
     ("log-level", str, "uvicorn log level"),
+    (
+        "request-log",
+        str,
+        "write one CSV line per chat completion call to this file, started anew (empty: none)",
+    ),
 )
 
 

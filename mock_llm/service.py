@@ -198,12 +198,18 @@ class MockService:
         factor = self._random.gauss(1.0, jitter)
         return mean * min(max(factor, 1.0 - 3 * jitter, 0.0), 1.0 + 3 * jitter)
 
-    def _cap(self) -> int:
-        """This answer's length cap: the configured one, or drawn around it (length spread)."""
+    def _length(self, request: ChatRequest) -> tuple[int, str]:
+        """This answer's tokens and finish reason: the request's max tokens, or the cap.
+
+        The cap is the configured one, or drawn around it (length spread). A method of
+        its own, so that the request log (mock_llm.recording) learns the length.
+        """
         cap, spread = self.config.output_tokens, self.config.length_spread
-        if not spread:
-            return cap
-        return max(1, round(cap * self._random.uniform(1.0 - spread, 1.0 + spread)))
+        if spread:
+            cap = max(1, round(cap * self._random.uniform(1.0 - spread, 1.0 + spread)))
+        if request.max_tokens and request.max_tokens <= cap:
+            return request.max_tokens, "length"
+        return cap, "stop"
 
     def _answer(self, request: ChatRequest, t0: float) -> Action:
         fault = self._fault(request)
@@ -213,9 +219,7 @@ class MockService:
                 return _status_fault(int(fault))
             if fault == "stall":
                 return Stall()
-        cap = self._cap()
-        n = min(request.max_tokens, cap) if request.max_tokens else cap
-        finish = "length" if request.max_tokens and request.max_tokens <= cap else "stop"
+        n, finish = self._length(request)
         self._counter += 1
         ident = f"{self._prefix}{self._counter}"
         prompt = tokens.prompt_tokens(request.messages)

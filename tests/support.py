@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -62,24 +63,35 @@ def running(
     ready_url: str,
     env: dict[str, str] | None = None,
     timeout_s: float = 30.0,
+    log: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `python <args>` in its own process group until the block ends."""
+    """Run `python <args>` in its own process group until the block ends.
+
+    Its stderr is a pipe (`proc.stderr`), or the file `log` when given: a file never
+    fills up and blocks a chatty server, and can be read while it runs.
+    """
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=REPO_ROOT,
-        env=full_env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log_file = log.open("wb") if log else None
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO_ROOT,
+            env=full_env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file or subprocess.PIPE,
+        )
+    finally:
+        if log_file:
+            log_file.close()  # the child has its own descriptor
     try:
         try:
             wait_http_ready(ready_url, proc, timeout_s)
         except Exception:
             stop_process(proc)
-            stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"{' '.join(args)} failed to start:\n{stderr[-4000:]}") from None
+            stderr = proc.stderr.read() if proc.stderr else log.read_bytes() if log else b""
+            output = stderr.decode(errors="replace")[-4000:]
+            raise RuntimeError(f"{' '.join(args)} failed to start:\n{output}") from None
         yield proc
     finally:
         stop_process(proc)
@@ -94,6 +106,44 @@ def mock_llm(*flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     with running(["-m", "mock_llm", "--port", str(port), *flags], f"{base}/health", env=env):
         yield f"{base}/v1"
+
+
+REQUEST_LOG_COLUMNS = [
+    "request_id",
+    "received_at",
+    "first_token_at",
+    "ended_at",
+    "status",
+    "stream",
+    "tokens",
+    "fault",
+]
+
+
+def request_log(path: Path) -> list[dict[str, str]]:
+    """Return the rows of a mock's request log (--request-log), checking its one header."""
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        assert reader.fieldnames == REQUEST_LOG_COLUMNS, reader.fieldnames
+        rows = list(reader)
+    assert all(None not in row and len(row) == len(REQUEST_LOG_COLUMNS) for row in rows), rows
+    return rows
+
+
+def logged_calls(
+    path: Path, ids: Sequence[str], timeout_s: float = 5.0
+) -> dict[str, dict[str, str]]:
+    """Wait until the mock's request log has a line for each of `ids`; return those by ID.
+
+    The mock writes its lines at most a second after each call ends.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = {row["request_id"]: row for row in request_log(path) if row["request_id"] in ids}
+        if len(found) == len(set(ids)) or time.monotonic() > deadline:
+            assert sorted(found) == sorted(set(ids)), sorted(set(ids) - set(found))
+            return found
+        time.sleep(0.1)
 
 
 def require_tool(name: str) -> None:

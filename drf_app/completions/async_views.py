@@ -15,6 +15,7 @@ from drf_app.completions.serializers import (
     ServiceStatusSerializer,
 )
 from drf_app.completions.views import validated_body
+from drf_app.request_id import request_id_of
 
 
 class IndexView(APIView):
@@ -51,7 +52,9 @@ class CompleteView(APIView):
     async def post(self, request: Request) -> Response:
         """Complete the prompt with one non-streaming upstream call."""
         body = validated_body(request)
-        answer = await llm.async_client().complete(body["prompt"], body["max_tokens"])
+        answer = await llm.async_client().complete(
+            body["prompt"], body["max_tokens"], request_id=request_id_of(request)
+        )
         return Response(CompletionSerializer(answer).data)
 
 
@@ -63,5 +66,7 @@ class CompleteStreamView(APIView):
         """Relay the upstream stream chunk by chunk as server-sent events."""
         body = validated_body(request)
         # Opened before answering, so a failure to start is still a plain 5xx.
-        chunks = await llm.async_client().open_stream(body["prompt"], body["max_tokens"])
+        chunks = await llm.async_client().open_stream(
+            body["prompt"], body["max_tokens"], request_id=request_id_of(request)
+        )
         return sse.event_stream_response(sse.arelay(chunks))

@@ -17,6 +17,7 @@ from drf_app.completions.serializers import (
     HelloSerializer,
     ServiceStatusSerializer,
 )
+from drf_app.request_id import request_id_of
 
 
 def validated_body(request: Request) -> dict[str, Any]:
@@ -61,7 +62,9 @@ class CompleteView(APIView):
     def post(self, request: Request) -> Response:
         """Complete the prompt with one non-streaming upstream call."""
         body = validated_body(request)
-        answer = llm.sync_client().complete(body["prompt"], body["max_tokens"])
+        answer = llm.sync_client().complete(
+            body["prompt"], body["max_tokens"], request_id=request_id_of(request)
+        )
         return Response(CompletionSerializer(answer).data)
 
 
@@ -73,5 +76,7 @@ class CompleteStreamView(APIView):
         """Relay the upstream stream chunk by chunk as server-sent events."""
         body = validated_body(request)
         # Opened before answering, so a failure to start is still a plain 5xx.
-        chunks = llm.sync_client().open_stream(body["prompt"], body["max_tokens"])
+        chunks = llm.sync_client().open_stream(
+            body["prompt"], body["max_tokens"], request_id=request_id_of(request)
+        )
         return sse.event_stream_response(sse.relay(chunks))

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import aiohttp
 
 from fastapi_app.config import Settings
+from fastapi_app.request_id import upstream_headers
 from fastapi_app.services import openai_wire
 from fastapi_app.services.llm import (
     Done,
@@ -40,7 +41,7 @@ class AiohttpLLM:
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=False)
         try:
             async with self._session.post(
-                self._url, data=body, timeout=self._answer_timeout
+                self._url, data=body, headers=upstream_headers(), timeout=self._answer_timeout
             ) as response:
                 raw = await response.read()
                 if response.status != 200:
@@ -57,7 +58,7 @@ class AiohttpLLM:
         decoder = openai_wire.StreamDecoder()
         try:
             async with self._session.post(
-                self._url, data=body, timeout=self._stream_timeout
+                self._url, data=body, headers=upstream_headers(), timeout=self._stream_timeout
             ) as response:
                 if response.status != 200:
                     await response.read()

@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Generator
 import httpx
 
 from fastapi_app.config import Settings
+from fastapi_app.request_id import upstream_headers
 from fastapi_app.services import openai_wire
 from fastapi_app.services.llm import (
     Done,
@@ -55,7 +56,9 @@ class HttpxLLM:
         try:
             # The outer deadline makes LLM_TIMEOUT_S cover the whole answer.
             async with asyncio.timeout(self._settings.timeout_s):
-                response = await self._client.post(self._url, content=body)
+                response = await self._client.post(
+                    self._url, content=body, headers=upstream_headers()
+                )
         except TimeoutError as exc:
             raise UpstreamTimeout("upstream timed out") from exc
         except httpx.HTTPError as exc:
@@ -69,7 +72,9 @@ class HttpxLLM:
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=True)
         decoder = openai_wire.StreamDecoder()
         try:
-            async with self._client.stream("POST", self._url, content=body) as response:
+            async with self._client.stream(
+                "POST", self._url, content=body, headers=upstream_headers()
+            ) as response:
                 if response.status_code != 200:
                     await response.aread()
                     raise status_error(response.status_code, response.headers.get("Retry-After"))
@@ -98,7 +103,7 @@ class HttpxSyncLLM:
         """Return (text, tokens_used) of one non-streaming completion."""
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=False)
         try:
-            response = self._client.post(self._url, content=body)
+            response = self._client.post(self._url, content=body, headers=upstream_headers())
         except httpx.HTTPError as exc:
             raise _transport_error(exc) from exc
         if response.status_code != 200:
@@ -110,7 +115,9 @@ class HttpxSyncLLM:
         body = openai_wire.request_body(self._settings, prompt, max_tokens, stream=True)
         decoder = openai_wire.StreamDecoder()
         try:
-            with self._client.stream("POST", self._url, content=body) as response:
+            with self._client.stream(
+                "POST", self._url, content=body, headers=upstream_headers()
+            ) as response:
                 if response.status_code != 200:
                     response.read()
                     raise status_error(response.status_code, response.headers.get("Retry-After"))

@@ -12,6 +12,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from fastapi_app.config import Settings
+from fastapi_app.request_id import upstream_headers
 from fastapi_app.services.llm import (
     Done,
     StreamItem,
@@ -85,6 +86,8 @@ def _chat_args(settings: Settings, prompt: str, max_tokens: int) -> dict[str, An
         "model": settings.model,
         "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens,
+        # The SDK's per-request headers: the request's ID goes upstream with the call.
+        "extra_headers": upstream_headers(),
     }
 
 

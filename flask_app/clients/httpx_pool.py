@@ -16,6 +16,7 @@ from flask_app.llm import (
     chat_body,
     parse_completion,
     parse_sse,
+    request_id_header,
     status_error,
     timeout_error,
 )
@@ -43,20 +44,24 @@ class HttpxClient:
         )
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         body = chat_body(self._settings, prompt, max_tokens, stream=False)
         try:
-            response = self._http.post(self._url, json=body)
+            response = self._http.post(self._url, json=body, headers=request_id_header(request_id))
         except httpx.HTTPError as exc:
             raise _upstream_error(exc) from None
         if response.status_code != 200:
             raise status_error(response.status_code, response.headers.get("retry-after"))
         return parse_completion(response.content)
 
-    def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
+    def stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[StreamEvent]:
         deadline = time.monotonic() + self._settings.timeout_s
         body = chat_body(self._settings, prompt, max_tokens, stream=True)
-        request = self._http.build_request("POST", self._url, json=body)
+        request = self._http.build_request(
+            "POST", self._url, json=body, headers=request_id_header(request_id)
+        )
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as exc:

@@ -18,6 +18,7 @@ from flask_app.llm import (
     UpstreamError,
     Usage,
     broken_error,
+    request_id_header,
     status_error,
     timeout_error,
 )
@@ -58,12 +59,14 @@ class OpenAIClient:
             ),
         )
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         try:
             answer = self._sdk.chat.completions.create(
                 model=self._settings.model,
                 messages=[{"role": "user", "content": prompt}],
                 max_tokens=max_tokens,
+                # The SDK's per-request headers: the request's ID goes upstream with the call.
+                extra_headers=request_id_header(request_id),
             )
         except openai.APIError as exc:
             raise _sdk_error(exc) from None
@@ -74,7 +77,9 @@ class OpenAIClient:
             raise broken_error("malformed completion")
         return Completion(answer.choices[0].message.content or "", answer.usage.total_tokens)
 
-    def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
+    def stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[StreamEvent]:
         deadline = time.monotonic() + self._settings.timeout_s
         try:
             chunks = self._sdk.chat.completions.create(
@@ -83,6 +88,7 @@ class OpenAIClient:
                 max_tokens=max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
+                extra_headers=request_id_header(request_id),
             )
         except openai.APIError as exc:
             raise _sdk_error(exc) from None

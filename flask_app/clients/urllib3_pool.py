@@ -21,6 +21,7 @@ from flask_app.llm import (
     status_error,
     timeout_error,
 )
+from flask_app.request_id import HEADER
 
 
 def _upstream_error(exc: HTTPError) -> UpstreamError:
@@ -44,6 +45,10 @@ class Urllib3Client:
 
     def __init__(self, settings: LLMSettings) -> None:
         self._settings = settings
+        self._headers = {
+            "Authorization": f"Bearer {settings.api_key.get_secret_value()}",
+            "Content-Type": "application/json",
+        }
         self._pool = urllib3.PoolManager(
             # block=False: past maxsize, extra connections are opened and closed after use
             # instead of making requests wait, so the pool never caps concurrency.
@@ -51,17 +56,22 @@ class Urllib3Client:
             block=False,
             retries=False,
             timeout=urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
-            headers={
-                "Authorization": f"Bearer {settings.api_key.get_secret_value()}",
-                "Content-Type": "application/json",
-            },
+            headers=self._headers,
         )
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
 
-    def _post(self, prompt: str, max_tokens: int, stream: bool) -> urllib3.BaseHTTPResponse:
+    def _post(
+        self, prompt: str, max_tokens: int, stream: bool, request_id: str | None
+    ) -> urllib3.BaseHTTPResponse:
         body = orjson.dumps(chat_body(self._settings, prompt, max_tokens, stream))
+        # Headers given to a request replace the pool's, rather than add to them.
+        headers = self._headers
+        if request_id is not None:
+            headers = {**headers, HEADER: request_id}
         try:
-            response = self._pool.request("POST", self._url, body=body, preload_content=not stream)
+            response = self._pool.request(
+                "POST", self._url, body=body, headers=headers, preload_content=not stream
+            )
         except HTTPError as exc:
             raise _upstream_error(exc) from None
         if response.status != 200:
@@ -71,12 +81,14 @@ class Urllib3Client:
             raise status_error(response.status, retry_after)
         return response
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
-        return parse_completion(self._post(prompt, max_tokens, stream=False).data)
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
+        return parse_completion(self._post(prompt, max_tokens, False, request_id).data)
 
-    def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
+    def stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[StreamEvent]:
         deadline = time.monotonic() + self._settings.timeout_s
-        return self._events(self._post(prompt, max_tokens, stream=True), deadline)
+        return self._events(self._post(prompt, max_tokens, True, request_id), deadline)
 
     @staticmethod
     def _events(response: urllib3.BaseHTTPResponse, deadline: float) -> Iterator[StreamEvent]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,22 +67,34 @@ class Deployment:
     service: Service
     base: str
     upstream: str
+    log: Path | None = None  # its stderr, when serve() was given a file for it
 
 
 @contextmanager
 def serve(
-    service: Service, upstream: str, server: str | None = None, workers: int | None = 1
+    service: Service,
+    upstream: str,
+    server: str | None = None,
+    workers: int | None = 1,
+    *,
+    env: dict[str, str] | None = None,
+    flags: Sequence[str] = (),
+    log: Path | None = None,
 ) -> Iterator[Deployment]:
-    """Run `python -m <service>` until the block ends; `workers=None` keeps its default."""
+    """Run `python -m <service>` until the block ends; `workers=None` keeps its default.
+
+    `env` adds variables (LLM_CLIENT, REQUEST_LOG...), `flags` command-line flags, and
+    `log` is a file for the server's stderr (its log), readable while it runs.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["-m", service.module, "--server", server or service.default_server]
-    args += ["--port", str(port)]
+    args += ["--port", str(port), *flags]
     if workers is not None:
         args += ["--workers", str(workers)]
-    env = {"LLM_BASE_URL": upstream, "LLM_TIMEOUT_S": TIMEOUT_S}
-    with running(args, f"{base}/health", env=env):
-        yield Deployment(service, base, upstream)
+    variables = {"LLM_BASE_URL": upstream, "LLM_TIMEOUT_S": TIMEOUT_S, **(env or {})}
+    with running(args, f"{base}/health", env=variables, log=log):
+        yield Deployment(service, base, upstream, log)
 
 
 @contextmanager

@@ -78,10 +78,12 @@ def parse_events(raw: str | bytes) -> list[Event]:
     return [_decoded(event) for event in read_events(lines)]
 
 
-def post_stream(client: httpx.Client, body: object) -> StreamAnswer:
+def post_stream(
+    client: httpx.Client, body: object, headers: dict[str, str] | None = None
+) -> StreamAnswer:
     """POST /complete/stream; time each event by the arrival of its data."""
     started = time.perf_counter()
-    with client.stream("POST", "/complete/stream", json=body) as response:
+    with client.stream("POST", "/complete/stream", json=body, headers=headers) as response:
         answer = StreamAnswer(response.status_code, response.headers)
         if response.status_code != 200:
             answer.body = response.read()

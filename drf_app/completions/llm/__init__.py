@@ -34,21 +34,32 @@ __all__ = [
 
 
 class SyncLLMClient(Protocol):
-    """What the sync views need from an upstream client."""
+    """What the sync views need from an upstream client.
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion: ...
+    `request_id`, when given, goes upstream as X-Request-ID.
+    """
 
-    def open_stream(self, prompt: str, max_tokens: int) -> Iterator[Chunk]: ...
+    def complete(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Completion: ...
+
+    def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[Chunk]: ...
 
     def close(self) -> None: ...
 
 
 class AsyncLLMClient(Protocol):
-    """What the async views need from an upstream client."""
+    """What the async views need from an upstream client (request_id: as above)."""
 
-    async def complete(self, prompt: str, max_tokens: int) -> Completion: ...
+    async def complete(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Completion: ...
 
-    async def open_stream(self, prompt: str, max_tokens: int) -> AsyncIterator[Chunk]: ...
+    async def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> AsyncIterator[Chunk]: ...
 
     async def aclose(self) -> None: ...
 

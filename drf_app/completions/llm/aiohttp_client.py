@@ -16,6 +16,7 @@ from drf_app.completions.llm.base import (
     chat_body,
     parse_chunk,
     parse_completion,
+    request_id_header,
     sse_data,
 )
 from drf_app.settings import LLMSettings
@@ -38,11 +39,14 @@ class AiohttpClient:
             timeout=aiohttp.ClientTimeout(total=config.timeout_s),
         )
 
-    async def complete(self, prompt: str, max_tokens: int) -> Completion:
+    async def complete(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Completion:
         """Send one non-streaming request and return the whole answer."""
         body = orjson.dumps(chat_body(self._model, prompt, max_tokens, stream=False))
+        headers = request_id_header(request_id)
         try:
-            async with self._session.post(self._url, data=body) as response:
+            async with self._session.post(self._url, data=body, headers=headers) as response:
                 if response.status != 200:
                     raise UpstreamError.from_status(
                         response.status, response.headers.get("Retry-After")
@@ -54,7 +58,9 @@ class AiohttpClient:
             raise UpstreamError.unreachable(exc) from None
         return parse_completion(raw)
 
-    async def open_stream(self, prompt: str, max_tokens: int) -> AsyncIterator[Chunk]:
+    async def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> AsyncIterator[Chunk]:
         """Start a streaming request; raise UpstreamError now if it fails to start.
 
         Returns:
@@ -62,7 +68,9 @@ class AiohttpClient:
         """
         body = orjson.dumps(chat_body(self._model, prompt, max_tokens, stream=True))
         try:
-            response = await self._session.post(self._url, data=body)
+            response = await self._session.post(
+                self._url, data=body, headers=request_id_header(request_id)
+            )
         except TimeoutError:
             raise UpstreamError.timeout() from None
         except aiohttp.ClientError as exc:

@@ -8,6 +8,8 @@ from typing import Any, Final
 
 import orjson
 
+from drf_app.request_id import HEADER
+
 CHAT_PATH: Final = "/chat/completions"
 
 
@@ -69,6 +71,11 @@ class Deadline:
         """Raise the 504 error once the limit has passed."""
         if time.monotonic() > self._at:
             raise UpstreamError.timeout()
+
+
+def request_id_header(request_id: str | None) -> dict[str, str] | None:
+    """Return the per-call header that passes the request's ID upstream."""
+    return None if request_id is None else {HEADER: request_id}
 
 
 def chat_body(model: str, prompt: str, max_tokens: int, *, stream: bool) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from drf_app.completions.llm.base import (
     chat_body,
     parse_chunk,
     parse_completion,
+    request_id_header,
     sse_data,
 )
 from drf_app.settings import LLMSettings
@@ -40,11 +41,11 @@ class HttpxClient:
             limits=limits,
         )
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         """Send one non-streaming request and return the whole answer."""
         body = chat_body(self._model, prompt, max_tokens, stream=False)
         try:
-            response = self._http.post(CHAT_PATH, json=body)
+            response = self._http.post(CHAT_PATH, json=body, headers=request_id_header(request_id))
         except httpx.TimeoutException:
             raise UpstreamError.timeout() from None
         except httpx.HTTPError as exc:
@@ -55,7 +56,9 @@ class HttpxClient:
             )
         return parse_completion(response.content)
 
-    def open_stream(self, prompt: str, max_tokens: int) -> Iterator[Chunk]:
+    def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[Chunk]:
         """Start a streaming request; raise UpstreamError now if it fails to start.
 
         Returns:
@@ -63,7 +66,9 @@ class HttpxClient:
         """
         deadline = Deadline(self._timeout_s)
         body = chat_body(self._model, prompt, max_tokens, stream=True)
-        request = self._http.build_request("POST", CHAT_PATH, json=body)
+        request = self._http.build_request(
+            "POST", CHAT_PATH, json=body, headers=request_id_header(request_id)
+        )
         try:
             response = self._http.send(request, stream=True)
         except httpx.TimeoutException:

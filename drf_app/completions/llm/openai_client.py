@@ -9,7 +9,13 @@ import httpx2
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from drf_app.completions.llm.base import Chunk, Completion, Deadline, UpstreamError
+from drf_app.completions.llm.base import (
+    Chunk,
+    Completion,
+    Deadline,
+    UpstreamError,
+    request_id_header,
+)
 from drf_app.settings import LLMSettings
 
 # A malformed answer surfaces as a JSON decode error (ValueError) or as a missing
@@ -70,11 +76,15 @@ def _chunk(event: ChatCompletionChunk) -> Chunk | None:
     return Chunk(delta or "", tokens_used)
 
 
-def _request(config: LLMSettings, prompt: str, max_tokens: int) -> dict[str, Any]:
+def _request(
+    config: LLMSettings, prompt: str, max_tokens: int, request_id: str | None
+) -> dict[str, Any]:
     return {
         "model": config.model,
         "messages": [{"role": "user", "content": prompt}],
         "max_tokens": max_tokens,
+        # The SDK's per-request headers: the request's ID goes upstream with the call.
+        "extra_headers": request_id_header(request_id),
     }
 
 
@@ -91,22 +101,25 @@ class OpenAIClient:
             http_client=openai.DefaultHttpxClient(limits=_limits(config)),
         )
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         """Send one non-streaming request and return the whole answer."""
+        request = _request(self._config, prompt, max_tokens, request_id)
         try:
-            answer = self._sdk.chat.completions.create(**_request(self._config, prompt, max_tokens))
+            answer = self._sdk.chat.completions.create(**request)
         except openai.APIError as exc:
             raise _translate(exc) from None
         except _MALFORMED:
             raise UpstreamError.malformed() from None
         return _completion(answer)
 
-    def open_stream(self, prompt: str, max_tokens: int) -> Iterator[Chunk]:
+    def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[Chunk]:
         """Start a streaming request; raise UpstreamError now if it fails to start."""
         deadline = Deadline(self._config.timeout_s)
         try:
             stream = self._sdk.chat.completions.create(
-                **_request(self._config, prompt, max_tokens),
+                **_request(self._config, prompt, max_tokens, request_id),
                 stream=True,
                 stream_options={"include_usage": True},
             )
@@ -147,11 +160,13 @@ class AsyncOpenAIClient:
             http_client=transport(limits=_limits(config)),
         )
 
-    async def complete(self, prompt: str, max_tokens: int) -> Completion:
+    async def complete(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Completion:
         """Send one non-streaming request and return the whole answer."""
         try:
             answer = await self._sdk.chat.completions.create(
-                **_request(self._config, prompt, max_tokens)
+                **_request(self._config, prompt, max_tokens, request_id)
             )
         except openai.APIError as exc:
             raise _translate(exc) from None
@@ -159,12 +174,14 @@ class AsyncOpenAIClient:
             raise UpstreamError.malformed() from None
         return _completion(answer)
 
-    async def open_stream(self, prompt: str, max_tokens: int) -> AsyncIterator[Chunk]:
+    async def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> AsyncIterator[Chunk]:
         """Start a streaming request; raise UpstreamError now if it fails to start."""
         deadline = Deadline(self._config.timeout_s)
         try:
             stream = await self._sdk.chat.completions.create(
-                **_request(self._config, prompt, max_tokens),
+                **_request(self._config, prompt, max_tokens, request_id),
                 stream=True,
                 stream_options={"include_usage": True},
             )

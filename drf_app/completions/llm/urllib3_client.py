@@ -21,6 +21,7 @@ from drf_app.completions.llm.base import (
     parse_completion,
     sse_data,
 )
+from drf_app.request_id import HEADER
 from drf_app.settings import LLMSettings
 
 # The most bytes one read of a streamed body returns; a read returns as soon as any arrive.
@@ -81,6 +82,10 @@ class Urllib3Client:
         self._model = config.model
         self._timeout_s = config.timeout_s
         self._url = config.base_url.rstrip("/") + CHAT_PATH
+        self._headers = {
+            "Authorization": f"Bearer {config.api_key}",
+            "Content-Type": "application/json",
+        }
         self._pool = urllib3.PoolManager(
             # Up to maxsize connections are kept alive. block=False: past it, extra
             # connections are opened and closed after use instead of making requests
@@ -92,17 +97,22 @@ class Urllib3Client:
             retries=False,
             # urllib3 times the connect and each read; Deadline bounds a whole stream.
             timeout=urllib3.Timeout(connect=config.timeout_s, read=config.timeout_s),
-            headers={
-                "Authorization": f"Bearer {config.api_key}",
-                "Content-Type": "application/json",
-            },
+            headers=self._headers,
         )
 
-    def _post(self, prompt: str, max_tokens: int, *, stream: bool) -> urllib3.BaseHTTPResponse:
+    def _post(
+        self, prompt: str, max_tokens: int, request_id: str | None, *, stream: bool
+    ) -> urllib3.BaseHTTPResponse:
         """Send the request; return a 200 response (body unread when streaming) or raise."""
         body = orjson.dumps(chat_body(self._model, prompt, max_tokens, stream=stream))
+        # Headers given to a request replace the pool's, rather than add to them.
+        headers = self._headers
+        if request_id is not None:
+            headers = {**headers, HEADER: request_id}
         try:
-            response = self._pool.request("POST", self._url, body=body, preload_content=not stream)
+            response = self._pool.request(
+                "POST", self._url, body=body, headers=headers, preload_content=not stream
+            )
         except HTTPError as exc:
             raise _upstream_error(exc) from None
         if response.status != 200:
@@ -113,18 +123,20 @@ class Urllib3Client:
             raise UpstreamError.from_status(response.status, retry_after)
         return response
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         """Send one non-streaming request and return the whole answer."""
-        return parse_completion(self._post(prompt, max_tokens, stream=False).data)
+        return parse_completion(self._post(prompt, max_tokens, request_id, stream=False).data)
 
-    def open_stream(self, prompt: str, max_tokens: int) -> Iterator[Chunk]:
+    def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[Chunk]:
         """Start a streaming request; raise UpstreamError now if it fails to start.
 
         Returns:
             the chunks, read lazily; iterating raises UpstreamError on a later failure.
         """
         deadline = Deadline(self._timeout_s)
-        response = self._post(prompt, max_tokens, stream=True)
+        response = self._post(prompt, max_tokens, request_id, stream=True)
         chunks = self._chunks(response, deadline)
         # A generator's `finally` runs only once it has started: if the reader drops the
         # chunks unread, the connection must still be closed and its slot given back.
