@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -42,10 +43,23 @@ LOOKAHEAD_S = 0.05
 
 
 class _Active:
-    """The knobs in force in this process, and its open-loop dispatcher (if any)."""
+    """The knobs in force in this process, its open-loop dispatcher (if any), and when the
+    arrival rate last changed (bench.locustfiles.control)."""
 
     config = LoadConfig.from_env()
     dispatcher: object | None = None
+    epoch = 0
+    since = 0.0
+
+
+def retarget(rate: float, since: float) -> None:
+    """Open loop: arrivals at `rate` from `since` on (a new schedule of the same kind)."""
+    arrivals = _Active.config.arrivals
+    if arrivals is None:
+        raise ValueError("a rate changes open-loop arrivals: this test runs closed loop")
+    _Active.config = replace(_Active.config, arrivals=replace(arrivals, rate=rate))
+    _Active.since = since
+    _Active.epoch += 1
 
 
 def active() -> LoadConfig:
@@ -104,7 +118,13 @@ class ScenarioUser(FastHttpUser):
             gevent.sleep(IDLE_S)
             return
         index, count, start = share
-        for intended in config.arrivals.times(start, index, count):
+        epoch, times = _Active.epoch, config.arrivals.times(start, index, count)
+        while True:
+            if _Active.epoch != epoch:  # the rate changed: a new schedule from then on
+                arrivals = active().arrivals
+                assert arrivals is not None
+                epoch, times = _Active.epoch, arrivals.times(_Active.since, index, count)
+            intended = next(times)
             # Each request's greenlet wakes at its own time (one timer, no hand-over from
             # this loop), planned a little ahead so that this loop is never the one late.
             ahead = intended - LOOKAHEAD_S - time.time()
@@ -142,6 +162,7 @@ def _activate(environment: Environment, **_kwargs: Any) -> None:
     if options is not None:
         _Active.config = LoadConfig.from_values(vars(options))
     _Active.dispatcher = None
+    _Active.epoch, _Active.since = 0, 0.0
 
 
 # Once per process: `locust -f bench/locustfiles/` also loads this file as a locustfile

@@ -1,7 +1,8 @@
-"""The capacity section of a report: the table ranked per server core, charts, a headline.
+"""The capacity section of a report: the three figures per search, charts, a headline.
 
-Pure: from a run's `capacity` list (bench.results.model.Capacity) to a table model,
-inline SVG charts and sentences that name, for every figure, the limit that binds it.
+Pure rendering: from a run's `capacity` list (bench.results.model.Capacity) to a table
+model, inline SVG charts and sentences; who leads, and whether the lead is more than
+noise, is decided in bench.results.capacity (`leads`).
 """
 
 from __future__ import annotations
@@ -11,28 +12,34 @@ from collections.abc import Sequence
 from bench.reports import charts
 from bench.reports.summary import ranked
 from bench.reports.tables import Row, Table, TCell, num
-from bench.results.model import Capacity, Limit, Point
+from bench.results.capacity import FIGURE_NAMES, FIGURES, figure_of, leads
+from bench.results.model import Capacity, Figure, Limit, Point
 
 INTRO = (
-    "How much each stack serves on its server cores, and how many upstream calls it holds "
-    "at once, found by a search over the number of users (load ramps with steady windows). "
-    "Max req/s: the highest throughput with errors at most 1 % and p99 within the SLO. Max "
-    "in flight: the most users held at 90 % or more of users / latency within the same SLO. "
-    "Next to each figure, what binds it: the server's CPU, a declared concurrency limit "
-    "(workers, threads, worker_connections, an upstream pool), the load generator, the "
-    "mock, or a window too short to trust."
+    "Three figures per stack, scenario and upstream latency, each with its 95 % interval "
+    "and what binds it. Saturation throughput: the most requests per second completed, "
+    "whatever their latency (closed-loop users climbing until throughput stops growing; "
+    "what wrk and TechEmpower publish), per server core. Goodput rate: the highest "
+    "open-loop Poisson arrival rate whose p99 response time, counted from each request's "
+    "intended send, is within the SLO with errors at most 1 % (its interval: the last rate "
+    "held and the first not held). Max in flight: the most closed-loop users held at 90 % "
+    "or more of users / latency within the same SLO. Each step runs until the 95 % interval "
+    "of its p99 lies on one side of the SLO. What binds a figure: the server's CPU, a "
+    "declared concurrency limit (workers, threads, worker_connections, an upstream pool), "
+    "the load generator, the mock, or the time the server adds."
 )
 HEADERS = [
     "latency",
     "scenario",
     "target",
-    "max req/s per core",
-    "at users",
+    "saturation req/s per core",
     "what binds it",
+    "goodput req/s",
+    "what binds it (goodput)",
     "max in flight",
     "what binds it (in flight)",
     "CPU µs per request",
-    "points",
+    "steps",
 ]
 
 
@@ -46,14 +53,31 @@ def _latency(found: Capacity) -> str:
     return f"{name} ({num(found.latency.answer_ms)} ms, SLO {num(found.slo_p99_ms)} ms)"
 
 
-def _limit(limit: Limit | None, unknown: str | None = None) -> str:
+def _limit(limit: Limit | None, note: str | None = None) -> str:
     text = "-" if limit is None else f"{limit.kind}: {limit.detail}"
-    return f"{text} ({unknown})" if unknown else text
+    return f"{text} ({note})" if note else text
+
+
+def shown(figure: Figure | None, whole: bool = False, per: float = 1.0) -> str:
+    """A figure with its interval: "1,234 (1,190 to 1,270)"; "-" when not measured."""
+    if figure is None:
+        return "-"
+    fmt = count if whole else num
+
+    def scaled(value: float | None) -> str:
+        return "?" if value is None else fmt(value / per)
+
+    if figure.low is None and figure.high is None:
+        return fmt(figure.value / per)
+    return f"{fmt(figure.value / per)} ({scaled(figure.low)} to {scaled(figure.high)})"
 
 
 def cpu_cost(found: Capacity) -> float | None:
-    """CPU per request at the max-throughput point (what one core's work costs)."""
-    best = [p for p in found.points if p.load.users == found.max_rps_users]
+    """CPU per request at the saturation step (what one core's work costs)."""
+    figure = found.saturation
+    if figure is None or figure.load is None:
+        return None
+    best = [p for p in found.points if p.load.users == figure.load]
     return best[0].cpu_us_per_request if best else None
 
 
@@ -61,86 +85,103 @@ def table(capacity: Sequence[Capacity]) -> Table:
     """One row per search, ranked per server core within each latency and scenario."""
     rows = []
     for found in ranked(list(capacity)):
+        sat, good, held = found.saturation, found.goodput, found.in_flight
+        cores = float(max(found.server_cores, 1))
         cells = [
             TCell(_latency(found), numeric=False),
             TCell(found.scenario, numeric=False),
             TCell(found.target, numeric=False),
-            TCell(num(found.max_rps_per_core)),
-            TCell(count(found.max_rps_users)),
-            TCell(_limit(found.rps_limit), numeric=False, wrap=True),
-            TCell(count(found.max_in_flight)),
+            TCell(shown(sat, per=cores)),
+            TCell(_limit(sat.limit if sat else None, sat.note if sat else None),
+                  numeric=False, wrap=True),
+            TCell(shown(good)),
+            TCell(_limit(good.limit if good else None, good.note if good else None),
+                  numeric=False, wrap=True),
+            TCell(shown(held, whole=True)),
             TCell(_limit(found.limit, found.unknown), numeric=False, wrap=True),
             TCell(num(cpu_cost(found))),
             TCell(str(len(found.points))),
-        ]
-        rows.append(Row(cells, "warned" if found.unknown else ""))
+        ]  # fmt: skip
+        rows.append(Row(cells, "warned" if found.unknown or found.undecided else ""))
     return Table(HEADERS, rows)
 
 
 def points_table(capacity: Sequence[Capacity]) -> Table:
-    """Every point every search measured, with its limit."""
-    headers = ["search", "users", "req/s", "efficiency", "p99 ms", "errors", "server CPU",
-               "in flight at the mock", "what binds it"]  # fmt: skip
+    """Every step every search measured, with its verdict and its limit."""
+    headers = ["search", "load", "req/s", "efficiency", "p99 ms (95 % interval)",
+               "window s", "errors", "server CPU", "in flight at the mock", "verdict",
+               "what binds it"]  # fmt: skip
     rows = []
     for found in ranked(list(capacity)):
         name = f"{found.target} / {found.scenario} / {found.latency.name}"
-        for point in sorted(found.points, key=lambda p: p.load.users or 0):
+        ordered = sorted(found.points, key=lambda p: (p.load.mode, p.load.amount))
+        for point in ordered:
             rows.append(Row([
                 TCell(name, numeric=False),
-                TCell(count(point.load.users)),
+                TCell(point.load.label(), numeric=False),
                 TCell(num(point.throughput_rps)),
                 TCell("-" if point.efficiency is None else f"{point.efficiency:.0%}"),
-                TCell(num(point.value(("latency_ms", "p99")))),
+                TCell(_p99(point)),
+                TCell(f"{point.window_s:g}"),
                 TCell(str(point.failed_requests)),
                 TCell("-" if point.server.cpu_pct is None else f"{point.server.cpu_pct:.0f} %"),
                 TCell(count(point.in_flight_mean)),
+                TCell(point.decision or "-", numeric=False),
                 TCell(_limit(point.limit), numeric=False, wrap=True),
             ], "" if point.ok else "invalid"))  # fmt: skip
     return Table(headers, rows)
 
 
-def _leader(group: list[Capacity], figure: str) -> Capacity | None:
-    measured = [c for c in group if getattr(c, figure) is not None]
-    return max(measured, key=lambda c: getattr(c, figure), default=None)
+def _p99(point: Point) -> str:
+    p99 = point.value(("latency_ms", "p99"))
+    if p99 is None:
+        return "-"
+    low, high = point.p99_low_ms, point.p99_high_ms
+    if low is None:
+        return num(p99)
+    return f"{num(p99)} ({num(low)} to {'?' if high is None else num(high)})"
 
 
 def sentences(capacity: Sequence[Capacity]) -> list[str]:
-    """Per latency and scenario: who serves most per core and who holds most, and why."""
-    groups: dict[tuple[str, str], list[Capacity]] = {}
-    for found in ranked(list(capacity)):
-        groups.setdefault((_latency(found), found.scenario), []).append(found)
+    """Per latency, scenario and figure: the leader where its interval separates it from
+    the runner-up's, and otherwise that the leading stacks cannot be told apart."""
     out = []
-    for (latency, scenario), group in groups.items():
-        rps, held = _leader(group, "max_rps_per_core"), _leader(group, "max_in_flight")
-        parts = []
-        if rps is not None:
-            kind: str = rps.rps_limit.kind if rps.rps_limit else "unknown"
-            parts.append(
-                f"{rps.target} serves the most, {num(rps.max_rps_per_core)} req/s per core "
-                f"(bound by {kind})"
+    for lead in leads(capacity):
+        top, second = figure_of(lead.leader, lead.figure), None
+        if lead.runner_up is not None:
+            second = figure_of(lead.runner_up, lead.figure)
+        assert top is not None
+        what = FIGURE_NAMES[lead.figure]
+        whole = lead.figure == "in_flight"
+        unit = "" if whole else " req/s"
+        at = f"{lead.scenario} at {lead.latency}"
+        if lead.separated:
+            kind = top.limit.kind if top.limit else "nothing found"
+            out.append(
+                f"{at}, {what}: {lead.leader.target} leads, {shown(top, whole)}{unit} "
+                f"(bound by {kind}), above {lead.runner_up.target if lead.runner_up else '-'}'s "
+                f"{shown(second, whole)}."
             )
-        if held is not None:
-            kind = held.limit.kind if held.limit else "nothing up to the maximum users"
-            parts.append(
-                f"{held.target} holds the most in flight, {count(held.max_in_flight)} "
-                f"(bound by {kind})"
+        else:
+            out.append(
+                f"{at}, {what}: no leader; {lead.leader.target} {shown(top, whole)}{unit} and "
+                f"{lead.runner_up.target if lead.runner_up else '-'} {shown(second, whole)} "
+                "overlap within their intervals."
             )
-        out.append(f"{scenario} at {latency}: " + "; ".join(parts or ["nothing measured"]) + ".")
     return out
 
 
 def chart_svgs(capacity: Sequence[Capacity]) -> list[str]:
-    """Bars per latency and scenario: max req/s per core and max in flight."""
+    """Bars per latency, scenario and figure."""
     groups: dict[tuple[str, str], list[Capacity]] = {}
     for found in ranked(list(capacity)):
         groups.setdefault((_latency(found), found.scenario), []).append(found)
     svgs = []
+    units = {"saturation": "req/s", "goodput": "req/s", "in_flight": "in flight"}
     for (latency, scenario), group in groups.items():
-        for figure, title, unit in (
-            ("max_rps_per_core", "max req/s per server core", "req/s"),
-            ("max_in_flight", "max requests in flight", "in flight"),
-        ):
-            bars = {c.target: {title: _value(c, figure)} for c in group}
+        for name in FIGURES:
+            title = FIGURE_NAMES[name]
+            bars = {c.target: {title: _value(c, name)} for c in group}
             if all(v[title] is None for v in bars.values()):
                 continue
             svgs.append(
@@ -148,7 +189,7 @@ def chart_svgs(capacity: Sequence[Capacity]) -> list[str]:
                     bars,
                     title=f"capacity: {scenario} at {latency}: {title}",
                     value_label=title,
-                    unit=unit,
+                    unit=units[name],
                     warned={c.target for c in group if c.unknown},
                     standalone=False,
                 )
@@ -156,9 +197,9 @@ def chart_svgs(capacity: Sequence[Capacity]) -> list[str]:
     return svgs
 
 
-def _value(found: Capacity, figure: str) -> float | None:
-    value = getattr(found, figure)
-    return None if value is None else float(value)
+def _value(found: Capacity, name: str) -> float | None:
+    figure = figure_of(found, name)
+    return None if figure is None else float(figure.value)
 
 
 def limits_of(points: Sequence[Point]) -> dict[str, int]:

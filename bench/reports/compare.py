@@ -35,6 +35,7 @@ from bench.results import conditions as cond
 from bench.results.conditions import Difference, differences
 from bench.results.intervals import Interval
 from bench.results.model import Capacity, Level, Point, Run, by_level
+from bench.results.model import Figure as FigureValue
 
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
@@ -123,35 +124,33 @@ class Row:
 
 @dataclass(frozen=True)
 class CapacityRow:
-    """One capacity figure of one search, in both runs."""
+    """One capacity figure of one search, in both runs, and how it moved."""
 
     search: str  # target / scenario / latency
     figure: str
-    reference: float | None
-    changed: float | None
+    reference: FigureValue | None
+    changed: FigureValue | None
     limits: str
 
     @property
     def ratio(self) -> float | None:
-        if not self.reference or self.changed is None:
+        if self.reference is None or not self.reference.value or self.changed is None:
             return None
-        return self.changed / self.reference
+        return self.changed.value / self.reference.value
 
     @property
     def verdict(self) -> str:
-        """Higher, lower, or the same within the search's own resolution."""
-        ratio = self.ratio
-        if ratio is None:
+        """Higher, lower, or the same: beyond the figures' intervals or not."""
+        moved, why = capacity.change(self.reference, self.changed)
+        if moved == "missing":
             return "cannot compare (missing in one run)"
-        if ratio >= capacity.RESOLUTION:
-            return "higher, beyond the search's resolution"
-        if ratio <= 1 / capacity.RESOLUTION:
-            return "lower, beyond the search's resolution"
-        return "within the search's resolution"
+        if moved == "same":
+            return f"the same ({why})"
+        return f"{moved} ({why})"
 
 
 def compare_capacity(reference: Run, changed: Run) -> list[CapacityRow]:
-    """Match the searches of two runs (target, scenario, latency) and compare both figures."""
+    """Match the searches of two runs (target, scenario, latency); compare the figures."""
 
     def key(found: Capacity) -> tuple[str, str, str]:
         return (found.target, found.scenario, found.latency.name)
@@ -163,14 +162,11 @@ def compare_capacity(reference: Run, changed: Run) -> list[CapacityRow]:
         if old is None:
             continue
         label = " / ".join(key(found))
-        for figure, attr, limit in (
-            ("max req/s per core", "max_rps_per_core", "rps_limit"),
-            ("max in flight", "max_in_flight", "limit"),
-        ):
-            was, now = getattr(old, limit), getattr(found, limit)
-            kinds = (was.kind if was else "-", now.kind if now else "-")
-            text = kinds[0] if kinds[0] == kinds[1] else f"{kinds[0]} -> {kinds[1]}"
-            rows.append(CapacityRow(label, figure, getattr(old, attr), getattr(found, attr), text))
+        for name in capacity.FIGURES:
+            was, now = capacity.figure_of(old, name), capacity.figure_of(found, name)
+            limits = tuple(f.limit.kind if f and f.limit else "-" for f in (was, now))
+            text = limits[0] if limits[0] == limits[1] else f"{limits[0]} -> {limits[1]}"
+            rows.append(CapacityRow(label, capacity.FIGURE_NAMES[name], was, now, text))
     return rows
 
 
@@ -607,8 +603,14 @@ def sections(comparison: Comparison, settings: Settings) -> list[Section]:
     ]
 
 
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.1f}"
+def _figure(value: FigureValue | None) -> str:
+    if value is None:
+        return "-"
+    if value.low is None and value.high is None:
+        return f"{value.value:,.1f}"
+    low = "?" if value.low is None else f"{value.low:,.1f}"
+    high = "?" if value.high is None else f"{value.high:,.1f}"
+    return f"{value.value:,.1f} ({low} to {high})"
 
 
 def warning_lines(comparisons: list[Comparison]) -> list[str]:

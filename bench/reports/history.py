@@ -34,6 +34,7 @@ from bench.results import capacity as cap
 from bench.results import conditions as cond
 from bench.results import intervals, stats
 from bench.results.model import Capacity, Level, Point, Run, by_level, repetitions
+from bench.results.model import Figure as CapacityFigure
 
 CONDITIONS_DIFFER = "conditions differ"
 HEADLINE_METRICS = ("throughput_rps", "latency_p99_ms")
@@ -206,54 +207,46 @@ def level_series(found: list[Entry], level: Level, settings: cmp.Settings) -> li
     return out
 
 
-CAPACITY_FIGURES = (
-    ("max req/s per core", "max_rps_per_core", "req/s"),
-    ("max in flight", "max_in_flight", "requests"),
-)
+CAPACITY_UNITS = {"saturation": "req/s", "goodput": "req/s", "in_flight": "requests"}
 
 
 def _capacity_key(found: Capacity) -> str:
     return f"{found.target} / {found.scenario} / {found.latency.name}"
 
 
-def _capacity_figure(value: float | None, previous: float | None, differs: bool) -> Figure:
-    figure = Figure(value or 0.0, None, None, 1)
-    if previous is None or value is None:
+def _capacity_figure(
+    value: CapacityFigure, previous: CapacityFigure | None, differs: bool
+) -> Figure:
+    figure = Figure(value.value, value.low, value.high, 1)
+    if previous is None:
         return figure
     if differs:
-        return Figure(figure.value, None, None, 1, CONDITIONS_DIFFER, "conditions differ")
-    ratio = value / previous if previous else None
-    if ratio is None:
-        return figure
-    if ratio >= cap.RESOLUTION:
-        decision = cmp.IMPROVEMENT
-    elif ratio <= 1 / cap.RESOLUTION:
-        decision = cmp.REGRESSION
-    else:
-        decision = cmp.NOT_SIGNIFICANT
-    reason = f"{ratio:.2f}x; a search finds its boundary within {cap.RESOLUTION:g}x"
-    return Figure(figure.value, None, None, 1, decision, reason, ratio)
+        return Figure(figure.value, value.low, value.high, 1, CONDITIONS_DIFFER,
+                      "conditions differ")  # fmt: skip
+    moved, reason = cap.change(previous, value)
+    decision = {"higher": cmp.IMPROVEMENT, "lower": cmp.REGRESSION}.get(moved, cmp.NOT_SIGNIFICANT)
+    ratio = value.value / previous.value if previous.value else None
+    return Figure(figure.value, value.low, value.high, 1, decision, reason, ratio)
 
 
 def capacity_series(found: list[Entry]) -> list[Series]:
-    """The two capacity figures of every search across the runs."""
+    """The three capacity figures of every search across the runs."""
     keys = list(dict.fromkeys(_capacity_key(c) for e in found for c in e.run.capacity))
     out = []
     for key in keys:
-        for label, attr, unit in CAPACITY_FIGURES:
-            series = Series(key, key.split(" / ")[1], label, unit, True)
-            last: tuple[int, float] | None = None
+        for name in cap.FIGURES:
+            series = Series(key, key.split(" / ")[1], cap.FIGURE_NAMES[name],
+                            CAPACITY_UNITS[name], True)  # fmt: skip
+            last: tuple[int, CapacityFigure] | None = None
             for i, entry in enumerate(found):
                 match = [c for c in entry.run.capacity if _capacity_key(c) == key]
-                value = getattr(match[0], attr) if match else None
+                value = cap.figure_of(match[0], name) if match else None
                 if value is None:
                     series.figures.append(None)
                     continue
                 differs = last is not None and _differs_since(found, last[0], i)
-                series.figures.append(
-                    _capacity_figure(float(value), last[1] if last else None, differs)
-                )
-                last = (i, float(value))
+                series.figures.append(_capacity_figure(value, last[1] if last else None, differs))
+                last = (i, value)
             out.append(series)
     return out
 

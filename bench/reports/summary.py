@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.results import intervals
-from bench.results.model import Capacity, Limit, Repetitions, Run, by_scenario, repetitions
+from bench.results.model import Capacity, Figure, Limit, Repetitions, Run, by_scenario, repetitions
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -72,40 +72,60 @@ def _limit(limit: Limit | None) -> str:
 
 
 def ranked(capacity: list[Capacity]) -> list[Capacity]:
-    """Capacity results by latency and scenario, best max req/s per server core first."""
+    """Capacity results by latency and scenario, best saturation per server core first."""
     return sorted(
         capacity,
         key=lambda c: (
             c.latency.answer_ms,
             c.scenario,
-            -(c.max_rps_per_core or 0),
+            -(c.per_core(c.saturation) or 0),
             c.target,
         ),
     )
 
 
+def _figure(figure: Figure | None, per: float = 1.0) -> str:
+    if figure is None:
+        return "-"
+    text = f"{figure.value / per:,.0f}"
+    if figure.low is not None or figure.high is not None:
+        low = "?" if figure.low is None else f"{figure.low / per:,.0f}"
+        high = "?" if figure.high is None else f"{figure.high / per:,.0f}"
+        text += f" ({low}-{high})"
+    return text
+
+
+def _bound(figure: Figure | None) -> str:
+    if figure is None or figure.limit is None:
+        return "-"
+    return figure.limit.short(40) + (" *" if figure.note else "")
+
+
 def print_capacity(run: Run, console: Console | None = None) -> None:
-    """Print the capacity table: each figure with the limit that binds it."""
+    """Print the capacity table: the three figures, each with what binds it."""
     console = console or Console()
     console.print(f"[bold]Capacity, run {run.info.id}[/]: {run.environment.cpu_model}")
-    table = Table(title="capacity (ranked per server core)", title_justify="left")
-    columns = ("latency", "scenario", "target", "max req/s per core", "at users",
-               "what binds it", "max in flight", "what binds it ")  # fmt: skip
+    table = Table(title="capacity (ranked by saturation per server core; 95 % intervals)",
+                  title_justify="left")  # fmt: skip
+    columns = ("latency", "scenario", "target", "saturation req/s/core", "binds",
+               "goodput req/s", "binds ", "max in flight", "binds  ")  # fmt: skip
     for column in columns:
-        table.add_column(column, justify="right" if column.startswith(("max", "at")) else "left")
+        numeric = column.startswith(("saturation", "goodput", "max"))
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for found in ranked(run.capacity):
         latency = f"{found.latency.name} ({found.latency.answer_ms:,.0f} ms)"
-        in_flight = "-" if found.max_in_flight is None else f"{found.max_in_flight:,}"
+        cores = float(max(found.server_cores, 1))
         table.add_row(
-            latency,
-            found.scenario,
-            found.target,
-            _fmt(found.max_rps_per_core, ",.0f"),
-            "-" if found.max_rps_users is None else f"{found.max_rps_users:,}",
-            _limit(found.rps_limit),
-            in_flight,
-            _limit(found.limit) + (f" ({found.unknown})" if found.unknown else ""),
-        )
+            latency, found.scenario, found.target,
+            _figure(found.saturation, cores), _bound(found.saturation),
+            _figure(found.goodput), _bound(found.goodput),
+            _figure(found.in_flight), _bound(found.in_flight),
+        )  # fmt: skip
     console.print(table)
+    notes = [f"{c.target} / {c.scenario} / {c.latency.name}: {f.note}"
+             for c in run.capacity for f in (c.saturation, c.goodput, c.in_flight)
+             if f is not None and f.note]  # fmt: skip
+    for note in notes:
+        console.print(f"* {note}")
     for skipped in run.info.skipped_targets:
         console.print(f"[yellow]skipped[/] {skipped.target}: {skipped.reason[:300]}")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bench.results import faults, limits
+from bench.results import faults, limits, quantiles
 from bench.results.faults import Cancel, FaultPlan, Faults
 from bench.results.histogram import Histogram
 from bench.results.model import (
@@ -94,6 +94,9 @@ class Window:
     resources: dict[str, list[float]] | None = None  # a soak: "at", "rss_mb", "fds", "threads"
     probes: list[tuple[float, str, float, bool]] | None = None  # sent at, path, ms, answered
     open_loop: bool = False  # arrivals fixed in advance (`latency` is the response time)
+    # A window shorter than this many p99s cannot be trusted (bench.results.limits); a
+    # capacity step, whose verdict rests on its p99's interval instead, needs one.
+    window_p99s: float = limits.WINDOW_P99S
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -129,6 +132,7 @@ def analyse(window: Window, identity: Point) -> Point:
     entry = window.locust.get("requests", {}).get(name, {"count": 0, "errors": {}})
     latency = _histogram(entry.get("latency"))
     requests = int(entry.get("count", 0))
+    tail = quantiles.interval(latency, 0.99) if latency is not None else None
     measured = replace(
         identity,
         window_s=window.window_s,
@@ -136,6 +140,8 @@ def analyse(window: Window, identity: Point) -> Point:
         errors={str(k): int(v) for k, v in entry.get("errors", {}).items()},
         throughput_rps=requests / window.window_s if window.window_s > 0 else 0.0,
         latency_ms=_summary(latency),
+        p99_low_ms=tail.low if tail else None,
+        p99_high_ms=tail.high if tail else None,
         server=Usage(window.server_cpu_pct, window.server_rss_mb),
         server_cores=window.server_cores,
         server_cores_busy_pct=window.server_cores_busy_pct,
@@ -162,7 +168,7 @@ def analyse(window: Window, identity: Point) -> Point:
     return replace(
         figured,
         warnings=warnings,
-        limit=limits.classify(figured, window.upstream_latency_ms or None),
+        limit=limits.classify(figured, window.upstream_latency_ms or None, window.window_p99s),
     )
 
 

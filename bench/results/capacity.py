@@ -1,49 +1,61 @@
-"""Capacity: the most a target serves and holds at once, found by a search over the load.
+"""Capacity: the three figures the field compares, each decided with stated confidence.
 
-Pure code: which loads to measure, when to stop, and what the measured points say.
-The process side (bench.running.capacity) runs each list of loads as one load ramp.
+Pure code: how a step is judged, which load to measure next, and what the measured steps
+say. The process side (bench.running.capacity) runs the steps, one Locust process per
+phase, each step as long as its verdict needs.
 
-Two figures per target, scenario and upstream latency:
+Three figures per target, scenario and upstream latency (docs/methodology.md):
 
-- max throughput: the highest req/s among points with errors <= 1 % and p99 within
-  the SLO (default: the set latency x 1.25 + 50 ms);
-- max concurrency (in flight): the most users held at >= 90 % of users / latency
-  within the same SLO (closed loop: each user has one request in flight).
+- saturation throughput: the most requests per second completed whatever their latency,
+  by closed-loop users climbing until throughput stops growing (what wrk and
+  TechEmpower publish);
+- goodput rate: the highest open-loop Poisson arrival rate whose p99 response time is
+  within the SLO with errors <= 1 % (vLLM's and guidellm's "max rate under SLO");
+- max in flight: the most closed-loop users held at >= 90 % of users / latency within
+  the same SLO (each user has one request in flight).
 
-The search climbs a ladder of user counts, doubling from a quarter of what is expected to
-bind: the CPU a request cost at another latency, else a guess of one core's rate at this
-latency; or from half a declared concurrency limit when that is lower (then the ladder
-also tries a fifth below the limit, the limit itself and a fifth above it). It stops once
-a step fails and throughput has stopped growing, then refines between the last step that
-held and the first that did not (at most two steps: a boundary known within about 25 %).
+A step's verdict rests on a distribution-free 95 % interval of its p99 (bench.results.
+quantiles): it is within the SLO when the whole interval is, over it when the whole
+interval is over it, and a step is measured until one of the two holds (or its window
+reaches its cap: then it is undecided, and the search treats it as not held). With too
+few answers to bound p99 from above, a step is within the SLO only if every answer was.
+Searches refine the goodput rate and the users held until the boundary is known within
+5 %; saturation is the plateau, with the interval of its step's per-second throughput.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
-from bench.results import limits
-from bench.results.model import Capacity, Limit, Point
+from scipy.stats import t as student_t
+
+from bench.results import analysis, limits
+from bench.results.model import Capacity, Figure, Limit, Point
 
 SLO_FACTOR = 1.25
 SLO_SLACK_MS = 50.0
 MAX_ERROR_SHARE = 0.01
 MIN_EFFICIENCY = 0.90
-STILL_GROWING = 1.05  # a failing step whose throughput beats the best by this is not the end
-RESOLUTION = 1.26  # refine until the boundary is known within this factor (2 ** (1/3))
-MAX_REFINE_STEPS = 2  # a doubling split in three, in one ramp
+STILL_GROWING = 1.05  # a step whose throughput beats the best before it by this still grows
+RESOLUTION = 1.05  # searches refine until the boundary is known within this factor
 # With nothing known about a target, the ladder starts as if one core served this many
 # requests a second (a middle guess: one core serves 300 to 2,000 short answers a second).
 GUESS_RPS_PER_CORE = 1000.0
-# Fewer answers than this in a window: one answer is 2 % or more of the count.
-FEW_ANSWERS = 50
 # The steps around a declared limit: a fifth above it shows it binding; a fifth below it
 # is where connections spread unevenly over workers may already fill one (300 users on
-# 3 x 100 threads hold about 240), and within the search's resolution of the limit.
+# 3 x 100 threads hold about 240).
 NEAR_DECLARED = 0.2
+# The goodput search starts at this share of the saturation throughput (the issue's
+# measurements: about 0.55 for an event loop at 100 ms), and gives up below 1/64 of it.
+GOODPUT_START = 0.5
+GOODPUT_FLOOR = 1 / 64
+CONFIDENCE = 0.95
+
+Verdict = Literal["held", "served", "failed", "undecided"]
 
 
 def default_slo_ms(answer_latency_ms: float) -> float:
@@ -51,51 +63,73 @@ def default_slo_ms(answer_latency_ms: float) -> float:
     return answer_latency_ms * SLO_FACTOR + SLO_SLACK_MS
 
 
+# --- judging one step ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Criteria:
-    """When a point counts as served (throughput) and as held (concurrency)."""
+    """When a step counts as served (its p99 within the SLO) and as held."""
 
     slo_p99_ms: float
     max_error_share: float = MAX_ERROR_SHARE
     min_efficiency: float = MIN_EFFICIENCY
 
-    def served(self, point: Point) -> bool:
-        """Errors within the limit and p99 within the SLO (and a window to trust)."""
-        if not point.ok or point.requests == 0:
-            return False
-        total = point.requests + point.failed_requests
-        p99 = point.value(("latency_ms", "p99"))
-        trusted = point.limit is None or point.limit.kind != "window"
-        return (
-            point.failed_requests / total <= self.max_error_share
-            and p99 is not None
-            and p99 <= self.slo_p99_ms
-            and trusted
-        )
+    def verdict(self, point: Point, final: bool) -> Verdict | None:
+        """The step's verdict, or None while it needs more time (never when `final`).
 
-    def held(self, point: Point) -> bool:
-        """Served, and at >= 90 % of users / latency: every user's request was in flight.
-
-        Where the window holds too few answers for a count to tell 90 % from 100 % (one
-        user, 2.5 s answers, a 12 s window: 4 or 5 answers, 82 % or 102 %), the mock's mean
-        in flight, sampled four times a second, says it instead.
+        held: within the SLO, errors <= 1 %, and every user's request in flight (closed
+        loop: efficiency >= 90 %) or no queue growing (open loop); served: within the
+        SLO, not held; failed: over it, or too many errors, or not measured.
         """
-        if not self.served(point):
-            return False
+        tail = self._tail(point, final)
+        if tail is None:
+            return None
+        if tail != "within":
+            return tail
+        return "held" if self._held(point) else "served"
+
+    def _tail(self, point: Point, final: bool) -> Literal["within", "failed", "undecided"] | None:
+        total = point.requests + point.failed_requests
+        if not point.ok or total == 0:
+            return "failed" if final or not point.ok else None
+        if point.failed_requests / total > self.max_error_share and (final or total >= 100):
+            return "failed"
+        low, high = point.p99_low_ms, point.p99_high_ms
+        if low is not None and low > self.slo_p99_ms:
+            return "failed"
+        if high is not None and high <= self.slo_p99_ms:
+            return "within"
+        if not final:
+            return None
+        slowest = point.value(("latency_ms", "max"))
+        # Too few answers to bound p99: within only if every answer was.
+        if high is None and slowest is not None and slowest <= self.slo_p99_ms:
+            return "within"
+        return "undecided"
+
+    def _held(self, point: Point) -> bool:
+        if point.load.open_loop:
+            return analysis.backlog(point) is None
         efficiency = point.efficiency
-        if efficiency is not None and efficiency >= self.min_efficiency:
-            return True
-        expected = (point.ceiling_rps or 0.0) * point.window_s
-        users = point.load.users or 0
-        return (
-            0 < expected < FEW_ANSWERS
-            and point.in_flight_mean is not None
-            and point.in_flight_mean >= self.min_efficiency * users
-        )
+        return efficiency is None or efficiency >= self.min_efficiency
 
 
-def _users(point: Point) -> int:
-    return point.load.users or 0
+def decided(point: Point) -> Verdict:
+    """A measured step's verdict as the search recorded it (undecided when it has none)."""
+    verdict = point.decision
+    return verdict if verdict in ("held", "served", "failed") else "undecided"  # type: ignore[return-value]
+
+
+def held(point: Point) -> bool:
+    return point.decision == "held"
+
+
+def within(point: Point) -> bool:
+    """Its p99 was within the SLO (held or served)."""
+    return point.decision in ("held", "served")
+
+
+# --- where the ladder of users starts ---------------------------------------------------
 
 
 def ladder(start: int, max_users: int, factor: float = 2.0) -> list[int]:
@@ -116,12 +150,7 @@ def guess_in_flight(cores: int, answer_latency_ms: float) -> float:
 
 def start_users(declared: int | None, expected: float) -> int:
     """Where the ladder starts: half a declared limit that binds first, else a quarter of
-    what is expected to bind.
-
-    Args:
-        declared: the tightest declared concurrency limit of the target.
-        expected: the in-flight count its CPU cost predicts (rate x latency), or a guess.
-    """
+    what is expected to bind (the in-flight count its CPU cost predicts, or a guess)."""
     if declared is not None and 0 < declared <= expected:
         # A count of workers or threads is exact, where a prediction from CPU is not.
         return max(1, math.floor(declared / 2))
@@ -130,11 +159,7 @@ def start_users(declared: int | None, expected: float) -> int:
 
 def rungs(declared: int | None, expected: float, max_users: int) -> list[int]:
     """The ladder: doubling from the start, and a declared limit tried a fifth below, at and
-    a fifth above it.
-
-    When a declared limit (workers, threads) is lower than what the CPU would allow, it is
-    what binds: measuring around it shows it, with no refining needed.
-    """
+    a fifth above it (when it binds before the CPU does, measuring around it shows it)."""
     steps = ladder(start_users(declared, expected), max_users)
     if declared is not None and 0 < declared <= expected:
         near = max(1, round(declared * NEAR_DECLARED))
@@ -143,73 +168,219 @@ def rungs(declared: int | None, expected: float, max_users: int) -> list[int]:
     return steps
 
 
-def should_stop(point: Point, before: Sequence[Point], criteria: Criteria) -> bool:
-    """Stop climbing: this step was not held, and the throughput has stopped growing."""
-    if criteria.held(point):
-        return False
-    best = max((p.throughput_rps for p in before if criteria.served(p)), default=0.0)
-    return not criteria.served(point) or point.throughput_rps <= STILL_GROWING * best
+# --- the searches -----------------------------------------------------------------------
 
 
-def refinement(points: Iterable[Point], criteria: Criteria) -> list[int]:
-    """User counts between the last that held and the first above it that did not."""
-    by_users = {_users(p): p for p in points}
-    held = [u for u, p in by_users.items() if criteria.held(p)]
-    low = max(held, default=0)
-    above = [u for u, p in by_users.items() if u > low and not criteria.held(p)]
-    if not above:
-        return []
-    high = min(above)
-    if low == 0:
-        # Nothing held: climb to the first failure from a quarter of it (not to within the
-        # resolution of it: 652 users say nothing that 654 did not).
-        climb = ladder(max(1, high // 4), high)
-        return [u for u in climb if u * RESOLUTION < high and u not in by_users]
-    if high / low <= RESOLUTION or high - low <= 1:
-        return []
-    count = min(MAX_REFINE_STEPS, math.ceil(math.log(high / low) / math.log(RESOLUTION)) - 1)
-    ratio = high / low
-    found = {round(low * ratio ** (i / (count + 1))) for i in range(1, count + 1)}
-    return sorted(u for u in found if low < u < high and u not in by_users)
+def _between(low: float, high: float, whole: bool) -> float | None:
+    """The next load between a held `low` and a not-held `high`, or None once the
+    boundary is known within RESOLUTION (geometric bisection; rates to 3 figures)."""
+    if high / low <= RESOLUTION or (whole and high - low <= 1):
+        return None
+    middle = math.sqrt(low * high)
+    if whole:
+        return float(min(max(round(middle), int(low) + 1), int(high) - 1))
+    return _figures(middle)
 
 
-def conclude(capacity: Capacity, criteria: Criteria, unfinished: str | None = None) -> Capacity:
-    """Fill in the two figures and their limits from the points measured."""
-    points = sorted(capacity.points, key=_users)
-    served = [p for p in points if criteria.served(p)]
-    held = [p for p in points if criteria.held(p)]
+def _figures(rate: float) -> float:
+    """A rate to three significant figures (a load people can read and type again)."""
+    return float(f"{rate:.3g}")
+
+
+@dataclass
+class UserSearch:
+    """Closed loop: climb the rungs until throughput stops growing, then refine the users
+    held. Saturation is the plateau the climb found; max in flight the users held."""
+
+    rungs: list[int]
+    max_users: int
+    refine: bool = True
+    points: list[Point] = field(default_factory=list)
+    climbing: bool = True
+
+    def record(self, point: Point) -> None:
+        self.points.append(point)
+        if self.climbing and self._stopped():
+            self.climbing = False  # refining from now on, never climbing again
+
+    def next(self) -> int | None:
+        """The users of the next step, or None when the search is done."""
+        measured = {_users(p) for p in self.points}
+        if self.points and not self.points[-1].ok:
+            return None  # the target died or Locust failed: nothing later can be trusted
+        if self.climbing:
+            rest = [u for u in self.rungs if u not in measured and u > self._top()]
+            if rest:
+                return rest[0]
+            self.climbing = False
+        return self._refinement(measured) if self.refine else None
+
+    def _top(self) -> int:
+        return max((_users(p) for p in self.points), default=0)
+
+    def _stopped(self) -> bool:
+        """The last step was not held, and its throughput did not grow past the best before."""
+        if not self.points:
+            return False
+        last = self.points[-1]
+        if held(last):
+            return False
+        before = [p.throughput_rps for p in self.points[:-1] if p.ok]
+        return last.throughput_rps <= STILL_GROWING * max(before, default=0.0)
+
+    def _refinement(self, measured: set[int]) -> int | None:
+        by_users = {_users(p): p for p in self.points}
+        low = max((u for u, p in by_users.items() if held(p)), default=0)
+        above = [u for u, p in by_users.items() if u > low and not held(p)]
+        if not above:
+            return None
+        high = min(above)
+        if low == 0:
+            # Nothing held: from a quarter of the first failure, down to one user.
+            below = [u for u in ladder(max(1, high // 4), high) if u < high]
+            return next((u for u in below if u not in measured), None)
+        found = _between(low, high, whole=True)
+        return int(found) if found is not None and int(found) not in measured else None
+
+
+@dataclass
+class RateSearch:
+    """Open loop: the highest Poisson arrival rate held, bisected within RESOLUTION."""
+
+    saturation_rps: float
+    points: list[Point] = field(default_factory=list)
+
+    def record(self, point: Point) -> None:
+        self.points.append(point)
+
+    def next(self) -> float | None:
+        """The arrival rate of the next step, or None when the search is done."""
+        if self.saturation_rps <= 0 or (self.points and not self.points[-1].ok):
+            return None
+        proposed = self._propose()
+        measured = {p.load.amount for p in self.points}
+        return None if proposed is None or proposed in measured else proposed
+
+    def _propose(self) -> float | None:
+        rates = [(p.load.amount, held(p)) for p in self.points]
+        low = max((r for r, ok in rates if ok), default=None)
+        high = min((r for r, ok in rates if not ok and (low is None or r > low)), default=None)
+        if low is None and high is None:
+            return _figures(GOODPUT_START * self.saturation_rps)
+        if low is None and high is not None:
+            below = _figures(high / 2)
+            return below if below >= GOODPUT_FLOOR * self.saturation_rps else None
+        if high is None and low is not None:
+            # Everything so far held: on toward saturation, which no open loop can hold.
+            if low >= self.saturation_rps:
+                return None
+            return _figures(min(low * 1.5, self.saturation_rps))
+        assert low is not None and high is not None
+        return _between(low, high, whole=False)
+
+
+def _users(point: Point) -> int:
+    return point.load.users or 0
+
+
+# --- the figures --------------------------------------------------------------------------
+
+
+def rate_interval(per_second: Sequence[int], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The interval of a step's mean throughput from its whole seconds (Student's t on
+    the per-second counts; with one second, the count's Poisson interval)."""
+    counts = [float(n) for n in per_second]
+    mean = statistics.fmean(counts)
+    if len(counts) < 2:
+        half = 1.96 * math.sqrt(max(mean, 1.0))
+        return max(mean - half, 0.0), mean + half
+    spread = statistics.stdev(counts) / math.sqrt(len(counts))
+    half = float(student_t.ppf(0.5 + confidence / 2, len(counts) - 1)) * spread
+    return max(mean - half, 0.0), mean + half
+
+
+def conclude(capacity: Capacity, unfinished: str | None = None) -> Capacity:
+    """Fill in the three figures and their limits from the steps measured."""
     answer_ms = capacity.latency.answer_ms
-    if served:
-        best = max(served, key=lambda p: p.throughput_rps)
-        capacity.max_rps, capacity.max_rps_users = best.throughput_rps, _users(best)
-        capacity.rps_limit = _binding(best, points, criteria.served, answer_ms)
-    if held:
-        top = max(held, key=_users)
-        capacity.max_in_flight, capacity.in_flight_measured = _users(top), top.in_flight_mean
-        capacity.limit = _next_failure(top, points, criteria.held, answer_ms)
-    elif points:
-        capacity.max_in_flight = 0
-        capacity.limit = limits.cause(points[0], answer_ms)
-    capacity.unknown = unfinished or _unknown(capacity, points, criteria)
+    ladder_points = sorted((p for p in capacity.points if p.load.mode == "users"), key=_users)
+    rate_points = sorted(
+        (p for p in capacity.points if p.load.mode == "rate"), key=lambda p: p.load.amount
+    )
+    capacity.saturation = saturation(ladder_points, answer_ms)
+    capacity.in_flight = in_flight(ladder_points, answer_ms)
+    top = [p for p in ladder_points if held(p) and capacity.in_flight is not None
+           and _users(p) == capacity.in_flight.value]  # fmt: skip
+    capacity.in_flight_measured = top[0].in_flight_mean if top else None
+    capacity.goodput = goodput(rate_points, answer_ms)
+    capacity.undecided = sum(1 for p in capacity.points if p.decision == "undecided")
+    capacity.unknown = unfinished or _unknown(capacity, ladder_points)
     return capacity
 
 
-def _binding(best: Point, points: list[Point], ok: Any, answer_ms: float | None) -> Limit | None:
-    """The limit at the best point, unless it sat at its ceiling: then the limit of the
-    first load above it that failed, or that was served without growing past it and names
-    what held it back (3 users on 2 sync workers whose cycles interleave each wait half an
-    answer: p99 within the SLO, throughput that of 2 users, limit the workers)."""
-    if best.limit is not None and best.limit.kind not in ("none",):
-        return best.limit
+def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
+    """The most completed per second over the climb, whatever the latency; its interval
+    from that step's seconds; a note when the climb did not see it stop growing."""
+    ok = [p for p in points if p.ok and p.requests]
+    if not ok:
+        return None
+    best = max(ok, key=lambda p: p.throughput_rps)
+    low, high = _throughput_interval(best)
+    # The plateau: a step with more users served no more (it is why the climb stopped).
+    beyond = [p for p in ok if _users(p) > _users(best)]
+    note = None
+    if not beyond:
+        note = f"still growing at {_users(best):,} users, the most measured: a lower bound"
+    limit = best.limit
+    if limit is not None and limit.kind in ("none", "window"):
+        limit = _next_failure(best, points, lambda p: False, answer_ms) or limit
+    return Figure(best.throughput_rps, low, high, limit, float(_users(best)), note)
 
-    def at_ceiling(point: Point) -> bool:
-        return bool(ok(point)) and (point.limit is None or point.limit.kind == "none")
 
-    return _next_failure(best, points, at_ceiling, answer_ms) or best.limit
+def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
+    """The most users held; the interval is the search's bracket (held .. not held)."""
+    if not points:
+        return None
+    kept = [p for p in points if held(p)]
+    if not kept:
+        return Figure(0.0, 0.0, float(min(_users(p) for p in points)),
+                      limits.cause(points[0], answer_ms), None)  # fmt: skip
+    top = max(kept, key=_users)
+    above = [_users(p) for p in points if _users(p) > _users(top) and not held(p)]
+    limit = _next_failure(top, points, held, answer_ms)
+    value = float(_users(top))
+    return Figure(value, value, float(min(above)) if above else None, limit, value)
+
+
+def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
+    """The highest arrival rate held; the interval is the bracket (held .. not held)."""
+    if not points:
+        return None
+    kept = [p for p in points if held(p)]
+    if not kept:
+        first = points[0]
+        return Figure(0.0, 0.0, first.load.amount, limits.cause(first, answer_ms), None)
+    top = max(kept, key=lambda p: p.load.amount)
+    above = [p for p in points if p.load.amount > top.load.amount and not held(p)]
+    failure = min(above, key=lambda p: p.load.amount) if above else None
+    limit = limits.cause(failure, answer_ms) if failure is not None else top.limit
+    undecided = failure is not None and failure.decision == "undecided"
+    note = f"undecided at {failure.load.amount:,.0f} req/s" if undecided and failure else None
+    high = failure.load.amount if failure is not None else None
+    rate = top.load.amount
+    return Figure(rate, rate, high, limit, rate, note)
+
+
+def _throughput_interval(point: Point) -> tuple[float | None, float | None]:
+    seconds = point.seconds
+    window = int(point.window_s)
+    if seconds is None or window < 1:
+        return None, None
+    counts = list(seconds.requests[-window:])
+    return rate_interval(counts) if counts else (None, None)
 
 
 def _next_failure(
-    top: Point, points: list[Point], ok: Any, answer_ms: float | None
+    top: Point, points: Iterable[Point], ok: Callable[[Point], bool], answer_ms: float | None
 ) -> Limit | None:
     """What made the first load above `top` fail (behind a window flag: its cause)."""
     above = [p for p in points if _users(p) > _users(top) and not ok(p)]
@@ -218,11 +389,99 @@ def _next_failure(
     return limits.cause(min(above, key=_users), answer_ms)
 
 
-def _unknown(capacity: Capacity, points: list[Point], criteria: Criteria) -> str | None:
-    if not points:
+def _unknown(capacity: Capacity, points: list[Point]) -> str | None:
+    if not capacity.points:
         return "nothing was measured"
-    if capacity.limit is None and capacity.max_in_flight == capacity.max_users:
+    found = capacity.in_flight
+    if found is not None and found.high is None and found.value >= capacity.max_users:
         return (
-            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies above it"
+            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies "
+            "above it"
         )
     return None
+
+
+# --- leaders ---------------------------------------------------------------------------
+
+FIGURES = ("saturation", "goodput", "in_flight")
+FIGURE_NAMES = {
+    "saturation": "saturation throughput",
+    "goodput": "goodput rate",
+    "in_flight": "max in flight",
+}
+
+
+def figure_of(found: Capacity, name: str) -> Figure | None:
+    """One of the three figures of a search by its name (FIGURES)."""
+    figure: Figure | None = getattr(found, name)
+    return figure
+
+
+@dataclass(frozen=True)
+class Lead:
+    """Who leads one figure among the searches of a latency and scenario, and whether the
+    lead is real: the leader's interval lies wholly above every other's."""
+
+    latency: str
+    scenario: str
+    figure: str
+    leader: Capacity
+    runner_up: Capacity | None
+    separated: bool
+
+
+def leads(capacity: Sequence[Capacity]) -> list[Lead]:
+    """For each latency, scenario and figure measured by two or more targets, the leader
+    by value, and whether its interval separates it from the runner-up's."""
+    groups: dict[tuple[str, str], list[Capacity]] = {}
+    for found in capacity:
+        groups.setdefault((found.latency.name, found.scenario), []).append(found)
+    found_leads = []
+    for (latency, scenario), group in groups.items():
+        for name in FIGURES:
+            measured = [c for c in group if figure_of(c, name) is not None]
+            if len(measured) < 2:
+                continue
+            ordered = sorted(measured, key=lambda c: _per_core(c, name), reverse=True)
+            first, second = ordered[0], ordered[1]
+            top, next_ = figure_of(first, name), figure_of(second, name)
+            assert top is not None and next_ is not None
+            found_leads.append(
+                Lead(latency, scenario, name, first, second, top.separated_from(next_))
+            )
+    return found_leads
+
+
+def _per_core(found: Capacity, name: str) -> float:
+    figure = figure_of(found, name)
+    if figure is None:
+        return 0.0
+    return figure.value if name == "in_flight" else figure.value / max(found.server_cores, 1)
+
+
+# --- two runs ------------------------------------------------------------------------
+
+Change = Literal["higher", "lower", "same", "missing"]
+
+
+def change(before: Figure | None, after: Figure | None) -> tuple[Change, str]:
+    """How a figure moved between two runs, and why that is the verdict.
+
+    Beyond noise when the intervals do not overlap; a figure without an interval on
+    either side is judged against the searches' resolution instead (RESOLUTION).
+    """
+    if before is None or after is None or not before.value:
+        return "missing", "measured in one run only"
+    ratio = after.value / before.value
+    if after.separated_from(before):
+        return "higher", f"{ratio:.2f}x; the intervals do not overlap"
+    if before.separated_from(after):
+        return "lower", f"{ratio:.2f}x; the intervals do not overlap"
+    bounded = None not in (before.low, before.high, after.low, after.high)
+    if bounded:
+        return "same", f"{ratio:.2f}x; within each other's intervals"
+    if ratio >= RESOLUTION:
+        return "higher", f"{ratio:.2f}x; beyond the search's resolution ({RESOLUTION:g}x)"
+    if ratio <= 1 / RESOLUTION:
+        return "lower", f"{ratio:.2f}x; beyond the search's resolution ({RESOLUTION:g}x)"
+    return "same", f"{ratio:.2f}x; within the search's resolution ({RESOLUTION:g}x)"

@@ -61,10 +61,12 @@ LIMIT_NAMES = {
 }
 
 
-def classify(point: Point, answer_latency_ms: float | None) -> Limit:
+def classify(
+    point: Point, answer_latency_ms: float | None, window_p99s: float = WINDOW_P99S
+) -> Limit:
     """Name what binds this point (see the module docstring for the order of checks)."""
     behind = _binding(point, answer_latency_ms)
-    window = _window(point)
+    window = _window(point, window_p99s)
     if window is None:
         return behind
     # Untrusted, but say what the figures point to, so that nothing is left unsaid.
@@ -107,13 +109,13 @@ def cause(point: Point, answer_latency_ms: float | None) -> Limit | None:
     return Limit(found.kind, f"{found.detail}{past}", found.evidence)
 
 
-def _window(point: Point) -> Limit | None:
+def _window(point: Point, window_p99s: float) -> Limit | None:
     p99 = point.value(("latency_ms", "p99"))
-    if p99 is None or point.window_s * 1000 >= WINDOW_P99S * p99:
+    if p99 is None or point.window_s * 1000 >= window_p99s * p99:
         return None
     return Limit(
         "window",
-        f"the {point.window_s:g} s window is shorter than {WINDOW_P99S:g} x p99 "
+        f"the {point.window_s:g} s window is shorter than {window_p99s:g} x p99 "
         f"({p99:,.0f} ms): too few of the slowest requests finish inside it, so this "
         "point cannot be trusted",
         {"window_s": point.window_s, "p99_ms": p99},

@@ -118,4 +118,26 @@ def v4_to_v5(document: dict[str, Any]) -> dict[str, Any]:
         latency = found.get("latency") or {}
         latency.setdefault("name", "?")
         latency.setdefault("p99_ms", latency.get("answer_ms"))
+        _three_figures(found)
     return document
+
+
+def _three_figures(found: dict[str, Any]) -> None:
+    """A version-4 search had max req/s within the SLO and max in flight: in version 5 the
+    users held become the in-flight figure (no interval was measured), the most its steps
+    completed a saturation figure (said to be so), and its max req/s is dropped (the SLO
+    figure is now the goodput rate, which it did not measure)."""
+    held, limit = found.pop("max_in_flight", None), found.pop("limit", None)
+    for key in ("max_rps", "max_rps_users", "rps_limit"):
+        found.pop(key, None)
+    found["in_flight"] = None if held is None else {
+        "value": held, "low": None, "high": None, "limit": limit, "load": held, "note": None
+    }  # fmt: skip
+    served = [p for p in found.get("points", []) if p.get("status") == "ok"]
+    best = max(served, key=lambda p: p.get("throughput_rps") or 0.0, default=None)
+    found["saturation"] = None if best is None else {
+        "value": best.get("throughput_rps") or 0.0, "low": None, "high": None,
+        "limit": best.get("limit"), "load": (best.get("load") or {}).get("users"),
+        "note": "the most an older search's steps completed (it did not look for a plateau)",
+    }  # fmt: skip
+    found["goodput"] = None

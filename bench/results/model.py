@@ -262,6 +262,10 @@ class Point:
     errors: Mapping[str, int] = written(factory=dict)
     throughput_rps: float = written(0.0, minimum=0)
     latency_ms: Percentiles | None = written(None)
+    # The 95 % distribution-free interval of p99 (bench.results.quantiles); the high end
+    # is None when too few requests completed to bound it from above.
+    p99_low_ms: float | None = None
+    p99_high_ms: float | None = None
     ttft_ms: Percentiles | None = None
     tpot_ms: Percentiles | None = None
     itl_ms: Percentiles | None = None
@@ -300,6 +304,9 @@ class Point:
     # Verdicts.
     warnings: tuple[Warning, ...] = written(())
     limit: Limit | None = None
+    # A capacity step's: held, served, failed or undecided (bench.results.capacity).
+    decision: str | None = field(default=None, metadata=json_schema(
+        enum=["held", "served", "failed", "undecided", None]))
     # Fields of later versions or of other tools: kept as they are.
     extra: Mapping[str, JSON] = unknown()
 
@@ -585,9 +592,32 @@ class LatencyModel:
     measured: bool = False  # a suffered upstream's, measured at one user
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One capacity figure: its value, its 95 % interval (for a boundary found by a search,
+    the bracket between the last load held and the first not held), what binds it, the
+    load it was measured at (users or req/s), and what a reader must know about it."""
+
+    value: float
+    low: float | None
+    high: float | None
+    limit: Limit | None
+    load: float | None
+    note: str | None = None
+
+    def separated_from(self, other: Figure) -> bool:
+        """Its interval lies wholly above the other's: a difference, not noise."""
+        return self.low is not None and other.high is not None and self.low > other.high
+
+
 @dataclass
 class Capacity:
-    """The result of one search, with every point it measured."""
+    """The result of one search (target x scenario x upstream latency), with its steps.
+
+    Three figures (bench.results.capacity): `saturation` (the most req/s completed,
+    whatever the latency), `goodput` (the highest open-loop Poisson rate held within the
+    SLO) and `in_flight` (the most closed-loop users held within it).
+    """
 
     target: str
     scenario: str = field(metadata=json_schema(enum=list(SCENARIOS)))
@@ -596,17 +626,25 @@ class Capacity:
     max_users: int
     server_cores: int
     points: list[Point] = field(default_factory=list)
-    max_rps: float | None = None
-    max_rps_users: int | None = None
-    max_in_flight: int | None = None
-    in_flight_measured: float | None = None  # the mock's mean in-flight at that point
-    rps_limit: Limit | None = None
-    limit: Limit | None = None  # what stops the concurrency from going further
+    saturation: Figure | None = None
+    goodput: Figure | None = None
+    in_flight: Figure | None = None
+    in_flight_measured: float | None = None  # the mock's mean in flight at that point
+    undecided: int = 0  # steps whose window reached its cap before a verdict
     unknown: str | None = None
 
     @property
-    def max_rps_per_core(self) -> float | None:
-        return None if self.max_rps is None else self.max_rps / max(self.server_cores, 1)
+    def max_in_flight(self) -> int | None:
+        return None if self.in_flight is None else int(self.in_flight.value)
+
+    @property
+    def limit(self) -> Limit | None:
+        """What stops the concurrency from going further."""
+        return None if self.in_flight is None else self.in_flight.limit
+
+    def per_core(self, figure: Figure | None) -> float | None:
+        """A throughput figure per server core."""
+        return None if figure is None else figure.value / max(self.server_cores, 1)
 
 
 # --- grouping repetitions ------------------------------------------------------------

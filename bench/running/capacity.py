@@ -1,47 +1,36 @@
-"""`bench capacity`: each target's limits, found with load ramps and named by what binds.
+"""`bench capacity`: each target's three capacity figures, decided with confidence and
+named by what binds them.
 
 For every upstream latency (the mock restarted with each latency model), every target
 (started once per latency, verified) and every scenario, a search (bench.results.capacity)
-asks for ladders of user counts; each ladder runs as ONE Locust process whose load
-shape steps the users up on the wall clock (bench/locustfiles/ramp.py). Each step is
-measured in a window of whole seconds after it settles: the plugin's per-second buckets
-give its requests and latencies, samplers give the CPU of the server tree, Locust and the
-mock, and the mock's /stats the requests in flight and the answers completed. A step
-becomes a Point like any other (with its limit); the ramp stops early once the target is
-saturated. Results are saved after every search.
+runs two phases, each ONE Locust process driven step by step (bench.running.steps):
+closed-loop users climbing until throughput stops growing, then refined around the users
+held (saturation throughput, max in flight), then open-loop Poisson arrival rates bisected
+around the highest held (goodput). Each step is measured second by second until its p99's
+interval lies on one side of the SLO: the plugin's per-second buckets give its requests
+and latencies, samplers give the CPU of the server tree, Locust and the mock, and the
+mock's /stats the requests in flight and the answers completed. A step becomes a Point
+like any other (with its limit and its verdict). Results are saved after every search.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from bench.locustfiles.knobs import DEFAULT_TOKENS
-from bench.locustfiles.totals import Totals
-from bench.results import analysis, capacity, store
+from bench.results import capacity, store
 from bench.results.model import CAPACITY_SCENARIOS, Capacity, LatencyModel, Load, Point, Run
 from bench.results.model import Skipped as SkippedTarget
-from bench.running.cpus import child_nofile
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
-from bench.running.measure import (
-    LOCUSTFILES,
-    Server,
-    failed,
-    identity,
-    scenario_args,
-    sleep_until,
-)
-from bench.running.mockwatch import MockWatch
-from bench.running.observe import Observer, Watched
+from bench.running.measure import Server
+from bench.running.observe import Observer
 from bench.running.plan import (
     MockSettings,
     Plan,
@@ -51,9 +40,9 @@ from bench.running.plan import (
     target_names,
 )
 from bench.running.processes import Supervisor
-from bench.running.resources import CoreSampler, Mark, TreeSampler
 from bench.running.rules import require
 from bench.running.runner import Interrupted, Options, new_run, now_iso
+from bench.running.steps import Phase, Session
 from bench.running.targets import DEFAULT_TARGETS, TARGETS, Counts, Target, resolve
 
 # The two upstream latencies: a short one that exposes the CPU a request costs, and an
@@ -74,24 +63,6 @@ DEFAULT_LATENCIES = ("short", "llm")
 # whose latency is measured, not set (only its tokens matter).
 CUSTOM, UPSTREAM = "custom", "upstream"
 MAX_USERS = 10_000
-# Locust runs its first users about 0.6 s after it is launched here (1 s allowed); the
-# shape asks for the first step's users from then on, and the first step settles from then.
-LOCUST_READY_S = 1.0
-MIN_WINDOW_S = 2
-WINDOW_P99S = 3.0  # a window holds at least 3 x the SLO's p99
-SPAWN_PER_S = 1000.0  # users started per second: what a listen backlog of 2,048 absorbs
-# A step's new users start within this time, or within one answer where answers are
-# shorter: spread over part of the answer's cycle, yet a short part of a step that waits
-# for its start-up to pass before measuring.
-SPAWN_WITHIN_S = 0.5
-# From a step's start, this many answers' time before its window opens (and no less than
-# its spawn): the users it added have settled into their cycle.
-SETTLE_ANSWERS = 1.0
-SETTLE_MARGIN_S = 0.25  # and this much more, for a late spawn
-# A ramp's first step settles at least this long: Locust's users open their connections
-# and the server serves its first requests (a 1-s settle at 100 ms put them in the window).
-FIRST_SETTLE_S = 2
-LIVE_LAG_S = 1.5  # the live file is rewritten every second: at most this late
 # The worker model's own limits (not a pool or the open-file limit sized for 10,000).
 OWN_LIMITS = ("workers", "threads", "connections")
 QUEUE_FREE_SHARE = 0.75
@@ -112,10 +83,12 @@ class CapacityPlan:
     workers: int | None = None
     threads: int | None = None
     preset: str | None = None
-    # A fixed ladder of users instead of a search from a start (demos), and whether to
-    # refine between the last step held and the first that was not.
+    # A fixed ladder of users instead of a search from a start (demos), whether to
+    # refine between the last step held and the first that was not, and whether to search
+    # the goodput rate (open loop) after the users.
     ladder: list[int] | None = None
     refine: bool = True
+    goodput: bool = True
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -171,51 +144,9 @@ CAPACITY_PRESETS: dict[str, Preset] = {
 }
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a ramp: its users, from when, at which spawn rate, measured when."""
-
-    users: int
-    start: float  # Unix time from which the shape asks for the users
-    rate: float
-    window: tuple[int, int]  # [start, end) in whole Unix seconds
-
-
-def schedule(
-    users: list[int], t0: float, latency_s: float, slo_s: float, slowest_s: float | None = None
-) -> list[Step]:
-    """Lay the steps on the wall clock from `t0` (when the first users start): spawn,
-    settle, then a window of whole seconds.
-
-    A step's new users start within half a second, or within one answer where answers
-    are shorter (their requests then spread over the answer's cycle instead of arriving
-    together). Its window opens once every call that was in flight while they started
-    has ended, `slowest_s` (the upstream's p99 answer; default: `latency_s`) after the
-    last one started: the burst of new connections delays the answers of calls already
-    in flight, and a window that counted them would put the step's start-up in its p99.
-    """
-    window_s = max(MIN_WINDOW_S, math.ceil(WINDOW_P99S * slo_s))
-    slowest = slowest_s if slowest_s is not None else latency_s
-    steps: list[Step] = []
-    now: float = t0
-    previous = 0
-    for count in users:
-        added = max(count - previous, 0)
-        within = min(SPAWN_WITHIN_S, max(latency_s, 1e-3))
-        rate = max(min(SPAWN_PER_S, added / within), 1.0)
-        spawn = added / rate
-        settle = spawn + SETTLE_ANSWERS * slowest + SETTLE_MARGIN_S
-        if not steps:
-            settle = max(settle, FIRST_SETTLE_S)
-        opens = math.ceil(now + settle)
-        steps.append(Step(count, now, rate, (opens, opens + window_s)))
-        now, previous = opens + window_s, count
-    return steps
-
-
 @dataclass
 class Context:
-    """What every ramp of a run shares."""
+    """What every search of a run shares."""
 
     plan: CapacityPlan
     supervisor: Supervisor
@@ -224,234 +155,7 @@ class Context:
     progress: Progress
     deadline: float | None  # time.monotonic() at which the budget is spent
     observer: Observer | None = None  # a live view (--live), told about every step
-
-
-class Ramp:
-    """One Locust run over a ladder of users, measured step by step."""
-
-    def __init__(
-        self,
-        search: Search,
-        server: Server,
-        folder: Path,
-    ) -> None:
-        self.ctx, self.target, self.scenario = search.ctx, search.target, search.scenario
-        self.latency, self.server, self.folder = search.latency, server, folder
-        self.criteria = search.criteria
-        self.answer_ms = search.answer_ms  # what ceilings are computed from
-        self.slowest_ms = search.slowest_ms  # what a step's start-up must have left behind
-        self.live = folder / "live.json"
-
-    def run(self, users: list[int], before: list[Point]) -> tuple[list[Point], bool]:
-        """Measure the steps; return the points and whether the budget ran out."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        t0 = time.time() + LOCUST_READY_S
-        steps = schedule(
-            users,
-            t0,
-            self.answer_ms / 1000,
-            self.criteria.slo_p99_ms / 1000,
-            self.slowest_ms / 1000,
-        )
-        locust = self._start_locust(steps)
-        self._announce(steps)
-        points: list[Point] = []
-        try:
-            with self._sampling(locust.pid) as sampled:
-                for step in steps:
-                    if self._over_budget():
-                        return points, True
-                    point = self._step(step, sampled)
-                    # Judged against the steps before it: its own throughput is no growth.
-                    stop = capacity.should_stop(point, before + points, self.criteria)
-                    points.append(point)
-                    self._report(point)
-                    if stop:
-                        break
-                    if not point.ok:
-                        break
-        finally:
-            self.ctx.supervisor.stop(locust)
-        return points, False
-
-    def _announce(self, steps: list[Step]) -> None:
-        """Tell the live view, if one watches, which ramp Locust runs now."""
-        if self.ctx.observer is None:
-            return
-        users = ", ".join(f"{s.users:,}" for s in steps)
-        self.ctx.observer.started(
-            Watched(
-                label=f"{self.target.name} · {self.scenario} · ramp of {users} users",
-                target=self.target.name,
-                scenario=self.scenario,
-                live_file=self.live,
-                started=round(steps[0].start - LOCUST_READY_S),
-                windows=tuple((float(s.window[0]), float(s.window[1])) for s in steps),
-                latency_ms=self.latency.latency_ms(),
-                concurrency=self.target.concurrency(self.server.counts, child_nofile()),
-            )
-        )
-
-    def _over_budget(self) -> bool:
-        deadline = self.ctx.deadline
-        return deadline is not None and time.monotonic() > deadline
-
-    def _start_locust(self, steps: list[Step]) -> subprocess.Popen[bytes]:
-        end = steps[-1].window[1] + 1
-        env = {
-            "BENCH_STEPS": json.dumps([[s.start, s.users, s.rate] for s in steps]),
-            "BENCH_RAMP_END": str(end),
-            "BENCH_LIVE_FILE": str(self.live),
-            "BENCH_RESULT_FILE": str(self.folder / "locust.json"),
-        }
-        files = f"{LOCUSTFILES / f'{self.scenario}.py'},{LOCUSTFILES / 'ramp.py'}"
-        args = ["-m", "locust", "-f", files, "--headless", "--host", self.server.base_url,
-                "--loglevel", "WARNING",
-                *scenario_args(self.latency, self.ctx.where.upstream)]  # fmt: skip
-        log = self.folder / "locust.log"
-        return self.ctx.supervisor.start(args, self.ctx.where.load_cpus, env, log)
-
-    @contextmanager
-    def _sampling(self, locust_pid: int) -> Iterator[Sampling]:
-        pids = {
-            "server": self.server.proc.pid if self.server.proc else None,
-            "generator": locust_pid,
-            "mock": self.ctx.mock_pid,
-        }
-        cores = CoreSampler(list(self.ctx.where.server_cpus)) if self.server.proc else None
-        sampling = Sampling(
-            {name: TreeSampler(pid) for name, pid in pids.items() if pid is not None},
-            MockWatch(self.ctx.where.mock_base),
-            cores,
-        )
-        sampling.start()
-        try:
-            yield sampling
-        finally:
-            sampling.stop()
-
-    def _step(self, step: Step, sampled: Sampling) -> Point:
-        opens, closes = step.window
-        sleep_until(opens)
-        first = sampled.marks()
-        while time.time() < closes and not self.server.died():
-            time.sleep(min(0.2, max(closes - time.time(), 0.0)))
-        last = sampled.marks()
-        point = self._identity(step)
-        if self.server.died():
-            return failed(point, "the target died during the step")
-        live = self._live_after(closes)
-        if live is None:
-            return failed(point, "Locust wrote no live figures (see locust.log)")
-        bucket = Totals.from_dict(live).between(opens, closes).to_dict()
-        usage = {name: first.trees[name].usage_until(last.trees[name]) for name in first.trees}
-        window = self._window(step, bucket, usage, sampled)
-        window = replace(window, server_cores_busy_pct=sampled.cores_busy(first, last))
-        return analysis.analyse(window, point)
-
-    def _live_after(self, closes: int) -> dict[str, Any] | None:
-        """The live file once written at `closes` or later: every bucket before it whole."""
-        live: dict[str, Any] | None = None
-        deadline = closes + LIVE_LAG_S
-        while True:
-            try:
-                live = json.loads(self.live.read_text())
-            except (OSError, ValueError):
-                live = None  # not written yet, or caught mid-rename
-            if (live is not None and live.get("now", 0) >= closes) or time.time() > deadline:
-                return live
-            time.sleep(0.1)
-
-    def _window(
-        self,
-        step: Step,
-        bucket: dict[str, Any],
-        usage: dict[str, tuple[float, float]],
-        sampled: Sampling,
-    ) -> analysis.Window:
-        opens, closes = step.window
-        before, after = sampled.watch.completed(opens), sampled.watch.completed(closes)
-        calls = after - before if before is not None and after is not None else None
-        counts, nofile = self.server.counts, child_nofile()
-        return analysis.Window(
-            scenario=self.scenario,
-            mode="users",
-            users=step.users,
-            rate=None,
-            window_s=float(closes - opens),
-            locust={**bucket, "processes": 1, "hosts": 1},
-            server_cpu_pct=usage["server"][0] if "server" in usage else None,
-            server_rss_mb=usage["server"][1] if "server" in usage else None,
-            generator_cpu_pct=usage["generator"][0],
-            mock_cpu_pct=usage["mock"][0] if "mock" in usage else None,
-            upstream_calls=calls,
-            upstream_latency_ms=self.answer_ms,
-            model_concurrency=self.target.concurrency(counts, nofile),
-            server_cores=len(self.ctx.where.server_cpus),
-            declared=self.target.declared_limits(counts, nofile),
-            in_flight=sampled.watch.in_flight(opens, closes),
-        )
-
-    def _identity(self, step: Step) -> Point:
-        opens, closes = step.window
-        load = Load("users", step.users)
-        return identity(
-            self.target, self.server.counts, self.scenario, load, step.users, float(closes - opens)
-        )
-
-    def _report(self, point: Point) -> None:
-        verdict = (
-            "held"
-            if self.criteria.held(point)
-            else ("served" if self.criteria.served(point) else "not served")
-        )
-        p99 = point.value(("latency_ms", "p99"))
-        efficiency = f"{point.efficiency:.0%}" if point.efficiency is not None else "-"
-        kind = point.limit.kind if point.limit else "-"
-        self.ctx.progress(
-            f"  {point.load.users:>6,} users: {point.throughput_rps:8,.1f} req/s "
-            f"({efficiency}), p99 {p99 or 0:,.0f} ms, server CPU "
-            f"{point.server.cpu_pct or 0:.0f} % -> {verdict} ({kind})",
-            None,
-        )
-        if self.ctx.observer is not None:
-            self.ctx.observer.finished(point)
-
-
-@dataclass
-class Sampling:
-    """The samplers of one ramp: process trees and the mock's /stats."""
-
-    samplers: dict[str, TreeSampler]
-    watch: MockWatch
-    cores: CoreSampler | None = None
-
-    def start(self) -> None:
-        for sampler in self.samplers.values():
-            sampler.start()
-        self.watch.start()
-
-    def stop(self) -> None:
-        for sampler in self.samplers.values():
-            sampler.stop()
-        self.watch.stop()
-
-    def marks(self) -> Marks:
-        cores = self.cores.mark() if self.cores else None
-        return Marks({name: sampler.mark() for name, sampler in self.samplers.items()}, cores)
-
-    def cores_busy(self, first: Marks, last: Marks) -> float | None:
-        if self.cores is None or first.cores is None or last.cores is None:
-            return None
-        return self.cores.busy_pct(first.cores, last.cores)
-
-
-@dataclass(frozen=True)
-class Marks:
-    """The samplers' readings at one moment."""
-
-    trees: dict[str, Mark]
-    cores: tuple[float, float] | None
+    started: float = field(default_factory=time.monotonic)
 
 
 class CapacityRunner:
@@ -539,7 +243,8 @@ class CapacityRunner:
 
 
 class Search:
-    """One target x scenario x latency: ladders of users until the limits are known."""
+    """One target x scenario x latency: the closed-loop climb (saturation, users held),
+    then the open-loop rates (goodput), each phase one Locust process."""
 
     def __init__(
         self,
@@ -558,26 +263,51 @@ class Search:
         self.slowest_ms = latency.p99_latency_ms()
         self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
 
-    def run_ramp(self, server: Server, users: list[int], label: str) -> tuple[list[Point], bool]:
-        folder = (
-            self.ctx.where.out / "capacity"
-            / f"{len(self.results.capacity):03d}-{self.target.name}-{self.scenario}-"
-              f"{self.latency_name}-{label}"
-        )  # fmt: skip
-        ramp = Ramp(self, server, folder)
-        self.ctx.progress(
-            f"{self.target.name} · {self.scenario} · {self.latency_name} latency "
-            f"({self.answer_ms:,.0f} ms) · {label}: {', '.join(map(str, users))} users",
-            None,
+    def search(self, server: Server) -> Server | None:
+        """Search; append the result to the run; return the server for the next search."""
+        self.found = Capacity(
+            target=self.target.name,
+            scenario=self.scenario,
+            latency=latency_model(self.latency_name, self.latency),
+            slo_p99_ms=self.criteria.slo_p99_ms,
+            max_users=self.ctx.plan.max_users,
+            server_cores=len(self.ctx.where.server_cpus),
         )
-        return ramp.run(users, self.found.points)
+        self.results.capacity.append(self.found)
+        current: Server | None = server
+        unfinished = None
+        if not self.ctx.where.upstream.latency_set:
+            current, unfinished = self._probe(server)
+        users = capacity.UserSearch(self._rungs(server.counts), self.ctx.plan.max_users,
+                                    self.ctx.plan.refine)  # fmt: skip
+        if unfinished is None:
+            current, unfinished = self._phase(current, "users", users.next, users.record)
+        saturation = capacity.saturation(users.points, self.answer_ms)
+        if unfinished is None and self.ctx.plan.goodput and saturation is not None:
+            rates = capacity.RateSearch(saturation.value)
+            current, unfinished = self._phase(current, "rates", rates.next, rates.record)
+        capacity.conclude(self.found, unfinished)
+        self._summarize()
+        return current
+
+    def _rungs(self, counts: Counts) -> list[int]:
+        plan = self.ctx.plan
+        if plan.ladder:
+            return [u for u in plan.ladder if u <= plan.max_users]
+        # Only the worker model's own limits say where to start; a pool or the open-file
+        # limit sized for 10,000 says nothing about where the CPU gives out.
+        own = self._own_limits(counts)
+        cores = len(self.ctx.where.server_cpus)
+        expected = self._prior() or capacity.guess_in_flight(cores, self.answer_ms)
+        return capacity.rungs(min(own) if own else None, expected, plan.max_users)
 
     def _probe(self, server: Server) -> tuple[Server | None, str | None]:
         """Measure a suffered latency at one user: it sets the ceilings and the SLO."""
-        # Generous until measured: a probe at one user is never judged anyway.
+        # Generous until measured: a probe at one user is judged against no real SLO.
         self.answer_ms = self.slowest_ms = 10_000.0
         self.criteria = capacity.Criteria(10_000.0)
-        current, unfinished = self._ramp(server, [1], "probe")
+        once = capacity.UserSearch([1], 1, refine=False)
+        current, unfinished = self._phase(server, "probe", once.next, once.record)
         probe = [p for p in self.found.points if p.ok and p.latency_ms is not None]
         if not probe or probe[0].latency_ms is None:
             return current, unfinished or "the upstream's latency could not be measured"
@@ -594,60 +324,103 @@ class Search:
         self.found.points.clear()  # measured at an unknown ceiling: a probe, not a step
         return current, unfinished
 
-    def search(self, server: Server) -> Server | None:
-        """Search; append the result to the run; return the server for the next search."""
-        counts: Counts = server.counts
-        self.found = Capacity(
-            target=self.target.name,
-            scenario=self.scenario,
-            latency=latency_model(self.latency_name, self.latency),
-            slo_p99_ms=self.criteria.slo_p99_ms,
-            max_users=self.ctx.plan.max_users,
-            server_cores=len(self.ctx.where.server_cpus),
-        )
-        self.results.capacity.append(self.found)
-        # Only the worker model's own limits say where to start; a pool or the open-file
-        # limit sized for 10,000 says nothing about where the CPU gives out.
-        own = self._own_limits(counts)
-        cores = len(self.ctx.where.server_cpus)
-        expected = self._prior() or capacity.guess_in_flight(cores, self.latency.latency_ms())
-        plan = self.ctx.plan
-        users = capacity.rungs(min(own) if own else None, expected, plan.max_users)
-        if plan.ladder:
-            users = [u for u in plan.ladder if u <= plan.max_users]
-        current: Server | None = server
-        unfinished = None
-        if not self.ctx.where.upstream.latency_set:
-            current, unfinished = self._probe(server)
-        if unfinished is None:
-            current, unfinished = self._ramp(current, users, "ladder")
-        refine = capacity.refinement(self.found.points, self.criteria) if plan.refine else []
-        if refine and current is not None and unfinished is None:
-            current, unfinished = self._ramp(current, refine, "refine")
-        capacity.conclude(self.found, self.criteria, unfinished)
-        return current
-
-    def _ramp(
-        self, server: Server | None, users: list[int], label: str
+    def _phase(
+        self,
+        server: Server | None,
+        label: str,
+        next_load: Callable[[], float | None],
+        record: Callable[[Point], None],
     ) -> tuple[Server | None, str | None]:
+        """Measure a phase's steps in one Locust process until its search is done."""
         if server is None:
             return None, "the target did not restart"
-        # The first window opens an answer's time or more after the ramp starts: calls
-        # the last ramp left in flight upstream finish before it, unless a queue of
-        # abandoned requests waits behind full workers (then settle waits them out).
+        # Calls the last phase left in flight upstream finish during the first settle,
+        # unless a queue of abandoned requests waits behind full workers.
         settled = self.launcher.settle(
             server, self.target, self.ctx.progress, drain_below=self._queue_free_below(server)
         )
         if settled is None:
             return None, "the target did not restart"
-        points, spent = self.run_ramp(settled, users, label)
-        self.found.points.extend(points)
-        if spent:
-            budget = self.ctx.plan.budget_min
-            return settled, f"the budget (--budget-min {budget:g}) was spent during the search"
-        if settled.died():
-            return None, "the target died"
+        amount = next_load()
+        if amount is None:
+            return settled, None
+        mode = "users" if label != "rates" else "rate"
+        session = Session(self._phase_of(), settled, self._folder(label), self.ctx.supervisor,
+                          _load(mode, amount))  # fmt: skip
+        self.ctx.progress(f"{self._title()} · {label}", None)
+        with session.running():
+            while amount is not None:
+                if self._over_budget():
+                    budget = self.ctx.plan.budget_min
+                    return settled, f"the budget (--budget-min {budget:g}) was spent"
+                point = session.step(_load(mode, amount))
+                record(point)
+                self.found.points.append(point)
+                self._report(point)
+                if settled.died():
+                    return None, "the target died"
+                amount = next_load()
         return settled, None
+
+    def _phase_of(self) -> Phase:
+        ctx = self.ctx
+        return Phase(
+            target=self.target,
+            scenario=self.scenario,
+            latency=self.latency,
+            upstream=ctx.where.upstream,
+            criteria=self.criteria,
+            answer_ms=self.answer_ms,
+            slowest_ms=self.slowest_ms,
+            server_cores=list(ctx.where.server_cpus),
+            load_cpus=list(ctx.where.load_cpus),
+            mock_base=ctx.where.mock_base,
+            mock_pid=ctx.mock_pid,
+        )
+
+    def _folder(self, label: str) -> Path:
+        return (
+            self.ctx.where.out / "capacity"
+            / f"{len(self.results.capacity):03d}-{self.target.name}-{self.scenario}-"
+              f"{self.latency_name}-{label}"
+        )  # fmt: skip
+
+    def _title(self) -> str:
+        return (
+            f"{self.target.name} · {self.scenario} · {self.latency_name} latency "
+            f"({self.answer_ms:,.0f} ms, SLO p99 {self.criteria.slo_p99_ms:,.0f} ms)"
+        )
+
+    def _over_budget(self) -> bool:
+        deadline = self.ctx.deadline
+        return deadline is not None and time.monotonic() > deadline
+
+    def _report(self, point: Point) -> None:
+        """One line per step: load, throughput, p99 and its interval, CPU, the verdict."""
+        p99 = point.value(("latency_ms", "p99"))
+        low, high = point.p99_low_ms, point.p99_high_ms
+        bounds = f" [{low or 0:,.0f}, {f'{high:,.0f}' if high else '?'}]" if low else ""
+        kind = point.limit.kind if point.limit else "-"
+        elapsed = (time.monotonic() - self.ctx.started) / 60
+        self.ctx.progress(
+            f"  {point.load.label():>22}: {point.throughput_rps:8,.1f} req/s, p99 "
+            f"{p99 or 0:,.0f} ms{bounds} in {point.window_s:g} s, server CPU "
+            f"{point.server.cpu_pct or 0:.0f} % -> {point.decision} ({kind}) "
+            f"[{elapsed:.1f} min]",
+            None,
+        )
+        if self.ctx.observer is not None:
+            self.ctx.observer.finished(point)
+
+    def _summarize(self) -> None:
+        found = self.found
+        parts = []
+        for name, figure, unit in (("saturation", found.saturation, "req/s"),
+                                   ("goodput", found.goodput, "req/s"),
+                                   ("in flight", found.in_flight, "")):  # fmt: skip
+            if figure is not None:
+                parts.append(f"{name} {figure.value:,.0f}{unit and ' ' + unit}")
+        self.ctx.progress(f"  => {', '.join(parts) or 'nothing measured'}", None)
 
     def _queue_free_below(self, server: Server) -> float:
         """Calls in flight below which no abandoned request can wait in the server's queue.
@@ -674,6 +447,11 @@ class Search:
                 rate = cores * 1e6 / min(costs)
                 return float(rate * self.latency.latency_ms() / 1000)
         return None
+
+
+def _load(mode: str, amount: float) -> Load:
+    """A step's load: users (closed loop) or a Poisson arrival rate (open loop)."""
+    return Load("users", round(amount)) if mode == "users" else Load.open(amount)
 
 
 def latency_model(name: str, settings: MockSettings) -> LatencyModel:

@@ -44,7 +44,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    assert "max req/s" not in done.stderr
+    assert "saturation" in done.stdout + done.stderr
     run = store.load(out)
     assert (out / "report.html").is_file() and "## Capacity" in (out / "report.md").read_text()
     return {found.target: found for found in run.capacity}
@@ -54,24 +54,34 @@ def test_sync_workers_serve_littles_law_and_name_their_workers(
     searched: dict[str, Capacity],
 ) -> None:
     sync = searched[SYNC]
-    # 2 workers x 1 request / 100 ms = 20 req/s, whatever the users.
-    assert sync.max_rps == pytest.approx(20.0, rel=0.2)
-    assert sync.rps_limit is not None and sync.rps_limit.kind == "target-concurrency"
-    assert "worker processes" in sync.rps_limit.detail
+    # 2 workers x 1 request / 100 ms = 20 req/s, whatever the users: the plateau.
+    saturation = sync.saturation
+    assert saturation is not None and saturation.value == pytest.approx(20.0, rel=0.2)
+    assert saturation.note is None  # a step with more users served no more
+    assert saturation.limit is not None and saturation.limit.kind == "target-concurrency"
+    assert "worker processes" in saturation.limit.detail
     assert sync.max_in_flight == 2
+    # Open-loop arrivals queue for the two workers well before 20 a second: the rate held
+    # within the SLO is below the saturation, and bracketed by the search.
+    goodput = sync.goodput
+    assert goodput is not None and 0 < goodput.value < saturation.value
+    assert goodput.high is not None and goodput.high > goodput.value
     assert sync.latency.answer_ms == 100.0 and sync.slo_p99_ms == 175.0
+    for point in sync.points:  # each step carries its verdict and its p99's interval
+        assert point.decision in ("held", "served", "failed", "undecided")
+        assert point.p99_low_ms is not None
 
 
 def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(
     searched: dict[str, Capacity],
 ) -> None:
     asgi = searched["fastapi-uvicorn"]
-    assert asgi.max_rps is not None and asgi.max_rps > 4 * 20.0
-    # No declared limit binds it: the core's CPU, the offered load, or (on a machine
-    # busy with other work, just short of the ceiling) nothing the classifier can name.
-    assert asgi.rps_limit is not None
-    assert asgi.rps_limit.kind in ("server-cpu", "server-latency", "none", "unexplained")
+    saturation = asgi.saturation
+    assert saturation is not None and saturation.value > 4 * 20.0
+    # Capped at 32 users (320 req/s at 100 ms), far below its core's: a lower bound.
+    assert saturation.note is not None and "lower bound" in saturation.note
     assert asgi.max_in_flight is not None and asgi.max_in_flight >= 24
+    assert asgi.goodput is not None and asgi.goodput.value > 4 * 20.0
     # Every point carries its figures and conditions.
     for point in asgi.points:
         assert point.cpu_us_per_request is not None and point.cpu_us_per_request > 0
