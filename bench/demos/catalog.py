@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.demos import mechanisms, outage
-from bench.demos.lessons import LESSONS, Lesson, rss_per_request_kib
+from bench.demos.lessons import LESSONS, Lesson, cpu_allows, rss_per_request_kib
 from bench.reports import charts
 from bench.results.model import Load, Point, Run
 from bench.running.capacity import CapacityPlan, CapacityRunner
@@ -45,24 +45,29 @@ class Demo:
     clients: tuple[str, ...] | None = None
     x: str = "users"  # the chart's x axis: "users", "workers" or "target"
     y: str = "throughput_rps"  # or "ttft_p50"
-    # A ramp demo: one load ramp per target over these users, at this capacity latency.
-    ramp: tuple[int, ...] | None = None
-    quick_ramp: tuple[int, ...] | None = None
+    # A capacity demo: each target's users held, searched (and refined within 5 %) up to
+    # this many users, at this capacity latency.
+    search_users: int | None = None
+    quick_search_users: int | None = None
     latency: str = "second"
 
+    @property
+    def searched(self) -> bool:
+        return self.search_users is not None
+
     def capacity_plan(self, quick: bool) -> CapacityPlan:
-        """The ramp demo's plan: every target up its ladder, no refinement."""
+        """The capacity demo's plan: each target's users held, no goodput search."""
         server, load = default_cpus()
+        users = self.quick_search_users if quick and self.quick_search_users else self.search_users
         return CapacityPlan(
             targets=list(self.quick_targets if quick and self.quick_targets else self.targets),
             scenarios=list(self.scenarios),
             latencies=[self.latency],
-            max_users=max(self.ramp or (1,)),
+            max_users=users or 1,
             server_cpus=server,
             load_cpus=load,
             preset=f"demo:{self.name}",
-            ladder=list(self.quick_ramp if quick and self.quick_ramp else self.ramp or ()),
-            refine=False,
+            goodput=False,
         )
 
     def plan(self, quick: bool, duration_s: float | None, warmup_s: float | None) -> Plan:
@@ -190,9 +195,10 @@ DEMOS: dict[str, Demo] = {
             "for I/O-bound AI calls. How many LLM calls does each server model hold at once "
             "on one core, what does each one cost, and what ends it?",
             prediction="Sync workers hold one call each; threads hold their thread count; "
-            "green threads and the event loop hold thousands, until the core's CPU ends it.",
-            look_at="the bars of calls held at once, from the sync workers' handful to the "
-            "event loop's thousands, and what binds each",
+            "green threads and the event loop hold what their core's CPU allows at that "
+            "latency (the requests per second one core serves x the latency).",
+            look_at="the bars of calls held at once, from the sync workers' handful to what "
+            "one core allows the green threads and the event loop, and what binds each",
             targets=(
                 "flask-gunicorn-sync",
                 "flask-gunicorn-gthread",
@@ -203,8 +209,8 @@ DEMOS: dict[str, Demo] = {
             scenarios=("complete",),
             users=(),
             quick_users=(),
-            ramp=(30, 300, 1000, 2000),
-            quick_ramp=(30, 300, 1000),
+            search_users=2000,
+            quick_search_users=1000,
             x="capacity",
         ),
         Demo(
@@ -346,18 +352,22 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def capacity_table(run: Run, demo: Demo) -> Table:
-    """The ramp demo's table: per target, calls held, what binds them, what each costs."""
+    """The capacity demo's table: per target, calls held (and the first load not held),
+    what binds them, what its CPU allows, what each call costs."""
     result = Table(title=demo.name, title_justify="left")
-    for column in ("target", "held at once", "bound by", "server CPU at the top",
-                   "KiB per call in flight"):  # fmt: skip
+    columns = ("target", "held at once", "not held at", "bound by", "its CPU allows",
+               "server CPU at the top", "KiB per call in flight")  # fmt: skip
+    for column in columns:
         result.add_column(column, justify="left" if column in ("target", "bound by") else "right")
     for found in run.capacity:
         top = max((p for p in found.points if p.ok), key=lambda p: p.load.users or 0, default=None)
-        rss = rss_per_request_kib(found)
+        rss, held = rss_per_request_kib(found), found.in_flight
         result.add_row(
             found.target,
             f"{found.max_in_flight or 0:,}",
+            _fmt(held.high if held else None, ",.0f"),
             found.limit.short(60) if found.limit else "nothing within the steps",
+            _fmt(cpu_allows(found), ",.0f"),
             _fmt(top.server.cpu_pct if top else None, ".0f"),
             _fmt(rss, ",.0f"),
         )
@@ -438,7 +448,7 @@ def run_demo(
     options = Options(out=folder, port=port, mock_port=mock_port, observer=live)
     if live is not None:
         live.section(f"Demo {name}", f"{demo.question}\nPrediction: {demo.prediction}")
-    if demo.ramp:
+    if demo.searched:
         runner = CapacityRunner(demo.capacity_plan(quick), options)
         run = runner.execute(lambda message, _task: console.print(message))
         shown = capacity_table(run, demo)

@@ -104,7 +104,7 @@ def table_html(table: Table) -> str:
 
 def _demo_table(section: Section) -> Table:
     demo = catalog.DEMOS[section.name]
-    if demo.ramp:
+    if demo.searched:
         return catalog.capacity_table(section.run, demo)
     if demo.x == "outage":
         return outage.table(section.run)

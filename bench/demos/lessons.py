@@ -308,6 +308,16 @@ def _held(found: Capacity | None) -> int:
     return found.max_in_flight or 0 if found else 0
 
 
+def cpu_allows(found: Capacity) -> float | None:
+    """The calls one server's cores could hold at this latency by their CPU alone: the
+    requests per second they serve (1 / the CPU a request cost, per core) x the latency."""
+    costs = [p.cpu_us_per_request for p in found.points if p.ok and p.cpu_us_per_request]
+    if not costs:
+        return None
+    per_second = max(found.server_cores, 1) * 1e6 / statistics.median(costs)
+    return per_second * found.latency.answer_ms / 1000
+
+
 def concurrency(capacity: list[Capacity]) -> Lesson:
     """The most concurrent LLM calls each server model held on one core, and why not more."""
     by_target = {c.target: c for c in capacity}
@@ -320,8 +330,13 @@ def concurrency(capacity: list[Capacity]) -> Lesson:
         kind = found.limit.kind if found.limit else "nothing up to the largest step"
         rss = rss_per_request_kib(found)
         memory = f", {rss:,.0f} KiB of memory per request in flight" if rss else ""
+        allows = cpu_allows(found)
+        cpu = f"; its CPU per request allows about {allows:,.0f}" if allows else ""
+        above = found.in_flight.high if found.in_flight else None
+        not_held = f", not {above:,.0f}" if above else ""
         details.append(
-            f"{found.target}: held {_held(found):,} calls in flight (bound by {kind}){memory}."
+            f"{found.target}: held {_held(found):,} calls in flight{not_held} (bound by "
+            f"{kind}){cpu}{memory}."
         )
     gap = _ratio(_held(asgi), max(_held(sync), 1))
     recovered = {

@@ -122,10 +122,13 @@ def print_capacity(run: Run, console: Console | None = None) -> None:
             _figure(found.in_flight), _bound(found.in_flight),
         )  # fmt: skip
     console.print(table)
-    notes = [f"{c.target} / {c.scenario} / {c.latency.name}: {f.note}"
-             for c in run.capacity for f in (c.saturation, c.goodput, c.in_flight)
-             if f is not None and f.note]  # fmt: skip
-    for note in notes:
-        console.print(f"* {note}")
+    notes: dict[str, list[str]] = {}
+    for c in run.capacity:
+        for f in (c.saturation, c.goodput, c.in_flight):
+            if f is not None and f.note:
+                notes.setdefault(f.note, []).append(f"{c.target} / {c.scenario} / {c.latency.name}")
+    for note, searches in notes.items():
+        where = searches[0] if len(searches) == 1 else f"{len(searches)} searches"
+        console.print(f"* {where}: {note}")
     for skipped in run.info.skipped_targets:
         console.print(f"[yellow]skipped[/] {skipped.target}: {skipped.reason[:300]}")

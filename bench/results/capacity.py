@@ -325,11 +325,10 @@ def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
         return None
     best = max(ok, key=lambda p: p.throughput_rps)
     low, high = _throughput_interval(best)
-    # The plateau: a step with more users served no more (it is why the climb stopped).
-    beyond = [p for p in ok if _users(p) > _users(best)]
     note = None
-    if not beyond:
-        note = f"still growing at {_users(best):,} users, the most measured: a lower bound"
+    if not _plateau(ok):
+        top = max(_users(p) for p in ok)
+        note = f"still growing at {top:,} users, the most measured: a lower bound"
     limit = best.limit
     if limit is not None and limit.kind in ("none", "window"):
         limit = _next_failure(best, points, lambda p: False, answer_ms) or limit
@@ -368,6 +367,16 @@ def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
     high = failure.load.amount if failure is not None else None
     rate = top.load.amount
     return Figure(rate, rate, high, limit, rate, note)
+
+
+def _plateau(points: list[Point]) -> bool:
+    """Some step served no more than the best with fewer users (within 5 %): the climb
+    saw throughput stop growing."""
+    for point in points:
+        fewer = [p.throughput_rps for p in points if _users(p) < _users(point)]
+        if fewer and point.throughput_rps <= STILL_GROWING * max(fewer):
+            return True
+    return False
 
 
 def _throughput_interval(point: Point) -> tuple[float | None, float | None]:

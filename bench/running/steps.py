@@ -90,10 +90,11 @@ def timing(
         settle = max(1.0, 2 * slowest_s)
         spawn_rate = 1.0
     else:
-        added = max(int(load.amount) - (before.users or 0 if before else 0), 0)
+        added = int(load.amount) - (before.users or 0 if before else 0)
         within = min(SPAWN_WITHIN_S, max(answer_s, 1e-3))
-        spawn_rate = max(min(SPAWN_PER_S, added / within), 1.0)
-        settle = added / spawn_rate + slowest_s + SETTLE_MARGIN_S
+        # Locust stops users at the spawn rate too: fewer users, all at once.
+        spawn_rate = max(min(SPAWN_PER_S, added / within), 1.0) if added > 0 else SPAWN_PER_S
+        settle = max(added, 0) / spawn_rate + slowest_s + SETTLE_MARGIN_S
     if before is None:
         settle = max(settle, FIRST_SETTLE_S)
     return StepTiming(settle, MIN_WINDOW_S, cap), spawn_rate

@@ -103,3 +103,30 @@ def windowed_point(
     data["requests"] = sum(per_second)
     data["seconds"] = seconds_dict(per_second, latency_ms)
     return data
+
+
+def figure_dict(value: float, low: float | None = None, high: float | None = None,
+                kind: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A capacity figure as the results file stores it."""
+    limit = {"kind": kind, "detail": f"{kind} binds", "evidence": {}} if kind else None
+    return {"value": value, "low": low, "high": high, "limit": limit, "load": None, "note": None}
+
+
+def capacity_dict(
+    saturation: dict[str, Any] | None = None,
+    goodput: dict[str, Any] | None = None,
+    in_flight: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """One capacity search of fastapi-uvicorn at the short latency, with these figures."""
+    data: dict[str, Any] = {
+        "target": "fastapi-uvicorn", "scenario": "complete",
+        "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
+                    "answer_ms": 100.0, "p99_ms": 100.0},
+        "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1,
+        "saturation": saturation, "goodput": goodput, "in_flight": in_flight,
+        "in_flight_measured": None, "undecided": 0, "unknown": None,
+        "points": [point_dict(throughput=(saturation or {}).get("value", 100.0), users=160)],
+    }  # fmt: skip
+    data.update(overrides)
+    return data

@@ -11,6 +11,7 @@ from bench.results import capacity, quantiles
 from bench.results.histogram import Histogram
 from bench.results.model import Capacity, Figure, LatencyModel, Limit, Load, Percentiles, Point
 from bench.running.launch import leftovers_mark
+from bench.running.steps import timing
 from tests.bench.factories import latency, make_point
 
 CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 ms
@@ -246,3 +247,20 @@ def test_calls_left_in_flight_drain_into_the_next_ramp_only_below_a_full_worker(
     assert leftovers_mark(full, drain_below=math.inf) == 40
     assert leftovers_mark(full, drain_below=0) is None
     assert leftovers_mark(idle, drain_below=0) == 40
+
+
+def test_a_step_settles_past_the_slowest_answer_of_its_change() -> None:
+    users = Load("users", 25)
+    # A phase's first step: 25 users within half a second, then 2 s at least.
+    first, rate = timing(None, users, 0.1, 0.175, 0.1)
+    assert (first.settle_s, first.min_window_s, first.cap_s, rate) == (2.0, 2, 5, 250.0)
+    # 1,500 more users at LLM latency: 1.5 s to start them at 1,000 a second, then the
+    # slowest answer (3.03 s) and a margin; its window is at most 3 SLOs (12 s).
+    more, rate = timing(Load("users", 1500), Load("users", 3000), 3.03, 3.788, 2.46)
+    assert more.settle_s == pytest.approx(1.5 + 3.03 + 0.25) and rate == 1000.0
+    assert more.cap_s == 12
+    # Fewer users stop at once, then the calls they left finish.
+    fewer, rate = timing(Load("users", 32), Load("users", 6), 0.1, 0.175, 0.1)
+    assert rate == 1000.0 and fewer.settle_s == pytest.approx(0.35)
+    # A new arrival rate: two slowest answers, at least a second.
+    assert timing(Load.open(100.0), Load.open(150.0), 0.1, 0.175, 0.1)[0].settle_s == 1.0

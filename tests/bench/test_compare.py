@@ -15,7 +15,7 @@ from bench.cli import main as bench_main
 from bench.reports import compare
 from bench.results import store
 from bench.results.files import write_json_atomic
-from tests.bench.factories import point_dict, run_document, warning
+from tests.bench.factories import capacity_dict, figure_dict, point_dict, run_document, warning
 from tests.support import REPO_ROOT
 
 LOW = (-1.0, -0.5, 0.0, 0.5, 1.0)  # offsets of five repetitions around a mean
@@ -453,30 +453,26 @@ def test_the_parser_reads_every_option() -> None:
     assert args.test == "welch" and args.alpha == 0.05 and args.min_effect == 0.05
 
 
-def _capacity(max_rps: float, in_flight: int, kind: str) -> dict[str, Any]:
-    limit = {"kind": kind, "detail": f"{kind} binds", "evidence": {}}
-    return {
-        "target": "fastapi-uvicorn", "scenario": "complete",
-        "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
-                    "answer_ms": 100.0, "p99_ms": 100.0},
-        "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1,
-        "max_rps": max_rps, "max_rps_users": in_flight, "max_in_flight": in_flight,
-        "in_flight_measured": None, "rps_limit": limit, "limit": limit, "unknown": None,
-        "points": [point_dict(throughput=max_rps, users=in_flight)],
-    }  # fmt: skip
-
-
-def test_capacities_compare_beyond_the_search_resolution_only(
+def test_capacities_compare_beyond_their_intervals_only(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ref = save(
-        tmp_path, "ref", {**document([]), "capacity": [_capacity(1800.0, 160, "server-cpu")]}
+    before = capacity_dict(
+        saturation=figure_dict(1800.0, 1750.0, 1850.0, "server-cpu"),
+        goodput=figure_dict(700.0, 700.0, 735.0, "server-latency"),
+        in_flight=figure_dict(160.0, 160.0, 168.0, "server-cpu"),
     )
-    new = {**document([], "new"), "capacity": [_capacity(1900.0, 400, "target-concurrency")]}
+    after = capacity_dict(
+        saturation=figure_dict(1900.0, 1820.0, 1980.0, "server-cpu"),
+        goodput=figure_dict(600.0, 600.0, 630.0, "server-latency"),
+        in_flight=figure_dict(400.0, 400.0, 420.0, "target-concurrency"),
+    )
+    ref = save(tmp_path, "ref", {**document([]), "capacity": [before]})
+    new = {**document([], "new"), "capacity": [after]}
     report = as_json(capsys, ref, save(tmp_path, "new", new))
     rows = {row["figure"]: row for row in report["comparisons"][0]["capacity"]}
-    assert rows["max req/s per core"]["verdict"] == "within the search's resolution"
-    assert rows["max in flight"]["verdict"] == "higher, beyond the search's resolution"
+    assert rows["saturation throughput"]["verdict"].startswith("the same (1.06x; within")
+    assert rows["goodput rate"]["verdict"].startswith("lower (0.86x; the intervals")
+    assert rows["max in flight"]["verdict"].startswith("higher (2.50x; the intervals")
     assert rows["max in flight"]["limits"] == "server-cpu -> target-concurrency"
     code, out, _ = run_compare(capsys, ref, str(tmp_path / "new"), "--format", "markdown")
     assert code == 0 and "### Capacity" in out and "2.50x" in out

@@ -14,7 +14,13 @@ from bench.reports import history as h
 from bench.reports.history import Figure, Series
 from bench.results import store
 from bench.results.files import write_json_atomic
-from tests.bench.factories import point_dict, run_document, windowed_point
+from tests.bench.factories import (
+    capacity_dict,
+    figure_dict,
+    point_dict,
+    run_document,
+    windowed_point,
+)
 
 STEADY = [1.00, 1.02, 0.98, 1.01, 0.99]
 
@@ -115,16 +121,8 @@ def test_a_level_missing_from_a_run_is_compared_with_the_last_run_that_had_it(
 def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolution(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def capacity(max_rps: float) -> dict[str, Any]:
-        return {
-            "target": "fastapi-uvicorn", "scenario": "complete",
-            "latency": {"name": "short", "ttft_ms": 100.0, "itl_ms": 0.0, "tokens": 10,
-                        "answer_ms": 100.0, "p99_ms": 100.0},
-            "slo_p99_ms": 175.0, "max_users": 10000, "server_cores": 1, "max_rps": max_rps,
-            "max_rps_users": 160, "max_in_flight": 160, "in_flight_measured": None,
-            "rps_limit": None, "limit": None, "unknown": None,
-            "points": [point_dict(throughput=max_rps, users=160)],
-        }  # fmt: skip
+    def capacity(rps: float) -> dict[str, Any]:
+        return capacity_dict(saturation=figure_dict(rps, rps * 0.97, rps * 1.03))
 
     reps = [point_dict(throughput=t, repetition=i + 1) for i, t in enumerate((200, 204, 196))]
     first = _run(tmp_path, "a", "2026-11-01T00:00:00+00:00", 500, extra=[
@@ -134,9 +132,10 @@ def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolut
     repeated = next(s for s in document["series"] if "complete / 50 users" in s["key"])
     figure = repeated["figures"][0]
     assert figure["n"] == 4 and figure["low"] < figure["value"] < figure["high"]
-    per_core = next(s for s in document["series"] if s["metric"] == "max req/s per core")
-    assert per_core["key"] == "fastapi-uvicorn / complete / short"
-    assert per_core["figures"][1]["change"] == compare.IMPROVEMENT  # 1.33x > 1.25x
+    saturation = next(s for s in document["series"] if s["metric"] == "saturation throughput")
+    assert saturation["key"] == "fastapi-uvicorn / complete / short"
+    # 1,800 (1,746 to 1,854) then 2,400 (2,328 to 2,472): the intervals do not overlap.
+    assert saturation["figures"][1]["change"] == compare.IMPROVEMENT
 
 
 def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(

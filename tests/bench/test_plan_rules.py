@@ -242,7 +242,7 @@ def test_every_preset_and_demo_makes_a_plan_that_meets_the_rules() -> None:
     for quick in (False, True):
         for demo in DEMOS.values():
             demo.plan(quick, None, None).check_options(options())
-            if demo.ramp:
+            if demo.searched:
                 demo.capacity_plan(quick).check_options(options())
         outage.outage_plan(quick).check_options(options())
         claims_plan(with_stream=quick).check_options(options())

@@ -78,4 +78,4 @@ def test_a_capacity_run_shows_its_capacity_table(capsys: pytest.CaptureFixture[s
     # The committed capacity reference: no points of its own, every one in its searches.
     assert bench_main(["show", str(REPO_ROOT / "results" / "capacity-reference")]) == 0
     out = capsys.readouterr().out
-    assert "capacity (ranked per server core)" in out and "fastapi-uvicorn" in out
+    assert "capacity (ranked by saturation per server core" in out and "fastapi-uvicorn" in out
