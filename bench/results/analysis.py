@@ -97,6 +97,7 @@ class Window:
     # A window shorter than this many p99s cannot be trusted (bench.results.limits); a
     # capacity step, whose verdict rests on its p99's interval instead, needs one.
     window_p99s: float = limits.WINDOW_P99S
+    server_cpu_per_second: dict[int, float | None] | None = None  # Unix second -> CPU %
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -154,7 +155,9 @@ def analyse(window: Window, identity: Point) -> Point:
         upstream_calls=window.upstream_calls,
         in_flight_mean=window.in_flight[0] if window.in_flight else None,
         in_flight_peak=window.in_flight[1] if window.in_flight else None,
-        seconds=per_second(window.locust.get("series") or {}, name, window.open_loop),
+        seconds=per_second(
+            window.locust.get("series") or {}, name, window.open_loop, window.server_cpu_per_second
+        ),
         cancel=window.cancel,
         **_stream_figures(window),
         **_open_figures(window, entry),
@@ -253,7 +256,12 @@ def _growth(window: Window, point: Point) -> faults.Growth | None:
     return faults.growth(requests, picked)
 
 
-def per_second(series: dict[str, Any], name: str, open_loop: bool = False) -> PerSecond | None:
+def per_second(
+    series: dict[str, Any],
+    name: str,
+    open_loop: bool = False,
+    cpu: dict[int, float | None] | None = None,
+) -> PerSecond | None:
     """The window's whole seconds from the generator's per-second buckets (None if none)."""
     if not series:
         return None
@@ -284,6 +292,7 @@ def per_second(series: dict[str, Any], name: str, open_loop: bool = False) -> Pe
         # Streams only: the intervals of TTFT (bench.results.intervals) need it per second.
         tuple(ttft) if name == REQUEST_NAMES["stream"] else None,
         tuple(outstanding) if open_loop else None,
+        tuple(cpu.get(second) for second in range(start, stop)) if cpu else None,
     )
 
 

@@ -216,6 +216,9 @@ class PerSecond:
     ttft_p50_ms: tuple[float | None, ...] | None = None
     # Open loop: the most requests the generator had in flight in each second.
     outstanding: tuple[int, ...] | None = None
+    # The server tree's CPU (100 % = one core) in each second: CPU per request from one
+    # window's seconds (bench.results.intervals).
+    server_cpu_pct: tuple[float | None, ...] | None = None
 
 
 @dataclass(frozen=True)

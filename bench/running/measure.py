@@ -19,7 +19,7 @@ from typing import Any
 from bench.results import analysis
 from bench.results.faults import Cancel, cancel_from_stats
 from bench.results.model import Load, Point
-from bench.running import faults, mockwatch
+from bench.running import faults, mockwatch, resources
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockCounts, MockWatch
 from bench.running.observe import Observer, Watched
@@ -75,6 +75,7 @@ class Samples:
     cancel: Cancel | None = None  # scenario disconnect: the mock's timings of the closes
     series: Series | None = None  # a soak: the server's resources, sample by sample
     in_flight: tuple[float, int] | None = None
+    cpu_per_second: dict[int, float | None] | None = None  # the server tree's
     cores_busy_pct: float | None = None
     problem: str | None = None  # what died during the window
     probes: list[Probe] = field(default_factory=list)  # /health, /hello during faults
@@ -196,6 +197,11 @@ class PointRun:
             samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
         samples.in_flight = watch.in_flight(start, end)
         samples.series = samplers["server"].series if "server" in samplers else None
+        if "server" in samplers:
+            trace, opens = samplers["server"].trace, int(start)
+            samples.cpu_per_second = dict(
+                enumerate(resources.per_second(trace, opens, int(end)), start=opens)
+            )
         self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
         return samples
 
@@ -254,6 +260,7 @@ class PointRun:
             resources=_resources(samples.series),
             probes=[(p.at, p.path, p.latency_ms, p.ok) for p in samples.probes] or None,
             open_loop=self.task.load.open_loop,
+            server_cpu_per_second=samples.cpu_per_second,
         )
         return analysis.analyse(window, point)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class TreeSampler:
         self.series = Series() if series else None
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
+        # (Unix time, CPU seconds used since start) at every sample: for per-second CPU.
+        self.trace: list[tuple[float, float]] = []
         self._peak_rss = 0.0
         self._started = 0.0
         self._stop = threading.Event()
@@ -61,6 +64,8 @@ class TreeSampler:
                 continue
             self._last[process.pid] = times.user + times.system
         self._peak_rss = max(self._peak_rss, rss / 2**20)
+        if self._first:
+            self.trace.append((time.time(), self._used()))
         if self.series is not None:
             self.series.at.append(time.time())
             self.series.rss_mb.append(rss / 2**20)
@@ -72,6 +77,7 @@ class TreeSampler:
         self._started = time.monotonic()
         self._sample()
         self._first = dict(self._last)
+        self.trace.append((time.time(), 0.0))
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -99,6 +105,21 @@ class TreeSampler:
         self._sample()
         elapsed = time.monotonic() - self._started
         return (100 * self._used() / elapsed if elapsed > 0 else 0.0), self._peak_rss
+
+
+def per_second(trace: list[tuple[float, float]], start: int, end: int) -> list[float | None]:
+    """CPU % (100 = one core) in each whole second of [start, end) from a sampler's
+    trace, the CPU used at each whole second interpolated between the samples around it
+    (None where the trace does not cover the second)."""
+
+    def used_at(at: float) -> float | None:
+        for (t0, u0), (t1, u1) in itertools.pairwise(trace):
+            if t0 <= at <= t1:
+                return u0 if t1 == t0 else u0 + (u1 - u0) * (at - t0) / (t1 - t0)
+        return None
+
+    marks = [used_at(float(second)) for second in range(start, end + 1)]
+    return [None if a is None or b is None else 100 * (b - a) for a, b in itertools.pairwise(marks)]
 
 
 @dataclass(frozen=True)

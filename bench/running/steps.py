@@ -40,7 +40,7 @@ from bench.running.measure import (
 from bench.running.mockwatch import MockWatch
 from bench.running.plan import MockSettings
 from bench.running.processes import Supervisor
-from bench.running.resources import CoreSampler, Mark, TreeSampler
+from bench.running.resources import CoreSampler, Mark, TreeSampler, per_second
 from bench.running.targets import Target
 from bench.running.upstream import Upstream
 
@@ -216,7 +216,12 @@ class Session:
         busy = None
         if self.cores is not None and first.cores is not None and last.cores is not None:
             busy = self.cores.busy_pct(first.cores, last.cores)
-        return analysis.analyse(replace(window, server_cores_busy_pct=busy), base)
+        cpu = None
+        if "server" in self.samplers:
+            trace = self.samplers["server"].trace
+            cpu = dict(enumerate(per_second(trace, opens, closes), start=opens))
+        window = replace(window, server_cores_busy_pct=busy, server_cpu_per_second=cpu)
+        return analysis.analyse(window, base)
 
     def _window(
         self,
