@@ -107,6 +107,9 @@ class TreeSampler:
         return (100 * self._used() / elapsed if elapsed > 0 else 0.0), self._peak_rss
 
 
+EARLY_S = 0.25  # how late a sampler may start after a whole second and still cover it
+
+
 def per_second(trace: list[tuple[float, float]], start: int, end: int) -> list[float | None]:
     """CPU % (100 = one core) in each whole second of [start, end) from a sampler's
     trace, the CPU used at each whole second interpolated between the samples around it
@@ -116,6 +119,9 @@ def per_second(trace: list[tuple[float, float]], start: int, end: int) -> list[f
         for (t0, u0), (t1, u1) in itertools.pairwise(trace):
             if t0 <= at <= t1:
                 return u0 if t1 == t0 else u0 + (u1 - u0) * (at - t0) / (t1 - t0)
+        # A sampler started just after the window opened: nothing was used before it.
+        if trace and 0 <= trace[0][0] - at <= EARLY_S:
+            return trace[0][1]
         return None
 
     marks = [used_at(float(second)) for second in range(start, end + 1)]
