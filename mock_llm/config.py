@@ -11,7 +11,9 @@ DEFAULT_API_KEY = "sk-mock-local"
 DEFAULT_MODEL = "mock-gpt"
 
 # Fault kinds that are not HTTP status codes (docs/contract.md, the mock's contract).
-FAULT_KINDS = ("stall", "disconnect", "malformed")
+# slow-start: a stream's first token comes half-way through its answer, the rest on their
+# absolute schedule (a late first token, not a longer answer; a whole answer is unchanged).
+FAULT_KINDS = ("stall", "disconnect", "malformed", "slow-start")
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ class Connection(asyncio.Protocol):
             self._stream = action
             self._token = 0
             self._dropped_at = None
-            self._timer = self._loop.call_at(action.start, self._send_first_token)
+            first = action.start + action.first_delay
+            self._timer = self._loop.call_at(first, self._send_first_token)
         elif isinstance(action, Drop):
             self._counted = True
             self._timer = self._loop.call_at(action.at, self._drop)

@@ -56,6 +56,7 @@ class Stream:
     cut: int  # drop the connection before token `cut` (-1: never)
     malformed: int  # send a broken chunk instead of token `malformed` (-1: never)
     drop_after: int = -1  # the client says it drops the stream after this many tokens
+    first_delay: float = 0.0  # slow-start: token 0 this much later, the rest on schedule
 
 
 Action = Reply | Drop | Stall | Stream
@@ -240,6 +241,7 @@ class MockService:
                 cut=n // 2 if fault == "disconnect" else -1,
                 malformed=n // 2 if fault == "malformed" else -1,
                 drop_after=request.drop_after or -1,
+                first_delay=(n - 1) * itl / 2 if fault == "slow-start" else 0.0,
             )
         at = t0 + ttft + (n - 1) * itl
         if fault == "disconnect":

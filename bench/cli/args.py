@@ -110,6 +110,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def fraction_or_one(text: str) -> float:
+    """A share above 0 and at most 1, e.g. 0.99."""
+    value = _number(text, float)
+    _require(0 < value <= 1, f"{text} must be above 0 and at most 1, e.g. 0.99")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     """A whole number of at least 0."""
     value = int(_number(text, int))

@@ -65,6 +65,7 @@ def _add_search_group(parser: argparse.ArgumentParser) -> None:
         type=a.positive_float,
         help="p99 that still counts as served (default: answer latency x 1.25 + 50 ms)",
     )
+    c.add_objective_flags(group, "--slo-p99-ms")
     group.add_argument(
         "--budget-min",
         type=a.positive_float,
@@ -103,6 +104,8 @@ def plan_from_args(args: argparse.Namespace, options: Options | None = None) -> 
         latencies=_latencies(args, options, preset),
         max_users=args.max_users,
         slo_p99_ms=args.slo_p99_ms,
+        slos=args.slo,
+        slo_share=args.slo_share or 0.99,
         budget_min=args.budget_min,
         server_cpus=server_cpus,
         load_cpus=load_cpus,

@@ -256,11 +256,22 @@ def add_machine_group(parser: argparse.ArgumentParser) -> Group:
     return group
 
 
-def add_output_group(parser: argparse.ArgumentParser, bad_points: str) -> Group:
-    """--out, --no-summary and --allow-invalid (accepting a skipped target or `bad_points`)."""
+def add_output_group(
+    parser: argparse.ArgumentParser, bad_points: str, requests: bool = False
+) -> Group:
+    """--out, --no-summary and --allow-invalid (accepting a skipped target or `bad_points`);
+    with `requests`, --save-requests."""
     group = parser.add_argument_group("output and exit status")
     group.add_argument("--out", help="run folder (default results/<run-id>/)")
     group.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
+    if requests:
+        group.add_argument(
+            "--save-requests",
+            action="store_true",
+            help="keep every request: one row each in <out>/requests/<point>.csv.gz, with "
+            "the mock's log of its calls and the services' access lines (bench show RUN "
+            "--requests)",
+        )
     group.add_argument(
         "--allow-invalid",
         action="store_true",
@@ -376,6 +387,7 @@ def options_from_args(args: argparse.Namespace, out: Path) -> Options:
         upstream_url=args.upstream_url,
         upstream_model=args.upstream_model,
         upstream_key=_key_given(args),
+        save_requests=bool(getattr(args, "save_requests", False)),
     )
 
 
@@ -392,6 +404,38 @@ def check_ports(args: argparse.Namespace) -> None:
     for flag, port in ports:
         if not port_is_free(port):
             raise UsageError(f"port {port} is in use; pick another with {flag}")
+
+
+def add_objective_flags(group: Group, e2e_flag: str | None = None) -> None:
+    """--slo and --slo-share: the per-request objectives and the share that must meet them."""
+    also = f" ({e2e_flag} sets e2e too)" if e2e_flag else ""
+    group.add_argument(
+        "--slo",
+        help="per-request objectives, any of ttft=MS,itl=MS,tpot=MS,e2e=MS: a request meets "
+        "ttft when its own first token came within it, itl when its longest gap between "
+        "tokens did (default: the mock's figures x 1.25 + 50 ms; docs/metrics.md)" + also,
+    )
+    group.add_argument(
+        "--slo-share",
+        type=a.fraction_or_one,
+        help="the share of requests that must meet them (0.99)",
+    )
+
+
+def check_requests_folder(options: Options) -> None:
+    """--save-requests: refuse a folder that cannot be written, in one line."""
+    folder = options.requests_dir
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".writable"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--save-requests cannot write {folder}: {exc.strerror or exc}; give another --out"
+        ) from None
 
 
 def check_new_folder(out: Path, instead: str) -> None:

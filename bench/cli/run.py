@@ -28,13 +28,13 @@ def add_parser(sub: a.Subparsers[a.Parser]) -> None:
     )
     c.add_preset_flag(run, PRESETS)
     c.add_target_group(run)
-    c.add_load_group(run)
+    c.add_objective_flags(c.add_load_group(run))
     c.add_mock_group(run)
     c.add_fault_group(run)
     c.add_upstream_group(run)
     c.add_locust_group(run)
     c.add_machine_group(run)
-    output = c.add_output_group(run, "a point failed or is invalid")
+    output = c.add_output_group(run, "a point failed or is invalid", requests=True)
     output.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run")
     c.add_live_group(run)
 
@@ -73,6 +73,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         upstream_timeout_s=args.upstream_timeout,
         seed=load.seed or 0,
         max_outstanding=load.max_outstanding,
+        slos=args.slo,
+        slo_share=args.slo_share or 0.99,
     )
 
 
@@ -123,6 +125,7 @@ def runner_from_args(args: argparse.Namespace) -> Runner:
         c.check_new_folder(out, f"use --resume {out} or another --out")
     plan.check_options(options)
     c.check_ports(args)
+    c.check_requests_folder(options)
     prepare_variants(plan)
     return Runner(plan, options, previous)
 

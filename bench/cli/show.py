@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench.cli.args import Parser, Subparsers, UsageError, console
+from bench.cli.args import Parser, Subparsers, UsageError, console, positive_int
 from bench.reports import export
+from bench.reports.requests import print_requests
 from bench.reports.summary import print_capacity, print_summary
 from bench.results import store
 
@@ -23,6 +24,15 @@ def add_parser(sub: Subparsers[Parser]) -> None:
         help="table (default); json: the run and one object per point; csv: one row per "
         "point. Both carry every figure and each headline figure's 95 %% interval",
     )
+    show.add_argument(
+        "--requests",
+        nargs="?",
+        const=10,
+        type=positive_int,
+        metavar="N",
+        help="the run's saved requests (bench run --save-requests): per point, and the N "
+        "slowest (10) followed by their ID through the service and the upstream",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -33,6 +43,9 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not run.points and not run.capacity:
         raise UsageError(f"{args.run_dir}: the run has no points yet")
+    if args.requests:
+        print_requests(store.results_path(args.run_dir).parent, args.requests, console)
+        return 0
     if args.format == "json":
         print(export.to_json(run))
     elif args.format == "csv":

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
+from bench.locustfiles import plugin
 from bench.locustfiles.knobs import has_detail
 from bench.locustfiles.scenario import ScenarioUser, active, body_failure
 from bench.locustfiles.totals import WithoutDetail
 
 
 class CompleteUser(ScenarioUser):
+    scenario = "complete"
+
     def send(self, context: dict[str, Any]) -> None:
         with self.client.post(
             "/complete",
@@ -24,6 +26,7 @@ class CompleteUser(ScenarioUser):
             name="/complete",
             catch_response=True,
             context=context,
+            headers={"X-Request-ID": context[plugin.REQUEST_ID]},
         ) as response:
             status = response.status_code
             if status >= 400 and not has_detail(response.content):

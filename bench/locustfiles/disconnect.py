@@ -18,6 +18,8 @@ from bench.locustfiles.scenario import active
 
 
 class DisconnectUser(stream.StreamUser):
+    scenario = "disconnect"
+
     def body(self) -> dict[str, object]:
         return active().dropping_body()
 

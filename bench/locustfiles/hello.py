@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.locustfiles import plugin  # noqa: F401  (registers the statistics listeners)
+from bench.locustfiles import plugin
 from bench.locustfiles.scenario import ScenarioUser, body_failure
 
 
 class HelloUser(ScenarioUser):
+    scenario = "hello"
+
     def send(self, context: dict[str, Any]) -> None:
         with self.client.get(
-            "/hello", name="/hello", catch_response=True, context=context
+            "/hello",
+            name="/hello",
+            catch_response=True,
+            context=context,
+            headers={"X-Request-ID": context[plugin.REQUEST_ID]},
         ) as response:
             if problem := body_failure(response.status_code, response.content, "message"):
                 response.failure(problem)

@@ -17,6 +17,7 @@ environment variable as its default:
 | --bench-burstiness | BENCH_BURSTINESS | `gamma` arrivals: the gaps' shape (1 = Poisson, < 1 burstier) | 1 |
 | --bench-seed | BENCH_SEED | open loop: the arrival schedule's seed | 0 |
 | --bench-max-outstanding | BENCH_MAX_OUTSTANDING | open loop: requests in flight per Locust process; an arrival over it is dropped, and counted | 10,000 |
+| --bench-slo | BENCH_SLO | objectives each request is judged against, e.g. `ttft=600,itl=100` (bench.locustfiles.slo) | none |
 | --bench-timeout | BENCH_TIMEOUT_S | connection and network timeout, s | 60 |
 | --bench-drop-after | BENCH_DROP_AFTER | scenario `disconnect`: deltas read before the client hangs up | 3 |
 
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from bench.locustfiles.arrivals import KINDS, Arrivals, Kind
+from bench.locustfiles.slo import Slos
 
 DEFAULT_PROMPT = "Say hello to the benchmark in a few words."
 # The suite's one token default: the mock's --output-tokens, `bench run --mock-tokens`
@@ -63,6 +65,8 @@ ARGUMENTS: tuple[tuple[str, str, type, Any, str], ...] = (
     ("--bench-seed", "BENCH_SEED", int, 0, "open loop: the arrival schedule's seed"),
     ("--bench-max-outstanding", "BENCH_MAX_OUTSTANDING", int, None,
      "open loop: requests in flight per Locust process; arrivals over it are dropped"),
+    ("--bench-slo", "BENCH_SLO", str, None,
+     "objectives each request is judged against, e.g. ttft=600,itl=100 (ms)"),
     ("--bench-timeout", "BENCH_TIMEOUT_S", float, 60.0, "connection and network timeout, s"),
     ("--bench-drop-after", "BENCH_DROP_AFTER", int, DEFAULT_DROP_AFTER,
      "scenario disconnect: deltas read before the client hangs up"),
@@ -85,6 +89,7 @@ class LoadConfig:
     drop_after: int = DEFAULT_DROP_AFTER
     arrivals: Arrivals | None = None  # open loop; None: closed loop
     max_outstanding: int = DEFAULT_MAX_OUTSTANDING
+    slos: Slos | None = None  # the objectives each request is judged against
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LoadConfig:
@@ -102,6 +107,7 @@ class LoadConfig:
             drop_after=int(values.get("bench_drop_after") or DEFAULT_DROP_AFTER),
             arrivals=_arrivals(values),
             max_outstanding=_or_default(values, "bench_max_outstanding", DEFAULT_MAX_OUTSTANDING),
+            slos=Slos.parse(str(values["bench_slo"])) if values.get("bench_slo") else None,
         )
         if config.rate_per_user is not None and config.rate_per_user <= 0:
             raise ValueError(f"--bench-rate-per-user must be > 0, got {config.rate_per_user}")

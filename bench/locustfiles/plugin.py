@@ -38,8 +38,10 @@ its last report only arrive if its final report makes it within that 0.5 s.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import secrets
 import socket
 import time
 from typing import Any
@@ -50,6 +52,9 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from bench.locustfiles.records import FLUSH_S, Record, RequestLog, process_tag
+from bench.locustfiles.slo import RequestFigures, Slos
+from bench.locustfiles.sse import StreamContext
 from bench.locustfiles.totals import Totals, Window, document, error_kind
 from bench.results.files import write_json_atomic
 
@@ -70,6 +75,15 @@ SHARE_MESSAGE = "bench_share"
 
 INTENDED_AT = "bench_intended_at"
 """Context key: the Unix time an open-loop request was meant to be sent."""
+
+REQUEST_ID = "bench_request_id"
+"""Context key: the X-Request-ID the request carried."""
+
+SCENARIO = "bench_scenario"
+"""Context key: the scenario of the user that sent it (which objectives apply)."""
+
+STREAM = "bench_stream"
+"""Context key: a stream's own figures (bench.locustfiles.stream.StreamContext)."""
 
 SHARE_WAIT_S = 10.0
 """How long a worker waits for its share before it sends nothing (and says so)."""
@@ -104,6 +118,11 @@ class _State:
         # gets it from its master, a local runner is the one process.
         self.share: tuple[int, int, float] | None = None
         self.share_given = gevent.event.Event()
+        self.slos: Slos | None = None  # the objectives each request is judged against
+        self.records: RequestLog | None = None  # BENCH_REQUESTS_FILE: every request's row
+        self.request_ids = itertools.count(1)
+        self.process = ""
+        self.id_prefix = f"{secrets.token_hex(3)}-"
 
     def reset(self) -> None:
         self.window = self.remote_window or Window.from_env()
@@ -129,6 +148,16 @@ def record_fidelity(events_received: int, tokens_expected: int, *, at: float | N
     when = time.time() if at is None else at
     if _state.window.contains(when):
         _state.totals.add_fidelity(events_received, tokens_expected, when)
+
+
+def configure(slos: Slos | None) -> None:
+    """The objectives that requests are judged against from now on (None: none)."""
+    _state.slos = slos
+
+
+def next_request_id() -> str:
+    """A new X-Request-ID: this process's random prefix and a counter (a sane token)."""
+    return f"{_state.id_prefix}{next(_state.request_ids):x}"
 
 
 def record_lateness(lateness_ms: float, *, at: float) -> None:
@@ -272,9 +301,32 @@ def _give_shares(runner: MasterRunner) -> None:
         runner.send_message(SHARE_MESSAGE, data, client_id)
 
 
+def _open_records() -> None:
+    """BENCH_REQUESTS_FILE: this process's part of the point's request file."""
+    base = os.environ.get("BENCH_REQUESTS_FILE")
+    if base and _state.records is None and not isinstance(_runner(), MasterRunner):
+        _state.records = RequestLog(base)
+        _state.process = process_tag()
+        gevent.spawn(_flush_records)
+
+
+def _flush_records() -> None:
+    while _state.records is not None:
+        gevent.sleep(FLUSH_S)
+        if _state.records is not None:
+            _state.records.flush()
+
+
+def _close_records() -> None:
+    if _state.records is not None:
+        records, _state.records = _state.records, None
+        records.close()
+
+
 def _on_test_start(**_kwargs: Any) -> None:
     _state.reset()
     _start_live()
+    _open_records()
     runner = _runner()
     if isinstance(runner, MasterRunner) and _state.window.start is not None:
         runner.send_message(
@@ -297,7 +349,10 @@ def _on_request(
     when = time.time() if at is None else at
     if not _state.window.contains(when):
         return
-    intended = context.get(INTENDED_AT) if context else None
+    context = context or {}
+    intended = context.get(INTENDED_AT)
+    response_ms = response_time
+    kind = ""
     if exception is None and intended is not None:
         # Open loop: the response time runs from when the request was meant to be sent.
         response_ms = max((when - intended) * 1000.0, response_time)
@@ -307,6 +362,50 @@ def _on_request(
     else:
         kind = error_kind(exception, getattr(response, "status_code", None))
         _state.totals.add_failure(name, kind, when)
+    stream: StreamContext | None = context.get(STREAM)
+    _judge(context, response_ms, stream, exception is None, when)
+    if _state.records is not None:
+        _state.records.write(_record(context, stream, when, response_time, response, kind, _kwargs))
+
+
+def _judge(
+    context: dict[str, Any], e2e_ms: float, stream: StreamContext | None, ok: bool, when: float
+) -> None:
+    """Count the request against the objectives that apply to its scenario."""
+    slos, scenario = _state.slos, context.get(SCENARIO)
+    if slos is None or scenario is None or not slos.applying(scenario):
+        return
+    figures = None
+    if ok:
+        figures = RequestFigures(e2e_ms, *(stream.figures() if stream else (None, None, None)))
+    _state.totals.add_judged(slos.judge(scenario, figures), when)
+
+
+def _record(
+    context: dict[str, Any],
+    stream: StreamContext | None,
+    ended: float,
+    response_time: float,
+    response: Any,
+    kind: str,
+    event: dict[str, Any],
+) -> Record:
+    started = event.get("start_time")
+    status = getattr(response, "status_code", None) or 0
+    return Record(
+        request_id=str(context.get(REQUEST_ID, "")),
+        process=_state.process,
+        intended_at=context.get(INTENDED_AT),
+        sent_at=float(started) if started is not None else ended - response_time / 1000,
+        first_byte_at=stream.first_byte_at if stream else None,
+        first_token_at=stream.first_token_at if stream else None,
+        last_token_at=stream.last_token_at if stream else None,
+        ended_at=ended,
+        status=int(status),
+        error=kind,
+        tokens=stream.tokens if stream else None,
+        bytes=event.get("response_length"),
+    )
 
 
 def _on_report_to_master(data: dict[str, Any], **_kwargs: Any) -> None:
@@ -322,12 +421,14 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_kwargs: Any) -> N
 
 def _on_test_stop(**_kwargs: Any) -> None:
     _stop_live()
+    _close_records()
     _state.stopped_at = time.time()
     if not isinstance(_runner(), MasterRunner):  # the master's workers have not all reported yet
         _write_result()
 
 
 def _on_quit(**_kwargs: Any) -> None:
+    _close_records()
     _write_result()
 
 

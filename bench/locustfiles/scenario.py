@@ -90,15 +90,22 @@ class ScenarioUser(FastHttpUser):
     def wait_time(self) -> float:
         return active().wait_time()(self)
 
+    scenario = ""  # which objectives apply to its requests (bench.locustfiles.slo)
+
     def send(self, context: dict[str, Any]) -> None:
-        """Send one request of the scenario."""
+        """Send one request of the scenario; `context` goes with its Locust event."""
         raise NotImplementedError
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        """A new request's context: its ID (the X-Request-ID it sends) and scenario."""
+        return {plugin.REQUEST_ID: plugin.next_request_id(), plugin.SCENARIO: self.scenario,
+                **extra}  # fmt: skip
 
     @task
     def turn(self) -> None:
         """Closed loop: one request. Open loop: the dispatcher's whole schedule."""
         if active().arrivals is None:
-            self.send({})
+            self.send(self.context())
         elif _Active.dispatcher in (None, self):
             _Active.dispatcher = self
             self._dispatch()
@@ -143,7 +150,7 @@ class ScenarioUser(FastHttpUser):
         plugin.record_lateness((sent - intended) * 1000.0, at=sent)
         plugin.record_outstanding(self._in_flight, at=sent)
         try:
-            self.send({plugin.INTENDED_AT: intended})
+            self.send(self.context(**{plugin.INTENDED_AT: intended}))
         except Exception:  # a scenario's bug must not end the dispatch
             logger.exception("an open-loop request failed outside its own checks")
         finally:
@@ -161,6 +168,7 @@ def _activate(environment: Environment, **_kwargs: Any) -> None:
     options = environment.parsed_options
     if options is not None:
         _Active.config = LoadConfig.from_values(vars(options))
+    plugin.configure(_Active.config.slos)
     _Active.dispatcher = None
     _Active.epoch, _Active.since = 0, 0.0
 

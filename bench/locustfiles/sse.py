@@ -222,3 +222,44 @@ def _delta(value: str) -> str | None:
         return None
     text: str = data["delta"]
     return text
+
+
+@dataclass(frozen=True)
+class StreamContext:
+    """What the plugin needs of one stream beside its E2E: its token figures (ms, from
+    the request's intended send in open loop) and its moments (Unix s), for its
+    objectives and its row in the request file."""
+
+    ttft_ms: float | None
+    itl_max_ms: float | None
+    tpot_ms: float | None
+    tokens: int
+    first_byte_at: float | None
+    first_token_at: float | None
+    last_token_at: float | None
+
+    def figures(self) -> tuple[float | None, float | None, float | None]:
+        """TTFT, the longest gap between tokens, TPOT: as RequestFigures takes them."""
+        return self.ttft_ms, self.itl_max_ms, self.tpot_ms
+
+    @classmethod
+    def of(
+        cls, figures: StreamFigures, timing: StreamTiming, sent: float, started_at: float,
+        headers_at: float | None,
+    ) -> StreamContext:  # fmt: skip
+        """From a stream's figures and its timing (perf_counter from `sent`, which was the
+        wall-clock `started_at`)."""
+
+        def wall(at: float | None) -> float | None:
+            return None if at is None else started_at + (at - sent)
+
+        times = timing.token_times
+        return cls(
+            figures.ttft_ms,
+            max(figures.itl_ms) if figures.itl_ms else None,
+            figures.tpot_ms,
+            len(times),
+            wall(headers_at),
+            wall(times[0]) if times else None,
+            wall(times[-1]) if times else None,
+        )

@@ -19,7 +19,13 @@ from locust.contrib.fasthttp import ResponseContextManager
 from bench.locustfiles import plugin
 from bench.locustfiles.knobs import has_detail
 from bench.locustfiles.scenario import ScenarioUser, active
-from bench.locustfiles.sse import StreamFailure, StreamFigures, StreamTiming, read_stream
+from bench.locustfiles.sse import (
+    StreamContext,
+    StreamFailure,
+    StreamFigures,
+    StreamTiming,
+    read_stream,
+)
 from bench.locustfiles.totals import WithoutDetail
 
 PATH = "/complete/stream"
@@ -28,6 +34,8 @@ HEADERS = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
 
 
 class StreamUser(ScenarioUser):
+    scenario = "stream"
+
     def body(self) -> dict[str, object]:
         return active().body()
 
@@ -42,28 +50,35 @@ class StreamUser(ScenarioUser):
         # catch_response=True holds back Locust's own event, which would time the
         # headers only; one event for the whole stream is fired below instead.
         response = self.client.post(
-            PATH, json=self.body(), headers=HEADERS, stream=True, catch_response=True
-        )
+            PATH, json=self.body(), headers=self.headers(context), stream=True,
+            catch_response=True,
+        )  # fmt: skip
+        headers_at = time.perf_counter()
         timing = _read(response, self.stop_after)
         completed_at = time.time()
         figures = StreamFigures.of(sent, timing)
+        intended = context.get(plugin.INTENDED_AT)
+        if intended is not None:  # open loop: the first token counts from the intended send
+            figures = figures.late_by((start_time - intended) * 1000.0)
+        stream = StreamContext.of(figures, timing, sent, start_time, headers_at)
         self.environment.events.request.fire(
             request_type="POST",
             name=PATH,
-            response_time=figures.e2e_ms,
+            response_time=(timing.end - sent) * 1000.0,
             response_length=timing.n_bytes,
             response=response,
-            context={**context, plugin.COMPLETED_AT: completed_at},
+            context={**context, plugin.COMPLETED_AT: completed_at, plugin.STREAM: stream},
             exception=timing.error,
             start_time=start_time,
             url=f"{self.host}{PATH}",
         )
         if timing.error is None and self.stop_after is None:
             expected = active().expected_deltas(timing.tokens_used)
-            intended = context.get(plugin.INTENDED_AT)
-            if intended is not None:  # open loop: the first token counts from the intended send
-                figures = figures.late_by((start_time - intended) * 1000.0)
             self._record(figures, len(timing.token_times), expected, completed_at, start_time)
+
+    def headers(self, context: dict[str, Any]) -> dict[str, str]:
+        """The stream's headers, with the request's ID."""
+        return {**HEADERS, "X-Request-ID": str(context.get(plugin.REQUEST_ID, ""))}
 
     def _record(
         self, figures: StreamFigures, events: int, expected: int, at: float, _start: float

@@ -17,6 +17,7 @@ The document written to BENCH_RESULT_FILE:
      "stream": {"ttft": histogram, "tpot": histogram, "itl": histogram,
                 "fidelity": {"events": int, "expected": int, "streams": int}},
      "open": {"lateness": histogram, "dropped": int, "outstanding": int},
+     "slo": {"judged": int, "met": int, "by": {name: int}},
      "series": {"<unix second>": {"requests": ..., "stream": ..., "open": ...}, ...}}
 
 `count` and `latency` cover successful requests; `errors` counts failures by kind
@@ -28,6 +29,10 @@ holds the generator's lateness (actual - intended send, recorded when sent), the
 arrivals dropped because the requests in flight were at their cap (recorded at their
 intended time), and the most requests in flight at once (in one second: the sum of the
 processes' peaks, an upper bound; over several seconds: the largest second's).
+
+With objectives (bench.locustfiles.slo), `slo` counts the requests judged (successes and
+failures, when they completed), those that met every objective that applies, and, by
+objective, those that met it.
 """
 
 from __future__ import annotations
@@ -130,6 +135,9 @@ class Bucket:
         self.lateness = Histogram()  # open loop: actual - intended send, ms
         self.dropped = 0  # open loop: arrivals over the cap of requests in flight
         self.outstanding = 0  # open loop: the most requests in flight at once
+        self.judged = 0  # requests judged against the objectives
+        self.met = 0  # ... that met every one that applies
+        self.met_by: dict[str, int] = {}  # ... that met each
 
     def _request(self, name: str) -> RequestTotals:
         totals = self.requests.get(name)
@@ -153,6 +161,12 @@ class Bucket:
             raise ValueError(f"unknown stream metric {metric!r}, expected one of {STREAM_METRICS}")
         self.stream[metric].record(value_ms)
 
+    def add_judged(self, met: dict[str, bool]) -> None:
+        self.judged += 1
+        self.met += all(met.values())
+        for name, ok in met.items():
+            self.met_by[name] = self.met_by.get(name, 0) + ok
+
     def add_fidelity(self, events_received: int, tokens_expected: int) -> None:
         self.events += events_received
         self.expected += tokens_expected
@@ -174,6 +188,10 @@ class Bucket:
             self.outstanding += other.outstanding
         else:
             self.outstanding = max(self.outstanding, other.outstanding)
+        self.judged += other.judged
+        self.met += other.met
+        for name, n in other.met_by.items():
+            self.met_by[name] = self.met_by.get(name, 0) + n
 
     def to_dict(self) -> dict[str, Any]:
         """Return {"requests": ..., "stream": ..., "open": ...} as in the module docstring."""
@@ -189,7 +207,8 @@ class Bucket:
             "dropped": self.dropped,
             "outstanding": self.outstanding,
         }
-        return {"requests": requests, "stream": stream, "open": opened}
+        slo = {"judged": self.judged, "met": self.met, "by": dict(sorted(self.met_by.items()))}
+        return {"requests": requests, "stream": stream, "open": opened, "slo": slo}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Bucket:
@@ -202,6 +221,10 @@ class Bucket:
         totals.events = int(fidelity["events"])
         totals.expected = int(fidelity["expected"])
         totals.streams = int(fidelity["streams"])
+        slo = data.get("slo") or {}
+        if slo:
+            totals.judged, totals.met = int(slo["judged"]), int(slo["met"])
+            totals.met_by = {str(k): int(v) for k, v in slo["by"].items()}
         opened = data.get("open") or {}
         if opened:
             totals.lateness = Histogram.from_dict(opened["lateness"])
@@ -240,6 +263,9 @@ class Totals:
 
     def add_lateness(self, lateness_ms: float, when: float) -> None:
         self.at(when).lateness.record(max(lateness_ms, 0.0))
+
+    def add_judged(self, met: dict[str, bool], when: float) -> None:
+        self.at(when).add_judged(met)
 
     def add_dropped(self, when: float) -> None:
         self.at(when).dropped += 1

@@ -19,6 +19,7 @@ from bench.results.faults import Cancel, FaultPlan, Faults
 from bench.results.histogram import Histogram
 from bench.results.model import (
     IO_BOUND,
+    Objectives,
     Percentiles,
     PerSecond,
     Point,
@@ -98,6 +99,7 @@ class Window:
     # capacity step, whose verdict rests on its p99's interval instead, needs one.
     window_p99s: float = limits.WINDOW_P99S
     server_cpu_per_second: dict[int, float | None] | None = None  # Unix second -> CPU %
+    objectives: Objectives | None = None  # what each request was judged against
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -161,6 +163,7 @@ def analyse(window: Window, identity: Point) -> Point:
         cancel=window.cancel,
         **_stream_figures(window),
         **_open_figures(window, entry),
+        **_objective_figures(window),
     )
     figured = replace(measured, **_derived_figures(window, measured))
     figured = replace(
@@ -173,6 +176,21 @@ def analyse(window: Window, identity: Point) -> Point:
         warnings=warnings,
         limit=limits.classify(figured, window.upstream_latency_ms or None, window.window_p99s),
     )
+
+
+def _objective_figures(window: Window) -> dict[str, Any]:
+    """With objectives: the requests judged, those that met all, each; goodput."""
+    if window.objectives is None:
+        return {}
+    slo = window.locust.get("slo") or {}
+    met = int(slo.get("met", 0))
+    return {
+        "objectives": window.objectives,
+        "judged": int(slo.get("judged", 0)),
+        "met": met,
+        "met_by": {str(k): int(v) for k, v in (slo.get("by") or {}).items()},
+        "goodput_rps": met / window.window_s if window.window_s > 0 else 0.0,
+    }
 
 
 def _open_figures(window: Window, entry: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +290,7 @@ def per_second(
     summaries: list[dict[str, Any]] = []
     ttft: list[float | None] = []
     outstanding: list[int] = []
+    met: list[int] = []
     for second in range(start, stop):
         bucket = series.get(str(second)) or {}
         entry = bucket.get("requests", {}).get(name, {})
@@ -282,6 +301,7 @@ def per_second(
         first = _histogram((bucket.get("stream") or {}).get("ttft"))
         ttft.append(first.summary().get("p50") if first else None)
         outstanding.append(int((bucket.get("open") or {}).get("outstanding", 0)))
+        met.append(int((bucket.get("slo") or {}).get("met", 0)))
     return PerSecond(
         start,
         tuple(requests),
@@ -293,6 +313,7 @@ def per_second(
         tuple(ttft) if name == REQUEST_NAMES["stream"] else None,
         tuple(outstanding) if open_loop else None,
         tuple(cpu.get(second) for second in range(start, stop)) if cpu else None,
+        tuple(met) if any((b.get("slo") or {}).get("judged") for b in series.values()) else None,
     )
 
 

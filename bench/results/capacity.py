@@ -33,8 +33,8 @@ from typing import Literal
 
 from scipy.stats import t as student_t
 
-from bench.results import analysis, limits
-from bench.results.model import Capacity, Figure, Limit, Point
+from bench.results import analysis, limits, quantiles
+from bench.results.model import Capacity, Figure, Limit, Objectives, Point
 
 SLO_FACTOR = 1.25
 SLO_SLACK_MS = 50.0
@@ -68,11 +68,21 @@ def default_slo_ms(answer_latency_ms: float) -> float:
 
 @dataclass(frozen=True)
 class Criteria:
-    """When a step counts as served (its p99 within the SLO) and as held."""
+    """When a step counts as served (its requests within the objectives) and as held.
+
+    With `objectives` (what the generator judged each request against: a complete's whole
+    answer, a stream's first token and gaps), `share` of the requests must meet every one
+    that applies; without, p99 must be within `slo_p99_ms`. The two are one rule: p99
+    within a limit means 99 % of the requests within it, and the interval of a quantile
+    and the count of requests within its limit give the same verdict (bench.results.
+    quantiles: the u-th smallest answer is within the limit when u answers are).
+    """
 
     slo_p99_ms: float
+    share: float = 0.99
     max_error_share: float = MAX_ERROR_SHARE
     min_efficiency: float = MIN_EFFICIENCY
+    objectives: Objectives | None = None
 
     def verdict(self, point: Point, final: bool) -> Verdict | None:
         """The step's verdict, or None while it needs more time (never when `final`).
@@ -94,6 +104,8 @@ class Criteria:
             return "failed" if final or not point.ok else None
         if point.failed_requests / total > self.max_error_share and (final or total >= 100):
             return "failed"
+        if point.judged:
+            return self._counted(point.judged, point.met or 0, final)
         low, high = point.p99_low_ms, point.p99_high_ms
         if low is not None and low > self.slo_p99_ms:
             return "failed"
@@ -106,6 +118,20 @@ class Criteria:
         if high is None and slowest is not None and slowest <= self.slo_p99_ms:
             return "within"
         return "undecided"
+
+    def _counted(
+        self, judged: int, met: int, final: bool
+    ) -> Literal["within", "failed", "undecided"] | None:
+        """`met` of `judged` requests met every objective: is the share met, at 95 %?"""
+        low, high = quantiles.ranks(judged, self.share)
+        if met < low:
+            return "failed"
+        if high is not None and met >= high:
+            return "within"
+        if not final:
+            return None
+        # Too few requests to bound the share: within only if every one met them.
+        return "within" if high is None and met == judged else "undecided"
 
     def _held(self, point: Point) -> bool:
         if point.load.open_loop:

@@ -219,6 +219,27 @@ class PerSecond:
     # The server tree's CPU (100 % = one core) in each second: CPU per request from one
     # window's seconds (bench.results.intervals).
     server_cpu_pct: tuple[float | None, ...] | None = None
+    # With objectives: the requests that met every one, second by second (goodput).
+    met: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Objectives:
+    """Per-request objectives in ms (None: not an objective): a request meets `ttft` when
+    its own first token came within it, `itl` when its longest gap between tokens did,
+    `tpot` when its mean time per output token did, `e2e` when its whole answer did
+    (bench.locustfiles.slo judges them as each request completes)."""
+
+    ttft_ms: float | None = None
+    itl_ms: float | None = None
+    tpot_ms: float | None = None
+    e2e_ms: float | None = None
+
+    def text(self) -> str:
+        """`ttft=600,itl=100`: how `--slo` writes them."""
+        named = (("ttft", self.ttft_ms), ("itl", self.itl_ms), ("tpot", self.tpot_ms),
+                 ("e2e", self.e2e_ms))  # fmt: skip
+        return ",".join(f"{name}={value:g}" for name, value in named if value is not None)
 
 
 @dataclass(frozen=True)
@@ -292,6 +313,12 @@ class Point:
     sent: int | None = None
     dropped: int | None = None
     outstanding_peak: int | None = None
+    # Objectives (`--slo`): what each request was judged against, how many were judged
+    # (successes and failures), how many met every objective that applies, and each.
+    objectives: Objectives | None = None
+    judged: int | None = None
+    met: int | None = None
+    met_by: Mapping[str, int] = field(default_factory=dict)
     seconds: PerSecond | None = None  # whole seconds only: intervals from one window
     # Injected upstream faults, client disconnects, a soak's resources (bench.results.faults).
     faults: Faults | None = None
@@ -304,6 +331,7 @@ class Point:
     model_efficiency: float | None = None
     rate_shortfall: float | None = None
     cpu_us_per_request: float | None = None
+    goodput_rps: float | None = None  # requests a second that met every objective
     # Verdicts.
     warnings: tuple[Warning, ...] = written(())
     limit: Limit | None = None
@@ -319,6 +347,13 @@ class Point:
     def valid(self) -> bool:
         """Finished, and no warning invalidates it."""
         return self.ok and not any(w.invalid for w in self.warnings)
+
+    @property
+    def met_share(self) -> float | None:
+        """The share of the requests judged that met every objective."""
+        if not self.judged or self.met is None:
+            return None
+        return self.met / self.judged
 
     @property
     def level(self) -> Level:
@@ -629,6 +664,9 @@ class Capacity:
     max_users: int
     server_cores: int
     points: list[Point] = field(default_factory=list)
+    # What each step's requests were judged against, and the share that had to meet it.
+    objectives: Objectives | None = None
+    slo_share: float = 0.99
     saturation: Figure | None = None
     goodput: Figure | None = None
     in_flight: Figure | None = None

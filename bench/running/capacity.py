@@ -26,8 +26,17 @@ from typing import Any
 
 from bench.locustfiles.knobs import DEFAULT_TOKENS
 from bench.results import capacity, store
-from bench.results.model import CAPACITY_SCENARIOS, Capacity, LatencyModel, Load, Point, Run
+from bench.results.model import (
+    CAPACITY_SCENARIOS,
+    Capacity,
+    LatencyModel,
+    Load,
+    Objectives,
+    Point,
+    Run,
+)
 from bench.results.model import Skipped as SkippedTarget
+from bench.running import objectives
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
 from bench.running.measure import Server
 from bench.running.observe import Observer
@@ -77,6 +86,10 @@ class CapacityPlan:
     latencies: list[str] = field(default_factory=lambda: list(DEFAULT_LATENCIES))
     max_users: int = MAX_USERS
     slo_p99_ms: float | None = None
+    # Per-request objectives beside the SLO on p99 (bench.running.objectives.for_capacity)
+    # and the share of requests that must meet them.
+    slos: str | None = None
+    slo_share: float = 0.99
     budget_min: float | None = None
     server_cpus: list[int] = field(default_factory=list)
     load_cpus: list[int] = field(default_factory=list)
@@ -102,6 +115,8 @@ class CapacityPlan:
             "give --latencies or the --mock-* flags, not both",
         )
         check_cores(self.server_cpus, self.load_cpus)
+        objectives.check(self.slos, self.scenarios)
+        require(0 < self.slo_share <= 1, f"--slo-share must be in (0, 1], not {self.slo_share:g}")
 
     def check_options(self, options: Options) -> None:
         """The rules between what is searched and where: a deployment, another upstream."""
@@ -261,7 +276,13 @@ class Search:
         # A suffered latency (a real upstream) is measured by a probe at one user first.
         self.answer_ms = latency.latency_ms()
         self.slowest_ms = latency.p99_latency_ms()
-        self.criteria = capacity.Criteria(ctx.plan.slo_ms(latency))
+        self.criteria = self._criteria(ctx.plan.slo_ms(latency))
+
+    def _criteria(self, slo_p99_ms: float) -> capacity.Criteria:
+        plan = self.ctx.plan
+        found = objectives.for_capacity(plan.slos, slo_p99_ms, self.latency, self.scenario,
+                                        plan.slo_p99_ms is not None)  # fmt: skip
+        return capacity.Criteria(slo_p99_ms, plan.slo_share, objectives=found)
 
     def search(self, server: Server) -> Server | None:
         """Search; append the result to the run; return the server for the next search."""
@@ -272,6 +293,8 @@ class Search:
             slo_p99_ms=self.criteria.slo_p99_ms,
             max_users=self.ctx.plan.max_users,
             server_cores=len(self.ctx.where.server_cpus),
+            objectives=self.criteria.objectives,
+            slo_share=self.criteria.share,
         )
         self.results.capacity.append(self.found)
         current: Server | None = server
@@ -305,7 +328,7 @@ class Search:
         """Measure a suffered latency at one user: it sets the ceilings and the SLO."""
         # Generous until measured: a probe at one user is judged against no real SLO.
         self.answer_ms = self.slowest_ms = 10_000.0
-        self.criteria = capacity.Criteria(10_000.0)
+        self.criteria = capacity.Criteria(10_000.0, objectives=Objectives(e2e_ms=10_000.0))
         once = capacity.UserSearch([1], 1, refine=False)
         current, unfinished = self._phase(server, "probe", once.next, once.record)
         probe = [p for p in self.found.points if p.ok and p.latency_ms is not None]
@@ -316,8 +339,9 @@ class Search:
         p99 = measured.p99 or self.answer_ms
         self.slowest_ms = p99
         slo = self.ctx.plan.slo_p99_ms or capacity.default_slo_ms(p99)
-        self.criteria = capacity.Criteria(slo)
+        self.criteria = self._criteria(slo)
         self.found.slo_p99_ms = slo
+        self.found.objectives = self.criteria.objectives
         self.found.latency = replace(
             self.found.latency, answer_ms=self.answer_ms, p99_ms=p99, measured=True
         )

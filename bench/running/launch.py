@@ -50,6 +50,7 @@ class Where:
     target_url: str | None = None
     # Settings of the targets the runner starts, e.g. LLM_TIMEOUT_S (--upstream-timeout).
     target_env: tuple[tuple[str, str], ...] = ()
+    requests_dir: Path | None = None  # --save-requests: where the mock logs its calls
 
     @property
     def mock_base(self) -> str | None:
@@ -64,6 +65,9 @@ def start_mock(
     if where.upstream.kind != "mock":
         return None
     args = ["-m", "mock_llm", "--port", str(where.mock_port), "--api-key", MOCK_KEY]
+    if where.requests_dir is not None:
+        where.requests_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--request-log", str(where.requests_dir / MOCK_REQUESTS)]
     log = where.out / "logs" / "mock.log"
     proc = supervisor.start([*args, *mock.mock_args()], where.load_cpus, {}, log)
     try:
@@ -72,6 +76,9 @@ def start_mock(
         supervisor.stop(proc)
         raise RuntimeError(f"the mock LLM did not start: {exc}\n{log_tail(log)}") from None
     return proc
+
+
+MOCK_REQUESTS = "mock.csv"  # the mock's request log, beside the points' request files
 
 
 class Skipped(Exception):

@@ -19,7 +19,7 @@ from typing import Any
 from bench.results import analysis
 from bench.results.faults import Cancel, cancel_from_stats
 from bench.results.model import Load, Point
-from bench.running import faults, mockwatch, resources
+from bench.running import faults, mockwatch, objectives, requests, resources
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockCounts, MockWatch
 from bench.running.observe import Observer, Watched
@@ -94,6 +94,7 @@ class PointRun:
         upstream: Upstream,
         mock_pid: int | None,
         observer: Observer | None = None,
+        requests_dir: Path | None = None,
     ) -> None:
         self.plan = plan
         self.supervisor = supervisor
@@ -108,6 +109,11 @@ class PointRun:
         # A live view (--live) watches: Locust then rewrites this file every second.
         self.observer = observer
         self.live_file = folder / "live.json"
+        # --save-requests: every request of the point, joined into requests/<point>.csv.gz.
+        self.requests = requests_dir / folder.name if requests_dir else None
+        self.objectives = objectives.for_scenario(
+            plan.slos, plan.mock, task.scenario, upstream.latency_set
+        )
 
     # --- the steps ---------------------------------------------------------------
 
@@ -128,6 +134,8 @@ class PointRun:
                 self.supervisor.stop(locust)
         finally:
             faults.disarm(self.mock_base, self.plan.faults)
+            if self.requests is not None:
+                requests.join_parts(self.requests)
         return self._result(server, samples)
 
     def _start_locust(self, base_url: str, start: float, end: float) -> subprocess.Popen[bytes]:
@@ -136,10 +144,12 @@ class PointRun:
             "BENCH_WINDOW_END": f"{end:.6f}",
             "BENCH_RESULT_FILE": str(self.result_file),
             **({"BENCH_LIVE_FILE": str(self.live_file)} if self.observer else {}),
+            **({"BENCH_REQUESTS_FILE": str(self.requests)} if self.requests else {}),
         }
         args = locust_command(self.plan, self.task.scenario, base_url, self.users, self.timing)
         drop = self.plan.drop_after if self.task.scenario == "disconnect" else None
         args += [*scenario_args(self.plan.mock, self.upstream, drop), *self.pacing]
+        args += objectives.knob(self.objectives)
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
 
@@ -261,6 +271,7 @@ class PointRun:
             probes=[(p.at, p.path, p.latency_ms, p.ok) for p in samples.probes] or None,
             open_loop=self.task.load.open_loop,
             server_cpu_per_second=samples.cpu_per_second,
+            objectives=self.objectives,
         )
         return analysis.analyse(window, point)
 

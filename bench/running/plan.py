@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bench.locustfiles.knobs import DEFAULT_DROP_AFTER, DEFAULT_PROMPT, DEFAULT_TOKENS
 from bench.results.faults import FaultPlan
 from bench.results.model import DEFAULT_SCENARIOS, SCENARIOS, Load
+from bench.running import objectives
 from bench.running.cpus import usable_cpus
 from bench.running.rules import PlanError, require
 from bench.running.targets import (
@@ -150,6 +151,10 @@ class Plan:
     # in flight (None: the scenario's own, DEFAULT_MAX_OUTSTANDING).
     seed: int = 0
     max_outstanding: int | None = None
+    # Per-request objectives (`--slo ttft=600,itl=100`; None: the defaults of
+    # bench.running.objectives), and the share of requests that must meet them.
+    slos: str | None = None
+    slo_share: float = 0.99
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -162,6 +167,8 @@ class Plan:
         check_cores(self.server_cpus, self.load_cpus)
         self._check_fault_window()
         self._check_rates()
+        objectives.check(self.slos, self.scenarios)
+        require(0 < self.slo_share <= 1, f"--slo-share must be in (0, 1], not {self.slo_share:g}")
 
     def generator_processes(self) -> int:
         """The Locust processes that make the load: the master's workers, or this host's."""

@@ -46,6 +46,13 @@ class Options:
     upstream_url: str | None = None
     upstream_model: str | None = None
     upstream_key: str | None = field(default=None, repr=False)
+    # Every request's row into <out>/requests/, the mock's request log and the services'
+    # access lines beside them (bench.running.requests).
+    save_requests: bool = False
+
+    @property
+    def requests_dir(self) -> Path | None:
+        return self.out / "requests" if self.save_requests else None
 
     def __post_init__(self) -> None:
         """Refuse settings that contradict each other about the upstream (PlanError)."""
@@ -179,7 +186,8 @@ class Runner:
             plan.load_cpus,
             options.upstream(),
             options.target_url,
-            plan.target_env(),
+            plan.target_env() + (("REQUEST_LOG", "1"),) * options.save_requests,
+            options.requests_dir,
         )
         self.launcher = Launcher(self.supervisor, self.where, plan.mock.tokens)
         self._mock_proc: subprocess.Popen[bytes] | None = None
@@ -302,6 +310,7 @@ class Runner:
             self.where.upstream,
             mock_pid,
             self.options.observer,
+            self.options.requests_dir,
         )
 
     def _annotate(self, point: Point) -> Point:

@@ -27,6 +27,7 @@ from bench.results import analysis
 from bench.results.capacity import Criteria
 from bench.results.files import write_json_atomic
 from bench.results.model import Load, Point
+from bench.running import objectives
 from bench.running.cpus import child_nofile
 from bench.running.measure import (
     LOCUSTFILES,
@@ -254,6 +255,7 @@ class Session:
             open_loop=load.open_loop,
             # The verdict rests on p99's interval; a window of one p99 holds its answers.
             window_p99s=1.0,
+            objectives=self.phase.criteria.objectives,
         )
 
     # --- the process and its files ----------------------------------------------------
@@ -268,7 +270,7 @@ class Session:
         else:
             extra = ["-u", "1", "-r", "1", *arrival_args(load, 0, None)]
         args = ["-m", "locust", "-f", files, "--headless", "--host", self.server.base_url,
-                "--loglevel", "WARNING", *extra,
+                "--loglevel", "WARNING", *extra, *objectives.knob(phase.criteria.objectives),
                 *scenario_args(phase.latency, phase.upstream)]  # fmt: skip
         return self.supervisor.start(args, phase.load_cpus, env, self.folder / "locust.log")
 

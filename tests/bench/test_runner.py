@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 import pytest
 
-from bench.results import store
+from bench.results import requests, store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT, free_port, mock_llm, running
 
@@ -284,3 +284,34 @@ def test_open_loop_arrivals_show_the_queue_that_closed_loops_hide(tmp_path: Path
     assert outstanding[-1] > outstanding[0] + 40  # 10 a second for 8 s, minus noise
     assert over.service_ms is not None and over.lateness_ms is not None
     assert (over.lateness_ms.p99 or 0) < 50.0  # the generator kept its schedule
+
+
+@pytest.mark.measures
+def test_a_late_first_token_fails_ttft_not_e2e_and_each_request_can_be_followed(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    done = _run(
+        out, "--targets", "fastapi-uvicorn", "--scenarios", "stream", "--users", "20",
+        "--mock-ttft-ms", "100", "--mock-itl-ms", "50", "--mock-tokens", "20",
+        "--mock-error-rate", "0.1", "--mock-error-codes", "slow-start",
+        "--duration", "6", "--warmup", "1", "--save-requests",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    [point] = store.load(out).points
+    # One stream in ten (about 12 of about 120: at least 4 sigma from none) has its first
+    # token half-way through its 1-s answer: TTFT fails for it, its whole answer does not.
+    assert point.objectives is not None and point.judged and point.met is not None
+    assert point.objectives.ttft_ms == 175.0 and point.objectives.e2e_ms == 1362.5
+    ttft_share = point.met_by["ttft"] / point.judged
+    assert 0.7 < ttft_share < 0.99 and point.met_by["e2e"] == point.judged
+    assert point.met == point.met_by["ttft"]  # met every objective: the TTFT decides
+    assert point.goodput_rps == pytest.approx(point.met / point.window_s)
+    # A late stream, followed by its ID: the client's row, the service's access line and
+    # the mock's record of the upstream call.
+    rows = [r for r in requests.read(out) if r.first_token_at and r.sent_at]
+    late = max(rows, key=lambda r: (r.first_token_at or 0) - (r.sent_at or 0))
+    [followed] = requests.follow(out, [late])
+    assert followed.service_ms is not None and followed.upstream is not None
+    assert followed.upstream.first_token_at is not None
+    assert followed.upstream.first_token_at - followed.upstream.received_at > 0.4
