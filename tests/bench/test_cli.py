@@ -137,6 +137,17 @@ def test_the_plan_skips_scenarios_a_target_lacks() -> None:
         ),
         (["run", "--soak", "1", "--duration", "30"], "drop --duration"),
         (["run", "--drop-after", "0"], "must be at least 1"),
+        (["run", "--rate", "0"], "positive"),
+        (["run", "--arrivals", "poisson"], "give --rate R"),
+        (["run", "--seed", "3", "--users", "5"], "give --rate R"),
+        (["run", "--rate", "10", "--burstiness", "0.5"], "add --arrivals gamma"),
+        (["run", "--rate", "10", "--arrivals", "gamma", "--burstiness", "0"], "positive"),
+        (["run", "--rate", "5000"], "give --locust-processes 4"),
+        (["run", "--slo", "ttfb=100"], "unknown SLO 'ttfb'"),
+        (["run", "--slo", "ttft=-1"], "positive number"),
+        (["run", "--slo", "ttft=300", "--scenarios", "complete"], "none of them is planned"),
+        (["run", "--slo-share", "1.5"], "at most 1"),
+        (["capacity", "--slo", "itl=0"], "positive number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -229,3 +240,15 @@ def test_the_help_of_run_and_capacity_is_grouped(bench_cli: Callable[..., Done])
     capacity = bench_cli("capacity", "--help").stdout
     assert "\nthe search:" in capacity and "\nLocust" not in capacity
     assert "capacity (every realistic target), capacity-quick" in capacity
+
+
+def test_save_requests_into_a_folder_it_cannot_write_is_one_line(
+    bench_cli: Callable[..., Done], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "run"
+    blocked.mkdir()
+    (blocked / "requests").write_text("a file where the folder would go")
+    done = bench_cli("run", "--save-requests", "--out", str(blocked))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--save-requests cannot write" in lines[0]
