@@ -20,6 +20,7 @@ from bench.results.histogram import Histogram
 from bench.results.model import (
     IO_BOUND,
     Objectives,
+    Telemetry,
     Percentiles,
     PerSecond,
     Point,
@@ -100,6 +101,7 @@ class Window:
     window_p99s: float = limits.WINDOW_P99S
     server_cpu_per_second: dict[int, float | None] | None = None  # Unix second -> CPU %
     objectives: Objectives | None = None  # what each request was judged against
+    telemetry: Telemetry | None = None  # the server's own /metrics over the window
 
 
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
@@ -161,6 +163,7 @@ def analyse(window: Window, identity: Point) -> Point:
             window.locust.get("series") or {}, name, window.open_loop, window.server_cpu_per_second
         ),
         cancel=window.cancel,
+        telemetry=window.telemetry,
         **_stream_figures(window),
         **_open_figures(window, entry),
         **_objective_figures(window),

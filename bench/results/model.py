@@ -251,6 +251,40 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Telemetry:
+    """The server's own series (its /metrics, scraped every second of the window;
+    bench.results.telemetry): per second from `start`, and over the whole window.
+
+    Sums over the workers: requests and upstream calls in progress, AnyIO's threadpool
+    (FastAPI) busy and waiting, gthread's busy threads; lags are the p99 of a loop's or
+    gevent hub's lag samples in that second; GC, the pauses' total.
+    """
+
+    start: int
+    scrapes: int
+    missed: int  # scrapes that failed or came too late
+    in_progress: tuple[float | None, ...] = ()
+    upstream_in_progress: tuple[float | None, ...] = ()
+    loop_lag_ms: tuple[float | None, ...] = ()
+    hub_lag_ms: tuple[float | None, ...] = ()
+    threadpool_busy: tuple[float | None, ...] = ()
+    threadpool_waiting: tuple[float | None, ...] = ()
+    threads_busy: tuple[float | None, ...] = ()
+    gc_pause_ms: tuple[float | None, ...] = ()
+    loop_lag_p99_ms: float | None = None
+    loop_lag_max_ms: float | None = None  # the workers' largest of the last 30 to 60 s
+    hub_lag_p99_ms: float | None = None
+    hub_lag_max_ms: float | None = None
+    threadpool_size: float | None = None
+    threads_size: float | None = None
+    gc_pauses: float | None = None
+    gc_pause_ms_total: float | None = None
+    request_ms_mean: float | None = None  # in the app, first byte seen to last sent
+    upstream_ms_mean: float | None = None  # its upstream calls
+    requests_served: float | None = None
+
+
+@dataclass(frozen=True)
 class Point:
     """One target x scenario x load x repetition: what was measured, its figures, verdicts.
 
@@ -320,6 +354,7 @@ class Point:
     met: int | None = None
     met_by: Mapping[str, int] = field(default_factory=dict)
     seconds: PerSecond | None = None  # whole seconds only: intervals from one window
+    telemetry: Telemetry | None = None  # the server's own /metrics over the window
     # Injected upstream faults, client disconnects, a soak's resources (bench.results.faults).
     faults: Faults | None = None
     cancel: Cancel | None = None

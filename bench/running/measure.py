@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.results import analysis
 from bench.results.faults import Cancel, cancel_from_stats
-from bench.results.model import Load, Point
+from bench.results.model import Load, Point, Telemetry
 from bench.running import faults, mockwatch, objectives, requests, resources
 from bench.running.cpus import child_nofile
 from bench.running.mockwatch import MockCounts, MockWatch
@@ -28,6 +28,7 @@ from bench.running.probes import Probe, Prober
 from bench.running.processes import Supervisor, log_tail
 from bench.running.resources import CoreSampler, Series, TreeSampler
 from bench.running.targets import Counts, Target
+from bench.running.telemetry import Scraper
 from bench.running.timing import PointTiming
 from bench.running.upstream import Upstream
 from bench.running.watch import WindowWatch
@@ -76,6 +77,7 @@ class Samples:
     series: Series | None = None  # a soak: the server's resources, sample by sample
     in_flight: tuple[float, int] | None = None
     cpu_per_second: dict[int, float | None] | None = None  # the server tree's
+    telemetry: Telemetry | None = None  # the server's own /metrics
     cores_busy_pct: float | None = None
     problem: str | None = None  # what died during the window
     probes: list[Probe] = field(default_factory=list)  # /health, /hello during faults
@@ -179,6 +181,36 @@ class PointRun:
         if self.task.scenario == "disconnect":
             mockwatch.reset(self.mock_base)  # the largest cancel delay is then the window's
         before = mockwatch.stats(self.mock_base)
+        samplers = self._samplers(server, locust_pid)
+        watch = MockWatch(self.mock_base)
+        alive = WindowWatch(server.proc, self.mock_pid)
+        cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
+        first = cores.mark() if cores else None
+        # With a fault window, ask the target's cheap endpoints all along the window.
+        prober = Prober(server.base_url) if self.plan.faults and self.plan.faults.window else None
+        scraper = Scraper(server.base_url) if self.plan.telemetry else None
+        try:
+            with watch, prober or contextlib.nullcontext(), scraper or contextlib.nullcontext():
+                samples.problem = alive.until(end)
+                samples.mock_died = alive.mock_died
+        finally:
+            samples.telemetry = scraper.result(start, end) if scraper else None
+            samples.probes = list(prober.probes) if prober else []
+            samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
+        if cores is not None and first is not None:
+            samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
+        samples.in_flight = watch.in_flight(start, end)
+        if "server" in samplers:
+            samples.series = samplers["server"].series
+            trace, opens = samplers["server"].trace, int(start)
+            samples.cpu_per_second = dict(
+                enumerate(resources.per_second(trace, opens, int(end)), start=opens)
+            )
+        self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
+        return samples
+
+    def _samplers(self, server: Server, locust_pid: int) -> dict[str, TreeSampler]:
+        """The process trees sampled, started: the server's, Locust's and the mock's."""
         samplers = {
             name: TreeSampler(pid, series=self.plan.soak and name == "server")
             for name, pid in (
@@ -190,30 +222,7 @@ class PointRun:
         }
         for sampler in samplers.values():
             sampler.start()
-        watch = MockWatch(self.mock_base)
-        alive = WindowWatch(server.proc, self.mock_pid)
-        cores = CoreSampler(list(self.plan.server_cpus)) if server.proc else None
-        first = cores.mark() if cores else None
-        # With a fault window, ask the target's cheap endpoints all along the window.
-        prober = Prober(server.base_url) if self.plan.faults and self.plan.faults.window else None
-        try:
-            with watch, prober or contextlib.nullcontext():
-                samples.problem = alive.until(end)
-                samples.mock_died = alive.mock_died
-        finally:
-            samples.probes = list(prober.probes) if prober else []
-            samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
-        if cores is not None and first is not None:
-            samples.cores_busy_pct = cores.busy_pct(first, cores.mark())
-        samples.in_flight = watch.in_flight(start, end)
-        samples.series = samplers["server"].series if "server" in samplers else None
-        if "server" in samplers:
-            trace, opens = samplers["server"].trace, int(start)
-            samples.cpu_per_second = dict(
-                enumerate(resources.per_second(trace, opens, int(end)), start=opens)
-            )
-        self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
-        return samples
+        return samplers
 
     def _mock_counts(
         self, samples: Samples, before: dict[str, Any] | None, after: dict[str, Any] | None
@@ -272,6 +281,7 @@ class PointRun:
             open_loop=self.task.load.open_loop,
             server_cpu_per_second=samples.cpu_per_second,
             objectives=self.objectives,
+            telemetry=samples.telemetry,
         )
         return analysis.analyse(window, point)
 

@@ -155,6 +155,8 @@ class Plan:
     # bench.running.objectives), and the share of requests that must meet them.
     slos: str | None = None
     slo_share: float = 0.99
+    # The services' own /metrics (METRICS=1), scraped every second of each window.
+    telemetry: bool = True
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -239,9 +241,12 @@ class Plan:
 
     def target_env(self) -> tuple[tuple[str, str], ...]:
         """Settings every target the runner starts gets from this plan."""
-        if self.upstream_timeout_s is None:
-            return ()
-        return (("LLM_TIMEOUT_S", f"{self.upstream_timeout_s:g}"),)
+        settings: list[tuple[str, str]] = []
+        if self.upstream_timeout_s is not None:
+            settings.append(("LLM_TIMEOUT_S", f"{self.upstream_timeout_s:g}"))
+        if self.telemetry:
+            settings.append(("METRICS", "1"))
+        return tuple(settings)
 
     def points(self) -> list[tuple[Target, str, Load, int]]:
         """Return every (target, scenario, load, repetition) in the order they run."""

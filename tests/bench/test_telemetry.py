@@ -1,0 +1,73 @@
+"""The server's /metrics read into a point's figures (pure, on scrapes as text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.results import telemetry
+
+
+def scrape(requests: float, lag_fast: float, lag_slow: float, busy: float, gc: float) -> str:
+    """Two workers' metrics in the exposition format (multiprocess mode: per-pid gauges)."""
+    return f"""# HELP http_requests_in_progress Requests being served now
+# TYPE http_requests_in_progress gauge
+http_requests_in_progress{{handler="/complete",method="POST"}} 7.0
+http_requests_in_progress{{handler="/health",method="GET"}} 1.0
+# TYPE anyio_threadpool_borrowed_tokens gauge
+anyio_threadpool_borrowed_tokens{{pid="11"}} {busy}
+anyio_threadpool_borrowed_tokens{{pid="12"}} {busy}
+anyio_threadpool_total_tokens{{pid="11"}} 40.0
+anyio_threadpool_total_tokens{{pid="12"}} 40.0
+event_loop_lag_max_seconds 0.8
+# TYPE event_loop_lag_seconds histogram
+event_loop_lag_seconds_bucket{{le="0.001"}} {lag_fast}
+event_loop_lag_seconds_bucket{{le="0.5"}} {lag_fast}
+event_loop_lag_seconds_bucket{{le="1.0"}} {lag_fast + lag_slow}
+event_loop_lag_seconds_bucket{{le="+Inf"}} {lag_fast + lag_slow}
+event_loop_lag_seconds_count {lag_fast + lag_slow}
+event_loop_lag_seconds_sum {lag_slow * 0.8}
+http_request_duration_seconds_bucket{{handler="/complete",le="+Inf",method="POST",status="2xx"}} {requests}
+http_request_duration_seconds_count{{handler="/complete",method="POST",status="2xx"}} {requests}
+http_request_duration_seconds_sum{{handler="/complete",method="POST",status="2xx"}} {requests * 0.12}
+llm_upstream_call_duration_seconds_bucket{{kind="complete",le="+Inf",outcome="ok"}} {requests}
+llm_upstream_call_duration_seconds_count{{kind="complete",outcome="ok"}} {requests}
+llm_upstream_call_duration_seconds_sum{{kind="complete",outcome="ok"}} {requests * 0.1}
+python_gc_pause_seconds_bucket{{generation="2",le="+Inf"}} {gc}
+python_gc_pause_seconds_count{{generation="2"}} {gc}
+python_gc_pause_seconds_sum{{generation="2"}} {gc * 0.015}
+"""  # noqa: E501
+
+
+def test_a_scrape_sums_the_workers_and_the_label_sets() -> None:
+    found = telemetry.read(scrape(100, 400, 0, 40, 3), at=10.0)
+    assert found.gauges["http_requests_in_progress"] == 8.0  # both handlers
+    assert found.gauges["anyio_threadpool_borrowed_tokens"] == 80.0  # both workers
+    assert found.gauges["event_loop_lag_max_seconds"] == 0.8
+    lag = found.histograms["event_loop_lag_seconds"]
+    assert lag.count == 400 and lag.quantile(0.99) == pytest.approx(0.00099, abs=1e-5)
+
+
+def test_a_window_reads_its_seconds_and_its_whole_from_the_scrapes_around_it() -> None:
+    # Second 101: 100 requests, every lag sample fast. Second 102: a blocking call of
+    # 0.8 s on one worker (one slow lag sample among four), the pool full, 2 GC pauses.
+    scrapes = [telemetry.read(scrape(0, 0, 0, 0, 0), 100.0),
+               telemetry.read(scrape(100, 4, 0, 10, 0), 101.0),
+               telemetry.read(scrape(200, 7, 1, 40, 2), 102.0)]  # fmt: skip
+    found = telemetry.summarize(scrapes, start=100.0, end=102.0, missed=0)
+    assert found.start == 101 and found.scrapes == 3 and found.missed == 0
+    assert found.in_progress == (8.0, 8.0)
+    assert found.threadpool_busy == (20.0, 80.0) and found.threadpool_size == 80.0
+    assert found.loop_lag_ms[0] == pytest.approx(0.99, abs=0.01)  # the fast bucket
+    assert found.loop_lag_ms[1] is not None and found.loop_lag_ms[1] > 500  # the slow one
+    assert found.loop_lag_max_ms == 800.0
+    assert found.gc_pause_ms[0] == 0.0 and found.gc_pause_ms[1] == pytest.approx(30.0)
+    assert found.gc_pauses == 2 and found.gc_pause_ms_total == pytest.approx(30.0)
+    # In the app 120 ms a request, 100 of them upstream: the server's own 20 ms.
+    assert found.request_ms_mean == pytest.approx(120.0)
+    assert found.upstream_ms_mean == pytest.approx(100.0)
+
+
+def test_a_counter_that_restarts_counts_from_zero() -> None:
+    before = telemetry.read(scrape(500, 400, 0, 0, 0), 1.0).histograms["event_loop_lag_seconds"]
+    after = telemetry.read(scrape(10, 4, 0, 0, 0), 2.0).histograms["event_loop_lag_seconds"]
+    assert after.minus(before).count == 4  # a worker restarted: its new counts alone
