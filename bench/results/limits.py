@@ -35,6 +35,7 @@ offered load bound it.
 
 from __future__ import annotations
 
+from bench.results import telemetry
 from bench.results.model import IO_BOUND, Limit, LimitKind, Point
 
 SATURATED_PCT = 90.0
@@ -196,6 +197,8 @@ def _declared(point: Point, answer_latency_ms: float | None) -> Limit | None:
         kind: LimitKind = "open-files" if name == OPEN_FILES else "target-concurrency"
         cpu = point.server.cpu_pct
         also = f"; server CPU {cpu:.0f} %" if cpu is not None else ""
+        counted = telemetry.held(point.telemetry) if point.telemetry else None
+        also += f"; {counted}" if counted else ""
         return Limit(
             kind,
             f"{LIMIT_NAMES.get(name, name)}: {value:,} in all, full "
@@ -296,13 +299,21 @@ def _server_latency(point: Point, answer_latency_ms: float | None) -> Limit | No
     cpu, cost = point.server.cpu_pct, point.cpu_us_per_request
     own = f"{cost / 1000:.1f} ms of CPU per request, " if cost else ""
     busy = f" ({cpu:.0f} % busy)" if cpu is not None else ""
+    found = telemetry.mechanisms(point.telemetry, point.window_s, answer_latency_ms) if (
+        point.telemetry
+    ) else []
+    why = (
+        f"; its own figures: {'; '.join(found)}"
+        if found
+        else f" ({own}and waiting for its core{busy}, its GIL or its event loop)"
+    )
     return Limit(
         "server-latency",
         f"each request took {mean:,.0f} ms against the upstream's {answer_latency_ms:,.0f} "
-        f"ms: the server adds {mean - answer_latency_ms:,.0f} ms of its own ({own}and "
-        f"waiting for its core{busy}, its GIL or its event loop)",
-        {"mean_ms": mean, "upstream_ms": answer_latency_ms, **_resources(point)},
-    )
+        f"ms: the server adds {mean - answer_latency_ms:,.0f} ms of its own{why}",
+        {"mean_ms": mean, "upstream_ms": answer_latency_ms, **_resources(point),
+         **_evidence(point)},
+    )  # fmt: skip
 
 
 def _unexplained(point: Point) -> Limit:
@@ -332,6 +343,21 @@ def _busy(cpu_pct: float | None, cores: int | None) -> bool:
 def _generator_busy(point: Point) -> bool:
     cpu = point.generator.cpu_pct
     return cpu is not None and cpu / max(point.generator_processes or 1, 1) >= SATURATED_PCT
+
+
+def _evidence(point: Point) -> dict[str, float]:
+    """The server's own figures that a limit cites (its telemetry)."""
+    found = point.telemetry
+    if found is None:
+        return {}
+    figures = {
+        "loop_lag_p99_ms": found.loop_lag_p99_ms,
+        "hub_lag_p99_ms": found.hub_lag_p99_ms,
+        "gc_pause_ms": found.gc_pause_ms_total,
+        "app_ms": found.request_ms_mean,
+        "app_upstream_ms": found.upstream_ms_mean,
+    }
+    return {key: value for key, value in figures.items() if value is not None}
 
 
 def _resources(point: Point) -> dict[str, float]:

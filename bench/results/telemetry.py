@@ -224,3 +224,54 @@ def _window_figures(whole: tuple[Scrape, Scrape] | None) -> dict[str, float | No
         "upstream_ms_mean": upstream.total / upstream.count * 1000.0 if upstream.count else None,
         "requests_served": request.count,
     }
+
+
+# What the server's own figures must show before a limit names them (docs/methodology.md,
+# "Limits from evidence"): a lag worth a twentieth of an answer at p99, a pool or thread
+# count full, collections that stopped the server for 1 % of the window.
+LAG_SHARE = 0.05
+LAG_FLOOR_MS = 2.0
+GC_SHARE = 0.01
+
+
+def mechanisms(found: Telemetry, window_s: float, answer_ms: float | None) -> list[str]:
+    """What inside the server held requests back, each with its own figures."""
+    said = []
+    floor = max(LAG_FLOOR_MS, LAG_SHARE * (answer_ms or 0.0))
+    for name, p99, top in (("event-loop lag", found.loop_lag_p99_ms, found.loop_lag_max_ms),
+                           ("gevent hub lag", found.hub_lag_p99_ms, found.hub_lag_max_ms)):  # fmt: skip
+        if p99 is not None and p99 >= floor:
+            most = f", max {top:,.0f} ms" if top is not None else ""
+            said.append(f"{name} p99 {p99:,.0f} ms{most}")
+    said += _pools(found)
+    if found.gc_pause_ms_total and found.gc_pause_ms_total >= GC_SHARE * window_s * 1000:
+        said.append(f"GC {found.gc_pauses or 0:,.0f} pauses, {found.gc_pause_ms_total:,.0f} ms")
+    if found.request_ms_mean is not None and found.upstream_ms_mean is not None:
+        own = found.request_ms_mean - found.upstream_ms_mean
+        said.append(f"{own:,.1f} ms in the app around each upstream call")
+    return said
+
+
+def _pools(found: Telemetry) -> list[str]:
+    said = []
+    busy, size = _largest(found.threadpool_busy), found.threadpool_size
+    if busy is not None and size and busy >= size:
+        waiting = _largest(found.threadpool_waiting) or 0.0
+        said.append(f"threadpool {busy:,.0f}/{size:,.0f} busy, {waiting:,.0f} waiting")
+    threads, count = _largest(found.threads_busy), found.threads_size
+    if threads is not None and count and threads >= count:
+        said.append(f"gthread threads {threads:,.0f}/{count:,.0f} busy")
+    return said
+
+
+def held(found: Telemetry) -> str | None:
+    """The server's own count of what it held at most: requests and upstream calls."""
+    requests, calls = _largest(found.in_progress), _largest(found.upstream_in_progress)
+    if requests is None and calls is None:
+        return None
+    parts = []
+    if requests is not None:
+        parts.append(f"{requests:,.0f} requests in progress")
+    if calls is not None:
+        parts.append(f"{calls:,.0f} upstream calls")
+    return "the server's own counters: " + ", ".join(parts) + " at most"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bench.results import telemetry
+from bench.results.limits import classify
+from bench.results.model import Percentiles, Telemetry
+from tests.bench.factories import latency
+from tests.bench.test_limits import LATENCY_MS, point
 
 
 def scrape(requests: float, lag_fast: float, lag_slow: float, busy: float, gc: float) -> str:
@@ -71,3 +77,22 @@ def test_a_counter_that_restarts_counts_from_zero() -> None:
     before = telemetry.read(scrape(500, 400, 0, 0, 0), 1.0).histograms["event_loop_lag_seconds"]
     after = telemetry.read(scrape(10, 4, 0, 0, 0), 2.0).histograms["event_loop_lag_seconds"]
     assert after.minus(before).count == 4  # a worker restarted: its new counts alone
+
+
+def test_a_limit_names_what_the_servers_own_figures_show() -> None:
+    # Every user busy, each request 143 ms against the upstream's 100: the server's time.
+    slow = point(rps=700.0, latency_ms=Percentiles.of(latency(142.9)))
+    lagging = Telemetry(
+        start=0, scrapes=5, missed=0, loop_lag_p99_ms=35.0, loop_lag_max_ms=60.0,
+        gc_pauses=12, gc_pause_ms_total=180.0, request_ms_mean=130.0, upstream_ms_mean=101.0,
+        threadpool_busy=(40.0, 40.0), threadpool_size=40.0, threadpool_waiting=(80.0, 120.0),
+    )  # fmt: skip
+    limit = classify(replace(slow, telemetry=lagging), LATENCY_MS)
+    assert limit.kind == "server-latency"
+    assert "event-loop lag p99 35 ms, max 60 ms" in limit.detail
+    assert "threadpool 40/40 busy, 120 waiting" in limit.detail
+    assert "GC 12 pauses, 180 ms" in limit.detail
+    assert "29.0 ms in the app around each upstream call" in limit.detail
+    assert limit.evidence["loop_lag_p99_ms"] == 35.0
+    # Without telemetry the sentence says what it can only guess at.
+    assert "its GIL or its event loop" in classify(slow, LATENCY_MS).detail
