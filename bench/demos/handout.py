@@ -37,7 +37,7 @@ _XMLNS = ' xmlns="http://www.w3.org/2000/svg"'
 
 
 @dataclass(frozen=True)
-class Section:
+class StoredDemo:
     """One demo's stored results: its name, folder and run (and the runs of its subfolders)."""
 
     name: str
@@ -60,7 +60,7 @@ def _runs_below(folder: Path) -> list[Run]:
     ]
 
 
-def load_sections(folder: Path) -> list[Section]:
+def load_sections(folder: Path) -> list[StoredDemo]:
     """The demo folders inside `folder` (or `folder` itself, one demo), in their order."""
     candidates = [folder] if (folder / store.RESULTS_NAME).exists() else sorted(folder.iterdir())
     sections = []
@@ -70,11 +70,11 @@ def load_sections(folder: Path) -> list[Section]:
         run = store.load(child)
         name = demo_name(run)
         if name is not None:
-            sections.append(Section(name, child, run, _runs_below(child)))
+            sections.append(StoredDemo(name, child, run, _runs_below(child)))
     return sections
 
 
-def every_run(sections: list[Section]) -> list[Run]:
+def every_run(sections: list[StoredDemo]) -> list[Run]:
     """The runs of every section and of their subfolders (what the claims draw on)."""
     return [run for s in sections for run in (s.run, *s.more)]
 
@@ -102,7 +102,7 @@ def table_html(table: Table) -> str:
     return f"<table class='data'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _demo_table(section: Section) -> Table:
+def _demo_table(section: StoredDemo) -> Table:
     demo = catalog.DEMOS[section.name]
     if demo.searched:
         return catalog.capacity_table(section.run, demo)
@@ -119,7 +119,7 @@ def _qa(question: str, prediction: str) -> str:
     )
 
 
-def demo_section(index: int, section: Section) -> str:
+def demo_section(index: int, section: StoredDemo) -> str:
     """One demo: question, prediction, chart, table, lesson, mechanism, conditions."""
     demo = catalog.DEMOS[section.name]
     lesson = LESSONS[section.name](section.run)
@@ -138,7 +138,7 @@ def demo_section(index: int, section: Section) -> str:
     )
 
 
-def claims_section(index: int, section: Section, runs: list[Run]) -> str:
+def claims_section(index: int, section: StoredDemo, runs: list[Run]) -> str:
     """The tutorials' claims, with the verdicts drawn from every run of the handout."""
     verdicts = claims.evaluate(runs)
     names = [demo_name(run) for run in runs if run is not section.run]
@@ -161,7 +161,7 @@ def claims_section(index: int, section: Section, runs: list[Run]) -> str:
     )
 
 
-def _facts(sections: list[Section], suite: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _facts(sections: list[StoredDemo], suite: Mapping[str, Any]) -> list[tuple[str, str]]:
     env = sections[0].run.environment
     packages = ", ".join(f"{n} {env.packages[n]}" for n in PACKAGES if env.packages.get(n))
     first, last = sections[0].run.info, sections[-1].run.info
@@ -202,7 +202,7 @@ dt{font-weight:600}dd{margin:0 0 .3rem}
 
 
 def render(
-    sections: list[Section],
+    sections: list[StoredDemo],
     suite: Mapping[str, Any] | None = None,
     claims_runs: list[Run] | None = None,
 ) -> str:

@@ -12,26 +12,18 @@ from __future__ import annotations
 import html
 
 from bench.reports import charts
-from bench.reports import compare as cmp
-from bench.reports.history import (
-    CONDITIONS_DIFFER,
-    Entry,
-    Figure,
-    History,
-    Series,
-    cell,
-    changed_conditions,
-    legend,
-)
+from bench.reports.history import cell, changed_conditions, legend
 from bench.results import conditions as cond
+from bench.results.history import CONDITIONS_DIFFER, Entry, History, Reading, Timeline
+from bench.results.significance import IMPROVEMENT, REGRESSION
 
 WIDTH, HEIGHT = 430, 230
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 44
-COLORS = {cmp.REGRESSION: "#D00000", cmp.IMPROVEMENT: "#007A3D"}
+COLORS = {REGRESSION: "#D00000", IMPROVEMENT: "#007A3D"}
 LINE = charts.COLORS[0]
 CELL_CLASSES = {
-    cmp.REGRESSION: "regression",
-    cmp.IMPROVEMENT: "improvement",
+    REGRESSION: "regression",
+    IMPROVEMENT: "improvement",
     CONDITIONS_DIFFER: "differ",
 }
 
@@ -60,21 +52,21 @@ def _x(index: int, count: int) -> float:
     return LEFT + (span / 2 if count == 1 else span * index / (count - 1))
 
 
-def _floor(figure: Figure) -> float | None:
-    """The interval's low end, never below zero for a figure that cannot be negative.
+def _floor(reading: Reading) -> float | None:
+    """The interval's low end, never below zero for a reading that cannot be negative.
 
     A wide interval of a small p99 (106 ± 116 ms) would otherwise stretch the axis to
     negative latencies that no run can have.
     """
-    if figure.low is None:
+    if reading.low is None:
         return None
-    return max(figure.low, 0.0) if figure.value >= 0 else figure.low
+    return max(reading.low, 0.0) if reading.value >= 0 else reading.low
 
 
-def _axis(series: Series) -> charts.Axis:
+def _axis(timeline: Timeline) -> charts.Axis:
     values = [
         v
-        for f in series.figures
+        for f in timeline.readings
         if f is not None
         for v in (f.value, _floor(f), f.high)
         if v is not None
@@ -86,8 +78,8 @@ def _y(axis: charts.Axis, value: float) -> float:
     return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * axis.fraction(value)
 
 
-def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
-    out = [f'<text x="8" y="18" font-size="12" font-weight="bold">{_esc(series.title)}</text>']
+def _frame(axis: charts.Axis, timeline: Timeline, entries: list[Entry]) -> list[str]:
+    out = [f'<text x="8" y="18" font-size="12" font-weight="bold">{_esc(timeline.title)}</text>']
     for tick in axis.ticks:
         y = _y(axis, tick)
         out.append(
@@ -108,7 +100,7 @@ def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]
                 f'<text x="{x - 6:.1f}" y="{TOP - 2}" font-size="11" fill="#B8860B" '
                 'text-anchor="middle">≠</text>'
             )
-    unit = f"{series.unit} (higher is better)" if series.higher_is_better else series.unit
+    unit = f"{timeline.unit} (higher is better)" if timeline.higher_is_better else timeline.unit
     out.append(
         f'<text x="{LEFT}" y="{HEIGHT - 8}" font-size="10" fill="#555">{_esc(unit)}; '
         "runs in order</text>"
@@ -116,19 +108,19 @@ def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]
     return out
 
 
-def _tip(entry: Entry, figure: Figure, unit: str) -> str:
-    text = f"#{entry.index} {entry.run.info.id}: {cell(figure)} {unit}"
-    if figure.decision is not None:
-        text += f" ({figure.decision}: {figure.reason})"
+def _tip(entry: Entry, reading: Reading, unit: str) -> str:
+    text = f"#{entry.index} {entry.run.info.id}: {cell(reading)} {unit}"
+    if reading.decision is not None:
+        text += f" ({reading.decision}: {reading.reason})"
     return _esc(text)
 
 
-def _marker(x: float, y: float, figure: Figure) -> str:
-    color = COLORS.get(figure.decision or "")
+def _marker(x: float, y: float, reading: Reading) -> str:
+    color = COLORS.get(reading.decision or "")
     dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color or LINE}"/>'
     if color is None:
         return dot
-    up = figure.decision == cmp.IMPROVEMENT
+    up = reading.decision == IMPROVEMENT
     tip_y = y - 16 if up else y + 16
     base_y = y - 8 if up else y + 8
     triangle = (
@@ -138,21 +130,21 @@ def _marker(x: float, y: float, figure: Figure) -> str:
     return dot + triangle
 
 
-def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
+def _points(axis: charts.Axis, timeline: Timeline, entries: list[Entry]) -> list[str]:
     out, previous = [], None
-    for i, (entry, figure) in enumerate(zip(entries, series.figures, strict=True)):
-        if figure is None:
+    for i, (entry, reading) in enumerate(zip(entries, timeline.readings, strict=True)):
+        if reading is None:
             continue
-        x, y = _x(i, len(entries)), _y(axis, figure.value)
-        joined = previous is not None and figure.decision != CONDITIONS_DIFFER
+        x, y = _x(i, len(entries)), _y(axis, reading.value)
+        joined = previous is not None and reading.decision != CONDITIONS_DIFFER
         if joined and previous is not None:
             out.append(
                 f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}" '
                 f'y2="{y:.1f}" stroke="{LINE}" stroke-width="1.8"/>'
             )
-        low = _floor(figure)
-        if low is not None and figure.high is not None:
-            top, bottom = _y(axis, figure.high), _y(axis, low)
+        low = _floor(reading)
+        if low is not None and reading.high is not None:
+            top, bottom = _y(axis, reading.high), _y(axis, low)
             out.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
                 f'stroke="{LINE}" stroke-width="1.2"/>'
@@ -161,19 +153,19 @@ def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str
                 f'y2="{bottom:.1f}" stroke="{LINE}"/>'
             )
         out.append(
-            f"<g><title>{_tip(entry, figure, series.unit)}</title>{_marker(x, y, figure)}</g>"
+            f"<g><title>{_tip(entry, reading, timeline.unit)}</title>{_marker(x, y, reading)}</g>"
         )
         previous = (x, y)
     return out
 
 
-def chart(series: Series, entries: list[Entry]) -> str:
-    """One series as an inline SVG."""
-    axis = _axis(series)
-    body = _frame(axis, series, entries) + _points(axis, series, entries)
+def chart(timeline: Timeline, entries: list[Entry]) -> str:
+    """One timeline as an inline SVG."""
+    axis = _axis(timeline)
+    body = _frame(axis, timeline, entries) + _points(axis, timeline, entries)
     return (
         f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{_esc(series.title)}" font-family="system-ui, sans-serif">'
+        f'aria-label="{_esc(timeline.title)}" font-family="system-ui, sans-serif">'
         + "".join(body)
         + "</svg>"
     )
@@ -203,14 +195,16 @@ def _values_table(history: History) -> list[str]:
     head = "".join(
         f"<th{' class=differ' if e.differs else ''}>{_esc(e.short())}</th>" for e in history.entries
     )
-    out = [f"<table><thead><tr><th>figure</th>{head}</tr></thead><tbody>"]
-    for series in history.series:
+    out = [f"<table><thead><tr><th>reading</th>{head}</tr></thead><tbody>"]
+    for timeline in history.timelines:
         cells = []
-        for figure in series.figures:
-            css = CELL_CLASSES.get((figure and figure.decision) or "", "")
+        for reading in timeline.readings:
+            css = CELL_CLASSES.get((reading and reading.decision) or "", "")
             attr = f' class="{css}"' if css else ""
-            cells.append(f"<td{attr}>{_esc(cell(figure))}</td>")
-        out.append(f"<tr><td>{_esc(series.title)} ({_esc(series.unit)})</td>{''.join(cells)}</tr>")
+            cells.append(f"<td{attr}>{_esc(cell(reading))}</td>")
+        out.append(
+            f"<tr><td>{_esc(timeline.title)} ({_esc(timeline.unit)})</td>{''.join(cells)}</tr>"
+        )
     out.append("</tbody></table>")
     return out
 
@@ -232,9 +226,9 @@ def render(history: History) -> str:
         out += [f"<li>{_esc(line)}</li>" for line in differ]
         out.append("</ul></div>")
     out += ["<h2>Runs</h2>", *_runs_table(entries)]
-    scenarios = list(dict.fromkeys(s.scenario for s in history.series))
+    scenarios = list(dict.fromkeys(s.scenario for s in history.timelines))
     for scenario in scenarios:
-        found = [s for s in history.series if s.scenario == scenario]
+        found = [s for s in history.timelines if s.scenario == scenario]
         out.append(f"<h2>{_esc(scenario)}</h2>")
         out.append('<div class="charts">' + "".join(chart(s, entries) for s in found) + "</div>")
     out += ["<h2>Every value</h2>", *_values_table(history), "</body></html>"]

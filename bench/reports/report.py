@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.reports import capacity, charts, faults, variants
-from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
+from bench.reports.tables import (
+    Row,
+    Table,
+    TCell,
+    TitledTable,
+    esc,
+    html_table,
+    markdown_table,
+    num,
+)
 from bench.results import analysis, store
 from bench.results.fields import to_json
 from bench.results.files import write_text_atomic
 from bench.results.model import (
     IO_BOUND,
-    Load,
     MockInfo,
     Point,
     Repetitions,
@@ -30,6 +38,7 @@ from bench.results.model import (
     Warning,
     by_scenario,
 )
+from bench.results.ranking import CLEAR_LEAD, THROUGHPUT, Ranking, rank
 
 QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
 SCENARIO_TEXT = {
@@ -39,8 +48,6 @@ SCENARIO_TEXT = {
     "disconnect": "POST /complete/stream, each client hanging up after a few deltas: "
     "latency to the last delta read.",
 }
-# A lead smaller than this is no lead: the same minimum effect that comparisons use.
-CLEAR_LEAD = 1.05
 LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
 
 # What every number means (docs/metrics.md, in the report's own words).
@@ -123,85 +130,10 @@ READING = (
 )
 
 
-THROUGHPUT = ("throughput_rps",)
-CPU_PER_REQUEST = ("cpu_us_per_request",)
 EFFICIENCY = ("efficiency",)
 
 
-# The headline
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Who leads one scenario at its highest common load, and by how much."""
-
-    scenario: str
-    load: str
-    ranked: list[tuple[Repetitions, float]]  # (level, median valid throughput), best first
-    unranked: list[Repetitions]  # targets with no valid point at that load
-    reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
-    # Ranked by the server CPU a request cost (as requests per CPU-second), because the
-    # load generator, not the servers, bound the throughput.
-    by_cpu: bool = False
-
-    @property
-    def leader(self) -> str | None:
-        """The leading target, when its lead is clear (>= CLEAR_LEAD)."""
-        if not self.ranked:
-            return None
-        if len(self.ranked) > 1 and not _clear(self.ranked[0][1], self.ranked[1][1]):
-            return None
-        return self.ranked[0][0].target
-
-
-def _clear(best: float, second: float) -> bool:
-    # Decided on the ratio as printed, so the sentence never contradicts its own number.
-    return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
-
-
-def headline_load(scenario_levels: list[Repetitions]) -> Load:
-    """Return the highest load that every target measured (else the most shared, highest)."""
-    contenders = [lv for lv in scenario_levels if lv.tag != "calibration"] or scenario_levels
-
-    def reach(load: Load) -> tuple[int, float]:
-        measured = {lv.target for lv in contenders if lv.load == load}
-        return len(measured), load.amount
-
-    return max({lv.load for lv in contenders}, key=reach)
-
-
-def _generator_bound(levels: Sequence[Repetitions]) -> bool:
-    """Whether the load generator bound any contender (its points say so)."""
-    return any(
-        p.limit is not None and p.limit.kind == "generator" for lv in levels for p in lv.points
-    )
-
-
-def _per_cpu_second(level: Repetitions) -> float | None:
-    cost = level.median(CPU_PER_REQUEST, True)
-    return 1e6 / cost if cost else None
-
-
-def verdict(scenario: str, scenario_levels: list[Repetitions]) -> Verdict:
-    """Rank the targets by median valid throughput at the scenario's headline load.
-
-    Hello points bound by the load generator rank by the server CPU each request cost
-    instead: their throughput measures the generator, their CPU the framework.
-    """
-    load = headline_load(scenario_levels)
-    at_load = [lv for lv in scenario_levels if lv.load == load]
-    contenders = [lv for lv in at_load if lv.tag != "calibration"]
-    by_cpu = scenario == "hello" and _generator_bound(contenders)
-
-    def figure(level: Repetitions) -> float | None:
-        return _per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
-
-    ranked = [(lv, value) for lv in contenders if (value := figure(lv)) is not None]
-    ranked.sort(key=lambda item: -item[1])
-    names = {lv.target for lv, _ in ranked}
-    unranked = [lv for lv in contenders if lv.target not in names]
-    reference = [lv for lv in at_load if lv.tag == "calibration"]
-    return Verdict(scenario, load.label(), ranked, unranked, reference, by_cpu)
+# The headline: the ranking is bench.results.ranking's; the words are these.
 
 
 def _rps(value: float | None) -> str:
@@ -218,13 +150,13 @@ def _flag(level: Repetitions) -> str:
     return " ⚠ (warnings)" if level.warned else ""
 
 
-def _figure(v: Verdict, value: float) -> str:
+def _figure(v: Ranking, value: float) -> str:
     if v.by_cpu:
         return f"{1e6 / value:,.0f} µs of server CPU per request (~{_rps(value)} per core)"
     return _rps(value)
 
 
-def _comparison(v: Verdict) -> str:
+def _comparison(v: Ranking) -> str:
     """Compare the first two ranked targets: who leads, by what ratio, at what efficiency."""
     (first, best), (second, other) = v.ranked[0], v.ranked[1]
     # A valid point completed requests, so `other` is above zero; the guard is for hand edits.
@@ -245,7 +177,7 @@ def _comparison(v: Verdict) -> str:
     return text
 
 
-def verdict_sentence(v: Verdict) -> str:
+def ranking_sentence(v: Ranking) -> str:
     """Say who leads the scenario, by what ratio, and (I/O-bound) at what efficiency."""
     unranked = ", ".join(lv.target for lv in v.unranked)
     if not v.ranked and not v.unranked:
@@ -274,26 +206,26 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def overall_sentence(verdicts: Sequence[Verdict]) -> str:
+def overall_sentence(rankings: Sequence[Ranking]) -> str:
     """Say in one sentence who leads which scenario."""
     leads: dict[str, list[str]] = {}
     alone: dict[str, list[str]] = {}
-    for v in verdicts:
+    for v in rankings:
         if v.leader is not None:
             (leads if len(v.ranked) > 1 else alone).setdefault(v.leader, []).append(v.scenario)
     parts = []
-    if len(leads) == 1 and sum(map(len, leads.values())) == len(verdicts) > 1:
+    if len(leads) == 1 and sum(map(len, leads.values())) == len(rankings) > 1:
         parts.append(f"{next(iter(leads))} leads every scenario measured")
     else:
         parts += [f"{target} leads {_join(names)}" for target, names in leads.items()]
     parts += [
         f"{target} is the only target ranked in {_join(names)}" for target, names in alone.items()
     ]
-    tied = [v.scenario for v in verdicts if v.leader is None and len(v.ranked) > 1]
+    tied = [v.scenario for v in rankings if v.leader is None and len(v.ranked) > 1]
     if tied:
         verb = "has" if len(tied) == 1 else "have"
         parts.append(f"{_join(tied)} {verb} no clear lead (the top two within {LEAD_TEXT})")
-    empty = [v.scenario for v in verdicts if not v.ranked]
+    empty = [v.scenario for v in rankings if not v.ranked]
     if empty:
         parts.append(f"{_join(empty)}: no valid point to rank")
     return "; ".join(parts) + "." if parts else "Nothing to rank."
@@ -338,8 +270,8 @@ def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
     info = run.info
     if run.capacity and not run.points:
         return _capacity_headline(run)
-    verdicts = [verdict(scenario, found) for scenario, found in grouped.items()]
-    overall = overall_sentence(verdicts)
+    rankings = [rank(scenario, found) for scenario, found in grouped.items()]
+    overall = overall_sentence(rankings)
     answer = f"{cores_phrase(run)}, {overall[0].lower()}{overall[1:]} "
     answer += validity_sentence(run)
     finished = info.finished_at or "unfinished"
@@ -347,7 +279,7 @@ def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
         f"Run {info.id}, {info.started_at} to {finished}, "
         f"git commit {info.git_commit or 'unknown'}, preset {info.preset or 'none'}."
     )
-    details = [verdict_sentence(v) for v in verdicts]
+    details = [ranking_sentence(v) for v in rankings]
     return Headline(answer, details, run.conditions(), run_line)
 
 
@@ -591,7 +523,7 @@ def failures(run: Run) -> list[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True)
-class Metric:
+class ChartMetric:
     """A figure to chart: where it is in a point, its name and unit."""
 
     name: str
@@ -601,20 +533,20 @@ class Metric:
 
 
 LATENCY = tuple(
-    Metric(f"p{q.removeprefix('p').replace('999', '99.9')}", ("latency_ms", q), "ms")
+    ChartMetric(f"p{q.removeprefix('p').replace('999', '99.9')}", ("latency_ms", q), "ms")
     for q in ("p50", "p90", "p99", "p999")
 )
 STREAM = (
-    Metric("TTFT p50", ("ttft_ms", "p50"), "ms"),
-    Metric("TTFT p99", ("ttft_ms", "p99"), "ms"),
-    Metric("TPOT p50", ("tpot_ms", "p50"), "ms"),
-    Metric("ITL p50", ("itl_ms", "p50"), "ms"),
-    Metric("ITL p99", ("itl_ms", "p99"), "ms"),
+    ChartMetric("TTFT p50", ("ttft_ms", "p50"), "ms"),
+    ChartMetric("TTFT p99", ("ttft_ms", "p99"), "ms"),
+    ChartMetric("TPOT p50", ("tpot_ms", "p50"), "ms"),
+    ChartMetric("ITL p50", ("itl_ms", "p50"), "ms"),
+    ChartMetric("ITL p99", ("itl_ms", "p99"), "ms"),
 )
-RPS = Metric("req/s", THROUGHPUT, "req/s")
-EFF = Metric("efficiency", EFFICIENCY, "%", 100.0)
-CPU = Metric("server CPU", ("server", "cpu_pct"), "%")
-RSS = Metric("server RSS", ("server", "rss_mb"), "MiB")
+RPS = ChartMetric("req/s", THROUGHPUT, "req/s")
+EFF = ChartMetric("efficiency", EFFICIENCY, "%", 100.0)
+CPU = ChartMetric("server CPU", ("server", "cpu_pct"), "%")
+RSS = ChartMetric("server RSS", ("server", "rss_mb"), "MiB")
 
 
 @dataclass(frozen=True)
@@ -622,8 +554,8 @@ class ChartSpec:
     """One chart of a scenario: the figures, and the reference line if any."""
 
     title: str
-    metrics: tuple[Metric, ...]  # all of them in a bar chart
-    line_metrics: tuple[Metric, ...]  # one line chart each when there are several loads
+    metrics: tuple[ChartMetric, ...]  # all of them in a bar chart
+    line_metrics: tuple[ChartMetric, ...]  # one line chart each when there are several loads
     reference: str | None = None  # "little", "full", "ttft", "itl"
     io_only: bool = False
     stream_only: bool = False
@@ -654,7 +586,7 @@ def _reference_value(kind: str, found: list[Repetitions], mock: MockInfo) -> flo
     return mock.ttft_ms if kind == "ttft" else mock.itl_ms
 
 
-def _metric_reference(metric: Metric, spec: ChartSpec) -> str | None:
+def _metric_reference(metric: ChartMetric, spec: ChartSpec) -> str | None:
     if spec.reference is not None:
         return spec.reference
     if metric.path[0] == "ttft_ms":
@@ -670,7 +602,7 @@ def _applies(spec: ChartSpec, scenario: str) -> bool:
     return not (spec.stream_only and scenario != "stream")
 
 
-def _scaled(level: Repetitions, metric: Metric) -> float | None:
+def _scaled(level: Repetitions, metric: ChartMetric) -> float | None:
     value = level.median(metric.path)
     return None if value is None else value * metric.factor
 
@@ -729,7 +661,7 @@ def _value_label(spec: ChartSpec, mock: MockInfo) -> str:
 def _lines(
     scenario: str,
     mode: str,
-    metric: Metric,
+    metric: ChartMetric,
     spec: ChartSpec,
     found: list[Repetitions],
     mock: MockInfo,
@@ -766,7 +698,7 @@ def _lines(
 
 
 def _reference_lines(
-    metric: Metric, spec: ChartSpec, found: list[Repetitions], mock: MockInfo
+    metric: ChartMetric, spec: ChartSpec, found: list[Repetitions], mock: MockInfo
 ) -> dict[str, list[tuple[float, float]]]:
     kind = _metric_reference(metric, spec)
     if kind is None:
@@ -804,7 +736,7 @@ class Report:
     environment: Table
     capacity: CapacitySection | None = None
     variants: Table | None = None  # targets with packages of their own (@pins)
-    sections: list[faults.Section] = field(default_factory=list)
+    sections: list[TitledTable] = field(default_factory=list)
 
 
 def capacity_section(run: Run, with_charts: bool = True) -> CapacitySection | None:
@@ -868,7 +800,7 @@ def to_markdown(report: Report) -> str:
     if report.variants is not None:
         out += ["", "## Package variants", "", variants.NOTE, "", markdown_table(report.variants)]
     out += ["", "## Environment", "", markdown_table(report.environment), ""]
-    out += ["## Metric definitions", ""]
+    out += ["## ChartMetric definitions", ""]
     out += [f"- **{term}**: {meaning}" for term, meaning in DEFINITIONS]
     out += ["", "## Validity rules", ""] + [f"- {rule}" for rule in validity_rules()]
     out += ["", "## How to read this report", "", READING, ""]
@@ -958,7 +890,7 @@ def to_html(report: Report) -> str:
         out += ['<h2 id="variants">Package variants</h2>', f"<p>{esc(variants.NOTE)}</p>"]
         out.append(html_table(report.variants, "env"))
     out += ['<h2 id="environment">Environment</h2>', html_table(report.environment, "env")]
-    out += ['<h2 id="definitions">Metric definitions</h2><dl>']
+    out += ['<h2 id="definitions">ChartMetric definitions</h2><dl>']
     out += [f"<dt>{esc(term)}</dt><dd>{esc(meaning)}</dd>" for term, meaning in DEFINITIONS]
     out += ['</dl><h2 id="validity">Validity rules</h2><ul>']
     out += [f"<li>{esc(rule)}</li>" for rule in validity_rules()]

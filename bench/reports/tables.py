@@ -1,8 +1,13 @@
-"""The report's tables as one model, rendered as Markdown (GitHub) and as HTML."""
+"""The tables of reports and comparisons as one model, rendered as Markdown and as HTML.
+
+A `TitledTable` is a table with its title and the paragraph that introduces it: one
+part of a page, the same in every format (the terminal, Markdown for GitHub, HTML).
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bench.reports import charts
@@ -28,6 +33,34 @@ class Row:
 class Table:
     headers: list[str]
     rows: list[Row]
+
+
+@dataclass(frozen=True)
+class TitledTable:
+    """A table with its title and introduction; `empty` is said when it has no row."""
+
+    title: str
+    table: Table
+    intro: str = ""
+    anchor: str = ""  # its id in HTML ("" when the page does not link to it)
+    empty: str = "none"
+
+
+def text_table(headers: list[str], rows: list[list[str]], prose: Collection[str] = ()) -> Table:
+    """A table of plain text cells; the columns named in `prose` wrap, the others do not."""
+    wraps = [header in prose for header in headers]
+    return Table(
+        headers,
+        [
+            Row(
+                [
+                    TCell(cell, numeric=False, wrap=wrap)
+                    for cell, wrap in zip(cells, wraps, strict=True)
+                ]
+            )
+            for cells in rows
+        ],
+    )
 
 
 def num(value: float | None, unit: str = "") -> str:

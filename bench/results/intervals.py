@@ -52,6 +52,7 @@ from bench.results.model import PerSecond, Point
 from bench.results.stats import Outcome
 
 METHOD = "batch-means"
+NO_SERIES_OF_IT = "no per-second series of it"  # the point has seconds, not this figure's
 BATCHES = 5
 MIN_SECONDS = BATCHES
 # The von Neumann ratio's lower 5 % point for independent normal values, by count

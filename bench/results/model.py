@@ -374,11 +374,16 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Skipped:
+class SkippedTarget:
     """A target that was not measured, and why."""
 
     target: str
     reason: str
+
+
+# The name bench.running.runner still imports; bench.running.launch.Skipped is the
+# exception of a target that cannot be started. To go when the runner says SkippedTarget.
+Skipped = SkippedTarget
 
 
 @dataclass
@@ -392,7 +397,7 @@ class RunInfo:
     preset: str | None
     git_commit: str | None
     target_url: str | None = None
-    skipped_targets: list[Skipped] = field(default_factory=list)
+    skipped_targets: list[SkippedTarget] = field(default_factory=list)
     extra: Mapping[str, JSON] = unknown()
 
 
