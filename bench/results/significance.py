@@ -5,9 +5,11 @@ sample. A metric's change is significant only when BOTH
   (a) a two-sample test over the repetitions gives p < --alpha (default 0.05), and
   (b) the relative change of the mean, |mean(changed) / mean(reference) - 1|, is
       greater than --min-effect (default 0.05).
-A test that cannot be computed (fewer than two repetitions, no variance, identical
-samples, failed points, a Mann-Whitney test too small to ever reach alpha) is
-reported as "cannot tell", never as significant.
+A test that cannot be computed (fewer than two repetitions, no variance in samples that
+differ, identical samples, failed points, a Mann-Whitney test too small to ever reach
+alpha) is reported as "cannot tell", never as significant. Two samples that hold one and
+the same value with no variance at all (201.6 ms every time, on both sides) are "not
+significant" without a test: nothing moved, and nothing could have hidden a move.
 
 --test auto (the default) runs Welch's t-test: each repetition's figure is already a
 mean or percentile over thousands of requests, so repetitions are close to normal.
@@ -36,6 +38,7 @@ NOT_SIGNIFICANT = "not significant"
 CANNOT = "cannot compute"
 DECISIONS = (REGRESSION, IMPROVEMENT, NOT_SIGNIFICANT, CANNOT)
 SIGNIFICANT = (REGRESSION, IMPROVEMENT)
+IDENTICAL = "identical, with no variance"
 
 SKEW_LIMIT = 1.0  # |G1| above this is "highly skewed" (Bulmer's rule of thumb)
 TESTS = ("auto", stats.WELCH, stats.MANN_WHITNEY)
@@ -104,6 +107,27 @@ def run_test(
     return outcome
 
 
+def identical(
+    reference: Sequence[float],
+    changed: Sequence[float],
+    windows: tuple[Interval, Interval] | None = None,
+) -> bool:
+    """Whether both sides hold one and the same value with no variance at all.
+
+    Over repetitions that needs two values a side (one value has an unknown variance,
+    not none); one window a side needs each window's batches to agree exactly.
+    """
+    if windows is None:
+        return len(reference) > 1 and len(changed) > 1 and len({*reference, *changed}) == 1
+    before, after = windows
+    return (
+        before.stderr == 0
+        and after.stderr == 0
+        and before.value is not None
+        and before.value == after.value
+    )
+
+
 def _outcome(
     reference: list[float],
     changed: list[float],
@@ -153,6 +177,8 @@ def _judge(
     if ref_mean is None or new_mean is None or ref_mean <= 0:
         return Judgement(None, None, CANNOT, "cannot tell (reference mean is 0)")
     ratio = new_mean / ref_mean
+    if identical(reference, changed, windows):
+        return Judgement(ratio, None, NOT_SIGNIFICANT, IDENTICAL)
     outcome = _outcome(reference, changed, settings, windows)
     if outcome.p_value is None:
         return Judgement(ratio, outcome, CANNOT, f"cannot tell ({outcome.reason})")

@@ -99,6 +99,16 @@ def test_figures_without_a_per_second_series_cannot_be_computed(
     )
 
 
+def test_the_same_value_with_no_variance_in_either_window_is_no_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady = windowed_point([100] * 5, [201.6] * 5)
+    ref, new = save(tmp_path, "ref", [steady]), save(tmp_path, "new", [steady])
+    p50 = row(report(capsys, ref, new), "latency_p50_ms")
+    assert p50["decision"] == significance.NOT_SIGNIFICANT and not p50["significant"]
+    assert p50["reason"] == "identical, with no variance" and p50["words"] == "no change"
+
+
 def test_a_window_on_a_busy_machine_is_not_compared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
