@@ -109,6 +109,37 @@ def test_the_same_value_with_no_variance_in_either_window_is_no_change(
     assert p50["reason"] == "identical, with no variance" and p50["words"] == "no change"
 
 
+def cpu_window(level: float, us_per_request: float, shape: list[float] = STEADY) -> dict[str, Any]:
+    """A point measured once whose server spent `us_per_request` of CPU on each request."""
+    requests = [round(level * f) for f in shape]
+    # Each second's CPU follows its requests, with a little noise of its own.
+    cpu = [
+        r * us_per_request / 1e6 * 100 * (1 + (i % 2 - 0.5) / 50) for i, r in enumerate(requests)
+    ]
+    return windowed_point(requests, cpu_pct=cpu)
+
+
+def test_cpu_per_request_of_one_window_each_is_judged_from_its_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = save(tmp_path, "ref", [cpu_window(500, 800.0)])
+    same = save(tmp_path, "same", [cpu_window(500, 810.0, STEADY[::-1])])
+    doubled = save(tmp_path, "doubled", [cpu_window(500, 1600.0)])
+    cpu = row(report(capsys, ref, doubled), "cpu_us_per_request")
+    assert cpu["method"] == "window" and cpu["test"] == "batch-means"
+    assert cpu["decision"] == significance.REGRESSION and cpu["words"] == "2.00x slower"
+    interval = cpu["reference"]["interval"]
+    assert interval["low"] < 800 < interval["high"] and interval["run_noise"] == 0.2
+    assert "20% noise between runs added" in cpu["reason"]
+    steady = row(report(capsys, ref, same), "cpu_us_per_request")
+    assert steady["decision"] == significance.NOT_SIGNIFICANT
+    # A file from before the CPU series, on one side: that side cannot be judged.
+    old = save(tmp_path, "old", [window(500, cpu_us_per_request=800.0)])
+    assert row(report(capsys, ref, old), "cpu_us_per_request")["reason"] == (
+        "cannot tell (n=1, changed: no per-second series of it)"
+    )
+
+
 def test_a_window_on_a_busy_machine_is_not_compared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
