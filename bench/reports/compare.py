@@ -8,6 +8,7 @@ judged changes out, the same sections in every format.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -15,13 +16,16 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from bench.reports import terminal
-from bench.reports.tables import TitledTable, esc, html_table, markdown_table, text_table
+from bench.reports import page, parts, terminal
+from bench.reports.page import esc
+from bench.reports.parts import Part
+from bench.reports.tables import text_table
 from bench.results import capacity, intervals, stats, store
 from bench.results import conditions as cond
 from bench.results.comparison import MetricChange, Named, RunComparison
 from bench.results.intervals import Interval
 from bench.results.model import Figure, Level
+from bench.results.naming import DEFAULT_CLIENT, label
 from bench.results.significance import (
     CANNOT,
     DECISIONS,
@@ -35,9 +39,9 @@ from bench.results.significance import (
 FORMATS = ("table", "markdown", "html", "json")
 
 
-def point_label(key: Level) -> str:
-    """Name a matched point: target, scenario and load."""
-    return key.label()
+def point_label(key: Level, group: Sequence[Level] = ()) -> str:
+    """Name a matched point: target (and client, when the group's differ), scenario, load."""
+    return f"{label(key, group or [key])} / {key.scenario} / {key.load.label()}"
 
 
 def _sample_text(values: list[float], unit: str, window: Interval | None = None) -> str:
@@ -53,7 +57,7 @@ def _sample_text(values: list[float], unit: str, window: Interval | None = None)
     return f"{centre:.1f}{sd} {unit} (n={len(values)})"
 
 
-def _row_cells(row: MetricChange) -> list[str]:
+def _row_cells(row: MetricChange, group: Sequence[Level]) -> list[str]:
     flags = f" [{'; '.join(row.flags)}]" if row.flags else ""
     change = row.words
     if row.change is not None:
@@ -63,7 +67,7 @@ def _row_cells(row: MetricChange) -> list[str]:
         test = f"{row.outcome.test} p={row.outcome.p_value:.2g}"
     ci = "-" if row.ci is None else f"{row.ci[0]:+.1%} .. {row.ci[1]:+.1%}"
     return [
-        point_label(row.key) + flags,
+        point_label(row.key, group) + flags,
         row.metric.label,
         _sample_text(row.reference, row.metric.unit, row.windows[0] if row.windows else None),
         _sample_text(row.changed, row.metric.unit, row.windows[1] if row.windows else None),
@@ -124,12 +128,14 @@ def summary(comparison: RunComparison, settings: Settings) -> str:
 PROSE = ("point", "reference", "changed", "why", "verdict")
 
 
-def _decided(comparison: RunComparison, columns: list[str]) -> list[TitledTable]:
+def _decided(comparison: RunComparison, columns: list[str]) -> list[Part]:
+    group = comparison.levels()
+
     def rows_of(decision: str) -> list[list[str]]:
-        return [_row_cells(r) for r in comparison.rows if r.decision == decision]
+        return [_row_cells(r, group) for r in comparison.rows if r.decision == decision]
 
     return [
-        TitledTable(heading, text_table(columns, rows_of(decision), PROSE))
+        Part(heading, table=text_table(columns, rows_of(decision), PROSE), empty="none")
         for heading, decision in (
             ("Significant regressions", REGRESSION),
             ("Significant improvements", IMPROVEMENT),
@@ -156,30 +162,36 @@ def _capacity(comparison: RunComparison) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def sections(comparison: RunComparison, settings: Settings) -> list[TitledTable]:
+def sections(comparison: RunComparison, settings: Settings) -> list[Part]:
     """Lay a comparison out as the sections every text format prints, in order."""
     columns = ["point", "metric", "reference", "changed", "change", "test"]
     columns += [f"{1 - settings.alpha:.0%} CI of change", "what binds it", "why"]
-    unmatched = [[point_label(k), "reference"] for k in comparison.only_reference]
-    unmatched += [[point_label(k), "changed"] for k in comparison.only_changed]
-    invalid = [[point_label(k), "; ".join(w) or "-"] for k, w in comparison.became_invalid]
+    group = comparison.levels()
+    unmatched = [[point_label(k, group), "reference"] for k in comparison.only_reference]
+    unmatched += [[point_label(k, group), "changed"] for k in comparison.only_changed]
+    invalid = [[point_label(k, group), "; ".join(w) or "-"] for k, w in comparison.became_invalid]
     capacity_columns = ["search", "figure", "reference", "changed", "ratio", "verdict"]
     return [
         *_decided(comparison, columns),
-        TitledTable(
+        Part(
             "Points that became invalid in the changed run",
-            text_table(["point", "why"], invalid, PROSE),
+            table=text_table(["point", "why"], invalid, PROSE),
+            empty="none",
         ),
-        TitledTable("Unmatched points", text_table(["point", "only in"], unmatched, PROSE)),
-        TitledTable(
+        Part(
+            "Unmatched points",
+            table=text_table(["point", "only in"], unmatched, PROSE),
+            empty="none",
+        ),
+        Part(
             "Throughput ratio changed/reference per scenario (geometric mean, valid points)",
-            text_table(["scenario", "ratio", "in words", "points"], _geometric(comparison)),
+            table=text_table(["scenario", "ratio", "in words", "points"], _geometric(comparison)),
             empty="no matched points",
         ),
-        TitledTable(
+        Part(
             f"Capacity (a search finds its boundary within {capacity.RESOLUTION:g}x: only a "
             "change beyond that counts)",
-            text_table([*capacity_columns, "what binds it"], _capacity(comparison), PROSE),
+            table=text_table([*capacity_columns, "what binds it"], _capacity(comparison), PROSE),
             empty="no capacity searches in both runs",
         ),
     ]
@@ -215,14 +227,14 @@ def render_table(comparisons: list[RunComparison], settings: Settings, console: 
     for comparison in comparisons:
         console.rule(Text(title(comparison)))
         console.print(Text(summary(comparison, settings)))
-        for section in sections(comparison, settings):
-            if not section.table.rows:
-                console.print(Text(f"{section.title}: {section.empty}"))
+        for part in sections(comparison, settings):
+            if part.table is None or not part.table.rows:
+                console.print(Text(f"{part.title}: {part.empty}"))
                 continue
-            table = terminal.table(Text(section.title))
-            for column in section.table.headers:
+            table = terminal.table(Text(part.title))
+            for column in part.table.headers:
                 terminal.column(table, Text(column), prose=column in PROSE)
-            for row in section.table.rows:
+            for row in part.table.rows:
                 table.add_row(*(Text(cell.text) for cell in row.cells))
             console.print(table)
 
@@ -240,55 +252,44 @@ def render_markdown(comparisons: list[RunComparison], settings: Settings) -> str
         out.append("")
     for comparison in comparisons:
         out += [f"## {title(comparison)}", "", summary(comparison, settings), ""]
-        for section in sections(comparison, settings):
-            out += [f"### {section.title}", ""]
-            if not section.table.rows:
-                out += [section.empty, ""]
-                continue
-            out += [markdown_table(section.table), ""]
+        for part in sections(comparison, settings):
+            out += parts.markdown(part, level=3)
     return "\n".join(out)
 
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
-th { background: #f2f2f2; }
-.warning { border: 3px solid #c00; background: #fee; color: #900; padding: 0.5em 1em;
-           font-weight: bold; }
-"""
+def _comparison_section(index: int, comparison: RunComparison, settings: Settings) -> page.Section:
+    body = [f"<p>{esc(summary(comparison, settings))}</p>"]
+    for part in sections(comparison, settings):
+        body += [f"<h3>{esc(part.title)}</h3>", parts.body(part)]
+    return page.Section(f"comparison-{index}", title(comparison), "".join(body))
+
+
+def _warning_html(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return f'<div class="warning" role="alert"><p>{esc(WARNING_TITLE)}</p><ul>{items}</ul></div>'
 
 
 def render_html(comparisons: list[RunComparison], settings: Settings) -> str:
-    """Return a self-contained HTML page (inline CSS, no external URLs)."""
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>bench compare</title>',
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>bench compare</h1>",
-    ]
-    lines = warning_lines(comparisons)
-    if lines:
-        out.append(f'<div class="warning" role="alert"><p>{esc(WARNING_TITLE)}</p><ul>')
-        out += [f"<li>{esc(line)}</li>" for line in lines]
-        out.append("</ul></div>")
-    for comparison in comparisons:
-        out += [
-            f"<h2>{esc(title(comparison))}</h2>",
-            f"<p>{esc(summary(comparison, settings))}</p>",
-        ]
-        for section in sections(comparison, settings):
-            out.append(f"<h3>{esc(section.title)}</h3>")
-            if not section.table.rows:
-                out.append(f"<p>{esc(section.empty)}</p>")
-                continue
-            out.append(html_table(section.table))
-    out.append("</body></html>")
-    return "\n".join(out)
+    """Return a self-contained HTML page (the suite's page shell, no URL)."""
+    reference = comparisons[0].reference.run if comparisons else None
+    conditions = [f"Reference conditions: {reference.conditions()}."] if reference else []
+    return page.render(
+        page.Page(
+            "bench compare",
+            [_comparison_section(i, c, settings) for i, c in enumerate(comparisons, start=1)],
+            conditions=conditions,
+            lead=_warning_html(warning_lines(comparisons)),
+            kind="compare",
+        )
+    )
 
 
 def _key_json(key: Level) -> dict[str, Any]:
-    return {"target": key.target, "scenario": key.scenario, "load": key.load.to_dict()}
+    found = {"target": key.target, "scenario": key.scenario, "load": key.load.to_dict()}
+    # The client only where it is not the default: what keeps apart a target's clients.
+    return found if key.client == DEFAULT_CLIENT else {**found, "client": key.client}
 
 
 def _side_json(values: list[float], window: Interval | None, alpha: float) -> dict[str, Any]:

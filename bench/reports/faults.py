@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bench.reports.tables import Row, Table, TCell, TitledTable, num
+from bench.reports.parts import Part
+from bench.reports.tables import Row, Table, TCell, num
 from bench.results.faults import GROWTH_UNITS, PHASES, RECOVERY_BAND, ProbeStats
 from bench.results.model import Point
 
@@ -171,7 +172,7 @@ def soak_table(points: Iterable[Point]) -> Table | None:
     return Table(headers, rows) if rows else None
 
 
-def sections(points: Sequence[Point]) -> list[TitledTable]:
+def sections(points: Sequence[Point]) -> list[Part]:
     """The sections this run's points call for, in a fixed order."""
     found = []
     for anchor, title, intro, build in (
@@ -181,5 +182,5 @@ def sections(points: Sequence[Point]) -> list[TitledTable]:
     ):
         table = build(points)
         if table is not None:
-            found.append(TitledTable(title, table, intro, anchor))
+            found.append(Part(title, anchor, intro, table=table))
     return found

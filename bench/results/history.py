@@ -28,6 +28,7 @@ from bench.results import conditions as cond
 from bench.results import intervals, stats
 from bench.results.comparison import METRICS, Metric, Named, sample, single_windows
 from bench.results.model import Capacity, Figure, Level, Point, Run, by_level, repetitions
+from bench.results.naming import label
 from bench.results.significance import (
     IMPROVEMENT,
     NOT_SIGNIFICANT,
@@ -179,12 +180,15 @@ def _differs_since(found: list[Entry], start: int, end: int) -> bool:
     return any(found[i].differs for i in range(start + 1, end + 1))
 
 
-def level_timelines(found: list[Entry], level: Level, settings: Settings) -> list[Timeline]:
-    """The headline figures of one level across the runs."""
+def level_timelines(
+    found: list[Entry], level: Level, settings: Settings, group: Sequence[Level] = ()
+) -> list[Timeline]:
+    """The headline figures of one level across the runs (named among `group`'s levels)."""
     metrics = [m for m in METRICS if m.name in HEADLINE_METRICS]
+    key = f"{label(level, group or [level])} / {level.scenario} / {level.load.label()}"
     out = []
     for metric in metrics:
-        timeline = Timeline(level.label(), level.scenario, metric.label, metric.unit,
+        timeline = Timeline(key, level.scenario, metric.label, metric.unit,
                             metric.higher_is_better)  # fmt: skip
         last: tuple[int, list[Point]] | None = None
         for i, entry in enumerate(found):
@@ -248,9 +252,6 @@ def capacity_timelines(found: list[Entry]) -> list[Timeline]:
 def build(named: Sequence[Named], settings: Settings) -> History:
     """Line the runs up and follow every headline figure across them."""
     found = entries(named, settings.varying)
-    timelines = [
-        one
-        for level in levels([e.run for e in found])
-        for one in level_timelines(found, level, settings)
-    ]
+    every = levels([e.run for e in found])
+    timelines = [one for level in every for one in level_timelines(found, level, settings, every)]
     return History(found, timelines + capacity_timelines(found), settings)

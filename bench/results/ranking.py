@@ -8,10 +8,11 @@ sentences (bench.reports.report) say what this module decides.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
-from bench.results.model import Load, Repetitions
+from bench.results.model import Level, Load, Repetitions
+from bench.results.naming import label
 
 # A lead smaller than this is no lead: the same minimum effect that comparisons use.
 CLEAR_LEAD = 1.05
@@ -31,15 +32,21 @@ class Ranking:
     # Ranked by the server CPU a request cost (as requests per CPU-second), because the
     # load generator, not the servers, bound the throughput.
     by_cpu: bool = False
+    # Each level's name among the scenario's (bench.results.naming).
+    names: Mapping[Level, str] = field(default_factory=dict)
+
+    def name(self, level: Repetitions) -> str:
+        """A level's name in sentences: the target, and its client when clients differ."""
+        return self.names.get(level.level, level.target)
 
     @property
     def leader(self) -> str | None:
-        """The leading target, when its lead is clear (>= CLEAR_LEAD)."""
+        """The leading target's name, when its lead is clear (>= CLEAR_LEAD)."""
         if not self.ranked:
             return None
         if len(self.ranked) > 1 and not clear(self.ranked[0][1], self.ranked[1][1]):
             return None
-        return self.ranked[0][0].target
+        return self.name(self.ranked[0][0])
 
 
 def clear(best: float, second: float) -> bool:
@@ -88,7 +95,8 @@ def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
 
     ranked = [(lv, value) for lv in contenders if (value := figure(lv)) is not None]
     ranked.sort(key=lambda item: -item[1])
-    names = {lv.target for lv, _ in ranked}
-    unranked = [lv for lv in contenders if lv.target not in names]
+    measured = {lv.level for lv, _ in ranked}
+    unranked = [lv for lv in contenders if lv.level not in measured]
     reference = [lv for lv in at_load if lv.tag == "calibration"]
-    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu)
+    names = {lv.level: label(lv, scenario_levels) for lv in scenario_levels}
+    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu, names)

@@ -192,6 +192,7 @@ def test_report_sections_appear_only_for_what_was_measured() -> None:
     )
     found = report_faults.sections([plain, under_faults, cancelled])
     assert [s.anchor for s in found] == ["faults", "disconnects"]
+    assert found[0].table is not None and found[1].table is not None
     faults_md = markdown_table(found[0].table)
     assert "500 x40" in faults_md and "0 s" in faults_md
     assert "≤ 50" in markdown_table(found[1].table)
