@@ -233,7 +233,7 @@ def render_table(comparisons: list[RunComparison], settings: Settings, console: 
                 continue
             table = terminal.table(Text(part.title))
             for column in part.table.headers:
-                terminal.column(table, Text(column), prose=column in PROSE)
+                terminal.column(table, Text(column))
             for row in part.table.rows:
                 table.add_row(*(Text(cell.text) for cell in row.cells))
             console.print(table)

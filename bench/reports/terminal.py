@@ -11,21 +11,16 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-# Prose columns (warnings, reasons) keep at least this many characters a line.
-PROSE_WIDTH = 24
-
 
 def table(title: str | Text | None = None) -> Table:
     """An empty table with its title on the left."""
     return Table(title=title, title_justify="left")
 
 
-def column(table: Table, header: str | Text, *, numeric: bool = False, prose: bool = False) -> None:
-    """Add a column that wraps at spaces and folds what is longer than a line."""
-    table.add_column(
-        header,
-        justify="right" if numeric else "left",
-        overflow="fold",
-        no_wrap=False,
-        min_width=PROSE_WIDTH if prose else None,
-    )
+def column(table: Table, header: str | Text, *, numeric: bool = False) -> None:
+    """Add a column that wraps at spaces and folds what is longer than a line.
+
+    No column has a minimum width: on a console narrower than the table's minimum, Rich
+    would crop the lines (and lose the end of every row) rather than wrap them.
+    """
+    table.add_column(header, justify="right" if numeric else "left", overflow="fold", no_wrap=False)
