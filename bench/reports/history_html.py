@@ -1,6 +1,6 @@
-"""The history as one self-contained HTML page: inline CSS and SVG, no script, no URL.
+"""The history as one page of the suite's shell (bench.reports.page): SVG, no script, no URL.
 
-One small chart per series (a level's throughput or p99, a capacity figure): the runs
+One small chart per timeline (a level's throughput or p99, a capacity figure): the runs
 on the x axis in order, each value with its interval as a whisker, a line joining
 consecutive runs that share their conditions, broken (with a dashed rule marked ≠)
 where the conditions differ, and a red ▼ or green ▲ on a change that is significant.
@@ -9,9 +9,7 @@ The table under the charts holds every number.
 
 from __future__ import annotations
 
-import html
-
-from bench.reports import charts
+from bench.reports import charts, page
 from bench.reports.history import cell, changed_conditions, legend
 from bench.results import conditions as cond
 from bench.results.history import CONDITIONS_DIFFER, Entry, History, Reading, Timeline
@@ -27,24 +25,9 @@ CELL_CLASSES = {
     CONDITIONS_DIFFER: "differ",
 }
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;
- margin:0 auto;max-width:1400px;padding:16px 24px;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.6em;margin:.3em 0}h2{margin-top:1.4em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.2em}
-th,td{border:1px solid #ccc;padding:.2em .45em;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}
-td.regression{color:#D00000;font-weight:bold}td.improvement{color:#007A3D;font-weight:bold}
-td.differ,th.differ{background:#fff4d6}
-.charts{display:flex;flex-wrap:wrap;gap:10px}.charts svg{border:1px solid #e4e4e4}
-.warning{border:2px solid #c00;background:#fee;color:#900;padding:.4em 1em}
-.note{color:#444}
-table.runs td,table.runs th{text-align:left;white-space:normal;max-width:520px}
-"""
-
 
 def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return page.esc(text)
 
 
 def _x(index: int, count: int) -> float:
@@ -171,65 +154,80 @@ def chart(timeline: Timeline, entries: list[Entry]) -> str:
     )
 
 
-def _runs_table(entries: list[Entry]) -> list[str]:
+def _runs_table(entries: list[Entry]) -> str:
     columns = ("#", "run", "started", "commit", "change from the run before", "conditions")
     head = "".join(f"<th>{c}</th>" for c in columns)
     # Its cells are sentences: they wrap, left-aligned, instead of widening the page.
-    out = [f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>']
+    rows = []
     for e in entries:
         meant = cond.describe(e.differences, e.varying) if e.index > 1 else "first run"
         unintended = cond.unintended(e.differences, e.varying)
         condition = "; ".join(d.text() for d in unintended) or "same"
         css = ' class="differ"' if unintended else ""
         commit = (e.run.info.git_commit or "-")[:12]
-        out.append(
+        rows.append(
             f"<tr><td>{e.index}</td><td>{_esc(e.named.label)}</td>"
             f"<td>{_esc(e.run.info.started_at)}</td><td>{_esc(commit)}</td>"
             f"<td>{_esc(meant)}</td><td{css}>{_esc(condition)}</td></tr>"
         )
-    out.append("</tbody></table>")
-    return out
+    return page.scroll(
+        f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
 
 
-def _values_table(history: History) -> list[str]:
+def _values_table(history: History) -> str:
     head = "".join(
         f"<th{' class=differ' if e.differs else ''}>{_esc(e.short())}</th>" for e in history.entries
     )
-    out = [f"<table><thead><tr><th>reading</th>{head}</tr></thead><tbody>"]
+    rows = []
     for timeline in history.timelines:
         cells = []
         for reading in timeline.readings:
             css = CELL_CLASSES.get((reading and reading.decision) or "", "")
             attr = f' class="{css}"' if css else ""
             cells.append(f"<td{attr}>{_esc(cell(reading))}</td>")
-        out.append(
-            f"<tr><td>{_esc(timeline.title)} ({_esc(timeline.unit)})</td>{''.join(cells)}</tr>"
+        name = f"{_esc(timeline.title)} ({_esc(timeline.unit)})"
+        rows.append(f"<tr><td>{name}</td>{''.join(cells)}</tr>")
+    return page.scroll(
+        f'<table class="values"><thead><tr><th>figure</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _lead(history: History) -> str:
+    out = f'<p class="note">{_esc(legend(history.settings))}</p>'
+    differ = changed_conditions(history.entries)
+    if differ:
+        items = "".join(f"<li>{_esc(line)}</li>" for line in differ)
+        out += (
+            '<div class="warning" role="alert"><p>Runs measured under other conditions than '
+            f"the run before them (marked ≠, never joined):</p><ul>{items}</ul></div>"
         )
-    out.append("</tbody></table>")
     return out
 
 
+def _conditions(entries: list[Entry]) -> list[str]:
+    first, last = entries[0].run, entries[-1].run
+    span = f"{len(entries)} runs started {first.info.started_at} to {last.info.started_at}"
+    return [f"{span}; the conditions of the latest: {last.conditions()}."]
+
+
 def render(history: History) -> str:
-    """The whole page."""
+    """The whole page: the runs, one small chart per timeline by scenario, every value."""
     entries = history.entries
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>bench history</title>',
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>bench history: {len(entries)} runs</h1>",
-        f'<p class="note">{_esc(legend(history.settings))}</p>',
-    ]
-    differ = changed_conditions(entries)
-    if differ:
-        out.append('<div class="warning" role="alert"><p>Runs measured under other conditions '
-                   "than the run before them (marked ≠, never joined):</p><ul>")  # fmt: skip
-        out += [f"<li>{_esc(line)}</li>" for line in differ]
-        out.append("</ul></div>")
-    out += ["<h2>Runs</h2>", *_runs_table(entries)]
-    scenarios = list(dict.fromkeys(s.scenario for s in history.timelines))
+    sections = [page.Section("runs", "Runs", _runs_table(entries))]
+    scenarios = list(dict.fromkeys(t.scenario for t in history.timelines))
     for scenario in scenarios:
-        found = [s for s in history.timelines if s.scenario == scenario]
-        out.append(f"<h2>{_esc(scenario)}</h2>")
-        out.append('<div class="charts">' + "".join(chart(s, entries) for s in found) + "</div>")
-    out += ["<h2>Every value</h2>", *_values_table(history), "</body></html>"]
-    return "\n".join(out) + "\n"
+        svgs = "".join(chart(t, entries) for t in history.timelines if t.scenario == scenario)
+        body = f'<div class="charts small">{svgs}</div>'
+        sections.append(page.Section(f"scenario-{scenario}", scenario, body))
+    sections.append(page.Section("values", "Every value", _values_table(history)))
+    return page.render(
+        page.Page(
+            f"bench history: {len(entries)} runs",
+            sections,
+            conditions=_conditions(entries) if entries else [],
+            lead=_lead(history),
+            kind="history",
+        )
+    )

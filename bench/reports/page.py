@@ -88,7 +88,7 @@ td.fails{color:#b03a2e}td.open{color:#555}td.bad{color:#c0392b}
 svg{max-width:100%;height:auto}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));
  gap:12px;margin:8px 0}
-.charts.small{grid-template-columns:repeat(auto-fill,minmax(min(100%,430px),1fr))}
+.charts.small{grid-template-columns:repeat(auto-fill,minmax(min(100%,380px),1fr))}
 .charts svg{border:1px solid #e5e5e5;width:100%;height:auto}
 figure{margin:.6rem 0}
 /* The handout: a demo's prediction, its lesson, what happened inside. */
