@@ -61,8 +61,8 @@ header .question{font-size:1.2em;font-weight:bold}
 code{font-size:.92em}
 pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px;white-space:pre-wrap}
 dt{font-weight:bold}dd{margin:0 0 6px 16px}
-dl.facts{display:grid;grid-template-columns:minmax(6rem,9rem) 1fr;gap:0 .8rem}
-dl.facts dd{margin:0 0 .3rem}
+dl.facts{display:grid;grid-template-columns:minmax(6rem,9rem) minmax(0,1fr);gap:0 .8rem}
+dl.facts dd{margin:0 0 .3rem;overflow-wrap:anywhere}
 /* Tables: a wide one scrolls inside its own box; numbers stay whole, prose wraps. */
 .scroll{overflow-x:auto;max-width:100%;margin:8px 0}
 table{border-collapse:collapse;font-size:.85rem}
