@@ -105,6 +105,8 @@ figure{margin:.6rem 0}
 .tile{border:1px solid #ddd;border-radius:.4rem;padding:.4rem .6rem}
 .tile b{display:block;font-size:1.6rem;font-variant-numeric:tabular-nums}
 .tile span{font-size:.8rem;color:#555}
+body.live svg{font-size:12px}
+#points td{text-align:right;white-space:nowrap}#points td:nth-child(-n+3){text-align:left}
 @media (max-width:600px){body{padding:10px 12px}h1{font-size:1.3em}h2{font-size:1.15em}
  .answer{font-size:1em}}
 @media print{body{max-width:none;margin:0}body.handout main>section{break-before:page}
