@@ -1,10 +1,13 @@
 """`bench report <run-dir>`: report.md and one self-contained report.html per run.
 
-Everything in a report is derived from results.json: the headline answer, the
-charts (bench.reports.charts, inline SVG), the tables (every point, with its warnings next
-to the number it concerns), the failures, the environment and the definitions. The
-HTML needs no script, font or stylesheet from anywhere: it works offline and holds
-no URL of its own. report.md says the same without the charts, for GitHub.
+Everything in a report is derived from results.json: the headline answer (who leads is
+bench.results.ranking's decision; the sentences are this module's), then its parts in
+the order of PARTS: capacity, faults, one per scenario with its charts
+(bench.reports.scenario_charts), every point with its warnings next to the number it
+concerns, the failures, the package variants, the environment and the definitions. The
+HTML is a page of the suite's shell (bench.reports.page): no script, font or stylesheet
+from anywhere, it works offline and holds no URL of its own. report.md says the same
+without the charts, for GitHub.
 """
 
 from __future__ import annotations
