@@ -7,6 +7,7 @@ import argparse
 from bench.cli import args as a
 from bench.cli.args import Parser, Subparsers, UsageError, console
 from bench.reports import compare as c
+from bench.results import comparison, significance
 from bench.results import conditions as cond
 
 
@@ -23,7 +24,7 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     parser = sub.add_parser(
         "compare",
         help="compare a reference run with changed runs, with significance tests",
-        description=(c.__doc__ or "").split("\n\n", 1)[1],
+        description=(significance.__doc__ or "").split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("reference", help="reference run folder or its results.json")
@@ -44,7 +45,7 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
     parser.add_argument(
         "--test",
-        choices=c.TESTS,
+        choices=significance.TESTS,
         default="auto",
         help="welch, mannwhitney, or auto (default): Welch unless a sample is skewed "
         "and there are enough repetitions for Mann-Whitney to reach --alpha",
@@ -64,7 +65,7 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
 
 
-def _pairs(args: argparse.Namespace) -> list[tuple[c.Named, c.Named]]:
+def _pairs(args: argparse.Namespace) -> list[tuple[comparison.Named, comparison.Named]]:
     """What to compare: each changed run with the reference, or the reference's variants."""
     try:
         reference = c.load_run(args.reference)
@@ -73,7 +74,7 @@ def _pairs(args: argparse.Namespace) -> list[tuple[c.Named, c.Named]]:
         raise UsageError(str(exc)) from None
     if changed:
         return [(reference, run) for run in changed]
-    pairs = c.variant_pairs(reference)
+    pairs = comparison.variant_pairs(reference)
     if not pairs:
         raise UsageError(
             f"{args.reference}: give a changed run to compare with (this run holds no "
@@ -86,11 +87,13 @@ def command(args: argparse.Namespace) -> int:
     """Compare; 1 for a significant regression with --fail-on-regression, else 0."""
     pairs = _pairs(args)
     default = (cond.PACKAGES,) if not args.changed else cond.DEFAULT_VARYING
-    settings = c.Settings(args.test, args.alpha, args.min_effect, args.varying or default)
-    comparisons = [c.compare(reference, run, settings) for reference, run in pairs]
+    settings = significance.Settings(
+        args.test, args.alpha, args.min_effect, args.varying or default
+    )
+    comparisons = [comparison.compare(reference, run, settings) for reference, run in pairs]
     if args.format == "table":
         c.render_table(comparisons, settings, console)
     else:
         print(c.render(comparisons, settings, args.format))
-    regression = any(item.count(c.REGRESSION) for item in comparisons)
+    regression = any(item.count(significance.REGRESSION) for item in comparisons)
     return 1 if args.fail_on_regression and regression else 0

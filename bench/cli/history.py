@@ -13,8 +13,10 @@ from bench.reports import compare as cmp
 from bench.reports import history as h
 from bench.reports import history_html
 from bench.results import conditions as cond
-from bench.results import store
+from bench.results import history, store
+from bench.results.comparison import Named
 from bench.results.files import write_text_atomic
+from bench.results.significance import Settings
 from bench.running.environment import REPO_ROOT
 
 FORMATS = ("table", "json")
@@ -25,7 +27,7 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     parser = sub.add_parser(
         "history",
         help="line many runs up by time and commit: headline figures, intervals, changes",
-        description=(h.__doc__ or "").split("\n\n", 1)[1],
+        description=(history.__doc__ or "").split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -79,7 +81,7 @@ def locations(patterns: list[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), left_out
 
 
-def load(patterns: list[str]) -> list[cmp.Named]:
+def load(patterns: list[str]) -> list[Named]:
     """Load every run; UsageError in one line for one that cannot be used, or for none."""
     found, left_out = locations(patterns)
     if not found:
@@ -94,17 +96,17 @@ def load(patterns: list[str]) -> list[cmp.Named]:
 
 def command(args: argparse.Namespace) -> int:
     """Print the history, write history.html and history.json."""
-    settings = cmp.Settings(
+    settings = Settings(
         alpha=args.alpha, min_effect=args.min_effect, varying=args.varying or cond.DEFAULT_VARYING
     )
-    history = h.build(load(args.runs), settings)
+    found = history.build(load(args.runs), settings)
     out = Path(args.out) if args.out else REPO_ROOT / "results" / "history"
-    document = h.to_json(history)
-    write_text_atomic(out / "history.html", history_html.render(history))
+    document = h.to_json(found)
+    write_text_atomic(out / "history.html", history_html.render(found))
     write_text_atomic(out / "history.json", document + "\n")
     if args.format == "json":
         print(document)
         return 0
-    h.render_table(history, console)
+    h.render_table(found, console)
     console.print(f"history: {out / 'history.html'} (and history.json)")
     return 0

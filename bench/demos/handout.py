@@ -7,8 +7,8 @@ drew them during the run), so a handout can be rebuilt from a folder at any time
 order, its question, its prediction, its chart, its table, the lesson drawn from this
 run's data, what happened inside (bench.demos.mechanisms) and the conditions; then the
 tutorials' claims against this machine's figures; then the machine and the packages.
-It has no script and no URL: it opens offline, and a browser prints it to PDF (each
-demo starts a page).
+It is a page of the suite's shell (bench.reports.page): no script and no URL, it opens
+offline, and a browser prints it to PDF (each demo starts a page).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from rich.text import Text
 from bench.demos import catalog, claims, mechanisms, outage
 from bench.demos.lessons import LESSONS
 from bench.demos.mechanisms import prose
+from bench.reports import page
 from bench.results import store
 from bench.results.model import Run
 
@@ -37,7 +38,7 @@ _XMLNS = ' xmlns="http://www.w3.org/2000/svg"'
 
 
 @dataclass(frozen=True)
-class Section:
+class StoredDemo:
     """One demo's stored results: its name, folder and run (and the runs of its subfolders)."""
 
     name: str
@@ -60,7 +61,7 @@ def _runs_below(folder: Path) -> list[Run]:
     ]
 
 
-def load_sections(folder: Path) -> list[Section]:
+def load_sections(folder: Path) -> list[StoredDemo]:
     """The demo folders inside `folder` (or `folder` itself, one demo), in their order."""
     candidates = [folder] if (folder / store.RESULTS_NAME).exists() else sorted(folder.iterdir())
     sections = []
@@ -70,11 +71,11 @@ def load_sections(folder: Path) -> list[Section]:
         run = store.load(child)
         name = demo_name(run)
         if name is not None:
-            sections.append(Section(name, child, run, _runs_below(child)))
+            sections.append(StoredDemo(name, child, run, _runs_below(child)))
     return sections
 
 
-def every_run(sections: list[Section]) -> list[Run]:
+def every_run(sections: list[StoredDemo]) -> list[Run]:
     """The runs of every section and of their subfolders (what the claims draw on)."""
     return [run for s in sections for run in (s.run, *s.more)]
 
@@ -99,10 +100,10 @@ def table_html(table: Table) -> str:
     for cells in zip(*columns, strict=True):
         texts = [Text.from_markup(c).plain if isinstance(c, str) else str(c) for c in cells]
         rows.append("<tr>" + "".join(f"<td>{_e(t)}</td>" for t in texts) + "</tr>")
-    return f"<table class='data'><tr>{head}</tr>{''.join(rows)}</table>"
+    return page.scroll(f"<table class='data'><tr>{head}</tr>{''.join(rows)}</table>")
 
 
-def _demo_table(section: Section) -> Table:
+def _demo_table(section: StoredDemo) -> Table:
     demo = catalog.DEMOS[section.name]
     if demo.searched:
         return catalog.capacity_table(section.run, demo)
@@ -119,14 +120,15 @@ def _qa(question: str, prediction: str) -> str:
     )
 
 
-def demo_section(index: int, section: Section) -> str:
+def demo_section(index: int, section: StoredDemo) -> page.Section:
     """One demo: question, prediction, chart, table, lesson, mechanism, conditions."""
     demo = catalog.DEMOS[section.name]
     lesson = LESSONS[section.name](section.run)
     verdict = "As predicted" if lesson.confirmed else "Not as predicted"
     details = "".join(f"<li>{prose(d)}</li>" for d in lesson.details)
-    return (
-        f"<section id='{_e(section.name)}'><h2>{index}. {_e(section.name)}</h2>"
+    return page.Section(
+        section.name,
+        f"{index}. {section.name}",
         f"{_qa(demo.question, demo.prediction)}"
         f"<figure>{_inline_svg(catalog.chart(demo, section.run))}</figure>"
         f"{table_html(_demo_table(section))}"
@@ -134,11 +136,11 @@ def demo_section(index: int, section: Section) -> str:
         f"{prose(lesson.headline)}</p><ul>{details}</ul></div>"
         f"<p><b>In the chart, point at</b> {prose(demo.look_at)}.</p>"
         f"{mechanisms.html_block(section.name)}"
-        f"<p class='conditions'><b>Conditions.</b> {_e(section.run.conditions())}</p></section>"
+        f"<p class='conditions'><b>Conditions.</b> {_e(section.run.conditions())}</p>",
     )
 
 
-def claims_section(index: int, section: Section, runs: list[Run]) -> str:
+def claims_section(index: int, section: StoredDemo, runs: list[Run]) -> page.Section:
     """The tutorials' claims, with the verdicts drawn from every run of the handout."""
     verdicts = claims.evaluate(runs)
     names = [demo_name(run) for run in runs if run is not section.run]
@@ -149,19 +151,20 @@ def claims_section(index: int, section: Section, runs: list[Run]) -> str:
         if others
         else ""
     )
-    return (
-        f"<section id='claims'><h2>{index}. The common claims, measured</h2>"
+    return page.Section(
+        "claims",
+        f"{index}. The common claims, measured",
         f"{_qa(claims.QUESTION, claims.PREDICTION)}"
         f"<figure>{_inline_svg(claims.chart(runs))}</figure>"
-        f"{claims.html_table(verdicts)}"
+        f"{page.scroll(claims.html_table(verdicts))}"
         f"<p class='note'>Thresholds: {_e(claims.THRESHOLDS)}</p>"
         f"{mechanisms.html_block('claims')}"
         f"<p class='conditions'><b>Conditions</b> of the claims' own points: "
-        f"{_e(section.run.conditions())}.{_e(borrowed)}</p></section>"
+        f"{_e(section.run.conditions())}.{_e(borrowed)}</p>",
     )
 
 
-def _facts(sections: list[Section], suite: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _facts(sections: list[StoredDemo], suite: Mapping[str, Any]) -> list[tuple[str, str]]:
     env = sections[0].run.environment
     packages = ", ".join(f"{n} {env.packages[n]}" for n in PACKAGES if env.packages.get(n))
     first, last = sections[0].run.info, sections[-1].run.info
@@ -180,29 +183,8 @@ def _facts(sections: list[Section], suite: Mapping[str, Any]) -> list[tuple[str,
     return facts
 
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
-line-height:1.4;color:#222}
-h1{font-size:1.6rem}h2{font-size:1.3rem;border-bottom:2px solid #ddd;padding-bottom:.2rem}
-.prediction{background:#f4f1e8;border-left:4px solid #E69F00;padding:.4rem .7rem}
-.lesson{border-left:4px solid #009E73;padding:.2rem .7rem;background:#eef7f2}
-.lesson.no{border-color:#D55E00;background:#fbefe8}
-.mechanism{border-left:4px solid #0072B2;padding:.2rem .7rem;background:#eef4fa}
-figure{margin:.6rem 0}svg{max-width:100%;height:auto}
-table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
-th,td{border:1px solid #ddd;padding:.2rem .45rem;vertical-align:top}
-table.data td{text-align:right}table.data td:first-child{text-align:left}
-td.verdict{font-weight:700}td.holds{color:#1e7b34}td.partly{color:#a15c00}
-td.fails{color:#b03a2e}td.open{color:#555}
-.note,.conditions{color:#555;font-size:.85rem}dl{display:grid;grid-template-columns:9rem 1fr}
-dt{font-weight:600}dd{margin:0 0 .3rem}
-@media print{body{max-width:none;margin:0}section{break-before:page}
-.prediction,.lesson,.mechanism{print-color-adjust:exact;-webkit-print-color-adjust:exact}}
-"""
-
-
 def render(
-    sections: list[Section],
+    sections: list[StoredDemo],
     suite: Mapping[str, Any] | None = None,
     claims_runs: list[Run] | None = None,
 ) -> str:
@@ -220,17 +202,15 @@ def render(
     toc = "".join(f"<li><a href='#{_e(s.name)}'>{_e(s.name)}</a></li>" for s in sections)
     facts = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _facts(sections, suite))
     quick = " (quick)" if suite.get("quick") else ""
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Why async matters, and when not: the demos{quick}</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Why async matters, and when not: the demos{quick}</h1>"
+    lead = (
         "<p>Each demo asks a question, states a prediction, measures on the machine below, "
         "and draws its lesson from the figures it measured (it says so when they contradict "
         "the prediction). The last part puts the tutorials' comparison table next to "
         f"these figures.</p><ol>{toc}</ol>"
-        f"<h2>Conditions</h2><dl>{facts}</dl>{''.join(parts)}</body></html>\n"
+        f"<h2 id='conditions'>Conditions</h2><dl class='facts'>{facts}</dl>"
     )
+    title = f"Why async matters, and when not: the demos{quick}"
+    return page.render(page.Page(title, parts, lead=lead, kind="handout"))
 
 
 def write_handout(folder: Path) -> Path:

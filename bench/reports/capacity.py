@@ -14,6 +14,7 @@ from bench.reports.summary import ranked
 from bench.reports.tables import Row, Table, TCell, num
 from bench.results.capacity import FIGURE_NAMES, FIGURES, figure_of, leads
 from bench.results.model import Capacity, Figure, Limit, Point
+from bench.results.naming import label
 
 INTRO = (
     "Three figures per stack, scenario and upstream latency, each with its 95 % interval "
@@ -88,9 +89,9 @@ def table(capacity: Sequence[Capacity]) -> Table:
         sat, good, held = found.saturation, found.goodput, found.in_flight
         cores = float(max(found.server_cores, 1))
         cells = [
-            TCell(_latency(found), numeric=False),
+            TCell(_latency(found), numeric=False, wrap=True),
             TCell(found.scenario, numeric=False),
-            TCell(found.target, numeric=False),
+            TCell(label(found, capacity), numeric=False),
             TCell(shown(sat, per=cores)),
             TCell(_limit(sat.limit if sat else None, sat.note if sat else None),
                   numeric=False, wrap=True),
@@ -113,7 +114,7 @@ def points_table(capacity: Sequence[Capacity]) -> Table:
                "what binds it"]  # fmt: skip
     rows = []
     for found in ranked(list(capacity)):
-        name = f"{found.target} / {found.scenario} / {found.latency.name}"
+        name = f"{label(found, capacity)} / {found.scenario} / {found.latency.name}"
         ordered = sorted(found.points, key=lambda p: (p.load.mode, p.load.amount))
         for point in ordered:
             rows.append(Row([
@@ -146,6 +147,10 @@ def sentences(capacity: Sequence[Capacity]) -> list[str]:
     """Per latency, scenario and figure: the leader where its interval separates it from
     the runner-up's, and otherwise that the leading stacks cannot be told apart."""
     out = []
+
+    def name(found: Capacity | None) -> str:
+        return "-" if found is None else label(found, capacity)
+
     for lead in leads(capacity):
         top, second = figure_of(lead.leader, lead.figure), None
         if lead.runner_up is not None:
@@ -158,15 +163,13 @@ def sentences(capacity: Sequence[Capacity]) -> list[str]:
         if lead.separated:
             kind = top.limit.kind if top.limit else "nothing found"
             out.append(
-                f"{at}, {what}: {lead.leader.target} leads, {shown(top, whole)}{unit} "
-                f"(bound by {kind}), above {lead.runner_up.target if lead.runner_up else '-'}'s "
-                f"{shown(second, whole)}."
+                f"{at}, {what}: {name(lead.leader)} leads, {shown(top, whole)}{unit} "
+                f"(bound by {kind}), above {name(lead.runner_up)}'s {shown(second, whole)}."
             )
         else:
             out.append(
-                f"{at}, {what}: no leader; {lead.leader.target} {shown(top, whole)}{unit} and "
-                f"{lead.runner_up.target if lead.runner_up else '-'} {shown(second, whole)} "
-                "overlap within their intervals."
+                f"{at}, {what}: no leader; {name(lead.leader)} {shown(top, whole)}{unit} and "
+                f"{name(lead.runner_up)} {shown(second, whole)} overlap within their intervals."
             )
     return out
 
@@ -181,7 +184,7 @@ def chart_svgs(capacity: Sequence[Capacity]) -> list[str]:
     for (latency, scenario), group in groups.items():
         for name in FIGURES:
             title = FIGURE_NAMES[name]
-            bars = {c.target: {title: _value(c, name)} for c in group}
+            bars = {label(c, capacity): {title: _value(c, name)} for c in group}
             if all(v[title] is None for v in bars.values()):
                 continue
             svgs.append(
@@ -190,7 +193,7 @@ def chart_svgs(capacity: Sequence[Capacity]) -> list[str]:
                     title=f"capacity: {scenario} at {latency}: {title}",
                     value_label=title,
                     unit=units[name],
-                    warned={c.target for c in group if c.unknown},
+                    warned={label(c, capacity) for c in group if c.unknown},
                     standalone=False,
                 )
             )

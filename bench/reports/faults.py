@@ -7,22 +7,11 @@ the run measured it (`sections`). The report renders them like its other tables.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from bench.reports.parts import Part
 from bench.reports.tables import Row, Table, TCell, num
 from bench.results.faults import GROWTH_UNITS, PHASES, RECOVERY_BAND, ProbeStats
 from bench.results.model import Point
-
-
-@dataclass(frozen=True)
-class Section:
-    """One titled part of a report: a paragraph, then a table."""
-
-    anchor: str
-    title: str
-    intro: str
-    table: Table
-
 
 FAULTS_INTRO = (
     "The mock failed a share of upstream calls during each of these points. What the "
@@ -183,7 +172,7 @@ def soak_table(points: Iterable[Point]) -> Table | None:
     return Table(headers, rows) if rows else None
 
 
-def sections(points: Sequence[Point]) -> list[Section]:
+def sections(points: Sequence[Point]) -> list[Part]:
     """The sections this run's points call for, in a fixed order."""
     found = []
     for anchor, title, intro, build in (
@@ -193,5 +182,5 @@ def sections(points: Sequence[Point]) -> list[Section]:
     ):
         table = build(points)
         if table is not None:
-            found.append(Section(anchor, title, intro, table))
+            found.append(Part(title, anchor, intro, table=table))
     return found

@@ -1,6 +1,6 @@
-"""The history as one self-contained HTML page: inline CSS and SVG, no script, no URL.
+"""The history as one page of the suite's shell (bench.reports.page): SVG, no script, no URL.
 
-One small chart per series (a level's throughput or p99, a capacity figure): the runs
+One small chart per timeline (a level's throughput or p99, a capacity figure): the runs
 on the x axis in order, each value with its interval as a whisker, a line joining
 consecutive runs that share their conditions, broken (with a dashed rule marked ≠)
 where the conditions differ, and a red ▼ or green ▲ on a change that is significant.
@@ -9,50 +9,25 @@ The table under the charts holds every number.
 
 from __future__ import annotations
 
-import html
-
-from bench.reports import charts
-from bench.reports import compare as cmp
-from bench.reports.history import (
-    CONDITIONS_DIFFER,
-    Entry,
-    Figure,
-    History,
-    Series,
-    cell,
-    changed_conditions,
-    legend,
-)
+from bench.reports import charts, page
+from bench.reports.history import cell, changed_conditions, legend
 from bench.results import conditions as cond
+from bench.results.history import CONDITIONS_DIFFER, Entry, History, Reading, Timeline
+from bench.results.significance import IMPROVEMENT, REGRESSION
 
 WIDTH, HEIGHT = 430, 230
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 30, 44
-COLORS = {cmp.REGRESSION: "#D00000", cmp.IMPROVEMENT: "#007A3D"}
+COLORS = {REGRESSION: "#D00000", IMPROVEMENT: "#007A3D"}
 LINE = charts.COLORS[0]
 CELL_CLASSES = {
-    cmp.REGRESSION: "regression",
-    cmp.IMPROVEMENT: "improvement",
+    REGRESSION: "regression",
+    IMPROVEMENT: "improvement",
     CONDITIONS_DIFFER: "differ",
 }
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;
- margin:0 auto;max-width:1400px;padding:16px 24px;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.6em;margin:.3em 0}h2{margin-top:1.4em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.2em}
-th,td{border:1px solid #ccc;padding:.2em .45em;text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}
-td.regression{color:#D00000;font-weight:bold}td.improvement{color:#007A3D;font-weight:bold}
-td.differ,th.differ{background:#fff4d6}
-.charts{display:flex;flex-wrap:wrap;gap:10px}.charts svg{border:1px solid #e4e4e4}
-.warning{border:2px solid #c00;background:#fee;color:#900;padding:.4em 1em}
-.note{color:#444}
-table.runs td,table.runs th{text-align:left;white-space:normal;max-width:520px}
-"""
-
 
 def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return page.esc(text)
 
 
 def _x(index: int, count: int) -> float:
@@ -60,21 +35,21 @@ def _x(index: int, count: int) -> float:
     return LEFT + (span / 2 if count == 1 else span * index / (count - 1))
 
 
-def _floor(figure: Figure) -> float | None:
-    """The interval's low end, never below zero for a figure that cannot be negative.
+def _floor(reading: Reading) -> float | None:
+    """The interval's low end, never below zero for a reading that cannot be negative.
 
     A wide interval of a small p99 (106 ± 116 ms) would otherwise stretch the axis to
     negative latencies that no run can have.
     """
-    if figure.low is None:
+    if reading.low is None:
         return None
-    return max(figure.low, 0.0) if figure.value >= 0 else figure.low
+    return max(reading.low, 0.0) if reading.value >= 0 else reading.low
 
 
-def _axis(series: Series) -> charts.Axis:
+def _axis(timeline: Timeline) -> charts.Axis:
     values = [
         v
-        for f in series.figures
+        for f in timeline.readings
         if f is not None
         for v in (f.value, _floor(f), f.high)
         if v is not None
@@ -86,8 +61,8 @@ def _y(axis: charts.Axis, value: float) -> float:
     return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * axis.fraction(value)
 
 
-def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
-    out = [f'<text x="8" y="18" font-size="12" font-weight="bold">{_esc(series.title)}</text>']
+def _frame(axis: charts.Axis, timeline: Timeline, entries: list[Entry]) -> list[str]:
+    out = [f'<text x="8" y="18" font-size="12" font-weight="bold">{_esc(timeline.title)}</text>']
     for tick in axis.ticks:
         y = _y(axis, tick)
         out.append(
@@ -108,7 +83,7 @@ def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]
                 f'<text x="{x - 6:.1f}" y="{TOP - 2}" font-size="11" fill="#B8860B" '
                 'text-anchor="middle">≠</text>'
             )
-    unit = f"{series.unit} (higher is better)" if series.higher_is_better else series.unit
+    unit = f"{timeline.unit} (higher is better)" if timeline.higher_is_better else timeline.unit
     out.append(
         f'<text x="{LEFT}" y="{HEIGHT - 8}" font-size="10" fill="#555">{_esc(unit)}; '
         "runs in order</text>"
@@ -116,19 +91,19 @@ def _frame(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]
     return out
 
 
-def _tip(entry: Entry, figure: Figure, unit: str) -> str:
-    text = f"#{entry.index} {entry.run.info.id}: {cell(figure)} {unit}"
-    if figure.decision is not None:
-        text += f" ({figure.decision}: {figure.reason})"
+def _tip(entry: Entry, reading: Reading, unit: str) -> str:
+    text = f"#{entry.index} {entry.run.info.id}: {cell(reading)} {unit}"
+    if reading.decision is not None:
+        text += f" ({reading.decision}: {reading.reason})"
     return _esc(text)
 
 
-def _marker(x: float, y: float, figure: Figure) -> str:
-    color = COLORS.get(figure.decision or "")
+def _marker(x: float, y: float, reading: Reading) -> str:
+    color = COLORS.get(reading.decision or "")
     dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color or LINE}"/>'
     if color is None:
         return dot
-    up = figure.decision == cmp.IMPROVEMENT
+    up = reading.decision == IMPROVEMENT
     tip_y = y - 16 if up else y + 16
     base_y = y - 8 if up else y + 8
     triangle = (
@@ -138,21 +113,21 @@ def _marker(x: float, y: float, figure: Figure) -> str:
     return dot + triangle
 
 
-def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str]:
+def _points(axis: charts.Axis, timeline: Timeline, entries: list[Entry]) -> list[str]:
     out, previous = [], None
-    for i, (entry, figure) in enumerate(zip(entries, series.figures, strict=True)):
-        if figure is None:
+    for i, (entry, reading) in enumerate(zip(entries, timeline.readings, strict=True)):
+        if reading is None:
             continue
-        x, y = _x(i, len(entries)), _y(axis, figure.value)
-        joined = previous is not None and figure.decision != CONDITIONS_DIFFER
+        x, y = _x(i, len(entries)), _y(axis, reading.value)
+        joined = previous is not None and reading.decision != CONDITIONS_DIFFER
         if joined and previous is not None:
             out.append(
                 f'<line x1="{previous[0]:.1f}" y1="{previous[1]:.1f}" x2="{x:.1f}" '
                 f'y2="{y:.1f}" stroke="{LINE}" stroke-width="1.8"/>'
             )
-        low = _floor(figure)
-        if low is not None and figure.high is not None:
-            top, bottom = _y(axis, figure.high), _y(axis, low)
+        low = _floor(reading)
+        if low is not None and reading.high is not None:
+            top, bottom = _y(axis, reading.high), _y(axis, low)
             out.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" '
                 f'stroke="{LINE}" stroke-width="1.2"/>'
@@ -161,81 +136,98 @@ def _points(axis: charts.Axis, series: Series, entries: list[Entry]) -> list[str
                 f'y2="{bottom:.1f}" stroke="{LINE}"/>'
             )
         out.append(
-            f"<g><title>{_tip(entry, figure, series.unit)}</title>{_marker(x, y, figure)}</g>"
+            f"<g><title>{_tip(entry, reading, timeline.unit)}</title>{_marker(x, y, reading)}</g>"
         )
         previous = (x, y)
     return out
 
 
-def chart(series: Series, entries: list[Entry]) -> str:
-    """One series as an inline SVG."""
-    axis = _axis(series)
-    body = _frame(axis, series, entries) + _points(axis, series, entries)
+def chart(timeline: Timeline, entries: list[Entry]) -> str:
+    """One timeline as an inline SVG."""
+    axis = _axis(timeline)
+    body = _frame(axis, timeline, entries) + _points(axis, timeline, entries)
     return (
         f'<svg width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{_esc(series.title)}" font-family="system-ui, sans-serif">'
+        f'aria-label="{_esc(timeline.title)}" font-family="system-ui, sans-serif">'
         + "".join(body)
         + "</svg>"
     )
 
 
-def _runs_table(entries: list[Entry]) -> list[str]:
+def _runs_table(entries: list[Entry]) -> str:
     columns = ("#", "run", "started", "commit", "change from the run before", "conditions")
     head = "".join(f"<th>{c}</th>" for c in columns)
     # Its cells are sentences: they wrap, left-aligned, instead of widening the page.
-    out = [f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>']
+    rows = []
     for e in entries:
         meant = cond.describe(e.differences, e.varying) if e.index > 1 else "first run"
         unintended = cond.unintended(e.differences, e.varying)
         condition = "; ".join(d.text() for d in unintended) or "same"
         css = ' class="differ"' if unintended else ""
         commit = (e.run.info.git_commit or "-")[:12]
-        out.append(
+        rows.append(
             f"<tr><td>{e.index}</td><td>{_esc(e.named.label)}</td>"
             f"<td>{_esc(e.run.info.started_at)}</td><td>{_esc(commit)}</td>"
             f"<td>{_esc(meant)}</td><td{css}>{_esc(condition)}</td></tr>"
         )
-    out.append("</tbody></table>")
-    return out
+    return page.scroll(
+        f'<table class="runs"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
 
 
-def _values_table(history: History) -> list[str]:
+def _values_table(history: History) -> str:
     head = "".join(
         f"<th{' class=differ' if e.differs else ''}>{_esc(e.short())}</th>" for e in history.entries
     )
-    out = [f"<table><thead><tr><th>figure</th>{head}</tr></thead><tbody>"]
-    for series in history.series:
+    rows = []
+    for timeline in history.timelines:
         cells = []
-        for figure in series.figures:
-            css = CELL_CLASSES.get((figure and figure.decision) or "", "")
+        for reading in timeline.readings:
+            css = CELL_CLASSES.get((reading and reading.decision) or "", "")
             attr = f' class="{css}"' if css else ""
-            cells.append(f"<td{attr}>{_esc(cell(figure))}</td>")
-        out.append(f"<tr><td>{_esc(series.title)} ({_esc(series.unit)})</td>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
+            cells.append(f"<td{attr}>{_esc(cell(reading))}</td>")
+        name = f"{_esc(timeline.title)} ({_esc(timeline.unit)})"
+        rows.append(f"<tr><td>{name}</td>{''.join(cells)}</tr>")
+    return page.scroll(
+        f'<table class="values"><thead><tr><th>figure</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _lead(history: History) -> str:
+    out = f'<p class="note">{_esc(legend(history.settings))}</p>'
+    differ = changed_conditions(history.entries)
+    if differ:
+        items = "".join(f"<li>{_esc(line)}</li>" for line in differ)
+        out += (
+            '<div class="warning" role="alert"><p>Runs measured under other conditions than '
+            f"the run before them (marked ≠, never joined):</p><ul>{items}</ul></div>"
+        )
     return out
 
 
+def _conditions(entries: list[Entry]) -> list[str]:
+    first, last = entries[0].run, entries[-1].run
+    span = f"{len(entries)} runs started {first.info.started_at} to {last.info.started_at}"
+    return [f"{span}; the conditions of the latest: {last.conditions()}."]
+
+
 def render(history: History) -> str:
-    """The whole page."""
+    """The whole page: the runs, one small chart per timeline by scenario, every value."""
     entries = history.entries
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>bench history</title>',
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>bench history: {len(entries)} runs</h1>",
-        f'<p class="note">{_esc(legend(history.settings))}</p>',
-    ]
-    differ = changed_conditions(entries)
-    if differ:
-        out.append('<div class="warning" role="alert"><p>Runs measured under other conditions '
-                   "than the run before them (marked ≠, never joined):</p><ul>")  # fmt: skip
-        out += [f"<li>{_esc(line)}</li>" for line in differ]
-        out.append("</ul></div>")
-    out += ["<h2>Runs</h2>", *_runs_table(entries)]
-    scenarios = list(dict.fromkeys(s.scenario for s in history.series))
+    sections = [page.Section("runs", "Runs", _runs_table(entries))]
+    scenarios = list(dict.fromkeys(t.scenario for t in history.timelines))
     for scenario in scenarios:
-        found = [s for s in history.series if s.scenario == scenario]
-        out.append(f"<h2>{_esc(scenario)}</h2>")
-        out.append('<div class="charts">' + "".join(chart(s, entries) for s in found) + "</div>")
-    out += ["<h2>Every value</h2>", *_values_table(history), "</body></html>"]
-    return "\n".join(out) + "\n"
+        svgs = "".join(chart(t, entries) for t in history.timelines if t.scenario == scenario)
+        body = f'<div class="charts small">{svgs}</div>'
+        sections.append(page.Section(f"scenario-{scenario}", scenario, body))
+    sections.append(page.Section("values", "Every value", _values_table(history)))
+    return page.render(
+        page.Page(
+            f"bench history: {len(entries)} runs",
+            sections,
+            conditions=_conditions(entries) if entries else [],
+            lead=_lead(history),
+            kind="history",
+        )
+    )

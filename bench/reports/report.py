@@ -1,35 +1,33 @@
 """`bench report <run-dir>`: report.md and one self-contained report.html per run.
 
-Everything in a report is derived from results.json: the headline answer, the
-charts (bench.reports.charts, inline SVG), the tables (every point, with its warnings next
-to the number it concerns), the failures, the environment and the definitions. The
-HTML needs no script, font or stylesheet from anywhere: it works offline and holds
-no URL of its own. report.md says the same without the charts, for GitHub.
+Everything in a report is derived from results.json: the headline answer (who leads is
+bench.results.ranking's decision; the sentences are this module's), then its parts in
+the order of PARTS: capacity, faults, one per scenario with its charts
+(bench.reports.scenario_charts), every point with its warnings next to the number it
+concerns, the failures, the package variants, the environment and the definitions. The
+HTML is a page of the suite's shell (bench.reports.page): no script, font or stylesheet
+from anywhere, it works offline and holds no URL of its own. report.md says the same
+without the charts, for GitHub.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.reports import capacity, charts, faults, variants
-from bench.reports.tables import Row, Table, TCell, esc, html_table, markdown_table, num
+from bench.reports import capacity, charts, faults, page, parts, variants
+from bench.reports.page import esc
+from bench.reports.parts import Item, Part
+from bench.reports.scenario_charts import scenario_charts
+from bench.reports.tables import Row, Table, TCell, num
 from bench.results import analysis, store
 from bench.results.fields import to_json
 from bench.results.files import write_text_atomic
-from bench.results.model import (
-    IO_BOUND,
-    Load,
-    MockInfo,
-    Point,
-    Repetitions,
-    Run,
-    Warning,
-    by_scenario,
-)
+from bench.results.model import IO_BOUND, Point, Repetitions, Run, Warning, by_scenario
+from bench.results.naming import label
+from bench.results.ranking import CLEAR_LEAD, THROUGHPUT, Ranking, rank
 
 QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
 SCENARIO_TEXT = {
@@ -39,8 +37,6 @@ SCENARIO_TEXT = {
     "disconnect": "POST /complete/stream, each client hanging up after a few deltas: "
     "latency to the last delta read.",
 }
-# A lead smaller than this is no lead: the same minimum effect that comparisons use.
-CLEAR_LEAD = 1.05
 LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
 
 # What every number means (docs/metrics.md, in the report's own words).
@@ -123,85 +119,10 @@ READING = (
 )
 
 
-THROUGHPUT = ("throughput_rps",)
-CPU_PER_REQUEST = ("cpu_us_per_request",)
 EFFICIENCY = ("efficiency",)
 
 
-# The headline
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Who leads one scenario at its highest common load, and by how much."""
-
-    scenario: str
-    load: str
-    ranked: list[tuple[Repetitions, float]]  # (level, median valid throughput), best first
-    unranked: list[Repetitions]  # targets with no valid point at that load
-    reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
-    # Ranked by the server CPU a request cost (as requests per CPU-second), because the
-    # load generator, not the servers, bound the throughput.
-    by_cpu: bool = False
-
-    @property
-    def leader(self) -> str | None:
-        """The leading target, when its lead is clear (>= CLEAR_LEAD)."""
-        if not self.ranked:
-            return None
-        if len(self.ranked) > 1 and not _clear(self.ranked[0][1], self.ranked[1][1]):
-            return None
-        return self.ranked[0][0].target
-
-
-def _clear(best: float, second: float) -> bool:
-    # Decided on the ratio as printed, so the sentence never contradicts its own number.
-    return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
-
-
-def headline_load(scenario_levels: list[Repetitions]) -> Load:
-    """Return the highest load that every target measured (else the most shared, highest)."""
-    contenders = [lv for lv in scenario_levels if lv.tag != "calibration"] or scenario_levels
-
-    def reach(load: Load) -> tuple[int, float]:
-        measured = {lv.target for lv in contenders if lv.load == load}
-        return len(measured), load.amount
-
-    return max({lv.load for lv in contenders}, key=reach)
-
-
-def _generator_bound(levels: Sequence[Repetitions]) -> bool:
-    """Whether the load generator bound any contender (its points say so)."""
-    return any(
-        p.limit is not None and p.limit.kind == "generator" for lv in levels for p in lv.points
-    )
-
-
-def _per_cpu_second(level: Repetitions) -> float | None:
-    cost = level.median(CPU_PER_REQUEST, True)
-    return 1e6 / cost if cost else None
-
-
-def verdict(scenario: str, scenario_levels: list[Repetitions]) -> Verdict:
-    """Rank the targets by median valid throughput at the scenario's headline load.
-
-    Hello points bound by the load generator rank by the server CPU each request cost
-    instead: their throughput measures the generator, their CPU the framework.
-    """
-    load = headline_load(scenario_levels)
-    at_load = [lv for lv in scenario_levels if lv.load == load]
-    contenders = [lv for lv in at_load if lv.tag != "calibration"]
-    by_cpu = scenario == "hello" and _generator_bound(contenders)
-
-    def figure(level: Repetitions) -> float | None:
-        return _per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
-
-    ranked = [(lv, value) for lv in contenders if (value := figure(lv)) is not None]
-    ranked.sort(key=lambda item: -item[1])
-    names = {lv.target for lv, _ in ranked}
-    unranked = [lv for lv in contenders if lv.target not in names]
-    reference = [lv for lv in at_load if lv.tag == "calibration"]
-    return Verdict(scenario, load.label(), ranked, unranked, reference, by_cpu)
+# The headline: the ranking is bench.results.ranking's; the words are these.
 
 
 def _rps(value: float | None) -> str:
@@ -218,13 +139,13 @@ def _flag(level: Repetitions) -> str:
     return " ⚠ (warnings)" if level.warned else ""
 
 
-def _figure(v: Verdict, value: float) -> str:
+def _figure(v: Ranking, value: float) -> str:
     if v.by_cpu:
         return f"{1e6 / value:,.0f} µs of server CPU per request (~{_rps(value)} per core)"
     return _rps(value)
 
 
-def _comparison(v: Verdict) -> str:
+def _comparison(v: Ranking) -> str:
     """Compare the first two ranked targets: who leads, by what ratio, at what efficiency."""
     (first, best), (second, other) = v.ranked[0], v.ranked[1]
     # A valid point completed requests, so `other` is above zero; the guard is for hand edits.
@@ -232,11 +153,11 @@ def _comparison(v: Verdict) -> str:
     one, two = f"{_figure(v, best)}{_flag(first)}", f"{_figure(v, other)}{_flag(second)}"
     if v.leader is None:
         text = (
-            f"no clear lead: {first.target} ({one}) and {second.target} ({two}) "
+            f"no clear lead: {v.name(first)} ({one}) and {v.name(second)} ({two}) "
             f"are within {LEAD_TEXT} ({ratio})"
         )
     else:
-        text = f"{first.target} leads with {one}, {ratio} the runner-up {second.target} ({two})"
+        text = f"{v.name(first)} leads with {one}, {ratio} the runner-up {v.name(second)} ({two})"
     if v.scenario in IO_BOUND:
         text += (
             f"; efficiency {_pct(first.median(EFFICIENCY, True))} against "
@@ -245,16 +166,16 @@ def _comparison(v: Verdict) -> str:
     return text
 
 
-def verdict_sentence(v: Verdict) -> str:
+def ranking_sentence(v: Ranking) -> str:
     """Say who leads the scenario, by what ratio, and (I/O-bound) at what efficiency."""
-    unranked = ", ".join(lv.target for lv in v.unranked)
+    unranked = ", ".join(v.name(lv) for lv in v.unranked)
     if not v.ranked and not v.unranked:
         text = "only calibration targets were measured"
     elif not v.ranked:
         text = f"no valid point to rank ({unranked}: only invalid or failed points)"
     elif len(v.ranked) == 1:
         level, rps = v.ranked[0]
-        text = f"{level.target} is the only target with a valid point ({_figure(v, rps)})"
+        text = f"{v.name(level)} is the only target with a valid point ({_figure(v, rps)})"
     else:
         text = _comparison(v)
     if v.by_cpu:
@@ -265,7 +186,7 @@ def verdict_sentence(v: Verdict) -> str:
     if v.ranked and v.unranked:
         text += f"; not ranked (only invalid or failed points): {unranked}"
     for level in v.reference:
-        text += f"; the framework-less {level.target} reaches {_rps(level.median(THROUGHPUT))}"
+        text += f"; the framework-less {v.name(level)} reaches {_rps(level.median(THROUGHPUT))}"
         text += _flag(level)
     return f"{v.scenario} at {v.load}: {text}."
 
@@ -274,26 +195,26 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def overall_sentence(verdicts: Sequence[Verdict]) -> str:
+def overall_sentence(rankings: Sequence[Ranking]) -> str:
     """Say in one sentence who leads which scenario."""
     leads: dict[str, list[str]] = {}
     alone: dict[str, list[str]] = {}
-    for v in verdicts:
+    for v in rankings:
         if v.leader is not None:
             (leads if len(v.ranked) > 1 else alone).setdefault(v.leader, []).append(v.scenario)
     parts = []
-    if len(leads) == 1 and sum(map(len, leads.values())) == len(verdicts) > 1:
+    if len(leads) == 1 and sum(map(len, leads.values())) == len(rankings) > 1:
         parts.append(f"{next(iter(leads))} leads every scenario measured")
     else:
         parts += [f"{target} leads {_join(names)}" for target, names in leads.items()]
     parts += [
         f"{target} is the only target ranked in {_join(names)}" for target, names in alone.items()
     ]
-    tied = [v.scenario for v in verdicts if v.leader is None and len(v.ranked) > 1]
+    tied = [v.scenario for v in rankings if v.leader is None and len(v.ranked) > 1]
     if tied:
         verb = "has" if len(tied) == 1 else "have"
         parts.append(f"{_join(tied)} {verb} no clear lead (the top two within {LEAD_TEXT})")
-    empty = [v.scenario for v in verdicts if not v.ranked]
+    empty = [v.scenario for v in rankings if not v.ranked]
     if empty:
         parts.append(f"{_join(empty)}: no valid point to rank")
     return "; ".join(parts) + "." if parts else "Nothing to rank."
@@ -333,22 +254,21 @@ class Headline:
     run_line: str
 
 
+def capacity_leads(run: Run) -> bool:
+    """Whether the capacity searches lead the headline: a run of searches only."""
+    return bool(run.capacity) and not run.points
+
+
 def headline(run: Run, grouped: dict[str, list[Repetitions]]) -> Headline:
     """Derive the headline from the points (and the capacity searches, which lead)."""
-    info = run.info
-    if run.capacity and not run.points:
+    if capacity_leads(run):
         return _capacity_headline(run)
-    verdicts = [verdict(scenario, found) for scenario, found in grouped.items()]
-    overall = overall_sentence(verdicts)
+    rankings = [rank(scenario, found) for scenario, found in grouped.items()]
+    overall = overall_sentence(rankings)
     answer = f"{cores_phrase(run)}, {overall[0].lower()}{overall[1:]} "
     answer += validity_sentence(run)
-    finished = info.finished_at or "unfinished"
-    run_line = (
-        f"Run {info.id}, {info.started_at} to {finished}, "
-        f"git commit {info.git_commit or 'unknown'}, preset {info.preset or 'none'}."
-    )
-    details = [verdict_sentence(v) for v in verdicts]
-    return Headline(answer, details, run.conditions(), run_line)
+    details = [ranking_sentence(v) for v in rankings]
+    return Headline(answer, details, run.conditions(), _run_line(run))
 
 
 def _run_line(run: Run) -> str:
@@ -437,7 +357,7 @@ def scenario_table(scenario: str, found: list[Repetitions]) -> Table:
     rows = []
     for level in found:
         cells = [
-            TCell(level.target, numeric=False),
+            TCell(label(level, found), numeric=False),
             TCell(level.load.label(), numeric=False),
             TCell(str(len(level.points))),
         ]
@@ -499,10 +419,10 @@ def _upstream(point: Point) -> str:
     return "-" if calls is None else f"{calls:,} / {point.requests:,}"
 
 
-def point_row(point: Point) -> Row:
+def point_row(point: Point, name: str | None = None) -> Row:
     """One point: its figures, each warning's number next to the figure it concerns."""
     texts = {
-        "target": point.target,
+        "target": name or point.target,
         "scenario": point.scenario,
         "load": point.load.label(),
         "rep": str(point.repetition),
@@ -531,10 +451,10 @@ def point_row(point: Point) -> Row:
 
 def points_table(grouped: dict[str, list[Repetitions]]) -> Table:
     """Every point of the run, none dropped, in scenario, target, load, repetition order."""
+    levels = [level for found in grouped.values() for level in found]
     rows = [
-        point_row(point)
-        for found in grouped.values()
-        for level in found
+        point_row(point, label(level, levels))
+        for level in levels
         for point in sorted(level.points, key=lambda p: p.repetition)
     ]
     return Table([header for _, header in POINT_COLUMNS], rows)
@@ -574,7 +494,7 @@ def failures(run: Run) -> list[tuple[str, str, str]]:
     for point in run.points:
         if not point.ok:
             what = (
-                f"{point.target} {point.scenario} at {point.load.label()}, "
+                f"{label(point, run.points)} {point.scenario} at {point.load.label()}, "
                 f"repetition {point.repetition}"
             )
             warnings = "; ".join(w.display() for w in point.warnings)
@@ -587,209 +507,7 @@ def failures(run: Run) -> list[tuple[str, str, str]]:
     return found
 
 
-# Charts
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A figure to chart: where it is in a point, its name and unit."""
-
-    name: str
-    path: tuple[str, ...]
-    unit: str
-    factor: float = 1.0  # efficiency is stored as a fraction and shown in %
-
-
-LATENCY = tuple(
-    Metric(f"p{q.removeprefix('p').replace('999', '99.9')}", ("latency_ms", q), "ms")
-    for q in ("p50", "p90", "p99", "p999")
-)
-STREAM = (
-    Metric("TTFT p50", ("ttft_ms", "p50"), "ms"),
-    Metric("TTFT p99", ("ttft_ms", "p99"), "ms"),
-    Metric("TPOT p50", ("tpot_ms", "p50"), "ms"),
-    Metric("ITL p50", ("itl_ms", "p50"), "ms"),
-    Metric("ITL p99", ("itl_ms", "p99"), "ms"),
-)
-RPS = Metric("req/s", THROUGHPUT, "req/s")
-EFF = Metric("efficiency", EFFICIENCY, "%", 100.0)
-CPU = Metric("server CPU", ("server", "cpu_pct"), "%")
-RSS = Metric("server RSS", ("server", "rss_mb"), "MiB")
-
-
-@dataclass(frozen=True)
-class ChartSpec:
-    """One chart of a scenario: the figures, and the reference line if any."""
-
-    title: str
-    metrics: tuple[Metric, ...]  # all of them in a bar chart
-    line_metrics: tuple[Metric, ...]  # one line chart each when there are several loads
-    reference: str | None = None  # "little", "full", "ttft", "itl"
-    io_only: bool = False
-    stream_only: bool = False
-
-
-CHART_SPECS = (
-    ChartSpec("throughput", (RPS,), (RPS,), "little"),
-    ChartSpec("E2E latency", LATENCY, (LATENCY[0], LATENCY[2])),
-    ChartSpec("efficiency vs the Little's-law ceiling", (EFF,), (EFF,), "full", io_only=True),
-    ChartSpec("stream timing", STREAM, (STREAM[0], STREAM[2], STREAM[4]), stream_only=True),
-    ChartSpec("server CPU (100 % = one core)", (CPU,), (CPU,)),
-    ChartSpec("server memory (peak RSS)", (RSS,), (RSS,)),
-)
-REFERENCE_NAMES = {
-    "little": "Little's-law ceiling",
-    "full": "the ceiling (100 %)",
-    "ttft": "the mock's set TTFT",
-    "itl": "the mock's set ITL",
-}
-
-
-def _reference_value(kind: str, found: list[Repetitions], mock: MockInfo) -> float | None:
-    if kind == "little":
-        values = [v for lv in found for v in lv.values(("ceiling_rps",))]
-        return statistics.median(values) if values else None
-    if kind == "full":
-        return 100.0
-    return mock.ttft_ms if kind == "ttft" else mock.itl_ms
-
-
-def _metric_reference(metric: Metric, spec: ChartSpec) -> str | None:
-    if spec.reference is not None:
-        return spec.reference
-    if metric.path[0] == "ttft_ms":
-        return "ttft"
-    if metric.path[0] in ("tpot_ms", "itl_ms"):
-        return "itl"
-    return None
-
-
-def _applies(spec: ChartSpec, scenario: str) -> bool:
-    if spec.io_only and scenario not in IO_BOUND:
-        return False
-    return not (spec.stream_only and scenario != "stream")
-
-
-def _scaled(level: Repetitions, metric: Metric) -> float | None:
-    value = level.median(metric.path)
-    return None if value is None else value * metric.factor
-
-
-def scenario_charts(scenario: str, found: list[Repetitions], run: Run) -> list[str]:
-    """Return the SVG charts of one scenario: lines over loads, or bars at one load."""
-    styles = {t: i for i, t in enumerate(run.targets())}
-    svgs: list[str] = []
-    for mode in dict.fromkeys(lv.load.mode for lv in found):
-        in_mode = [lv for lv in found if lv.load.mode == mode]
-        amounts = sorted({lv.load.amount for lv in in_mode})
-        for spec in (s for s in CHART_SPECS if _applies(s, scenario)):
-            if len(amounts) == 1:
-                svgs.append(_bars(scenario, spec, in_mode, run.mock))
-            else:
-                svgs += [
-                    _lines(scenario, mode, metric, spec, in_mode, run.mock, styles)
-                    for metric in spec.line_metrics
-                ]
-    return [svg for svg in svgs if svg]
-
-
-def _bars(scenario: str, spec: ChartSpec, found: list[Repetitions], mock: MockInfo) -> str:
-    bars = {lv.target: {m.name: _scaled(lv, m) for m in spec.metrics} for lv in found}
-    if all(v is None for group in bars.values() for v in group.values()):
-        return ""
-    spread = {
-        (lv.target, m.name): (span[0] * m.factor, span[1] * m.factor)
-        for lv in found
-        for m in spec.metrics
-        if (span := lv.span(m.path)) is not None
-    }
-    reference = _metric_reference(spec.metrics[0], spec) if len(spec.metrics) == 1 else None
-    ceiling = _reference_value(reference, found, mock) if reference else None
-    return charts.bar_chart(
-        bars,
-        title=f"{scenario}: {spec.title} at {found[0].load.label()} (median of repetitions)",
-        value_label=_value_label(spec, mock),
-        unit=spec.metrics[0].unit,
-        ceiling=ceiling,
-        ceiling_label=REFERENCE_NAMES.get(reference or "", "ceiling"),
-        invalid={lv.target for lv in found if lv.invalid},
-        warned={lv.target for lv in found if lv.warned and not lv.invalid},
-        spread=spread,
-        standalone=False,
-    )
-
-
-def _value_label(spec: ChartSpec, mock: MockInfo) -> str:
-    label = f"{spec.title} ({spec.metrics[0].unit})"
-    if spec.stream_only:
-        label += f"; the mock's set TTFT {num(mock.ttft_ms)} ms, ITL {num(mock.itl_ms)} ms"
-    return label
-
-
-def _lines(
-    scenario: str,
-    mode: str,
-    metric: Metric,
-    spec: ChartSpec,
-    found: list[Repetitions],
-    mock: MockInfo,
-    styles: dict[str, int],
-) -> str:
-    series: dict[str, list[tuple[float, float]]] = {}
-    spread: dict[str, list[tuple[float, float, float]]] = {}
-    for lv in found:
-        value = _scaled(lv, metric)
-        if value is not None:
-            series.setdefault(lv.target, []).append((lv.load.amount, value))
-        if (span := lv.span(metric.path)) is not None:
-            spread.setdefault(lv.target, []).append(
-                (lv.load.amount, span[0] * metric.factor, span[1] * metric.factor)
-            )
-    if not series:
-        return ""
-    return charts.line_chart(
-        series,
-        title=f"{scenario}: {metric.name if len(spec.metrics) > 1 else spec.title} vs load",
-        x_label="closed loop: concurrent users" if mode == "users" else "open loop: offered rate",
-        y_label=f"{metric.name} ({metric.unit})",
-        x_unit="users" if mode == "users" else "req/s",
-        y_unit=metric.unit,
-        log_x="auto",
-        log_y="auto" if metric.path[0].endswith("_ms") else False,
-        ceiling=_reference_lines(metric, spec, found, mock),
-        invalid={(lv.target, lv.load.amount) for lv in found if lv.invalid},
-        warned={(lv.target, lv.load.amount) for lv in found if lv.warned and not lv.invalid},
-        spread=spread,
-        styles=styles,
-        standalone=False,
-    )
-
-
-def _reference_lines(
-    metric: Metric, spec: ChartSpec, found: list[Repetitions], mock: MockInfo
-) -> dict[str, list[tuple[float, float]]]:
-    kind = _metric_reference(metric, spec)
-    if kind is None:
-        return {}
-    line = []
-    for amount in sorted({lv.load.amount for lv in found}):
-        value = _reference_value(kind, [lv for lv in found if lv.load.amount == amount], mock)
-        if value is not None:
-            line.append((amount, value))
-    return {REFERENCE_NAMES[kind]: line} if line else {}
-
-
-# Rendering
-
-
-@dataclass(frozen=True)
-class CapacitySection:
-    """The capacity searches of a run: what they found, why, and every point measured."""
-
-    sentences: list[str]
-    table: Table
-    charts: list[str]
-    points: Table
+# The report: a headline, then parts in order
 
 
 @dataclass(frozen=True)
@@ -798,48 +516,110 @@ class Report:
 
     title: str
     headline: Headline
-    scenarios: list[tuple[str, Table, list[str]]]  # name, table, SVG charts
-    points: Table
-    failures: list[tuple[str, str, str]]
-    environment: Table
-    capacity: CapacitySection | None = None
-    variants: Table | None = None  # targets with packages of their own (@pins)
-    sections: list[faults.Section] = field(default_factory=list)
+    parts: list[Part]
 
 
-def capacity_section(run: Run, with_charts: bool = True) -> CapacitySection | None:
-    """The capacity section, when the run searched capacities."""
+# A report's parts: each function turns the run into its parts (none when the run did
+# not measure what it shows), in the order the report prints them. A new table is one
+# such function (bench.reports.faults and bench.reports.variants are examples), listed
+# here; Markdown and HTML follow from the Part (bench.reports.parts).
+PartsOf = Callable[[Run, bool], list[Part]]
+
+
+def capacity_parts(run: Run, with_charts: bool) -> list[Part]:
+    """The capacity searches: their sentences (unless the headline says them), the table."""
     if not run.capacity:
-        return None
-    return CapacitySection(
-        sentences=capacity.sentences(run.capacity),
-        table=capacity.table(run.capacity),
-        charts=capacity.chart_svgs(run.capacity) if with_charts else [],
-        points=capacity.points_table(run.capacity),
+        return []
+    # A run of searches only leads its headline with these sentences: not twice.
+    sentences = [] if capacity_leads(run) else capacity.sentences(run.capacity)
+    return [
+        Part(
+            "Capacity",
+            "capacity",
+            capacity.INTRO,
+            [Item(line) for line in sentences],
+            capacity.table(run.capacity),
+            capacity.chart_svgs(run.capacity) if with_charts else [],
+        )
+    ]
+
+
+def fault_parts(run: Run, with_charts: bool) -> list[Part]:
+    """Upstream faults, client disconnects and soaks, when the run measured them."""
+    return faults.sections(run.points)
+
+
+def scenario_parts(run: Run, with_charts: bool) -> list[Part]:
+    """One part per scenario: its table of medians and its charts."""
+    return [
+        Part(
+            f"Scenario: {name}",
+            f"scenario-{name}",
+            f"{SCENARIO_TEXT.get(name, '')} {MEDIANS}",
+            table=scenario_table(name, found),
+            charts=scenario_charts(name, found, run) if with_charts else [],
+        )
+        for name, found in by_scenario(run.points).items()
+    ]
+
+
+def point_parts(run: Run, with_charts: bool) -> list[Part]:
+    """Every point, and every step of the capacity searches."""
+    found = []
+    if run.points:
+        table = points_table(by_scenario(run.points))
+        found.append(Part("Every point", "points", POINTS_NOTE, table=table))
+    if run.capacity:
+        table = capacity.points_table(run.capacity)
+        found.append(Part("Every point of the capacity searches", "capacity-points", table=table))
+    return found
+
+
+def failure_parts(run: Run, with_charts: bool) -> list[Part]:
+    """Failed points and skipped targets, with their logs."""
+    items = [Item(first, what, rest) for what, first, rest in failures(run)]
+    return [Part("Failed points and skipped targets", "failures", items=items, empty="None.")]
+
+
+def variant_parts(run: Run, with_charts: bool) -> list[Part]:
+    """The package variants' versions, when targets carried pins."""
+    table = variants.table(run)
+    return (
+        [] if table is None else [Part("Package variants", "variants", variants.NOTE, table=table)]
     )
+
+
+def environment_parts(run: Run, with_charts: bool) -> list[Part]:
+    """The machine, the mock and every package; then what the numbers mean."""
+    return [
+        Part("Environment", "environment", table=environment_table(run)),
+        Part(
+            "Metric definitions",
+            "definitions",
+            items=[Item(meaning, term) for term, meaning in DEFINITIONS],
+        ),
+        Part("Validity rules", "validity", items=[Item(rule) for rule in validity_rules()]),
+        Part("How to read this report", "reading", READING),
+    ]
+
+
+PARTS: tuple[PartsOf, ...] = (
+    capacity_parts,
+    fault_parts,
+    scenario_parts,
+    point_parts,
+    failure_parts,
+    variant_parts,
+    environment_parts,
+)
 
 
 def build(run: Run, with_charts: bool = True) -> Report:
     """Derive the whole report from a run."""
-    grouped = by_scenario(run.points)
-    scenarios = [
-        (
-            name,
-            scenario_table(name, found),
-            scenario_charts(name, found, run) if with_charts else [],
-        )
-        for name, found in grouped.items()
-    ]
     return Report(
         title=f"Benchmark report: run {run.info.id}",
-        headline=headline(run, grouped),
-        scenarios=scenarios,
-        points=points_table(grouped),
-        failures=failures(run),
-        environment=environment_table(run),
-        capacity=capacity_section(run, with_charts),
-        variants=variants.table(run),
-        sections=faults.sections(run.points),
+        headline=headline(run, by_scenario(run.points)),
+        parts=[part for parts_of in PARTS for part in parts_of(run, with_charts)],
     )
 
 
@@ -849,122 +629,31 @@ def to_markdown(report: Report) -> str:
     out = [f"# {report.title}", "", f"**{QUESTION}**", "", h.answer, ""]
     out += [f"- {line}" for line in h.details]
     out += ["", f"Conditions: {h.conditions}.", "", h.run_line, ""]
-    if report.capacity is not None:
-        out += ["## Capacity", "", capacity.INTRO, ""]
-        out += [f"- {line}" for line in report.capacity.sentences]
-        out += ["", markdown_table(report.capacity.table), ""]
-    for section in report.sections:
-        out += [f"## {section.title}", "", section.intro, "", markdown_table(section.table), ""]
-    for name, table, _ in report.scenarios:
-        out += [f"## Scenario: {name}", "", f"{SCENARIO_TEXT.get(name, '')} {MEDIANS}", ""]
-        out += [markdown_table(table), ""]
-    if report.points.rows:
-        out += ["## Every point", "", POINTS_NOTE, "", markdown_table(report.points), ""]
-    if report.capacity is not None:
-        out += ["## Every point of the capacity searches", ""]
-        out += [markdown_table(report.capacity.points), ""]
-    out += ["## Failed points and skipped targets", ""]
-    out += [f"- **{what}**: {first}" for what, first, _ in report.failures] or ["None."]
-    if report.variants is not None:
-        out += ["", "## Package variants", "", variants.NOTE, "", markdown_table(report.variants)]
-    out += ["", "## Environment", "", markdown_table(report.environment), ""]
-    out += ["## Metric definitions", ""]
-    out += [f"- **{term}**: {meaning}" for term, meaning in DEFINITIONS]
-    out += ["", "## Validity rules", ""] + [f"- {rule}" for rule in validity_rules()]
-    out += ["", "## How to read this report", "", READING, ""]
+    for part in report.parts:
+        out += parts.markdown(part)
     return "\n".join(out)
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;
- margin:0 auto;max-width:1400px;padding:16px 24px;color:#1a1a1a;line-height:1.45}
-h1{font-size:1.6em;margin:.3em 0}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
-.question{font-size:1.2em;font-weight:bold}
-.answer{font-size:1.1em;background:#f3f7fb;border-left:4px solid #0072B2;padding:8px 12px}
-.conditions{color:#444}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
-th,td{border:1px solid #d0d0d0;padding:3px 6px;vertical-align:top}
-th{background:#f2f2f2;position:sticky;top:0}
-td.num{text-align:right;white-space:nowrap}td.text{white-space:nowrap}
-td.wrap{min-width:24em}
-tr.warned td{background:#fff7e0}
-tr.invalid td{background:#fde8e8}
-tr.invalid td:first-child{border-left:4px solid #D00000}
-.flag{color:#9a6700;font-weight:bold}
-tr.invalid .flag{color:#D00000}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px}
-.charts svg{border:1px solid #e5e5e5;width:100%;height:auto}
-.scroll{overflow-x:auto}
-dt{font-weight:bold}dd{margin:0 0 6px 16px}
-pre{background:#f6f6f6;padding:6px;overflow-x:auto;font-size:12px}
-"""
-
-
-def _html_headline(report: Report) -> list[str]:
-    h = report.headline
-    return [
-        f"<h1>{esc(report.title)}</h1>",
-        f'<section id="headline"><p class="question">{esc(QUESTION)}</p>',
-        f'<p class="answer">{esc(h.answer)}</p><ul>',
-        *(f"<li>{esc(line)}</li>" for line in h.details),
-        f'</ul><p class="conditions">Conditions: {esc(h.conditions)}.<br>{esc(h.run_line)}</p>',
-        "</section>",
-    ]
-
-
-def _html_failures(report: Report) -> list[str]:
-    out = ['<h2 id="failures">Failed points and skipped targets</h2>']
-    if not report.failures:
-        return [*out, "<p>None.</p>"]
-    out.append("<ul>")
-    for what, first, rest in report.failures:
-        detail = f"<details><summary>log</summary><pre>{esc(rest)}</pre></details>" if rest else ""
-        out.append(f'<li class="failure"><b>{esc(what)}</b>: {esc(first)}{detail}</li>')
-    return [*out, "</ul>"]
+def _lead(headline: Headline) -> str:
+    details = "".join(f"<li>{esc(line)}</li>" for line in headline.details)
+    return (
+        f'<p class="question">{esc(QUESTION)}</p><p class="answer">{esc(headline.answer)}</p>'
+        + (f"<ul>{details}</ul>" if details else "")
+    )
 
 
 def to_html(report: Report) -> str:
     """Render the report as one self-contained HTML page with inline SVG charts."""
-    out = [
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(report.title)}</title><style>{CSS}</style></head><body>",
-        *_html_headline(report),
-    ]
-    if report.capacity is not None:
-        section = report.capacity
-        out += ['<h2 id="capacity">Capacity</h2>', f"<p>{esc(capacity.INTRO)}</p><ul>"]
-        out += [f"<li>{esc(line)}</li>" for line in section.sentences]
-        out += ["</ul>", html_table(section.table, "capacity")]
-        out.append(f'<div class="charts">{"".join(section.charts)}</div>')
-    for part in report.sections:
-        out += [f'<h2 id="{part.anchor}">{esc(part.title)}</h2>', f"<p>{esc(part.intro)}</p>"]
-        out.append(html_table(part.table, part.anchor))
-    for name, table, svgs in report.scenarios:
-        out += [
-            f'<h2 id="scenario-{esc(name)}">Scenario: {esc(name)}</h2>',
-            f"<p>{esc(SCENARIO_TEXT.get(name, ''))} {esc(MEDIANS)}</p>",
-            html_table(table, "scenario"),
-            f'<div class="charts">{"".join(svgs)}</div>',
-        ]
-    if report.points.rows:
-        out += ['<h2 id="points">Every point</h2>', f"<p>{esc(POINTS_NOTE)}</p>"]
-        out.append(html_table(report.points, "points"))
-    if report.capacity is not None:
-        out += ['<h2 id="capacity-points">Every point of the capacity searches</h2>']
-        out.append(html_table(report.capacity.points, "points"))
-    out += _html_failures(report)
-    if report.variants is not None:
-        out += ['<h2 id="variants">Package variants</h2>', f"<p>{esc(variants.NOTE)}</p>"]
-        out.append(html_table(report.variants, "env"))
-    out += ['<h2 id="environment">Environment</h2>', html_table(report.environment, "env")]
-    out += ['<h2 id="definitions">Metric definitions</h2><dl>']
-    out += [f"<dt>{esc(term)}</dt><dd>{esc(meaning)}</dd>" for term, meaning in DEFINITIONS]
-    out += ['</dl><h2 id="validity">Validity rules</h2><ul>']
-    out += [f"<li>{esc(rule)}</li>" for rule in validity_rules()]
-    out += ['</ul><h2 id="reading">How to read this report</h2>', f"<p>{esc(READING)}</p>"]
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    h = report.headline
+    return page.render(
+        page.Page(
+            report.title,
+            parts.sections(report.parts),
+            conditions=[f"Conditions: {h.conditions}.", h.run_line],
+            lead=_lead(h),
+            kind="report",
+        )
+    )
 
 
 # Files

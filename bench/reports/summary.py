@@ -1,12 +1,17 @@
-"""Terminal summary of a run: one table per scenario (target x load)."""
+"""Terminal summary of a run: one table per scenario (target x load).
+
+Every column wraps (bench.reports.terminal): a warning is printed whole, over as many
+lines as it takes, never cut.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.table import Table
 
+from bench.reports import terminal
 from bench.results import intervals
 from bench.results.model import Capacity, Figure, Limit, Repetitions, Run, by_scenario, repetitions
+from bench.results.naming import label
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -22,12 +27,12 @@ def _with_interval(reps: Repetitions, metric: str, path: tuple[str, ...], spec: 
     return text if bounds is None else f"{text} ±{format((bounds[1] - bounds[0]) / 2, spec)}"
 
 
-def _row(reps: Repetitions, stream: bool) -> list[str]:
+def _row(reps: Repetitions, stream: bool, name: str) -> list[str]:
     points = reps.points
     warnings = sorted({w.text for p in points for w in p.warnings})
     invalid = not all(p.valid for p in points)
     row = [
-        reps.level.target,
+        name,
         reps.level.load.label(),
         _with_interval(reps, "throughput_rps", ("throughput_rps",), ".1f"),
         _fmt(reps.median(("latency_ms", "p50")), ".1f"),
@@ -35,7 +40,7 @@ def _row(reps: Repetitions, stream: bool) -> list[str]:
         _fmt(reps.median(("efficiency",)), ".0%"),
         _fmt(reps.median(("cpu_us_per_request",)), ",.0f"),
         " / ".join(dict.fromkeys(p.limit.kind for p in points if p.limit)) or "-",
-        ("[red]INVALID[/] " if invalid else "") + "; ".join(warnings)[:160],
+        ("[red]INVALID[/] " if invalid else "") + "; ".join(warnings),
     ]
     if stream:
         row.append(_fmt(reps.median(("ttft_ms", "p50")), ".1f"))
@@ -52,16 +57,16 @@ def print_summary(run: Run, console: Console | None = None) -> None:
             "window's seconds (docs/methodology.md)"
         )
     for scenario, levels in by_scenario(run.points).items():
-        table = Table(title=f"scenario: {scenario}", title_justify="left")
+        table = terminal.table(f"scenario: {scenario}")
         columns = ("target", "load", "req/s", "p50 ms", "p99 ms", "efficiency",
                    "CPU µs/req", "what binds it", "warnings")  # fmt: skip
         for column in columns:
             left = column in ("target", "load", "what binds it", "warnings")
-            table.add_column(column, justify="left" if left else "right")
+            terminal.column(table, column, numeric=not left)
         if scenario == "stream":
-            table.add_column("TTFT p50 ms", justify="right")
+            terminal.column(table, "TTFT p50 ms", numeric=True)
         for reps in levels:
-            table.add_row(*_row(reps, scenario == "stream"))
+            table.add_row(*_row(reps, scenario == "stream", label(reps, levels)))
         console.print(table)
     for skipped in run.info.skipped_targets:
         console.print(f"[yellow]skipped[/] {skipped.target}: {skipped.reason[:300]}")
@@ -105,18 +110,17 @@ def print_capacity(run: Run, console: Console | None = None) -> None:
     """Print the capacity table: the three figures, each with what binds it."""
     console = console or Console()
     console.print(f"[bold]Capacity, run {run.info.id}[/]: {run.environment.cpu_model}")
-    table = Table(title="capacity (ranked by saturation per server core; 95 % intervals)",
-                  title_justify="left")  # fmt: skip
+    table = terminal.table("capacity (ranked by saturation per server core; 95 % intervals)")
     columns = ("latency", "scenario", "target", "saturation req/s/core", "binds",
                "goodput req/s", "binds ", "max in flight", "binds  ")  # fmt: skip
     for column in columns:
         numeric = column.startswith(("saturation", "goodput", "max"))
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        terminal.column(table, column, numeric=numeric)
     for found in ranked(run.capacity):
         latency = f"{found.latency.name} ({found.latency.answer_ms:,.0f} ms)"
         cores = float(max(found.server_cores, 1))
         table.add_row(
-            latency, found.scenario, found.target,
+            latency, found.scenario, label(found, run.capacity),
             _figure(found.saturation, cores), _bound(found.saturation),
             _figure(found.goodput), _bound(found.goodput),
             _figure(found.in_flight), _bound(found.in_flight),

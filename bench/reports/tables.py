@@ -1,11 +1,12 @@
-"""The report's tables as one model, rendered as Markdown (GitHub) and as HTML."""
+"""The tables of reports and comparisons as one model, rendered as Markdown and as HTML."""
 
 from __future__ import annotations
 
-import html
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bench.reports import charts
+from bench.reports.page import esc, scroll
 
 
 @dataclass
@@ -28,6 +29,23 @@ class Row:
 class Table:
     headers: list[str]
     rows: list[Row]
+
+
+def text_table(headers: list[str], rows: list[list[str]], prose: Collection[str] = ()) -> Table:
+    """A table of plain text cells; the columns named in `prose` wrap, the others do not."""
+    wraps = [header in prose for header in headers]
+    return Table(
+        headers,
+        [
+            Row(
+                [
+                    TCell(cell, numeric=False, wrap=wrap)
+                    for cell, wrap in zip(cells, wraps, strict=True)
+                ]
+            )
+            for cells in rows
+        ],
+    )
 
 
 def num(value: float | None, unit: str = "") -> str:
@@ -58,8 +76,20 @@ def markdown_table(table: Table) -> str:
     return "\n".join(lines)
 
 
-def esc(text: str) -> str:
-    return html.escape(text, quote=True)
+def _cell_html(cell: TCell) -> str:
+    """A cell's text; a number's range ("509 (458-610)") goes on a line of its own."""
+    flags = "".join(f' <span class="flag">⚠{n}</span>' for n in cell.marks)
+    value, bracket, rest = cell.text.partition(" (")
+    if cell.numeric and bracket:
+        # The column is as wide as the median or its range, not as both side by side.
+        return f'{esc(value)} <span class="range">({esc(rest)}</span>{flags}'
+    return esc(cell.text) + flags
+
+
+def _cell_class(cell: TCell) -> str:
+    if cell.numeric:
+        return "num"
+    return "wrap" if cell.wrap else "text"
 
 
 def html_table(table: Table, css: str = "") -> str:
@@ -67,20 +97,10 @@ def html_table(table: Table, css: str = "") -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in table.headers)
     rows = []
     for row in table.rows:
-        cells = []
-        for cell in row.cells:
-            flags = "".join(f' <span class="flag">⚠{n}</span>' for n in cell.marks)
-            cls = (
-                ' class="num"'
-                if cell.numeric
-                else ' class="wrap"'
-                if cell.wrap
-                else ' class="text"'
-            )
-            cells.append(f"<td{cls}>{esc(cell.text)}{flags}</td>")
+        cells = "".join(f'<td class="{_cell_class(c)}">{_cell_html(c)}</td>' for c in row.cells)
         row_cls = f' class="{row.css}"' if row.css else ""
-        rows.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
-    return (
-        f'<div class="scroll"><table class="{css}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        rows.append(f"<tr{row_cls}>{cells}</tr>")
+    table_cls = f' class="{css}"' if css else ""
+    return scroll(
+        f"<table{table_cls}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )

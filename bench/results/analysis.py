@@ -69,8 +69,8 @@ GROWTH = "growth"
 
 
 @dataclass(frozen=True)
-class Window:
-    """Everything measured for one point, before analysis."""
+class Measurement:
+    """Everything measured for one point's window, before analysis."""
 
     scenario: str
     mode: str  # "users" | "rate"
@@ -104,6 +104,8 @@ class Window:
     telemetry: Telemetry | None = None  # the server's own /metrics over the window
 
 
+
+
 def _histogram(data: dict[str, Any] | None) -> Histogram | None:
     if not data:
         return None
@@ -117,7 +119,7 @@ def _summary(histogram: Histogram | None) -> Percentiles | None:
     return Percentiles.of(histogram.summary())
 
 
-def ceilings(window: Window) -> tuple[float | None, float | None]:
+def ceilings(window: Measurement) -> tuple[float | None, float | None]:
     """Return (Little's-law ceiling, server-model ceiling) in req/s for I/O-bound scenarios.
 
     Closed loop: users / upstream latency is the most any server could do. A server
@@ -131,7 +133,7 @@ def ceilings(window: Window) -> tuple[float | None, float | None]:
     return offered, model
 
 
-def analyse(window: Window, identity: Point) -> Point:
+def analyse(window: Measurement, identity: Point) -> Point:
     """The point: its identity (set by the runner) with the window's figures and verdicts."""
     name = REQUEST_NAMES[window.scenario]
     entry = window.locust.get("requests", {}).get(name, {"count": 0, "errors": {}})
@@ -181,7 +183,7 @@ def analyse(window: Window, identity: Point) -> Point:
     )
 
 
-def _objective_figures(window: Window) -> dict[str, Any]:
+def _objective_figures(window: Measurement) -> dict[str, Any]:
     """With objectives: the requests judged, those that met all, each; goodput."""
     if window.objectives is None:
         return {}
@@ -196,7 +198,7 @@ def _objective_figures(window: Window) -> dict[str, Any]:
     }
 
 
-def _open_figures(window: Window, entry: dict[str, Any]) -> dict[str, Any]:
+def _open_figures(window: Measurement, entry: dict[str, Any]) -> dict[str, Any]:
     """Open loop: service time, the generator's lateness, dropped arrivals, peak in flight."""
     if not window.open_loop:
         return {}
@@ -211,7 +213,7 @@ def _open_figures(window: Window, entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _derived_figures(window: Window, point: Point) -> dict[str, Any]:
+def _derived_figures(window: Measurement, point: Point) -> dict[str, Any]:
     """Ceilings and efficiencies, an open loop's shortfall, the CPU a request cost."""
     ceiling, model_ceiling = ceilings(window)
     figures: dict[str, Any] = {
@@ -229,7 +231,7 @@ def _derived_figures(window: Window, point: Point) -> dict[str, Any]:
     return figures
 
 
-def _fault_record(window: Window, point: Point) -> Faults | None:
+def _fault_record(window: Measurement, point: Point) -> Faults | None:
     """Under injected faults: what the clients got, what breaks the contract, recovery."""
     if window.faults is None:
         return None
@@ -257,7 +259,7 @@ def _fault_record(window: Window, point: Point) -> Faults | None:
     return record
 
 
-def _growth(window: Window, point: Point) -> faults.Growth | None:
+def _growth(window: Measurement, point: Point) -> faults.Growth | None:
     """A soak: each resource against the requests served by the time it was sampled."""
     series, seconds = window.resources, point.seconds
     if not series or seconds is None:
@@ -320,7 +322,7 @@ def per_second(
     )
 
 
-def _stream_figures(window: Window) -> dict[str, Any]:
+def _stream_figures(window: Measurement) -> dict[str, Any]:
     """A stream's TTFT, TPOT, ITL and chunk fidelity (nothing for other scenarios)."""
     if window.scenario != "stream":
         return {}
@@ -349,7 +351,7 @@ def external_target_warning() -> Warning:
     )
 
 
-def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> Iterable[Warning]:
+def _warnings(window: Measurement, point: Point, mean_latency_ms: float | None) -> Iterable[Warning]:
     requests, failed = point.requests, point.failed_requests
     total = requests + failed
     if total == 0:
@@ -374,7 +376,7 @@ def _warnings(window: Window, point: Point, mean_latency_ms: float | None) -> It
     yield from _client_warnings(window, point, mean_latency_ms)
 
 
-def _upstream_warnings(window: Window, requests: int, failed: int) -> Iterable[Warning]:
+def _upstream_warnings(window: Measurement, requests: int, failed: int) -> Iterable[Warning]:
     """One request, one upstream call: the mock's count must match the clients'.
 
     Under faults or disconnects, answers do not all complete: every call the mock
@@ -404,7 +406,7 @@ def _upstream_warnings(window: Window, requests: int, failed: int) -> Iterable[W
 
 
 def _client_warnings(
-    window: Window, point: Point, mean_latency_ms: float | None
+    window: Measurement, point: Point, mean_latency_ms: float | None
 ) -> Iterable[Warning]:
     """Little's law, an open loop's shortfall, the chunks that arrived."""
     # Under faults, fast failures change the mix that Little's law would weigh.
@@ -457,7 +459,7 @@ def backlog(point: Point) -> int | None:
     return grown if grown > max(5.0, 2 * math.sqrt(point.sent)) else None
 
 
-def _open_warnings(window: Window, point: Point) -> Iterable[Warning]:
+def _open_warnings(window: Measurement, point: Point) -> Iterable[Warning]:
     """Open loop: arrivals that outran the target (its queue grows), arrivals dropped."""
     grown = backlog(point)
     if grown is not None:
@@ -486,7 +488,7 @@ def _open_warnings(window: Window, point: Point) -> Iterable[Warning]:
         )
 
 
-def _fault_warnings(window: Window, point: Point) -> Iterable[Warning]:
+def _fault_warnings(window: Measurement, point: Point) -> Iterable[Warning]:
     """Answers off the contract, no recovery, dropped streams not cancelled, growth."""
     record = point.faults
     if record is not None and record.violations:
@@ -536,7 +538,7 @@ def _cancel_warnings(cancel: Cancel | None) -> Iterable[Warning]:
         )
 
 
-def upstream_tolerance(window: Window, requests: int) -> float:
+def upstream_tolerance(window: Measurement, requests: int) -> float:
     """How far the mock's count may differ from the client's without a real fault.
 
     The mock finishes an answer a few milliseconds before the client has read it, so

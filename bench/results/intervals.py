@@ -2,16 +2,18 @@
 
 A point measured once is still a sample: the plugin's per-second series
 (`Point.seconds`: requests completed, mean/p50/p99 latency and, for streams, TTFT p50,
-second by second). Consecutive seconds are not independent draws: a slow second leaves
-queued requests to the next, closed-loop users move in cohorts, a busy neighbour stays
-busy for a while. Treating the n seconds as n independent values understates the error
-when they correlate positively, so the interval is built from batches instead:
+second by second), and the server's CPU second by second, which makes the CPU each
+request cost that second (CPU % / 100 x 1e6 / requests: µs per request). Consecutive
+seconds are not independent draws: a slow second leaves queued requests to the next,
+closed-loop users move in cohorts, a busy neighbour stays busy for a while. Treating
+the n seconds as n independent values understates the error when they correlate
+positively, so the interval is built from batches instead:
 
 - the window's whole seconds are cut into BATCHES (5) consecutive batches of
   m = floor(n / 5) seconds each (seconds left over at the end are left out of the
   spread, never out of the figure);
 - each batch gives the figure over its own seconds (throughput: requests per second;
-  a latency percentile: the mean of its seconds' percentiles);
+  a latency percentile, or the CPU per request: the mean of its seconds' values);
 - the interval is centred on the point's own figure over the whole window
   ("sectioning": the centre keeps the whole window's precision and, for percentiles,
   none of the small-batch bias), with standard error sd(batch figures) / sqrt(5) and
@@ -42,7 +44,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -52,6 +54,7 @@ from bench.results.model import PerSecond, Point
 from bench.results.stats import Outcome
 
 METHOD = "batch-means"
+NO_SERIES_OF_IT = "no per-second series of it"  # the point has seconds, not this figure's
 BATCHES = 5
 MIN_SECONDS = BATCHES
 # The von Neumann ratio's lower 5 % point for independent normal values, by count
@@ -82,6 +85,10 @@ RUN_NOISE: dict[str, dict[str, float]] = {
         "latency_p50_ms": 0.01,
         "latency_p99_ms": 0.05,
         "ttft_p50_ms": 0.01,
+        # CPU time per request moves with the speed the machine has in that run whatever
+        # paced the point (the upstream only sets how many requests there are): the
+        # throughput's noise where the server's speed paced it. Derived, not measured.
+        "cpu_us_per_request": 0.20,
     },
     HEAVY: {
         "throughput_rps": 0.20,
@@ -89,6 +96,8 @@ RUN_NOISE: dict[str, dict[str, float]] = {
         "latency_p50_ms": 0.20,
         "latency_p99_ms": 0.25,
         "ttft_p50_ms": 0.20,
+        # A CPU-bound point's throughput is its cores over its CPU per request.
+        "cpu_us_per_request": 0.20,
     },
 }
 
@@ -113,13 +122,35 @@ def load_class(point: Point) -> str:
     return LIGHT
 
 
-# Each metric with a per-second series: where the point keeps its figure, and the series.
+# Each metric with a per-second series: where the point keeps its figure, and the series
+# (a field of PerSecond, or one of DERIVED).
 SERIES: dict[str, tuple[tuple[str, ...], str]] = {
     "throughput_rps": (("throughput_rps",), "requests"),
     "latency_mean_ms": (("latency_ms", "mean"), "mean_ms"),
     "latency_p50_ms": (("latency_ms", "p50"), "p50_ms"),
     "latency_p99_ms": (("latency_ms", "p99"), "p99_ms"),
     "ttft_p50_ms": (("ttft_ms", "p50"), "ttft_p50_ms"),
+    "cpu_us_per_request": (("cpu_us_per_request",), "cpu_us_per_request"),
+}
+
+
+def cpu_us_per_request(seconds: PerSecond) -> list[float | None] | None:
+    """The server's CPU per request completed, second by second (None: no CPU series).
+
+    A second without a completed request (or without a CPU sample) has no value: its
+    batch takes the mean of the seconds that have one, as a latency's batch does.
+    """
+    if seconds.server_cpu_pct is None:
+        return None
+    return [
+        None if cpu is None or not requests else cpu / 100 * 1e6 / requests
+        for cpu, requests in zip(seconds.server_cpu_pct, seconds.requests, strict=False)
+    ]
+
+
+# Series computed from others, by name.
+DERIVED: dict[str, Callable[[PerSecond], list[float | None] | None]] = {
+    "cpu_us_per_request": cpu_us_per_request,
 }
 
 
@@ -235,6 +266,8 @@ def whole_seconds(point: Point, series: list[float | None]) -> list[float | None
 
 
 def _series(seconds: PerSecond, name: str) -> list[float | None] | None:
+    if name in DERIVED:
+        return DERIVED[name](seconds)
     values = getattr(seconds, name, None)
     if values is None:
         return None
@@ -251,9 +284,11 @@ def of_point(point: Point, metric: str) -> Interval:
         return Interval(None, reason="no figure")
     if not point.ok:
         return Interval(centre, reason="the point failed")
-    series = _series(point.seconds, name) if point.seconds is not None else None
-    if series is None:
+    if point.seconds is None:
         return Interval(centre, reason="no per-second series")
+    series = _series(point.seconds, name)
+    if series is None:
+        return Interval(centre, reason=NO_SERIES_OF_IT)
     covered = whole_seconds(point, series)
     if isinstance(covered, str):
         return Interval(centre, reason=covered)

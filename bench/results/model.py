@@ -118,11 +118,16 @@ class Load:
 
 @dataclass(frozen=True, order=True)
 class Level:
-    """What repetitions share: one target at one load of one scenario."""
+    """What repetitions share: one target at one load of one scenario, on one client.
+
+    The client keeps apart the points of a target measured once per upstream client
+    (`--clients`) even where the target's name does not say it.
+    """
 
     target: str
     scenario: str
     load: Load
+    client: str = "default"
 
     def label(self) -> str:
         """Return "target / scenario / load"."""
@@ -392,7 +397,7 @@ class Point:
 
     @property
     def level(self) -> Level:
-        return Level(self.target, self.scenario, self.load)
+        return Level(self.target, self.scenario, self.load, self.client)
 
     @property
     def ok(self) -> bool:
@@ -444,11 +449,13 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Skipped:
+class SkippedTarget:
     """A target that was not measured, and why."""
 
     target: str
     reason: str
+
+
 
 
 @dataclass
@@ -462,7 +469,7 @@ class RunInfo:
     preset: str | None
     git_commit: str | None
     target_url: str | None = None
-    skipped_targets: list[Skipped] = field(default_factory=list)
+    skipped_targets: list[SkippedTarget] = field(default_factory=list)
     extra: Mapping[str, JSON] = unknown()
 
 
@@ -710,6 +717,11 @@ class Capacity:
     unknown: str | None = None
 
     @property
+    def client(self) -> str:
+        """The upstream client its steps ran with (bench.results.naming names it so)."""
+        return self.points[0].client if self.points else "default"
+
+    @property
     def max_in_flight(self) -> int | None:
         return None if self.in_flight is None else int(self.in_flight.value)
 
@@ -744,6 +756,10 @@ class Repetitions:
     @property
     def target(self) -> str:
         return self.level.target
+
+    @property
+    def client(self) -> str:
+        return self.level.client
 
     @property
     def load(self) -> Load:

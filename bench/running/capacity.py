@@ -34,8 +34,8 @@ from bench.results.model import (
     Objectives,
     Point,
     Run,
+    SkippedTarget,
 )
-from bench.results.model import Skipped as SkippedTarget
 from bench.running import objectives
 from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
 from bench.running.measure import Server

@@ -13,7 +13,8 @@ services speak) and, when the run ends, `event: done` before the stream closes.
 Each snapshot is whole, so a page opened mid-run (or reconnecting) draws everything at
 once; `/` embeds the latest one so that the page is drawn before its first event.
 
-    GET /         the page (self-contained: inline script and SVG, no URL outside)
+    GET /         the page: the suite's page shell (bench.reports.page) with the sections
+                  below and the script of live_page.html (inline, no URL outside)
     GET /events   text/event-stream of snapshots, `event: done` at the end
     GET /state    the latest snapshot as JSON
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from bench.reports import page as shell
 from bench.results.analysis import REQUEST_NAMES
 from bench.results.live import Ceiling, LiveSeries, finished_row
 from bench.results.model import Point
@@ -40,7 +42,28 @@ HOST = "127.0.0.1"
 TICK_S = 1.0
 KEEPALIVE_S = 15.0  # a comment line on an idle stream, so that proxies keep it open
 CLOSE_GRACE_S = 2.0  # how long open streams get to send `done` when the run ends
-PAGE = Path(__file__).with_name("live_page.html")
+SCRIPT = Path(__file__).with_name("live_page.html")  # the drawing code, and its snapshot
+
+# The page's sections, empty until the script draws into them (by these ids).
+SECTIONS = (
+    shell.Section("now", "", '<div class="tiles" id="tiles"></div>'),
+    shell.Section(
+        "point",
+        "This point, second by second",
+        '<div class="charts"><div id="rate-chart"></div><div id="latency-chart"></div></div>'
+        '<p class="note">Each marker is one second as the load generator saw it. Dashed: the '
+        "Little's-law ceiling (users / upstream latency: no server can do better) and the "
+        "server model's own ceiling (what it holds at once / latency) where it binds. Shaded: "
+        "the measured window; seconds outside it are not counted.</p>",
+    ),
+    shell.Section(
+        "measured",
+        "Points measured",
+        '<div class="charts"><div id="points-chart"></div><div id="timeline-chart"></div></div>'
+        + shell.scroll('<table id="points"></table>'),
+    ),
+)
+STATUS = '<p id="text"></p><p id="status">waiting for the first point</p>'
 
 RateListener = Callable[[float | None], None]
 
@@ -253,9 +276,12 @@ class _Server(ThreadingHTTPServer):
 
 def page(snapshot: bytes) -> bytes:
     """The page with a snapshot inside, so that it draws before the first event."""
+    document = shell.render(
+        shell.Page("bench live", SECTIONS, lead=STATUS, script=SCRIPT.read_text(), kind="live")
+    ).encode()
     # "</" cannot end the script element that holds the JSON.
     embedded = snapshot.replace(b"</", b"<\\/")
-    return PAGE.read_bytes().replace(b"/*SNAPSHOT*/null", embedded)
+    return document.replace(b"/*SNAPSHOT*/null", embedded)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -254,7 +254,7 @@ class PointRun:
             reason = "Locust wrote no results:\n" + log_tail(self.folder / "locust.log")
             return failed(point, reason)
         usage, mock = samples.usage, samples.mock
-        window = analysis.Window(
+        window = analysis.Measurement(
             scenario=self.task.scenario,
             mode=self.task.load.mode,
             users=self.users,

@@ -16,7 +16,15 @@ from pathlib import Path
 from types import FrameType
 
 from bench.results import analysis, store
-from bench.results.model import Deployment, Environment, MockInfo, Point, Run, RunInfo, Skipped
+from bench.results.model import (
+    Deployment,
+    Environment,
+    MockInfo,
+    Point,
+    Run,
+    RunInfo,
+    SkippedTarget,
+)
 from bench.running import environment, variants
 from bench.running.launch import Launcher, Progress, Where, start_mock
 from bench.running.launch import Skipped as TargetSkipped
@@ -242,7 +250,7 @@ class Runner:
         return target.counts(len(self.plan.server_cpus), self.plan.workers, self.plan.threads)
 
     def _skip(self, target: Target, reason: str, progress: Progress) -> None:
-        self.run.info.skipped_targets.append(Skipped(target.name, reason))
+        self.run.info.skipped_targets.append(SkippedTarget(target.name, reason))
         self._save()
         progress(f"skipped {target.name}: {reason.splitlines()[0]}", None)
 

@@ -231,11 +231,11 @@ class Session:
         closes: int,
         locust: dict[str, Any],
         usage: dict[str, tuple[float, float]],
-    ) -> analysis.Window:
+    ) -> analysis.Measurement:
         before, after = self.watch.completed(opens), self.watch.completed(closes)
         calls = after - before if before is not None and after is not None else None
         target, counts, nofile = self.phase.target, self.server.counts, child_nofile()
-        return analysis.Window(
+        return analysis.Measurement(
             scenario=self.phase.scenario,
             mode=load.mode,
             users=load.users or 1,

@@ -89,9 +89,15 @@ def seconds_dict(
 
 
 def windowed_point(
-    per_second: list[int], latency_ms: list[float] | None = None, **overrides: Any
+    per_second: list[int],
+    latency_ms: list[float] | None = None,
+    cpu_pct: list[float] | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """One point measured once whose figures are those of its per-second series."""
+    """One point measured once whose figures are those of its per-second series.
+
+    With `cpu_pct` (the server's CPU each second), its CPU and CPU per request too.
+    """
     window = len(per_second)
     throughput = sum(per_second) / window
     users = overrides.pop("users", 50)
@@ -102,6 +108,11 @@ def windowed_point(
     data["latency_ms"]["p99"] = ordered[len(ordered) // 2] * 1.05
     data["requests"] = sum(per_second)
     data["seconds"] = seconds_dict(per_second, latency_ms)
+    if cpu_pct is not None:
+        mean_cpu = sum(cpu_pct) / len(cpu_pct)
+        data["seconds"]["server_cpu_pct"] = list(cpu_pct)
+        data["server"] = {**data["server"], "cpu_pct": mean_cpu}
+        data["cpu_us_per_request"] = mean_cpu / 100 * window / sum(per_second) * 1e6
     return data
 
 

@@ -21,7 +21,7 @@ def _hist(*values: float) -> dict[str, Any]:
     return histogram.to_dict()
 
 
-def _window(**overrides: Any) -> analysis.Window:
+def _window(**overrides: Any) -> analysis.Measurement:
     # 50 users, 200 ms upstream: Little's law gives 250 req/s; 1,250 requests in 5 s.
     fields: dict[str, Any] = {
         "scenario": "complete", "mode": "users", "users": 50, "rate": None, "window_s": 5.0,
@@ -32,10 +32,10 @@ def _window(**overrides: Any) -> analysis.Window:
         "model_concurrency": None,
     }  # fmt: skip
     fields.update(overrides)
-    return analysis.Window(**fields)
+    return analysis.Measurement(**fields)
 
 
-def _identity(window: analysis.Window) -> Point:
+def _identity(window: analysis.Measurement) -> Point:
     load = Load("users", window.users) if window.mode == "users" else Load.open(window.rate or 0)
     return Point(
         target="fastapi-uvicorn", framework="fastapi", worker_class="asyncio", variant=None,
@@ -44,7 +44,7 @@ def _identity(window: analysis.Window) -> Point:
     )  # fmt: skip
 
 
-def analyse(window: analysis.Window) -> Point:
+def analyse(window: analysis.Measurement) -> Point:
     return analysis.analyse(window, _identity(window))
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from bench.cli import main as bench_main
 from bench.reports import compare
-from bench.results import store
+from bench.results import significance, store
 from bench.results.files import write_json_atomic
 from tests.bench.factories import capacity_dict, figure_dict, point_dict, run_document, warning
 from tests.support import REPO_ROOT
@@ -125,7 +125,7 @@ def test_identical_runs_have_nothing_significant(
     ref, new = pair(points, points)
     report = as_json(capsys, ref, new)
     decisions = {r["decision"] for r in report["comparisons"][0]["points"]}
-    assert decisions == {compare.CANNOT}  # identical samples: nothing to test
+    assert decisions == {significance.CANNOT}  # identical samples: nothing to test
     assert not any(r["significant"] for r in report["comparisons"][0]["points"])
     assert report["warnings"] == [] and report["environment_warning"] is None
     assert report["significant_regression"] is False
@@ -140,13 +140,13 @@ def test_a_30_percent_slowdown_with_low_variance_is_a_regression(
     ref, new = pair(repeated(200.0, 0.01), repeated(140.0, 0.01))
     report = as_json(capsys, ref, new)
     throughput = rows(report)[0]
-    assert throughput["decision"] == compare.REGRESSION and throughput["significant"]
+    assert throughput["decision"] == significance.REGRESSION and throughput["significant"]
     assert throughput["test"] == "welch" and throughput["p_value"] < 0.001
     assert throughput["ratio"] == pytest.approx(0.7)
     assert throughput["words"] == "1.43x slower"
     low, high = throughput["relative_change_ci"]
     assert low < -0.3 < high < 0
-    assert rows(report, "latency_p99_ms")[0]["decision"] == compare.REGRESSION  # latency up
+    assert rows(report, "latency_p99_ms")[0]["decision"] == significance.REGRESSION  # latency up
     assert report["significant_regression"] is True
     code, out, _ = run_compare(capsys, ref, new, "--fail-on-regression")
     assert code == 1
@@ -154,7 +154,7 @@ def test_a_30_percent_slowdown_with_low_variance_is_a_regression(
     assert run_compare(capsys, ref, new)[0] == 0  # without the flag: report only
     # The other way round it is an improvement, and no reason to fail.
     report = as_json(capsys, new, ref)
-    assert rows(report)[0]["decision"] == compare.IMPROVEMENT
+    assert rows(report)[0]["decision"] == significance.IMPROVEMENT
     assert rows(report)[0]["words"] == "1.43x faster"
     assert run_compare(capsys, new, ref, "--fail-on-regression")[0] == 0
 
@@ -167,7 +167,7 @@ def test_a_noisy_difference_is_not_significant(
     ref, new = pair(noisy, [point(t, repetition=i + 1) for i, t in enumerate(shuffled)])
     report = as_json(capsys, ref, new, "--fail-on-regression")
     throughput = rows(report)[0]
-    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["decision"] == significance.NOT_SIGNIFICANT
     assert throughput["p_value"] > 0.05 and throughput["reason"].startswith("p=")
     assert throughput["words"] == "1.11x slower"  # the ratio is still reported
 
@@ -178,11 +178,11 @@ def test_a_3_percent_change_is_below_the_minimum_effect(
     ref, new = pair(repeated(200.0, 0.002), repeated(206.0, 0.002))
     throughput = rows(as_json(capsys, ref, new))[0]
     assert throughput["p_value"] < 0.05  # the test alone would call it real
-    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["decision"] == significance.NOT_SIGNIFICANT
     assert "--min-effect 5%" in throughput["reason"]
     # A smaller minimum effect lets the same data through.
     throughput = rows(as_json(capsys, ref, new, "--min-effect", "0.01"))[0]
-    assert throughput["decision"] == compare.IMPROVEMENT
+    assert throughput["decision"] == significance.IMPROVEMENT
 
 
 def test_one_repetition_each_cannot_be_computed(
@@ -191,7 +191,7 @@ def test_one_repetition_each_cannot_be_computed(
     ref, new = pair([point(200.0)], [point(100.0)])
     report = as_json(capsys, ref, new)
     for row in report["comparisons"][0]["points"]:
-        assert row["decision"] == compare.CANNOT and not row["significant"]
+        assert row["decision"] == significance.CANNOT and not row["significant"]
         assert row["reason"] == "cannot tell (n=1)" and row["p_value"] is None
     assert rows(report)[0]["words"] == "2.00x slower"
     code, out, _ = run_compare(capsys, ref, new, "--fail-on-regression")
@@ -206,7 +206,7 @@ def test_failed_repetitions_leave_the_sample_and_are_listed(
     ref, new = pair(repeated(200.0, 0.01, n=3), [point(100.0), *failed])
     report = as_json(capsys, ref, new, "--fail-on-regression")
     throughput = rows(report)[0]
-    assert throughput["decision"] == compare.CANNOT
+    assert throughput["decision"] == significance.CANNOT
     assert throughput["reason"] == "cannot tell (n=3/1)"
     assert "2 failed repetition(s) in changed" in throughput["flags"]
     became = report["comparisons"][0]["became_invalid"]
@@ -224,7 +224,7 @@ def test_mann_whitney_is_used_for_skewed_samples_and_needs_enough_repetitions(
     throughput = rows(as_json(capsys, ref, new))[0]
     assert throughput["test"] == "mannwhitney"
     assert throughput["p_value"] == pytest.approx(2 / 252)
-    assert throughput["decision"] == compare.REGRESSION
+    assert throughput["decision"] == significance.REGRESSION
     assert rows(as_json(capsys, ref, new, "--test", "welch"))[0]["test"] == "welch"
 
 
@@ -233,10 +233,10 @@ def test_mann_whitney_with_three_repetitions_cannot_tell(
 ) -> None:
     ref, new = pair(repeated(200.0, 0.01, n=3), repeated(100.0, 0.01, n=3))
     throughput = rows(as_json(capsys, ref, new, "--test", "mannwhitney"))[0]
-    assert throughput["decision"] == compare.CANNOT
+    assert throughput["decision"] == significance.CANNOT
     assert "Mann-Whitney cannot reach p < 0.05 with n=3/3" in throughput["reason"]
     # auto keeps Welch here, which can tell.
-    assert rows(as_json(capsys, ref, new))[0]["decision"] == compare.REGRESSION
+    assert rows(as_json(capsys, ref, new))[0]["decision"] == significance.REGRESSION
 
 
 @pytest.mark.parametrize("fmt", compare.FORMATS)
@@ -337,7 +337,7 @@ def test_streams_compare_ttft_and_json_carries_every_decision(
         for key in ("decision", "p_value", "ratio", "test", "reason", "relative_change_ci"):
             assert key in row
     ttft = rows(report, "ttft_p50_ms")[0]
-    assert ttft["decision"] == compare.REGRESSION and ttft["words"] == "2.00x slower"
+    assert ttft["decision"] == significance.REGRESSION and ttft["words"] == "2.00x slower"
     assert report["settings"] == {
         "test": "auto",
         "alpha": 0.05,
@@ -355,7 +355,7 @@ def test_each_later_run_is_compared_with_the_reference(
     slow = save(tmp_path, "slow", document(repeated(100.0, 0.01), "slow"))
     report = as_json(capsys, ref, same, slow)
     assert [c["changed"].split()[0] for c in report["comparisons"]] == ["same", "slow"]
-    assert [c["counts"][compare.REGRESSION] for c in report["comparisons"]] == [0, 3]
+    assert [c["counts"][significance.REGRESSION] for c in report["comparisons"]] == [0, 3]
     assert run_compare(capsys, ref, same, slow, "--fail-on-regression")[0] == 1
 
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from bench.cli import main as bench_main
-from bench.reports import compare
-from bench.results import store
+from bench.results import significance, store
 from bench.results.files import write_json_atomic
 from tests.bench.factories import point_dict, run_document, windowed_point
 
@@ -51,14 +50,14 @@ def test_a_20_percent_drop_in_one_window_each_is_a_regression(
     new = save(tmp_path, "new", [window(400, STEADY[::-1])])
     throughput = row(report(capsys, ref, new))
     assert throughput["method"] == "window" and throughput["test"] == "batch-means"
-    assert throughput["decision"] == compare.REGRESSION and throughput["p_value"] < 0.001
+    assert throughput["decision"] == significance.REGRESSION and throughput["p_value"] < 0.001
     interval = throughput["reference"]["interval"]
     assert interval["low"] < 500 < interval["high"] and interval["df"] == 4
     assert interval["batch_s"] == 1
     low, high = throughput["relative_change_ci"]
     assert low < -0.2 < high < -0.05
     # Latency follows Little's law here: it rose by a quarter.
-    assert row(report(capsys, ref, new), "latency_p50_ms")["decision"] == compare.REGRESSION
+    assert row(report(capsys, ref, new), "latency_p50_ms")["decision"] == significance.REGRESSION
     bench_main(["compare", ref, new])
     out = capsys.readouterr().out
     assert "95 % CI" in out and "batch means of each window's seconds" in out
@@ -70,9 +69,9 @@ def test_the_same_window_twice_or_a_noisy_change_is_not_significant(
     ref = save(tmp_path, "ref", [window(500, NOISY)])
     same = save(tmp_path, "same", [window(505, NOISY[::-1])])
     noisy = save(tmp_path, "noisy", [window(450, NOISY[1:] + NOISY[:1])])
-    assert row(report(capsys, ref, same))["decision"] == compare.NOT_SIGNIFICANT
+    assert row(report(capsys, ref, same))["decision"] == significance.NOT_SIGNIFICANT
     changed = row(report(capsys, ref, noisy))
-    assert changed["decision"] == compare.NOT_SIGNIFICANT and changed["p_value"] > 0.05
+    assert changed["decision"] == significance.NOT_SIGNIFICANT and changed["p_value"] > 0.05
     assert changed["words"] == "1.11x slower"
 
 
@@ -82,7 +81,7 @@ def test_a_small_change_within_tight_windows_stays_below_the_minimum_effect(
     ref = save(tmp_path, "ref", [window(5000, [1.0, 1.001, 0.999, 1.0, 1.0])])
     new = save(tmp_path, "new", [window(4850, [1.0, 1.001, 0.999, 1.0, 1.0])])
     throughput = row(report(capsys, ref, new))
-    assert throughput["p_value"] < 0.05 and throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["p_value"] < 0.05 and throughput["decision"] == significance.NOT_SIGNIFICANT
     assert "within --min-effect" in throughput["reason"]
 
 
@@ -92,11 +91,52 @@ def test_figures_without_a_per_second_series_cannot_be_computed(
     ref = save(tmp_path, "ref", [window(500, cpu_us_per_request=800.0)])
     new = save(tmp_path, "new", [window(400, cpu_us_per_request=900.0)])
     cpu = row(report(capsys, ref, new), "cpu_us_per_request")
-    assert cpu["decision"] == compare.CANNOT and not cpu["significant"]
+    assert cpu["decision"] == significance.CANNOT and not cpu["significant"]
     assert cpu["reason"] == "cannot tell (n=1, no per-second series of it)"
     old = save(tmp_path, "old", [point_dict(throughput=400.0)])  # before per-second series
     assert row(report(capsys, ref, old))["reason"] == (
         "cannot tell (n=1, changed: no per-second series)"
+    )
+
+
+def test_the_same_value_with_no_variance_in_either_window_is_no_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady = windowed_point([100] * 5, [201.6] * 5)
+    ref, new = save(tmp_path, "ref", [steady]), save(tmp_path, "new", [steady])
+    p50 = row(report(capsys, ref, new), "latency_p50_ms")
+    assert p50["decision"] == significance.NOT_SIGNIFICANT and not p50["significant"]
+    assert p50["reason"] == "identical, with no variance" and p50["words"] == "no change"
+
+
+def cpu_window(level: float, us_per_request: float, shape: list[float] = STEADY) -> dict[str, Any]:
+    """A point measured once whose server spent `us_per_request` of CPU on each request."""
+    requests = [round(level * f) for f in shape]
+    # Each second's CPU follows its requests, with a little noise of its own.
+    cpu = [
+        r * us_per_request / 1e6 * 100 * (1 + (i % 2 - 0.5) / 50) for i, r in enumerate(requests)
+    ]
+    return windowed_point(requests, cpu_pct=cpu)
+
+
+def test_cpu_per_request_of_one_window_each_is_judged_from_its_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = save(tmp_path, "ref", [cpu_window(500, 800.0)])
+    same = save(tmp_path, "same", [cpu_window(500, 810.0, STEADY[::-1])])
+    doubled = save(tmp_path, "doubled", [cpu_window(500, 1600.0)])
+    cpu = row(report(capsys, ref, doubled), "cpu_us_per_request")
+    assert cpu["method"] == "window" and cpu["test"] == "batch-means"
+    assert cpu["decision"] == significance.REGRESSION and cpu["words"] == "2.00x slower"
+    interval = cpu["reference"]["interval"]
+    assert interval["low"] < 800 < interval["high"] and interval["run_noise"] == 0.2
+    assert "20% noise between runs added" in cpu["reason"]
+    steady = row(report(capsys, ref, same), "cpu_us_per_request")
+    assert steady["decision"] == significance.NOT_SIGNIFICANT
+    # A file from before the CPU series, on one side: that side cannot be judged.
+    old = save(tmp_path, "old", [window(500, cpu_us_per_request=800.0)])
+    assert row(report(capsys, ref, old), "cpu_us_per_request")["reason"] == (
+        "cannot tell (n=1, changed: no per-second series of it)"
     )
 
 
@@ -109,7 +149,7 @@ def test_a_window_on_a_busy_machine_is_not_compared(
         tmp_path, "new", [window(400, server=busy, server_cores_busy_pct=95.0, server_cores=1)]
     )
     throughput = row(report(capsys, ref, new))
-    assert throughput["decision"] == compare.CANNOT
+    assert throughput["decision"] == significance.CANNOT
     assert "other processes took 55 % of the server's cores" in throughput["reason"]
 
 
@@ -213,7 +253,7 @@ def test_the_package_variants_of_one_run_are_compared_side_by_side(
     assert comparison["changed"].startswith("drf-gunicorn-gthread@django==5.1.* in run")
     throughput = row(document)
     assert throughput["target"] == "drf-gunicorn-gthread"
-    assert throughput["decision"] == compare.REGRESSION
+    assert throughput["decision"] == significance.REGRESSION
     assert len(document["comparisons"]) == 1  # flask has one package set only
 
 
@@ -261,7 +301,7 @@ def test_a_window_the_load_generator_bound_is_not_compared(
     ref = save(tmp_path, "ref", [window(5000, scenario="hello")])
     new = save(tmp_path, "new", [window(3000, scenario="hello", limit=generator)])
     throughput = row(report(capsys, ref, new))
-    assert throughput["decision"] == compare.CANNOT
+    assert throughput["decision"] == significance.CANNOT
     assert throughput["reason"] == "cannot tell (n=1, changed: the load generator binds it)"
 
 
@@ -282,10 +322,10 @@ def test_a_cpu_heavy_point_carries_the_noise_between_runs(
     )
     throughput = row(report(capsys, ref, new))
     # Its window is tight, but such a point moves by ~20 % between runs on its own.
-    assert throughput["decision"] == compare.NOT_SIGNIFICANT
+    assert throughput["decision"] == significance.NOT_SIGNIFICANT
     assert throughput["reference"]["interval"]["run_noise"] == 0.2
     light = save(tmp_path, "light", [window(4000, tight)])
     assert (
         row(report(capsys, save(tmp_path, "ref2", [window(5000, tight)]), light))["decision"]
-        == compare.REGRESSION
+        == significance.REGRESSION
     )

@@ -117,7 +117,7 @@ def _hist(*values: float) -> dict[str, Any]:
     return histogram.to_dict()
 
 
-def _fault_window(errors: dict[str, int], **overrides: Any) -> analysis.Window:
+def _fault_window(errors: dict[str, int], **overrides: Any) -> analysis.Measurement:
     # 20 s window, 100 req/s before and after the faults, 60 req/s during them.
     per_second = [100] * 5 + [60] * 5 + [100] * 10
     start = 1_000_000
@@ -137,10 +137,10 @@ def _fault_window(errors: dict[str, int], **overrides: Any) -> analysis.Window:
         "upstream_accepted": sum(per_second) + sum(errors.values()),
     }  # fmt: skip
     fields.update(overrides)
-    return analysis.Window(**fields)
+    return analysis.Measurement(**fields)
 
 
-def _analyse(window: analysis.Window) -> Point:
+def _analyse(window: analysis.Measurement) -> Point:
     point = Point(
         target="flask-gunicorn-gthread", framework="flask", worker_class="gthread",
         variant=None, workers=3, threads=100, tag="realistic", client="default",
@@ -192,6 +192,7 @@ def test_report_sections_appear_only_for_what_was_measured() -> None:
     )
     found = report_faults.sections([plain, under_faults, cancelled])
     assert [s.anchor for s in found] == ["faults", "disconnects"]
+    assert found[0].table is not None and found[1].table is not None
     faults_md = markdown_table(found[0].table)
     assert "500 x40" in faults_md and "0 s" in faults_md
     assert "≤ 50" in markdown_table(found[1].table)

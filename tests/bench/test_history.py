@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from bench.cli import main as bench_main
-from bench.reports import compare, history_html
-from bench.reports import history as h
-from bench.reports.history import Figure, Series
-from bench.results import store
+from bench.reports import history_html
+from bench.results import significance, store
 from bench.results.files import write_json_atomic
+from bench.results.history import CONDITIONS_DIFFER, Reading, Timeline
 from tests.bench.factories import (
     capacity_dict,
     figure_dict,
@@ -69,8 +68,8 @@ def test_runs_line_up_by_time_and_changes_are_judged_like_compare(
     figures = _series(document)["figures"]
     assert [f["value"] for f in figures] == [500, 505, 400]
     assert figures[0]["change"] is None  # nothing before it
-    assert figures[1]["change"] == compare.NOT_SIGNIFICANT
-    assert figures[2]["change"] == compare.REGRESSION and figures[2]["significant"]
+    assert figures[1]["change"] == significance.NOT_SIGNIFICANT
+    assert figures[2]["change"] == significance.REGRESSION and figures[2]["significant"]
     assert figures[2]["low"] < 400 < figures[2]["high"]  # the window's interval
     page = (tmp_path / "out" / "history.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "http" not in page and "<script" not in page
@@ -91,11 +90,11 @@ def test_a_change_of_conditions_is_marked_and_never_judged(
     fields = [d["field"] for d in document["runs"][1]["differences"]]
     assert fields == ["environment.cpu_model"]
     figures = _series(document)["figures"]
-    assert figures[1]["change"] == h.CONDITIONS_DIFFER and not figures[1]["significant"]
-    assert figures[2]["change"] == compare.NOT_SIGNIFICANT
+    assert figures[1]["change"] == CONDITIONS_DIFFER and not figures[1]["significant"]
+    assert figures[2]["change"] == significance.NOT_SIGNIFICANT
     # Declared as varying, the machine is joined like any other run.
     declared = _history(capsys, tmp_path, *runs, "--varying", "code,machine")
-    assert _series(declared)["figures"][1]["change"] == compare.REGRESSION
+    assert _series(declared)["figures"][1]["change"] == significance.REGRESSION
     # The table names the runs and the condition that changed.
     assert bench_main(["history", *runs, "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
@@ -115,7 +114,7 @@ def test_a_level_missing_from_a_run_is_compared_with_the_last_run_that_had_it(
     document = _history(capsys, tmp_path, *runs)
     flask = next(s for s in document["series"] if s["key"].startswith("flask"))
     assert [f["value"] for f in flask["figures"]] == [100, None, 70]
-    assert flask["figures"][2]["change"] == compare.REGRESSION
+    assert flask["figures"][2]["change"] == significance.REGRESSION
 
 
 def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolution(
@@ -135,7 +134,7 @@ def test_repetitions_give_a_t_interval_and_capacity_figures_follow_their_resolut
     saturation = next(s for s in document["series"] if s["metric"] == "saturation throughput")
     assert saturation["key"] == "fastapi-uvicorn / complete / short"
     # 1,800 (1,746 to 1,854) then 2,400 (2,328 to 2,472): the intervals do not overlap.
-    assert saturation["figures"][1]["change"] == compare.IMPROVEMENT
+    assert saturation["figures"][1]["change"] == significance.IMPROVEMENT
 
 
 def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(
@@ -165,10 +164,10 @@ def test_a_glob_finds_the_run_folders_and_bad_input_is_one_line(
 
 def test_a_chart_never_draws_a_latency_below_zero() -> None:
     # A small p99 with a wide interval (106 ± 116 ms) reaches below zero on paper only.
-    wide = Figure(106.0, -10.0, 222.0, 1)
-    series = Series("drf / hello / 50 users", "hello", "latency p99", "ms", False, [wide, None])
+    wide = Reading(106.0, -10.0, 222.0, 1)
+    series = Timeline("drf / hello / 50 users", "hello", "latency p99", "ms", False, [wide, None])
     axis = history_html._axis(series)
     assert axis.lo == 0.0 and min(axis.ticks) == 0.0
     assert history_html._floor(wide) == 0.0
     # A figure that can be negative keeps its interval.
-    assert history_html._floor(Figure(-5.0, -9.0, -1.0, 1)) == -9.0
+    assert history_html._floor(Reading(-5.0, -9.0, -1.0, 1)) == -9.0

@@ -121,11 +121,28 @@ def test_a_point_is_centred_on_its_own_figure_with_the_spread_of_its_seconds() -
     assert p99.computed
 
 
+def test_cpu_per_request_second_by_second_is_the_cpu_over_the_requests() -> None:
+    requests = [100, 0, 100, 100, 100, 100, 100, 100, 100, 100]
+    cpu_pct = [8.0, 2.0, 8.0, 9.0, 7.0, 8.0, 8.5, 9.0, 7.5, 8.0]
+    point = Point.from_dict(windowed_point(requests, cpu_pct=cpu_pct))
+    assert point.seconds is not None
+    per_second = intervals.cpu_us_per_request(point.seconds)
+    # 8 % of a core over 100 requests: 800 µs each; a second without requests has none.
+    assert per_second is not None and per_second[:5] == pytest.approx([800, None, 800, 900, 700])
+    cpu = intervals.of_point(point, "cpu_us_per_request")
+    assert cpu.value == point.cpu_us_per_request and cpu.computed and cpu.batch_s == 2
+
+
 def test_points_without_what_the_method_needs_say_why() -> None:
     old = make_point()  # no per-second series (results before it existed)
     assert intervals.of_point(old, "throughput_rps").reason == "no per-second series"
-    assert intervals.of_point(old, "cpu_us_per_request").reason == (
-        "no per-second series for cpu_us_per_request"
+    assert intervals.of_point(old, "tpot_p50_ms").reason == "no per-second series for tpot_p50_ms"
+    # CPU per request has a series since points carry the server's CPU second by second.
+    costly = make_point(cpu_us_per_request=800.0)
+    assert intervals.of_point(costly, "cpu_us_per_request").reason == "no per-second series"
+    windowed = Point.from_dict(windowed_point([100] * 5, cpu_us_per_request=800.0))
+    assert intervals.of_point(windowed, "cpu_us_per_request").reason == (
+        "no per-second series of it"
     )
     short = make_point(window_s=10.0, seconds=seconds_dict([5] * 6, [10.0] * 6))
     assert intervals.of_point(short, "throughput_rps").reason == (

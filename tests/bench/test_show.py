@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from bench.cli import main as bench_main
 from bench.reports import export
+from bench.reports.summary import print_summary
 from bench.results import store
 from bench.results.files import write_json_atomic
-from tests.bench.factories import point_dict, run_document, windowed_point
+from tests.bench.factories import make_run, point_dict, run_document, warning, windowed_point
 from tests.support import REPO_ROOT
 
 
@@ -79,3 +81,28 @@ def test_a_capacity_run_shows_its_capacity_table(capsys: pytest.CaptureFixture[s
     assert bench_main(["show", str(REPO_ROOT / "results" / "capacity-reference")]) == 0
     out = capsys.readouterr().out
     assert "capacity (ranked by saturation per server core" in out and "fastapi-uvicorn" in out
+
+
+CALIBRATION = (
+    "within 10% of the framework-less baseline-uvicorn at the same load: generator- or "
+    "stack-bound, a lower bound"
+)
+
+
+@pytest.mark.parametrize("width", [100, 160])
+def test_the_terminal_table_wraps_warnings_instead_of_cutting_them(width: int) -> None:
+    generator = "load generator at 94 % CPU: the generator may be the bottleneck (a lower bound)"
+    little = (
+        "Little's law does not hold: 20 users / 7370.0 req/s = 3 ms, but the mean latency "
+        "is 2 ms (harness or generator problem?)"
+    )
+    notes = [warning(text) for text in (little, generator, CALIBRATION)]
+    run = make_run([point_dict(scenario="hello", throughput=7370.0, warnings=notes)])
+    console = Console(width=width, record=True)
+    print_summary(run, console)
+    out = console.export_text()
+    assert "…" not in out
+    # The warnings are the last column: its lines, read in order, hold every character.
+    column = "".join(line.split("│")[-2] for line in out.splitlines() if line.startswith("│"))
+    said = f"{little}; {generator}; {CALIBRATION}"
+    assert said.replace(" ", "") in column.replace(" ", "")

@@ -1,0 +1,102 @@
+"""Who leads a scenario, and whether the lead is clear: the report's headline, as data.
+
+A scenario is ranked at its headline load (the highest load every target measured) by
+median valid throughput; hello points that the load generator bound rank by the server
+CPU each request cost instead. A lead below CLEAR_LEAD is no lead. The report's
+sentences (bench.reports.report) say what this module decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bench.results.model import Level, Load, Repetitions
+from bench.results.naming import label
+
+# A lead smaller than this is no lead: the same minimum effect that comparisons use.
+CLEAR_LEAD = 1.05
+THROUGHPUT = ("throughput_rps",)
+CPU_PER_REQUEST = ("cpu_us_per_request",)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Who leads one scenario at its highest common load, and by how much."""
+
+    scenario: str
+    load: str
+    ranked: list[tuple[Repetitions, float]]  # (level, median valid throughput), best first
+    unranked: list[Repetitions]  # targets with no valid point at that load
+    reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
+    # Ranked by the server CPU a request cost (as requests per CPU-second), because the
+    # load generator, not the servers, bound the throughput.
+    by_cpu: bool = False
+    # Each level's name among the scenario's (bench.results.naming).
+    names: Mapping[Level, str] = field(default_factory=dict)
+
+    def name(self, level: Repetitions) -> str:
+        """A level's name in sentences: the target, and its client when clients differ."""
+        return self.names.get(level.level, level.target)
+
+    @property
+    def leader(self) -> str | None:
+        """The leading target's name, when its lead is clear (>= CLEAR_LEAD)."""
+        if not self.ranked:
+            return None
+        if len(self.ranked) > 1 and not clear(self.ranked[0][1], self.ranked[1][1]):
+            return None
+        return self.name(self.ranked[0][0])
+
+
+def clear(best: float, second: float) -> bool:
+    """Whether `best` leads `second` clearly."""
+    # Decided on the ratio as printed, so the sentence never contradicts its own number.
+    return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
+
+
+def headline_load(scenario_levels: list[Repetitions]) -> Load:
+    """Return the highest load that every target measured (else the most shared, highest)."""
+    contenders = [lv for lv in scenario_levels if lv.tag != "calibration"] or scenario_levels
+
+    def reach(load: Load) -> tuple[int, float]:
+        measured = {lv.target for lv in contenders if lv.load == load}
+        return len(measured), load.amount
+
+    return max({lv.load for lv in contenders}, key=reach)
+
+
+def _generator_bound(levels: Sequence[Repetitions]) -> bool:
+    """Whether the load generator bound any contender (its points say so)."""
+    return any(
+        p.limit is not None and p.limit.kind == "generator" for lv in levels for p in lv.points
+    )
+
+
+def per_cpu_second(level: Repetitions) -> float | None:
+    """Requests one CPU-second serves: the inverse of the median CPU per request."""
+    cost = level.median(CPU_PER_REQUEST, True)
+    return 1e6 / cost if cost else None
+
+
+def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
+    """Rank the targets by median valid throughput at the scenario's headline load.
+
+    Hello points bound by the load generator rank by the server CPU each request cost
+    instead: their throughput measures the generator, their CPU the framework.
+    """
+    load = headline_load(scenario_levels)
+    at_load = [lv for lv in scenario_levels if lv.load == load]
+    contenders = [lv for lv in at_load if lv.tag != "calibration"]
+    by_cpu = scenario == "hello" and _generator_bound(contenders)
+
+    def figure(level: Repetitions) -> float | None:
+        return per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
+
+    ranked = [(lv, value) for lv in contenders if (value := figure(lv)) is not None]
+    ranked.sort(key=lambda item: -item[1])
+    measured = {lv.level for lv, _ in ranked}
+    unranked = [lv for lv in contenders if lv.level not in measured]
+    reference = [lv for lv in at_load if lv.tag == "calibration"]
+    names = {lv.level: label(lv, scenario_levels) for lv in scenario_levels}
+    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu, names)
