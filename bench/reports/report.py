@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.reports import capacity, charts, faults, page, parts, variants
+from bench.reports.inside import inside_parts
 from bench.reports.page import esc
 from bench.reports.parts import Item, Part
+from bench.reports.relay import relay_parts
 from bench.reports.scenario_charts import scenario_charts
 from bench.reports.tables import Row, Table, TCell, num
 from bench.results import analysis, store
@@ -42,8 +44,14 @@ LEAD_TEXT = f"{(CLEAR_LEAD - 1) * 100:.0f} %"
 # What every number means (docs/metrics.md, in the report's own words).
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("Load", "Closed loop: N users, each sending its next request as soon as its previous "
-     "one ends (no think time), so the load adapts to the server. Open loop: a set arrival "
-     "rate, paced by the generator, which says when it could not keep that rate."),
+     "one ends (no think time), so the load adapts to the server. Open loop: requests "
+     "arrive at a set rate (Poisson, constant or gamma gaps) whatever the answers; each "
+     "one's latency counts from its intended send time (the response time), its service "
+     "time from its actual send; the generator's lateness is measured and named past "
+     "10 ms at p99."),
+    ("Goodput (req/s)", "Requests a second that met every objective that applies to their "
+     "scenario (TTFT, the longest gap between tokens, TPOT, E2E: each per request, as "
+     "vLLM counts them), and the share of requests that did."),
     ("Point", "One target x scenario x load level x repetition: a warm-up that is not counted, "
      "then a measurement window of fixed length on the wall clock every process shares."),
     ("Throughput (req/s)", "Requests that completed successfully inside the window, divided "
@@ -333,6 +341,14 @@ MEDIAN_COLUMNS: tuple[Column, ...] = (
     ("p99 ms", ("latency_ms", "p99"), num),
 )
 IO_COLUMNS: tuple[Column, ...] = (("efficiency", EFFICIENCY, _pct),)
+GOODPUT_COLUMNS: tuple[Column, ...] = (
+    ("goodput req/s", ("goodput_rps",), num),
+    ("met objectives", ("met_share",), _pct),
+)
+OPEN_COLUMNS: tuple[Column, ...] = (
+    ("service p99 ms", ("service_ms", "p99"), num),
+    ("generator late p99 ms", ("lateness_ms", "p99"), num),
+)
 RESOURCE_COLUMNS: tuple[Column, ...] = (
     ("server CPU", ("server", "cpu_pct"), _cpu),
     ("CPU µs per request", ("cpu_us_per_request",), num),
@@ -349,8 +365,12 @@ STREAM_COLUMNS: tuple[Column, ...] = (
 def scenario_table(scenario: str, found: list[Repetitions]) -> Table:
     """One row per target and load: medians over repetitions, with min-max."""
     columns = MEDIAN_COLUMNS
+    if any(level.median(("goodput_rps",)) is not None for level in found):
+        columns += GOODPUT_COLUMNS
     if scenario in IO_BOUND:
         columns += IO_COLUMNS
+    if any(level.load.open_loop for level in found):
+        columns += OPEN_COLUMNS
     columns += RESOURCE_COLUMNS
     if scenario == "stream":
         columns += STREAM_COLUMNS
@@ -607,6 +627,8 @@ PARTS: tuple[PartsOf, ...] = (
     capacity_parts,
     fault_parts,
     scenario_parts,
+    relay_parts,
+    inside_parts,
     point_parts,
     failure_parts,
     variant_parts,

@@ -35,6 +35,7 @@ def _row(reps: Repetitions, stream: bool, name: str) -> list[str]:
         name,
         reps.level.load.label(),
         _with_interval(reps, "throughput_rps", ("throughput_rps",), ".1f"),
+        _goodput(reps),
         _fmt(reps.median(("latency_ms", "p50")), ".1f"),
         _with_interval(reps, "latency_p99_ms", ("latency_ms", "p99"), ".1f"),
         _fmt(reps.median(("efficiency",)), ".0%"),
@@ -45,6 +46,27 @@ def _row(reps: Repetitions, stream: bool, name: str) -> list[str]:
     if stream:
         row.append(_fmt(reps.median(("ttft_ms", "p50")), ".1f"))
     return row
+
+
+def _goodput(reps: Repetitions) -> str:
+    """Goodput, and the share of requests that met every objective (and which missed)."""
+    rate, share = reps.median(("goodput_rps",)), reps.median(("met_share",))
+    if rate is None:
+        return "-"
+    missed = _missed(reps)
+    return f"{rate:.1f} ({share or 0:.0%}{'; ' + missed if missed else ''})"
+
+
+def _missed(reps: Repetitions) -> str:
+    """The objectives fewer than the required share of requests met (first point's)."""
+    point = reps.points[0]
+    if not point.judged or point.objectives is None:
+        return ""
+    return ", ".join(
+        f"{name} missed"
+        for name, met in sorted(point.met_by.items())
+        if met / point.judged < point.slo_share
+    )
 
 
 def print_summary(run: Run, console: Console | None = None) -> None:
@@ -58,8 +80,8 @@ def print_summary(run: Run, console: Console | None = None) -> None:
         )
     for scenario, levels in by_scenario(run.points).items():
         table = terminal.table(f"scenario: {scenario}")
-        columns = ("target", "load", "req/s", "p50 ms", "p99 ms", "efficiency",
-                   "CPU µs/req", "what binds it", "warnings")  # fmt: skip
+        columns = ("target", "load", "req/s", "goodput req/s (met)", "p50 ms", "p99 ms",
+                   "efficiency", "CPU µs/req", "what binds it", "warnings")  # fmt: skip
         for column in columns:
             left = column in ("target", "load", "what binds it", "warnings")
             terminal.column(table, column, numeric=not left)

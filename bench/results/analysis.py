@@ -101,6 +101,7 @@ class Measurement:
     window_p99s: float = limits.WINDOW_P99S
     server_cpu_per_second: dict[int, float | None] | None = None  # Unix second -> CPU %
     objectives: Objectives | None = None  # what each request was judged against
+    slo_share: float = 0.99  # ... and the share that must meet them
     telemetry: Telemetry | None = None  # the server's own /metrics over the window
 
 
@@ -191,6 +192,7 @@ def _objective_figures(window: Measurement) -> dict[str, Any]:
     met = int(slo.get("met", 0))
     return {
         "objectives": window.objectives,
+        "slo_share": window.slo_share,
         "judged": int(slo.get("judged", 0)),
         "met": met,
         "met_by": {str(k): int(v) for k, v in (slo.get("by") or {}).items()},

@@ -37,6 +37,7 @@ class Metric:
 
 METRICS = (
     Metric("throughput_rps", "throughput", "req/s", True, ("throughput_rps",)),
+    Metric("goodput_rps", "goodput", "req/s", True, ("goodput_rps",)),
     Metric("latency_p50_ms", "latency p50", "ms", False, ("latency_ms", "p50")),
     Metric("latency_p99_ms", "latency p99", "ms", False, ("latency_ms", "p99")),
     Metric("ttft_p50_ms", "TTFT p50", "ms", False, ("ttft_ms", "p50"), ("stream",)),

@@ -39,7 +39,7 @@ from bench.results.significance import (
 )
 
 CONDITIONS_DIFFER = "conditions differ"
-HEADLINE_METRICS = ("throughput_rps", "latency_p99_ms")
+HEADLINE_METRICS = ("throughput_rps", "goodput_rps", "latency_p99_ms")
 CONFIDENCE = 0.95
 
 

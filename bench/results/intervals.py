@@ -89,6 +89,9 @@ RUN_NOISE: dict[str, dict[str, float]] = {
         # paced the point (the upstream only sets how many requests there are): the
         # throughput's noise where the server's speed paced it. Derived, not measured.
         "cpu_us_per_request": 0.20,
+        # Requests that met their objectives: a count per second like throughput's, but
+        # one that moves with the tail as well. Derived from p99's, not measured.
+        "goodput_rps": 0.05,
     },
     HEAVY: {
         "throughput_rps": 0.20,
@@ -98,6 +101,7 @@ RUN_NOISE: dict[str, dict[str, float]] = {
         "ttft_p50_ms": 0.20,
         # A CPU-bound point's throughput is its cores over its CPU per request.
         "cpu_us_per_request": 0.20,
+        "goodput_rps": 0.25,
     },
 }
 
@@ -131,6 +135,7 @@ SERIES: dict[str, tuple[tuple[str, ...], str]] = {
     "latency_p99_ms": (("latency_ms", "p99"), "p99_ms"),
     "ttft_p50_ms": (("ttft_ms", "p50"), "ttft_p50_ms"),
     "cpu_us_per_request": (("cpu_us_per_request",), "cpu_us_per_request"),
+    "goodput_rps": (("goodput_rps",), "met"),
 }
 
 

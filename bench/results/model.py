@@ -355,6 +355,7 @@ class Point:
     # Objectives (`--slo`): what each request was judged against, how many were judged
     # (successes and failures), how many met every objective that applies, and each.
     objectives: Objectives | None = None
+    slo_share: float = 0.99  # the share of requests that must meet them
     judged: int | None = None
     met: int | None = None
     met_by: Mapping[str, int] = field(default_factory=dict)

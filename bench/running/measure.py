@@ -281,6 +281,7 @@ class PointRun:
             open_loop=self.task.load.open_loop,
             server_cpu_per_second=samples.cpu_per_second,
             objectives=self.objectives,
+            slo_share=self.plan.slo_share,
             telemetry=samples.telemetry,
         )
         return analysis.analyse(window, point)

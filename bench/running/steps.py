@@ -256,6 +256,7 @@ class Session:
             # The verdict rests on p99's interval; a window of one p99 holds its answers.
             window_p99s=1.0,
             objectives=self.phase.criteria.objectives,
+            slo_share=self.phase.criteria.share,
         )
 
     # --- the process and its files ----------------------------------------------------
