@@ -106,6 +106,7 @@ def plan_from_args(args: argparse.Namespace, options: Options | None = None) -> 
         slo_p99_ms=args.slo_p99_ms,
         slos=args.slo,
         slo_share=args.slo_share or 0.99,
+        telemetry=not args.no_telemetry,
         budget_min=args.budget_min,
         server_cpus=server_cpus,
         load_cpus=load_cpus,

@@ -264,6 +264,11 @@ def add_output_group(
     group = parser.add_argument_group("output and exit status")
     group.add_argument("--out", help="run folder (default results/<run-id>/)")
     group.add_argument("--no-summary", action="store_true", help="skip the terminal tables")
+    group.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="do not turn the services' /metrics on (METRICS=1) nor scrape it every second",
+    )
     if requests:
         group.add_argument(
             "--save-requests",

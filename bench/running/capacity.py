@@ -102,6 +102,7 @@ class CapacityPlan:
     ladder: list[int] | None = None
     refine: bool = True
     goodput: bool = True
+    telemetry: bool = True  # the services' /metrics (METRICS=1), scraped every second
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -183,8 +184,9 @@ class CapacityRunner:
         first = LATENCIES[plan.latencies[0]]
         self.run = new_run(_as_run_plan(plan, first), options)
         self.run.plan = plan.to_dict()
+        env = (("METRICS", "1"),) if plan.telemetry else ()
         self.where = Where(options.out, options.port, options.mock_port, plan.server_cpus,
-                           plan.load_cpus, options.upstream(), options.target_url)  # fmt: skip
+                           plan.load_cpus, options.upstream(), options.target_url, env)  # fmt: skip
 
     def searches(self) -> list[tuple[str, Target, str]]:
         """Every (latency, target, scenario) to search, in the order they run."""
@@ -400,6 +402,7 @@ class Search:
             load_cpus=list(ctx.where.load_cpus),
             mock_base=ctx.where.mock_base,
             mock_pid=ctx.mock_pid,
+            telemetry=ctx.plan.telemetry,
         )
 
     def _folder(self, label: str) -> Path:

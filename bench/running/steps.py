@@ -43,6 +43,7 @@ from bench.running.plan import MockSettings
 from bench.running.processes import Supervisor
 from bench.running.resources import CoreSampler, Mark, TreeSampler, per_second
 from bench.running.targets import Target
+from bench.running.telemetry import Scraper
 from bench.running.upstream import Upstream
 
 # Locust runs its first users about 0.6 s after it is launched here (1 s allowed).
@@ -117,6 +118,7 @@ class Phase:
     load_cpus: list[int]
     mock_base: str | None
     mock_pid: int | None
+    telemetry: bool = True  # scrape the target's /metrics
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class Session:
         self.samplers: dict[str, TreeSampler] = {}
         self.watch = MockWatch(phase.mock_base)
         self.cores = CoreSampler(list(phase.server_cores)) if server.proc else None
+        self.scraper = Scraper(server.base_url) if phase.telemetry else None
 
     @contextmanager
     def running(self) -> Iterator[Session]:
@@ -158,12 +161,16 @@ class Session:
         for sampler in self.samplers.values():
             sampler.start()
         self.watch.start()
+        if self.scraper is not None:
+            self.scraper.start()
         try:
             yield self
         finally:
             for sampler in self.samplers.values():
                 sampler.stop()
             self.watch.stop()
+            if self.scraper is not None:
+                self.scraper.stop()
             self.supervisor.stop(self.locust)
 
     # --- a step ----------------------------------------------------------------------
@@ -221,7 +228,10 @@ class Session:
         if "server" in self.samplers:
             trace = self.samplers["server"].trace
             cpu = dict(enumerate(per_second(trace, opens, closes), start=opens))
-        window = replace(window, server_cores_busy_pct=busy, server_cpu_per_second=cpu)
+        found = self.scraper.result(opens, closes) if self.scraper else None
+        window = replace(
+            window, server_cores_busy_pct=busy, server_cpu_per_second=cpu, telemetry=found
+        )
         return analysis.analyse(window, base)
 
     def _window(
