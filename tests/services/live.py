@@ -70,16 +70,24 @@ class Deployment:
 
 @contextmanager
 def serve(
-    service: Service, upstream: str, server: str | None = None, workers: int | None = 1
+    service: Service,
+    upstream: str,
+    server: str | None = None,
+    workers: int | None = 1,
+    env: dict[str, str] | None = None,
+    flags: tuple[str, ...] = (),
 ) -> Iterator[Deployment]:
-    """Run `python -m <service>` until the block ends; `workers=None` keeps its default."""
+    """Run `python -m <service>` until the block ends; `workers=None` keeps its default.
+
+    `env` adds variables (METRICS=1) and `flags` command-line flags (`--variant sync`).
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     args = ["-m", service.module, "--server", server or service.default_server]
-    args += ["--port", str(port)]
+    args += ["--port", str(port), *flags]
     if workers is not None:
         args += ["--workers", str(workers)]
-    env = {"LLM_BASE_URL": upstream, "LLM_TIMEOUT_S": TIMEOUT_S}
+    env = {"LLM_BASE_URL": upstream, "LLM_TIMEOUT_S": TIMEOUT_S, **(env or {})}
     with running(args, f"{base}/health", env=env):
         yield Deployment(service, base, upstream)
 
