@@ -7,6 +7,7 @@ ends as `ok`, `error` (an UpstreamError: the service answers 502, 503 or 504, or
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from time import perf_counter
 
@@ -29,13 +30,26 @@ class CallSeries:
             for outcome in (OK, ERROR, CANCELLED)
         }
 
-    def start(self) -> float:
+    def start(self) -> Call:
         self.in_progress.inc()
-        return perf_counter()
+        return Call(self)
 
-    def end(self, start: float, outcome: str) -> None:
-        self.in_progress.dec()
-        self.outcomes[outcome].observe(perf_counter() - start)
+
+class Call:
+    """One upstream call in progress; ended once, by whichever comes first."""
+
+    __slots__ = ("_kind", "_open", "_start")
+
+    def __init__(self, kind: CallSeries) -> None:
+        self._kind = kind
+        self._start = perf_counter()
+        self._open = True
+
+    def end(self, outcome: str) -> None:
+        if self._open:
+            self._open = False
+            self._kind.in_progress.dec()
+            self._kind.outcomes[outcome].observe(perf_counter() - self._start)
 
 
 class InstrumentedLLM:
@@ -47,27 +61,31 @@ class InstrumentedLLM:
         self._stream = CallSeries(series, STREAM)
 
     def complete(self, prompt: str, max_tokens: int) -> Completion:
-        start = self._complete.start()
+        call = self._complete.start()
         outcome = ERROR
         try:
             answer = self._llm.complete(prompt, max_tokens)
             outcome = OK
             return answer
         finally:
-            self._complete.end(start, outcome)
+            call.end(outcome)
 
     def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
         # Opened here, not in the generator, so that a failure to start still raises
         # before the response begins, as the client's own stream() does.
-        start = self._stream.start()
+        call = self._stream.start()
         try:
             events = self._llm.stream(prompt, max_tokens)
         except BaseException:
-            self._stream.end(start, ERROR)
+            call.end(ERROR)
             raise
-        return self._relay(events, start)
+        relay = self._relay(events, call)
+        # A generator that never started never runs its `finally`: a stream dropped
+        # unread (its client gone before the first byte) ends when it is collected.
+        weakref.finalize(relay, call.end, CANCELLED)
+        return relay
 
-    def _relay(self, events: Iterator[StreamEvent], start: float) -> Iterator[StreamEvent]:
+    def _relay(self, events: Iterator[StreamEvent], call: Call) -> Iterator[StreamEvent]:
         outcome = CANCELLED
         try:
             yield from events
@@ -76,7 +94,7 @@ class InstrumentedLLM:
             outcome = ERROR
             raise
         finally:
-            self._stream.end(start, outcome)
+            call.end(outcome)
 
     def close(self) -> None:
         self._llm.close()
