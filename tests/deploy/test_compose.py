@@ -164,9 +164,7 @@ def test_the_services_expose_metrics_for_the_scrape_configuration(
     scrape = yaml.safe_load((REPO_ROOT / "docker" / "prometheus.yml").read_text())
     (job,) = scrape["scrape_configs"]
     assert job["metrics_path"] == "/metrics"
-    targets = {
-        group["labels"]["service"]: group["targets"] for group in job["static_configs"]
-    }
+    targets = {group["labels"]["service"]: group["targets"] for group in job["static_configs"]}
     assert targets == {name: [f"localhost:{PORTS[name]}"] for name in FRAMEWORKS}
 
 

@@ -186,14 +186,16 @@ def test_metrics_off_is_a_json_404(service: Service, upstream: str) -> None:
 
 FASTAPI = SERVICES[0]
 # The blocking variant's upstream call holds the loop for the mock's whole latency.
-BLOCK_S = 0.5
+BLOCK_S = 0.8
+# The services' samplers sleep this long at a time (LAG_INTERVAL_S).
+LAG_INTERVAL_S = 0.25
 
 
 def test_loop_lag_reaches_a_blocking_call(upstream: str) -> None:
     """A sync upstream call inside `async def` blocks the loop: the lag shows its length.
 
-    The sampler sleeps LAG_INTERVAL_S (0.1 s) at a time, so a block of D seconds shows as
-    a lag between D - 0.1 s and D: the tolerance of this check.
+    The sampler sleeps LAG_INTERVAL_S (0.25 s) at a time, so a block of D seconds shows
+    as a lag between D - 0.25 s and D: the tolerance of this check.
     """
     with (
         mock_llm("--ttft-ms", str(int(BLOCK_S * 1000)), "--itl-ms", "0") as slow,
@@ -205,10 +207,10 @@ def test_loop_lag_reaches_a_blocking_call(upstream: str) -> None:
         response = httpx.post(f"{live.base}/complete", json=BODY, timeout=10)
         blocked = time.perf_counter() - started
         assert response.status_code == 200
-        time.sleep(0.3)  # the sampler's next wake-up after the block
+        time.sleep(LAG_INTERVAL_S + 0.1)  # the sampler's next wake-up after the block
         after = scrape(live.base)
     lag_max = total(after["event_loop_lag_max_seconds"], "event_loop_lag_max_seconds")
-    assert BLOCK_S - 0.1 <= lag_max <= blocked + 0.05, (lag_max, blocked)
+    assert BLOCK_S - LAG_INTERVAL_S <= lag_max <= blocked + 0.05, (lag_max, blocked)
     lags = after["event_loop_lag_seconds"]
     slow_lags = total(lags, "event_loop_lag_seconds_count") - total(
         lags, "event_loop_lag_seconds_bucket", le="0.25"
