@@ -126,6 +126,8 @@ def service(model: str, port: int, metrics: bool, args: argparse.Namespace) -> A
     """Start one copy of the service on the server core."""
     name, server = model.split(":")
     command = [sys.executable, "-m", MODULES[name], "--server", server, "--port", str(port)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
     env = {"LLM_BASE_URL": f"http://127.0.0.1:{MOCK_PORT}/v1", "METRICS": "1" if metrics else "0"}
     return process(command, args.server_core, env, f"http://127.0.0.1:{port}/health")
 
@@ -152,6 +154,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", type=int, default=10, help="per copy")
+    parser.add_argument("--workers", type=int, help="default: each server's own")
     parser.add_argument("--calibrate", action="store_true", help="both copies without metrics")
     parser.add_argument("--server-core", type=int, default=cores[0])
     parser.add_argument("--load-core", type=int, default=cores[-1])
