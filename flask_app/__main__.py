@@ -103,7 +103,15 @@ def metrics_directory() -> dict[str, str]:
     one's. Set before gunicorn starts, so that every worker inherits it before it first
     imports prometheus_client (which decides its mode at import).
     """
-    return {MULTIPROC_DIR: tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)}
+    return {MULTIPROC_DIR: tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX, dir=memory_folder())}
+
+
+def memory_folder() -> str | None:
+    """/dev/shm where there is one (Linux): the workers write their series into memory-mapped
+    files at every request, and on tmpfs no page of them is ever written back to a disk,
+    whose stall would then stall a request. Elsewhere the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
