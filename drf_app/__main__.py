@@ -10,11 +10,19 @@ import argparse
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from drf_app.gunicorn_conf import DEFAULT_THREADS, DEFAULT_WORKER_CONNECTIONS, default_workers
+from drf_app.gunicorn_conf import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKER_CONNECTIONS,
+    METRICS_DIR_PREFIX,
+    MULTIPROC_DIR,
+    default_workers,
+)
+from drf_app.metrics import metrics_enabled
 
 GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 WSGI_APP = "drf_app.wsgi:application"
@@ -130,6 +138,32 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def needs_multiprocess_metrics(args: argparse.Namespace) -> bool:
+    """Whether the server may run several worker processes, whose series must be merged.
+
+    Gunicorn always: even with one worker it replaces a dead one, whose counts must stay.
+    """
+    return args.server != "uvicorn" or (args.workers or 1) > 1
+
+
+def metrics_directory() -> dict[str, str]:
+    """Make a fresh, empty directory for the series of this server's workers (METRICS=1).
+
+    Fresh at every start: files left by an earlier server would add its counts to this
+    one's. Set before the server starts, so that every worker inherits it before it
+    first imports prometheus_client (which decides its mode at import).
+    """
+    return {MULTIPROC_DIR: tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX, dir=memory_folder())}
+
+
+def memory_folder() -> str | None:
+    """/dev/shm where there is one (Linux): the workers write their series into memory-mapped
+    files at every request, and on tmpfs no page of them is ever written back to a disk,
+    whose stall would then stall a request. Elsewhere the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Parse the flags and exec the server; exit 2 on bad flags."""
     parser = build_parser()
@@ -138,8 +172,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         parser.error("--threads applies to --server gunicorn-gthread only")
     if args.worker_connections is not None and args.server not in CONNECTION_LIMITED:
         parser.error("--worker-connections applies to gunicorn-gthread and gunicorn-gevent only")
+    try:
+        metrics = metrics_enabled(os.environ)
+    except ValueError as exc:
+        parser.error(str(exc))
     command = server_command(args)
     env = server_environment(args)
+    if metrics and needs_multiprocess_metrics(args) and not args.dry_run:
+        env.update(metrics_directory())
     if args.dry_run:
         print(" ".join(f"{key}={value}" for key, value in env.items()), shlex.join(command))
         sys.exit(0)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -99,3 +101,43 @@ def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> N
         pass
     finally:
         sock.settimeout(previous)
+
+
+# Prometheus metrics (METRICS=1): `python -m drf_app` gives every start a fresh
+# PROMETHEUS_MULTIPROC_DIR, where each worker keeps its series in files that any
+# worker's GET /metrics merges.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_DIR_PREFIX = "drf_app-metrics-"
+
+
+def post_worker_init(worker: Any) -> None:
+    """Start a WSGI worker's runtime series (gevent hub lag, gthread threads, CPU, memory).
+
+    Here, once the app is loaded and gevent (if it is the worker) has patched the
+    process. The ASGI workers start theirs on the event loop with the first request.
+    """
+    from django.conf import settings
+
+    if settings.METRICS and type(worker).__name__ in ("SyncWorker", "ThreadWorker", "GeventWorker"):
+        from drf_app.metrics.runtime import start_worker_sampler
+        from drf_app.metrics.series import series
+
+        start_worker_sampler(series(), type(worker).__name__, worker.cfg.threads)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges (requests in progress, CPU, memory...).
+
+    Its counters and histograms stay: what it served still counts. Runs in the master.
+    """
+    if os.environ.get(MULTIPROC_DIR):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the launcher's metrics directory when gunicorn stops (never another one)."""
+    directory = os.environ.get(MULTIPROC_DIR)
+    if directory and Path(directory).name.startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from drf_app.metrics import metrics_enabled
+
 # Which view set the URLconf routes to: "sync" views for WSGI workers, "async"
 # (adrf) views for ASGI servers. wsgi.py and asgi.py default it; the CLI sets it.
 VIEW_SETS = ("sync", "async")
@@ -79,8 +81,17 @@ def _llm_settings(views: str) -> LLMSettings:
     )
 
 
+def _metrics() -> bool:
+    try:
+        return metrics_enabled(os.environ)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
 DRF_VIEWS = _env_choice("DRF_VIEWS", "sync", VIEW_SETS)
 LLM = _llm_settings(DRF_VIEWS)
+# Prometheus series and GET /metrics (docs/metrics.md); METRICS=1 turns them on.
+METRICS = _metrics()
 
 SECRET_KEY = os.environ.get(
     "DJANGO_SECRET_KEY", "django-insecure-local-only-key-do-not-deploy-drf-app"
@@ -114,6 +125,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+if METRICS:
+    # First, so that a request's time includes every other middleware's.
+    MIDDLEWARE.insert(0, "drf_app.metrics.middleware.MetricsMiddleware")
 # The contract's paths have no trailing slash; never redirect to one.
 APPEND_SLASH = False
 

@@ -29,6 +29,11 @@ def service_urlpatterns(views: str) -> list[URLPattern | URLResolver]:
 
 
 urlpatterns = service_urlpatterns(settings.DRF_VIEWS)
+if settings.METRICS:
+    # Imported only here: with METRICS off, prometheus_client is never loaded.
+    from drf_app.metrics.middleware import metrics_view
+
+    urlpatterns.append(path("metrics", metrics_view, name="metrics"))
 
 # Django's own error pages are HTML; the contract wants JSON with a "detail" key.
 handler400 = "drf_app.completions.exceptions.bad_request"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,10 @@ WORKER_CLASSES = {
 }
 SERVERS = ("uvicorn", *WORKER_CLASSES)
 VARIANTS = ("async", "sync", "blocking")
+# Where prometheus_client keeps the series of every worker process (METRICS=1).
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The prefix of the directories that the launcher makes (gunicorn_conf.py removes them).
+METRICS_DIR_PREFIX = "fastapi_app-metrics-"
 
 
 def _positive_int(text: str) -> int:
@@ -104,6 +109,32 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def needs_multiprocess_metrics(args: argparse.Namespace) -> bool:
+    """Whether the server may run several worker processes, whose series must be merged.
+
+    Gunicorn always: even with one worker it replaces a dead one, whose counts must stay.
+    """
+    return args.server != "uvicorn" or (args.workers or 1) > 1
+
+
+def metrics_directory() -> dict[str, str]:
+    """Make a fresh, empty directory for the series of this server's workers.
+
+    Fresh at every start: files left by an earlier server would add its counts to this
+    one's. Set before the server starts, so that every worker inherits it before it
+    first imports prometheus_client (which decides its mode at import).
+    """
+    return {MULTIPROC_DIR: tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX, dir=memory_folder())}
+
+
+def memory_folder() -> str | None:
+    """/dev/shm where there is one (Linux): the workers write their series into memory-mapped
+    files at every request, and on tmpfs no page of them is ever written back to a disk,
+    whose stall would then stall a request. Elsewhere the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags and exec the server."""
     parser = build_parser()
@@ -111,9 +142,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.update(server_environment(args))
     try:
         # Fail here with a usage error rather than in every worker at start-up.
-        Settings()
+        settings = Settings()
     except ValidationError as exc:
         parser.error(f"invalid settings in the environment: {exc}")
+    if settings.metrics and needs_multiprocess_metrics(args):
+        os.environ.update(metrics_directory())
     command = server_command(args)
     os.execvp(command[0], command)
 

@@ -1,11 +1,18 @@
 """Settings read once at start-up from the environment (LLM_*, FASTAPI_VARIANT, THREADPOOL_SIZE,
-REQUEST_LOG)."""
+REQUEST_LOG, METRICS)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, model_validator
+from pydantic import (
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Variant = Literal["async", "sync", "blocking"]
@@ -37,6 +44,19 @@ class Settings(BaseSettings):
     # One access line per request (docs/contract.md); off by default, because writing it
     # costs CPU that a measurement would charge to the framework.
     request_log: bool = Field(default=False, validation_alias="REQUEST_LOG")
+    # METRICS=1: Prometheus series and GET /metrics (docs/metrics.md); off by default.
+    metrics: bool = Field(default=False, validation_alias="METRICS")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics_flag(cls, value: object) -> object:
+        # The same rule in every service: 1 on; unset, empty or 0 off; anything else is
+        # refused rather than read as off (pydantic alone would also take "yes", "on").
+        if isinstance(value, str):
+            if value not in ("", "0", "1"):
+                raise ValueError(f"METRICS={value!r}: use 1 (on) or 0 (off)")
+            return value == "1"
+        return value
 
     @model_validator(mode="after")
     def _client_fits_variant(self) -> Settings:

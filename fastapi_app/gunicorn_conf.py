@@ -6,6 +6,8 @@ Run by hand: `gunicorn -c fastapi_app/gunicorn_conf.py -k asgi`.
 """
 
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 wsgi_app = "fastapi_app.main:create_app()"
@@ -61,3 +63,27 @@ def post_worker_init(worker: Any) -> None:
         return await create_server(*args, **kwargs)
 
     loop.create_server = create_server_with_backlog
+
+
+# Prometheus multiprocess mode (METRICS=1): `python -m fastapi_app` gives every start a
+# fresh PROMETHEUS_MULTIPROC_DIR, where each worker keeps its series in files.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+METRICS_DIR_PREFIX = "fastapi_app-metrics-"
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges (requests in progress, CPU, memory...).
+
+    Its counters and histograms stay: what it served still counts. Runs in the master.
+    """
+    if os.environ.get(MULTIPROC_DIR):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the launcher's metrics directory when gunicorn stops (never another one)."""
+    directory = os.environ.get(MULTIPROC_DIR)
+    if directory and Path(directory).name.startswith(METRICS_DIR_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -32,7 +32,13 @@ from fastapi_app.request_id import (
     request_id,
 )
 from fastapi_app.routers import completions, docs, root
-from fastapi_app.services.llm import UpstreamError, open_async_llm, open_sync_llm
+from fastapi_app.services.llm import (
+    AsyncLLM,
+    SyncLLM,
+    UpstreamError,
+    open_async_llm,
+    open_sync_llm,
+)
 
 logger = logging.getLogger("fastapi_app")
 
@@ -52,20 +58,34 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The limiter belongs to the running event loop, so it is set here, not at import.
         limiter.total_tokens = settings.threadpool_size
     _log_startup(settings, int(limiter.total_tokens))
+    async with AsyncExitStack() as stack:
+        series = app.state.metrics
+        if series is not None:
+            from fastapi_app.metrics.runtime import sampling
+
+            await stack.enter_async_context(sampling(series))
+        app.state.llm = _open_llm(settings, stack, series)
+        yield
+
+
+def _open_llm(settings: Settings, stack: AsyncExitStack, series: Any) -> AsyncLLM | SyncLLM:
+    """Open this worker's upstream client, closed when the stack unwinds; with metrics
+    on (`series`), wrapped so that every upstream call is counted and timed."""
     if settings.variant == "async":
         llm = open_async_llm(settings)
-        app.state.llm = llm
-        try:
-            yield
-        finally:
-            await llm.aclose()
-    else:
-        sync_llm = open_sync_llm(settings)
-        app.state.llm = sync_llm
-        try:
-            yield
-        finally:
-            sync_llm.close()
+        stack.push_async_callback(llm.aclose)
+        if series is None:
+            return llm
+        from fastapi_app.metrics.upstream import InstrumentedAsyncLLM
+
+        return InstrumentedAsyncLLM(llm, series)
+    sync_llm = open_sync_llm(settings)
+    stack.callback(sync_llm.close)
+    if series is None:
+        return sync_llm
+    from fastapi_app.metrics.upstream import InstrumentedSyncLLM
+
+    return InstrumentedSyncLLM(sync_llm, series)
 
 
 def _log_startup(settings: Settings, threadpool: int) -> None:
@@ -178,6 +198,19 @@ def _configure_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _install_metrics(app: FastAPI) -> None:
+    """METRICS=1: this worker's series, the middleware that times requests, GET /metrics."""
+    # Imported only here: with METRICS off, prometheus_client is never loaded.
+    from fastapi_app.metrics.http import MetricsMiddleware, metrics_router
+    from fastapi_app.metrics.series import Series
+
+    series = Series()
+    app.state.metrics = series
+    # Added last, so outermost: a 413 of the body guard is timed like any answer.
+    app.add_middleware(MetricsMiddleware, series=series)
+    app.include_router(metrics_router())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings come from the environment unless given."""
     settings = settings or Settings()
@@ -202,8 +235,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    app.state.metrics = None
     app.add_middleware(BodySizeLimitMiddleware)
-    # Added last, so outermost of the two: the 413 above carries the ID too.
+    if settings.metrics:
+        _install_metrics(app)
+    # Added last, so outermost of them all: the 413 above carries the ID too.
     app.add_middleware(RequestIdMiddleware, access_log=settings.request_log)
     app.include_router(root.router)
     app.include_router(COMPLETION_ROUTERS[settings.variant])

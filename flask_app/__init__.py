@@ -35,9 +35,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     load_environment(app.config)
     if test_config is not None:
         app.config.from_mapping(test_config)
-    app.extensions["llm"] = LazyClient(llm_settings(app.config))
     # First of the hooks: every answer, a refused body's 413 included, carries the ID.
     register_request_ids(app)
+    wrap = None
+    if app.config["METRICS"]:
+        # Imported only here: with METRICS off, prometheus_client is never loaded. First
+        # of the extensions, so that its before_request hook runs before the others
+        # (after the request ID's only).
+        from flask_app.metrics.extension import Metrics
+
+        wrap = Metrics(app).instrument
+    app.extensions["llm"] = LazyClient(llm_settings(app.config), wrap)
     register_error_handlers(app)
     register_body_limit(app)
     app.register_api(api)

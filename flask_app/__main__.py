@@ -6,11 +6,13 @@ import argparse
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from flask_app.gunicorn_conf import DEFAULT_WORKER_CONNECTIONS
+from flask_app.config import metrics_enabled
+from flask_app.gunicorn_conf import DEFAULT_WORKER_CONNECTIONS, METRICS_DIR_PREFIX, MULTIPROC_DIR
 
 GUNICORN_CONF = Path(__file__).with_name("gunicorn_conf.py")
 WORKER_CLASSES = {
@@ -94,11 +96,36 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
     return {"WORKER_CONNECTIONS": str(connections)}
 
 
+def metrics_directory() -> dict[str, str]:
+    """Make a fresh, empty directory for the series of this server's workers (METRICS=1).
+
+    Fresh at every start: files left by an earlier server would add its counts to this
+    one's. Set before gunicorn starts, so that every worker inherits it before it first
+    imports prometheus_client (which decides its mode at import).
+    """
+    return {MULTIPROC_DIR: tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX, dir=memory_folder())}
+
+
+def memory_folder() -> str | None:
+    """/dev/shm where there is one (Linux): the workers write their series into memory-mapped
+    files at every request, and on tmpfs no page of them is ever written back to a disk,
+    whose stall would then stall a request. Elsewhere the temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Parse the flags and exec gunicorn; exit 2 on bad flags."""
+    """Parse the flags and exec gunicorn; exit 2 on bad flags or a bad METRICS."""
     args = parse_args(argv)
     command = gunicorn_command(args)
     env = server_environment(args)
+    try:
+        metrics = metrics_enabled(os.environ)
+    except ValueError as exc:
+        print(f"python -m flask_app: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if metrics:
+        env.update(metrics_directory())
     print(shlex.join([f"{key}={value}" for key, value in env.items()] + command), file=sys.stderr)
     os.environ.update(env)
     os.execvp(command[0], command)

@@ -8,6 +8,7 @@ LLM_* keys that the upstream client reads; a bad value stops the worker at start
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Literal
 
 from flask import Config
@@ -35,16 +36,30 @@ class DefaultConfig:
     # One access line per request (docs/contract.md); off by default, because writing it
     # costs CPU that a measurement would charge to the framework. REQUEST_LOG=1 turns it on.
     REQUEST_LOG = False
+    # Prometheus series and GET /metrics (docs/metrics.md); METRICS=1 turns them on.
+    METRICS = False
 
 
 def load_environment(config: Config) -> None:
     """Set each LLM_* key of the config that the environment names to the variable's value,
-    and REQUEST_LOG from the variable of that name."""
+    REQUEST_LOG and METRICS from the variables of those names."""
     config.from_mapping(
         {key: os.environ[key] for key in config if key.startswith("LLM_") and key in os.environ}
     )
     if "REQUEST_LOG" in os.environ:
         config["REQUEST_LOG"] = os.environ["REQUEST_LOG"] == "1"
+    config["METRICS"] = metrics_enabled(os.environ)
+
+
+def metrics_enabled(environ: Mapping[str, str]) -> bool:
+    """Read METRICS: 1 on; unset, empty or 0 off; any other value is refused (ValueError).
+
+    The same rule in every service, so that a typo never leaves metrics silently off.
+    """
+    value = environ.get("METRICS", "")
+    if value not in ("", "0", "1"):
+        raise ValueError(f"METRICS={value!r}: use 1 (on) or 0 (off)")
+    return value == "1"
 
 
 class LLMSettings(BaseModel):

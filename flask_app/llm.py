@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -185,8 +185,12 @@ class LazyClient:
     greenlets of the worker then share the one pool.
     """
 
-    def __init__(self, settings: LLMSettings) -> None:
+    def __init__(
+        self, settings: LLMSettings, wrap: Callable[[LLMClient], LLMClient] | None = None
+    ) -> None:
         self.settings = settings
+        # METRICS=1: wraps the client so that every upstream call is counted and timed.
+        self._wrap = wrap
         self._client: LLMClient | None = None
         self._lock = threading.Lock()
 
@@ -195,7 +199,8 @@ class LazyClient:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = make_client(self.settings)
+                    client = make_client(self.settings)
+                    self._client = client if self._wrap is None else self._wrap(client)
                 client = self._client
         return client
 

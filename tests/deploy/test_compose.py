@@ -50,7 +50,7 @@ PORTS = {"mock-llm": 8900, "fastapi": 8000, "flask": 8001, "drf": 8002}
 # The variables the compose file reads; they are cleared so that its defaults are checked.
 COMPOSE_VARIABLES = re.compile(
     r"^(TARGET_HOST|SCENARIO|LOCUST_\w+|BENCH_\w+|MOCK_\w+|SERVER_CPUS|\w+_WORKERS|"
-    r"\w+_SERVER|\w+_CPUS|DRF_ALLOWED_HOSTS|PUBLISH_ADDRESS|COMPOSE_\w+)$"
+    r"\w+_SERVER|\w+_CPUS|DRF_ALLOWED_HOSTS|PUBLISH_ADDRESS|METRICS|COMPOSE_\w+)$"
 )
 
 
@@ -154,6 +154,18 @@ def test_servers_listen_on_every_interface_and_check_their_own_port(
     for name in FRAMEWORKS:
         assert _env(services[name])["LLM_BASE_URL"] == "http://mock-llm:8900/v1"
     assert "drf" in _env(services["drf"])["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+def test_the_services_expose_metrics_for_the_scrape_configuration(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name in FRAMEWORKS:
+        assert _env(services[name])["METRICS"] == "1", name
+    scrape = yaml.safe_load((REPO_ROOT / "docker" / "prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    targets = {group["labels"]["service"]: group["targets"] for group in job["static_configs"]}
+    assert targets == {name: [f"localhost:{PORTS[name]}"] for name in FRAMEWORKS}
 
 
 def test_startup_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:

@@ -83,7 +83,7 @@ def serve(
 ) -> Iterator[Deployment]:
     """Run `python -m <service>` until the block ends; `workers=None` keeps its default.
 
-    `env` adds variables (LLM_CLIENT, REQUEST_LOG...), `flags` command-line flags, and
+    `env` adds variables (LLM_CLIENT, REQUEST_LOG, METRICS...), `flags` command-line flags, and
     `log` is a file for the server's stderr (its log), readable while it runs.
     """
     port = free_port()

@@ -89,6 +89,26 @@ def _build_async(config: LLMSettings) -> AsyncLLMClient:
     return AiohttpClient(config)
 
 
+def _instrumented_sync(client: SyncLLMClient) -> SyncLLMClient:
+    """With METRICS=1, the client wrapped so that every upstream call is counted and timed."""
+    if not settings.METRICS:
+        return client
+    from drf_app.metrics.series import series
+    from drf_app.metrics.upstream import InstrumentedSyncClient
+
+    return InstrumentedSyncClient(client, series())
+
+
+def _instrumented_async(client: AsyncLLMClient) -> AsyncLLMClient:
+    """With METRICS=1, the client wrapped so that every upstream call is counted and timed."""
+    if not settings.METRICS:
+        return client
+    from drf_app.metrics.series import series
+    from drf_app.metrics.upstream import InstrumentedAsyncClient
+
+    return InstrumentedAsyncClient(client, series())
+
+
 class _Clients:
     """The clients of this process: one sync client, one async client per event loop."""
 
@@ -116,7 +136,7 @@ def sync_client() -> SyncLLMClient:
     if client is None:
         with _clients.lock:
             if _clients.sync is None:
-                _clients.sync = _build_sync(settings.LLM)
+                _clients.sync = _instrumented_sync(_build_sync(settings.LLM))
             client = _clients.sync
     return client
 
@@ -126,7 +146,7 @@ def async_client() -> AsyncLLMClient:
     loop = asyncio.get_running_loop()
     client = _clients.by_loop.get(loop)
     if client is None:
-        client = _clients.by_loop[loop] = _build_async(settings.LLM)
+        client = _clients.by_loop[loop] = _instrumented_async(_build_async(settings.LLM))
     return client
 
 
