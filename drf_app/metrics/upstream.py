@@ -69,11 +69,11 @@ class InstrumentedSyncClient:
         self._complete = CallSeries(series, COMPLETE)
         self._stream = CallSeries(series, STREAM)
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         call = self._complete.start()
         outcome = ERROR
         try:
-            answer = self._client.complete(prompt, max_tokens)
+            answer = self._client.complete(prompt, max_tokens, request_id)
             outcome = OK
             return answer
         except BaseException as exc:
@@ -82,10 +82,12 @@ class InstrumentedSyncClient:
         finally:
             call.end(outcome)
 
-    def open_stream(self, prompt: str, max_tokens: int) -> Iterator[Chunk]:
+    def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[Chunk]:
         call = self._stream.start()
         try:
-            chunks = self._client.open_stream(prompt, max_tokens)
+            chunks = self._client.open_stream(prompt, max_tokens, request_id)
         except BaseException as exc:
             call.end(_outcome(exc))
             raise
@@ -118,11 +120,13 @@ class InstrumentedAsyncClient:
         self._complete = CallSeries(series, COMPLETE)
         self._stream = CallSeries(series, STREAM)
 
-    async def complete(self, prompt: str, max_tokens: int) -> Completion:
+    async def complete(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Completion:
         call = self._complete.start()
         outcome = ERROR
         try:
-            answer = await self._client.complete(prompt, max_tokens)
+            answer = await self._client.complete(prompt, max_tokens, request_id)
             outcome = OK
             return answer
         except BaseException as exc:
@@ -131,10 +135,12 @@ class InstrumentedAsyncClient:
         finally:
             call.end(outcome)
 
-    async def open_stream(self, prompt: str, max_tokens: int) -> AsyncIterator[Chunk]:
+    async def open_stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> AsyncIterator[Chunk]:
         call = self._stream.start()
         try:
-            chunks = await self._client.open_stream(prompt, max_tokens)
+            chunks = await self._client.open_stream(prompt, max_tokens, request_id)
         except BaseException as exc:
             call.end(_outcome(exc))
             raise

@@ -60,22 +60,24 @@ class InstrumentedLLM:
         self._complete = CallSeries(series, COMPLETE)
         self._stream = CallSeries(series, STREAM)
 
-    def complete(self, prompt: str, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, max_tokens: int, request_id: str | None = None) -> Completion:
         call = self._complete.start()
         outcome = ERROR
         try:
-            answer = self._llm.complete(prompt, max_tokens)
+            answer = self._llm.complete(prompt, max_tokens, request_id)
             outcome = OK
             return answer
         finally:
             call.end(outcome)
 
-    def stream(self, prompt: str, max_tokens: int) -> Iterator[StreamEvent]:
+    def stream(
+        self, prompt: str, max_tokens: int, request_id: str | None = None
+    ) -> Iterator[StreamEvent]:
         # Opened here, not in the generator, so that a failure to start still raises
         # before the response begins, as the client's own stream() does.
         call = self._stream.start()
         try:
-            events = self._llm.stream(prompt, max_tokens)
+            events = self._llm.stream(prompt, max_tokens, request_id)
         except BaseException:
             call.end(ERROR)
             raise
