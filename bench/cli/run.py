@@ -75,7 +75,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         max_outstanding=load.max_outstanding,
         slos=args.slo,
         slo_share=args.slo_share or 0.99,
-        telemetry=not args.no_telemetry,
+        telemetry=args.telemetry,
     )
 
 

@@ -163,9 +163,15 @@ def _largest(values: Iterable[float | None]) -> float | None:
 
 
 def summarize(scrapes: Sequence[Scrape], start: float, end: float, missed: int) -> Telemetry:
-    """A window's telemetry: per second (each scrape against the one before) and in all."""
-    inside = [s for s in scrapes if start - 1.5 <= s.at <= end + 1.5]
-    inside.sort(key=lambda s: s.at)
+    """A window's telemetry: per second (each scrape against the one before) and in all
+    (the last scrape before the window against the first after it; the nearest ones when
+    a blocked server answered late)."""
+    ordered = sorted(scrapes, key=lambda s: s.at)
+    before = [s for s in ordered if s.at <= start]
+    after = [s for s in ordered if s.at >= end]
+    first = before[-1] if before else ordered[0]
+    last = after[0] if after else ordered[-1]
+    inside = [s for s in ordered if first.at <= s.at <= last.at]
     pairs = list(zip(inside, inside[1:], strict=False))
     seconds = [p for p in pairs if start <= p[1].at <= end + 1.0]
 
@@ -175,7 +181,7 @@ def summarize(scrapes: Sequence[Scrape], start: float, end: float, missed: int) 
     def lag(name: str) -> tuple[float | None, ...]:
         return tuple(_ms(_delta(a, b, name).quantile(0.99)) for a, b in seconds)
 
-    whole = (inside[0], inside[-1]) if len(inside) > 1 else None
+    whole = (first, last) if last.at > first.at else None
     return Telemetry(
         start=int(seconds[0][1].at) if seconds else int(start),
         scrapes=len(inside),
@@ -267,7 +273,8 @@ def _pools(found: Telemetry) -> list[str]:
 def held(found: Telemetry) -> str | None:
     """The server's own count of what it held at most: requests and upstream calls."""
     requests, calls = _largest(found.in_progress), _largest(found.upstream_in_progress)
-    if requests is None and calls is None:
+    # A blocked worker answers its scrape only between requests: nothing in progress then.
+    if not requests and not calls:
         return None
     parts = []
     if requests is not None:

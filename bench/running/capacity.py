@@ -102,7 +102,7 @@ class CapacityPlan:
     ladder: list[int] | None = None
     refine: bool = True
     goodput: bool = True
-    telemetry: bool = True  # the services' /metrics (METRICS=1), scraped every second
+    telemetry: bool = False  # the services' /metrics (METRICS=1): off unless asked
 
     def __post_init__(self) -> None:
         target_names(self.targets)

@@ -127,10 +127,15 @@ class PointRun:
         end = start + self.plan.duration_s
         self._announce(server, start, end)
         faults.arm(self.mock_base, self.plan.faults, start)
+        # From the warm-up on: a server that answers its scrapes late (a blocked event
+        # loop) still gives the window's first figures before the window opens.
+        scraper = Scraper(server.base_url) if self.plan.telemetry else None
         try:
             locust = self._start_locust(server.base_url, start, end)
             try:
-                samples = self._window(start, end, server, locust.pid)
+                with scraper or contextlib.nullcontext():
+                    samples = self._window(start, end, server, locust.pid)
+                samples.telemetry = scraper.result(start, end) if scraper else None
                 self._wait_for(locust)
             finally:
                 self.supervisor.stop(locust)
@@ -188,13 +193,11 @@ class PointRun:
         first = cores.mark() if cores else None
         # With a fault window, ask the target's cheap endpoints all along the window.
         prober = Prober(server.base_url) if self.plan.faults and self.plan.faults.window else None
-        scraper = Scraper(server.base_url) if self.plan.telemetry else None
         try:
-            with watch, prober or contextlib.nullcontext(), scraper or contextlib.nullcontext():
+            with watch, prober or contextlib.nullcontext():
                 samples.problem = alive.until(end)
                 samples.mock_died = alive.mock_died
         finally:
-            samples.telemetry = scraper.result(start, end) if scraper else None
             samples.probes = list(prober.probes) if prober else []
             samples.usage = {name: sampler.stop() for name, sampler in samplers.items()}
         if cores is not None and first is not None:

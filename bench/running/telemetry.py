@@ -1,8 +1,11 @@
 """Scrape a target's /metrics every second of a window (its services' METRICS=1).
 
-A thread asks `<target>/metrics` just after each whole second, with a short timeout: a
-scrape that fails or comes late is counted as missed and never slows or fails the run
-(the point then says how many it lacks). The scrapes become the point's `telemetry`
+Just after each whole second a scrape of `<target>/metrics` starts in a thread of its
+own, so that one that waits (a blocked event loop answers it only when it runs again)
+never delays the next: it is kept, at the moment its answer came, when that is within
+TIMEOUT_S, else counted as missed. A scrape never slows or fails the run; the point says
+how many it lacks. The series are cumulative, so the scrapes that came still give the
+window's lag, pauses and times. The scrapes become the point's `telemetry`
 (bench.results.telemetry).
 """
 
@@ -16,7 +19,10 @@ import httpx
 from bench.results import telemetry
 from bench.results.model import Telemetry
 
-TIMEOUT_S = 0.5  # a scrape takes a few ms; one slower than this is late, and dropped
+TIMEOUT_S = 30.0  # a scrape takes a few ms; one that waits longer than this is missed
+# At the end, how long the scrapes still waiting may take: a blocked event loop answers
+# them after every request queued before them (10 s behind 20 users of 100-ms blocks).
+FINISH_S = 15.0
 AFTER_S = 0.1  # just after each whole second
 
 
@@ -29,6 +35,9 @@ class Scraper:
         self.missed = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._client = httpx.Client(timeout=TIMEOUT_S)
+        self._pending: list[threading.Thread] = []
 
     def __enter__(self) -> Scraper:
         self.start()
@@ -45,27 +54,40 @@ class Scraper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        # A scrape still waiting (behind a blocked loop) holds the window's last figures.
+        deadline = time.monotonic() + FINISH_S
+        for thread in self._pending:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        self._client.close()
 
     def _run(self) -> None:
-        with httpx.Client(timeout=TIMEOUT_S) as client:
-            self._once(client)
-            while not self._stop.wait(1.0 - time.time() % 1.0 + AFTER_S):
-                self._once(client)
+        self._spawn()
+        while not self._stop.wait(1.0 - time.time() % 1.0 + AFTER_S):
+            self._spawn()
 
-    def _once(self, client: httpx.Client) -> None:
-        at = time.time()
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._once, daemon=True)
+        thread.start()
+        self._pending = [t for t in self._pending if t.is_alive()] + [thread]
+
+    def _once(self) -> None:
         try:
-            answer = client.get(self.url)
-        except httpx.HTTPError:
-            self.missed += 1
+            answer = self._client.get(self.url)
+        except (httpx.HTTPError, RuntimeError):  # RuntimeError: the client was closed
+            with self._lock:
+                self.missed += 1
             return
-        if answer.status_code != 200:
-            self.missed += 1
-            return
-        self.scrapes.append(telemetry.read(answer.text, at))
+        scraped = telemetry.read(answer.text, time.time()) if answer.status_code == 200 else None
+        with self._lock:
+            if scraped is None:
+                self.missed += 1
+            else:
+                self.scrapes.append(scraped)
 
     def result(self, start: float, end: float) -> Telemetry | None:
         """The window's telemetry; None when the target answered no scrape at all."""
-        if not self.scrapes:
+        with self._lock:
+            scrapes, missed = list(self.scrapes), self.missed
+        if not scrapes:
             return None
-        return telemetry.summarize(self.scrapes, start, end, self.missed)
+        return telemetry.summarize(scrapes, start, end, missed)

@@ -93,7 +93,7 @@ def test_faults_soak_and_disconnect_flags_make_the_plan() -> None:
     plan = plan_from_args(args)
     assert plan.faults is not None and plan.faults.codes == ("429", "500")
     assert plan.faults.window == (5.0, 12.0)
-    assert plan.target_env() == (("LLM_TIMEOUT_S", "2"), ("METRICS", "1"))
+    assert plan.target_env() == (("LLM_TIMEOUT_S", "2"),)
     assert plan.drop_after == 4 and plan.scenarios == ["disconnect"]
     assert plan.loads["disconnect"] == plan.loads["stream"]
     assert type(plan).from_dict(plan.to_dict()) == plan
