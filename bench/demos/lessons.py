@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bench.demos.rows import row_name
 from bench.results.model import Capacity, Point, Run
 
 
@@ -194,7 +195,7 @@ def threadpool_limit(points: list[Point]) -> Lesson:
 def client_pool(points: list[Point]) -> Lesson:
     """The same FastAPI service on each upstream client, at the highest load."""
     users = top_load(points)
-    by_client = {p.target: rps(p) for p in _ok(points) if _users(p) == users and "[" in p.target}
+    by_client = {row_name(p): rps(p) for p in _ok(points) if _users(p) == users}
     if len(by_client) < 2:
         return Lesson(False, "the run has fewer than two upstream clients")
     ranked = sorted(by_client.items(), key=lambda kv: kv[1], reverse=True)
@@ -361,24 +362,11 @@ def concurrency(capacity: list[Capacity]) -> Lesson:
     return Lesson(confirmed, headline, details)
 
 
-def _of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:
+def of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:
+    """A lesson on a run's points, as a demo draws it from its run."""
     return lambda run: lesson(run.points)
 
 
-def _outage(run: Run) -> Lesson:
-    # Imported here: bench.demos.outage builds its Lesson from this module.
-    from bench.demos.outage import outage_lesson
-
-    return outage_lesson(run)
-
-
-LESSONS: dict[str, Callable[[Run], Lesson]] = {
-    "wsgi-vs-asgi": _of_points(wsgi_vs_asgi),
-    "blocking-the-loop": _of_points(blocking_the_loop),
-    "threadpool-limit": _of_points(threadpool_limit),
-    "client-pool": _of_points(client_pool),
-    "streaming-ttft": _of_points(streaming_ttft),
-    "workers-scaling": _of_points(workers_scaling),
-    "concurrency": lambda run: concurrency(run.capacity),
-    "upstream-outage": _outage,
-}
+def of_capacity(run: Run) -> Lesson:
+    """The concurrency lesson, drawn from a run's capacity searches."""
+    return concurrency(run.capacity)

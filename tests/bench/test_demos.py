@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.demos import outage
-from bench.demos.catalog import DEMOS
+from bench.demos import catalog, outage
 from bench.results import store
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
@@ -34,7 +33,7 @@ def test_list_names_every_demo() -> None:
         timeout=60,
     )
     assert done.returncode == 0
-    for name in DEMOS:
+    for name in catalog.names():
         assert name in done.stdout
 
 
@@ -68,7 +67,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 def _check_outputs(name: str, out: Path, done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
-    demo = DEMOS[name]
+    demo = catalog.find(name)
     # The question and prediction come first, the lesson (drawn from the data) last.
     assert done.stdout.index("Question:") < done.stdout.index("Prediction:")
     assert "As predicted" in done.stdout or "Not as predicted" in done.stdout
