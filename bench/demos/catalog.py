@@ -13,7 +13,7 @@ capacity` (no second measurement path); bench.demos.perform runs one.
 
 from __future__ import annotations
 
-from bench.demos import lessons, mechanisms, outage, views
+from bench.demos import concurrency, lessons, mechanisms, outage, views
 from bench.demos.demo import Demo, Grid, Planned, Ramp
 from bench.running.plan import MockSettings
 
@@ -82,10 +82,13 @@ DEMOS: tuple[Demo, ...] = (
                 "fastapi-uvicorn",
             ),
             quick_targets=("flask-gunicorn-sync", "flask-gunicorn-gthread", "fastapi-uvicorn"),
-            max_users=2000,
-            quick_max_users=1000,
+            # Within 3 minutes (quick: 1.5) on 2 cores: one core holds several hundred
+            # calls of 965 ms at most, and quick brackets each with the ladder's steps.
+            max_users=1200,
+            quick_max_users=1200,
+            quick_refine=False,
         ),
-        lesson=lessons.of_capacity,
+        lesson=concurrency.of_run,
         mechanism=mechanisms.CONCURRENCY,
         draw=views.capacity_chart,
         tabulate=views.capacity_table,

@@ -82,12 +82,14 @@ class Planned:
 @dataclass(frozen=True)
 class Ramp:
     """Each target's capacity search (bench.running.capacity) at one latency, up to
-    `max_users`: the users each one holds, refined within 5 %; no goodput search."""
+    `max_users`: the users each one holds, refined within 5 % (quick: the ladder's
+    doubling steps alone unless `quick_refine`); no goodput search."""
 
     targets: tuple[str, ...]
     max_users: int
     quick_max_users: int
     quick_targets: tuple[str, ...] | None = None
+    quick_refine: bool = True
     scenarios: tuple[str, ...] = ("complete",)
     latency: str = "second"
 
@@ -101,6 +103,7 @@ class Ramp:
             server_cpus=server,
             load_cpus=load,
             preset=preset(name),
+            refine=self.quick_refine or not quick,
             goodput=False,
         )
 

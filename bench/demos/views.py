@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from bench.demos.concurrency import cpu_allows, expected, rss_per_request_kib
 from bench.demos.demo import Demo
-from bench.demos.lessons import cpu_allows, rss_per_request_kib
 from bench.demos.rows import name, row_name
 from bench.reports import charts
-from bench.results.model import Point, Run
+from bench.results.model import Capacity, Point, Run
 
 
 def _users(point: Point) -> float:
@@ -122,10 +122,14 @@ def speedup_chart(demo: Demo, run: Run) -> str:
 
 
 def capacity_chart(demo: Demo, run: Run) -> str:
-    """The calls each target held at once, as bars."""
-    bars: dict[str, dict[str, float | None]] = {
-        name(c.target): {"calls held at once": float(c.max_in_flight or 0)} for c in run.capacity
-    }
+    """The calls each target held at once, beside what its model allows, as bars."""
+    bars: dict[str, dict[str, float | None]] = {}
+    for found in run.capacity:
+        truth = expected(found)
+        bars[name(found.target)] = {
+            "calls held at once": float(found.max_in_flight or 0),
+            "what its model allows": truth.high if truth else None,
+        }
     latency = run.capacity[0].latency.answer_ms if run.capacity else 0.0
     return charts.bar_chart(
         bars,
@@ -138,25 +142,36 @@ def capacity_chart(demo: Demo, run: Run) -> str:
 # --- tables -----------------------------------------------------------------------------
 
 
+def _ended(found: Capacity) -> str:
+    """The server's own CPU and its core's where the search ended (the first load not
+    held): "45 / 98" says that other processes took the rest of the core."""
+    above = found.in_flight.high if found.in_flight else None
+    step = next((p for p in found.points if p.ok and p.load.users == above), None)
+    if step is None:
+        return "-"
+    return f"{fmt(step.server.cpu_pct, '.0f')} / {fmt(step.server_cores_busy_pct, '.0f')}"
+
+
 def capacity_table(demo: Demo, run: Run) -> Table:
-    """Per target: calls held (and the first load not held), what binds them, what its
-    CPU allows, what each call costs."""
+    """Per target: calls held (and the first load not held), what its model allows, what
+    binds it, what its CPU allows, the CPU where it ended, what each call costs."""
     result = Table(title=demo.name, title_justify="left")
-    columns = ("target", "held at once", "not held at", "bound by", "its CPU allows",
-               "server CPU at the top", "KiB per call in flight")  # fmt: skip
+    columns = ("target", "held at once", "not held at", "its model allows", "bound by",
+               "its CPU alone allows", "server / core CPU % at the end",
+               "KiB per call in flight")  # fmt: skip
     for column in columns:
         result.add_column(column, justify="left" if column in ("target", "bound by") else "right")
     for found in run.capacity:
-        top = max((p for p in found.points if p.ok), key=lambda p: p.load.users or 0, default=None)
-        rss, held = rss_per_request_kib(found), found.in_flight
+        truth, held = expected(found), found.in_flight
         result.add_row(
             name(found.target),
             f"{found.max_in_flight or 0:,}",
             fmt(held.high if held else None, ",.0f"),
+            "-" if truth is None else truth.cell(),
             found.limit.short(60) if found.limit else "nothing within the steps",
             fmt(cpu_allows(found), ",.0f"),
-            fmt(top.server.cpu_pct if top else None, ".0f"),
-            fmt(rss, ",.0f"),
+            _ended(found),
+            fmt(rss_per_request_kib(found), ",.0f"),
         )
     return result
 
