@@ -82,10 +82,9 @@ DEMOS: tuple[Demo, ...] = (
                 "fastapi-uvicorn",
             ),
             quick_targets=("flask-gunicorn-sync", "flask-gunicorn-gthread", "fastapi-uvicorn"),
-            # Within 3 minutes (quick: 1.5) on 2 cores: one core holds several hundred
+            # About 3 minutes (quick: 1.5) on 2 cores: one core holds several hundred
             # calls of 965 ms at most, and quick brackets each with the ladder's steps.
             max_users=1200,
-            quick_max_users=1200,
             quick_refine=False,
         ),
         lesson=concurrency.of_run,

@@ -10,6 +10,7 @@ one is bench.demos.perform's job.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,9 +21,13 @@ from bench.demos.mechanisms import Mechanism
 from bench.results.model import Load, Run
 from bench.running.capacity import CapacityPlan
 from bench.running.plan import MockSettings, Plan, default_cpus
+from bench.running.targets import resolve
 
 # An I/O-bound endpoint: one token after 200 ms.
 IO = MockSettings(ttft_ms=200.0, itl_ms=0.0, tokens=1)
+# A ramp searches a declared limit up to this share above it (bench.results.capacity
+# measures around such a limit a fifth above and below it).
+ABOVE_DECLARED = 0.2
 
 
 def preset(name: str) -> str:
@@ -81,31 +86,50 @@ class Planned:
 
 @dataclass(frozen=True)
 class Ramp:
-    """Each target's capacity search (bench.running.capacity) at one latency, up to
-    `max_users`: the users each one holds, refined within 5 % (quick: the ladder's
-    doubling steps alone unless `quick_refine`); no goodput search."""
+    """Each target's capacity search (bench.running.capacity) at one latency: the users
+    it holds, refined within 5 % (quick: the ladder's doubling steps alone unless
+    `quick_refine`); no goodput search.
+
+    A target whose model declares what it holds (its workers, its threads) is searched up
+    to a fifth above that, where the search's own steps around it end; the others up to
+    `max_users`. Beyond it a climb would only go on measuring the saturation throughput,
+    which the demo does not show.
+    """
 
     targets: tuple[str, ...]
     max_users: int
-    quick_max_users: int
     quick_targets: tuple[str, ...] | None = None
     quick_refine: bool = True
     scenarios: tuple[str, ...] = ("complete",)
     latency: str = "second"
 
-    def plan(self, name: str, quick: bool) -> CapacityPlan:
+    def plans(self, name: str, quick: bool) -> list[CapacityPlan]:
+        """One plan per target, each up to its own top load, in the targets' order."""
         server, load = default_cpus()
-        return CapacityPlan(
-            targets=list(self.quick_targets if quick and self.quick_targets else self.targets),
-            scenarios=list(self.scenarios),
-            latencies=[self.latency],
-            max_users=self.quick_max_users if quick else self.max_users,
-            server_cpus=server,
-            load_cpus=load,
-            preset=preset(name),
-            refine=self.quick_refine or not quick,
-            goodput=False,
-        )
+        targets = self.quick_targets if quick and self.quick_targets else self.targets
+        return [
+            CapacityPlan(
+                targets=[target],
+                scenarios=list(self.scenarios),
+                latencies=[self.latency],
+                max_users=self.top_users(target, len(server)),
+                server_cpus=server,
+                load_cpus=load,
+                preset=preset(name),
+                refine=self.quick_refine or not quick,
+                goodput=False,
+            )
+            for target in targets
+        ]
+
+    def top_users(self, spec: str, cores: int) -> int:
+        """A fifth above what the target's model declares it holds, else `max_users`."""
+        (target,) = resolve([spec])
+        declared = target.declared_limits(target.counts(cores, None, None))
+        own = [count for kind, count in declared.items() if kind in ("workers", "threads")]
+        if not own:
+            return self.max_users
+        return min(self.max_users, math.ceil(min(own) * (1 + ABOVE_DECLARED)))
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,13 @@ def _measure(
     """Measure the demo: a ramp of capacity searches, or its plans one after another into
     one run (each plan's points added to the run the one before it left)."""
     live = options.observer if isinstance(options.observer, LiveView) else None
-    if isinstance(demo.measure, Ramp):
-        ramps = CapacityRunner(demo.measure.plan(demo.name, quick), options)
-        return ramps.execute(lambda message, _task: console.print(message))
     run: Run | None = None
+    if isinstance(demo.measure, Ramp):
+        for ramp in demo.measure.plans(demo.name, quick):
+            searches = CapacityRunner(ramp, options, run)
+            run = searches.execute(lambda message, _task: console.print(message))
+        assert run is not None, "a ramp searches at least one target"
+        return run
     for plan in demo.measure.plans(demo.name, quick, *timing):
         runner = Runner(plan, options, run)
         with LiveProgress(console, runner.tasks(), plan) as progress:

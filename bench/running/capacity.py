@@ -156,16 +156,21 @@ class Context:
 
 
 class CapacityRunner:
-    """Runs every search of a plan; writes results.json after each one."""
+    """Runs every search of a plan; writes results.json after each one.
 
-    def __init__(self, plan: CapacityPlan, options: Options) -> None:
+    Given the `run` of an earlier plan, it adds its searches to that run (a demo searches
+    each target up to a load of its own), which keeps its first plan.
+    """
+
+    def __init__(self, plan: CapacityPlan, options: Options, run: Run | None = None) -> None:
         plan.check_options(options)  # here, so that no way of making a runner skips them
         self.plan, self.options = plan, options
         self.session = Session(options, plan.server_cpus, plan.load_cpus)
         self.path = self.session.path
-        first = LATENCIES[plan.latencies[0]]
-        self.run = new_run(_as_run_plan(plan, first), options)
-        self.run.plan = plan.to_dict()
+        if run is None:
+            run = new_run(_as_run_plan(plan, LATENCIES[plan.latencies[0]]), options)
+            run.plan = plan.to_dict()
+        self.run = run
 
     def searches(self) -> list[tuple[str, Target, str]]:
         """Every (latency, target, scenario) to search, in the order they run."""

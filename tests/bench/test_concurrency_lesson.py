@@ -75,7 +75,9 @@ def test_each_model_against_what_it_allows() -> None:
     assert "held 964 LLM calls at once on one core, 321x the 3 of the sync workers" in (
         lesson.headline
     )
-    assert "recovered up to 25% of it" in lesson.headline
+    assert "recovered up to 25% of it (flask-gunicorn-gthread); its core's CPU ended it." in (
+        lesson.headline
+    )
     sync, gthread, uvicorn = lesson.details
     assert "held 3 calls at once, not 4, as its model says: its 3 workers" in sync
     assert "as its model says: its 300 threads (3 workers x 100), from about 240" in gthread
@@ -130,6 +132,17 @@ def test_nothing_held_divides_by_nothing() -> None:
     )
     lesson = concurrency.lesson([none, UVICORN])
     assert "964 calls in flight against 0" in lesson.headline
+    more = _search(
+        "flask-gunicorn-gevent",
+        {"worker_class": "gevent", "concurrency": {"connections": 30000}},
+        [(1000, "held"), (1200, "failed")],
+        1000,
+        1200,
+        _limit("server-cpu"),
+    )
+    assert "flask-gunicorn-gevent held more than that here (104% of it)" in (
+        concurrency.lesson([SYNC, more, UVICORN]).headline
+    )
     assert concurrency.lesson([]).headline == "the run lacks fastapi-uvicorn or flask-gunicorn-sync"
 
 

@@ -242,7 +242,8 @@ def test_every_preset_and_demo_makes_a_plan_that_meets_the_rules() -> None:
     for quick in (False, True):
         for demo in DEMOS:
             if isinstance(demo.measure, Ramp):
-                demo.measure.plan(demo.name, quick).check_options(options())
+                for ramp in demo.measure.plans(demo.name, quick):
+                    ramp.check_options(options())
             else:
                 for plan in demo.measure.plans(demo.name, quick, None, None):
                     plan.check_options(options())
