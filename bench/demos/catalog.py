@@ -1,7 +1,8 @@
 """The teaching demos, one object each, in `bench demo all`'s teaching order.
 
 The order tells one story: the big picture (wsgi-vs-asgi), why sync servers need
-workers (workers-scaling), how many LLM calls each server model holds at once
+workers (workers-scaling), what a queue of independent clients does to them and what a
+closed loop hides (open-vs-closed), how many LLM calls each server model holds at once
 (concurrency), then the event loop's pitfalls (blocking-the-loop, threadpool-limit),
 what the HTTP client adds (client-pool), streaming (streaming-ttft), and what an upstream
 outage does to each server model (upstream-outage). `bench demo all` ends with the
@@ -13,7 +14,7 @@ capacity` (no second measurement path); bench.demos.perform runs one.
 
 from __future__ import annotations
 
-from bench.demos import concurrency, lessons, mechanisms, outage, views
+from bench.demos import concurrency, lessons, mechanisms, openloop, outage, views
 from bench.demos.demo import Demo, Grid, Planned, Ramp
 from bench.running.plan import MockSettings
 
@@ -63,6 +64,19 @@ DEMOS: tuple[Demo, ...] = (
         mechanism=mechanisms.WORKERS_SCALING,
         draw=views.speedup_chart,
         tabulate=views.points_table,
+    ),
+    Demo(
+        name=openloop.NAME,
+        question=openloop.QUESTION,
+        prediction=openloop.PREDICTION,
+        look_at="the open-loop line at the highest rate climbing second by second while "
+        "the closed loop at the same users stays flat, and the gap between the open and "
+        "closed lines at the lower rate (the tail a closed loop hides)",
+        measure=Planned(openloop.plans),
+        lesson=openloop.lesson,
+        mechanism=mechanisms.OPEN_VS_CLOSED,
+        draw=lambda _demo, run: openloop.chart(run),
+        tabulate=lambda _demo, run: openloop.table(run),
     ),
     Demo(
         name="concurrency",

@@ -265,6 +265,39 @@ UPSTREAM_OUTAGE = Mechanism(
     ),
 )
 
+OPEN_VS_CLOSED = Mechanism(
+    "A gunicorn sync worker serves one request at a time; connections that arrive while "
+    "both workers are busy wait in the kernel's listen backlog, first come first served, "
+    "so 2 workers at 100 ms serve at most 20 requests a second. A closed-loop user sends "
+    "its next request only once its answer is back: its requests never queue behind each "
+    "other, and the load slows down with the server. Open-loop arrivals come at their own "
+    "times, whatever the answers: two that come close together find the workers busy and "
+    "wait (the tail), and past 20 a second the backlog grows for as long as they come.",
+    (
+        Code(
+            "flask_app/gunicorn_conf.py",
+            "backlog",
+            "the listen backlog: where requests wait for a free sync worker",
+        ),
+        Code(
+            "flask_app/__main__.py",
+            "gunicorn_command",
+            "`--workers`: the servers of the queue, each one request at a time",
+        ),
+        Code(
+            "bench/locustfiles/scenario.py",
+            "ScenarioUser.turn",
+            "closed loop: one request, the next only after its answer; open loop: the "
+            "dispatcher's schedule",
+        ),
+        Code(
+            "bench/locustfiles/arrivals.py",
+            "Arrivals.times",
+            "Poisson arrivals, each one's send time fixed before it is sent",
+        ),
+    ),
+)
+
 CLAIMS = Mechanism(
     "The tutorials' rows mix two kinds of statement. Async routes and streaming are "
     "about the API: what a developer writes. FastAPI endpoints are coroutines by "
