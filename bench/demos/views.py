@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from bench.demos.concurrency import cpu_allows, expected, rss_per_request_kib
+from bench.demos.concurrency import cpu_allows, ended_at, expected, rss_per_request_kib
 from bench.demos.demo import Demo
 from bench.demos.rows import name, row_name
 from bench.reports import charts
@@ -145,8 +145,7 @@ def capacity_chart(demo: Demo, run: Run) -> str:
 def _ended(found: Capacity) -> str:
     """The server's own CPU and its core's where the search ended (the first load not
     held): "45 / 98" says that other processes took the rest of the core."""
-    above = found.in_flight.high if found.in_flight else None
-    step = next((p for p in found.points if p.ok and p.load.users == above), None)
+    step = ended_at(found)
     if step is None:
         return "-"
     return f"{fmt(step.server.cpu_pct, '.0f')} / {fmt(step.server_cores_busy_pct, '.0f')}"
