@@ -69,9 +69,9 @@ DEMOS: tuple[Demo, ...] = (
         name=openloop.NAME,
         question=openloop.QUESTION,
         prediction=openloop.PREDICTION,
-        look_at="the open-loop line at the highest rate climbing second by second while "
-        "the closed loop at the same users stays flat, and the gap between the open and "
-        "closed lines at the lower rate (the tail a closed loop hides)",
+        look_at="the open-loop line at 30 req/s climbing second by second while 3 "
+        "closed-loop users (the same rate by Little's law) stay flat, and the gap between "
+        "the open and closed lines at 10 req/s (the tail a closed loop hides)",
         measure=Planned(openloop.plans),
         lesson=openloop.lesson,
         mechanism=mechanisms.OPEN_VS_CLOSED,
