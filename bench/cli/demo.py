@@ -51,7 +51,8 @@ def _check(args: argparse.Namespace, known: list[str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from bench.demos.catalog import run_demo
+    from bench.demos.catalog import find
+    from bench.demos.perform import run_demo
     from bench.demos.suite import Ports, run_all, run_claims
 
     out = Path(args.out) if args.out else None
@@ -64,23 +65,23 @@ def _run(args: argparse.Namespace) -> None:
         elif args.name == "claims":
             run_claims(console, quick=args.quick, out=out, ports=ports, live=live, **timing)
         else:
-            run_demo(args.name, console, quick=args.quick, out=out, port=args.port,
+            run_demo(find(args.name), console, quick=args.quick, out=out, port=args.port,
                      mock_port=args.mock_port, live=live, **timing)  # fmt: skip
 
 
 def command(args: argparse.Namespace) -> int:
     """List the demos, or run one (or all of them)."""
-    from bench.demos.catalog import DEMOS
+    from bench.demos.catalog import DEMOS, names
     from bench.demos.claims import QUESTION
-    from bench.running.runner import Interrupted
+    from bench.running.session import Interrupted
 
     if args.list or not args.name:
-        for demo in DEMOS.values():
+        for demo in DEMOS:
             console.print(f"[bold]{demo.name}[/]: {demo.question}")
         console.print(f"[bold]claims[/]: {QUESTION}")
         console.print("[bold]all[/]: every demo in teaching order, then one handout (HTML)")
         return a.EXIT_OK if args.list else a.EXIT_USAGE
-    _check(args, [*DEMOS, "claims"])
+    _check(args, [*names(), "claims"])
     try:
         _run(args)
     except Interrupted as exc:

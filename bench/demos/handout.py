@@ -23,8 +23,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from bench.demos import catalog, claims, mechanisms, outage
-from bench.demos.lessons import LESSONS
+from bench.demos import catalog, claims, mechanisms
 from bench.demos.mechanisms import prose
 from bench.reports import page
 from bench.results import store
@@ -103,15 +102,6 @@ def table_html(table: Table) -> str:
     return page.scroll(f"<table class='data'><tr>{head}</tr>{''.join(rows)}</table>")
 
 
-def _demo_table(section: StoredDemo) -> Table:
-    demo = catalog.DEMOS[section.name]
-    if demo.searched:
-        return catalog.capacity_table(section.run, demo)
-    if demo.x == "outage":
-        return outage.table(section.run)
-    return catalog.table(section.run.points, demo)
-
-
 def _qa(question: str, prediction: str) -> str:
     return (
         f"<p class='question'><b>Question.</b> {prose(question)}</p>"
@@ -122,20 +112,20 @@ def _qa(question: str, prediction: str) -> str:
 
 def demo_section(index: int, section: StoredDemo) -> page.Section:
     """One demo: question, prediction, chart, table, lesson, mechanism, conditions."""
-    demo = catalog.DEMOS[section.name]
-    lesson = LESSONS[section.name](section.run)
+    demo = catalog.find(section.name)
+    lesson = demo.lesson(section.run)
     verdict = "As predicted" if lesson.confirmed else "Not as predicted"
     details = "".join(f"<li>{prose(d)}</li>" for d in lesson.details)
     return page.Section(
         section.name,
         f"{index}. {section.name}",
         f"{_qa(demo.question, demo.prediction)}"
-        f"<figure>{_inline_svg(catalog.chart(demo, section.run))}</figure>"
-        f"{table_html(_demo_table(section))}"
+        f"<figure>{_inline_svg(demo.chart(section.run))}</figure>"
+        f"{table_html(demo.table(section.run))}"
         f"<div class='lesson {'yes' if lesson.confirmed else 'no'}'><p><b>{verdict}.</b> "
         f"{prose(lesson.headline)}</p><ul>{details}</ul></div>"
         f"<p><b>In the chart, point at</b> {prose(demo.look_at)}.</p>"
-        f"{mechanisms.html_block(section.name)}"
+        f"{demo.mechanism.html_block()}"
         f"<p class='conditions'><b>Conditions.</b> {_e(section.run.conditions())}</p>",
     )
 
@@ -158,7 +148,7 @@ def claims_section(index: int, section: StoredDemo, runs: list[Run]) -> page.Sec
         f"<figure>{_inline_svg(claims.chart(runs))}</figure>"
         f"{page.scroll(claims.html_table(verdicts))}"
         f"<p class='note'>Thresholds: {_e(claims.THRESHOLDS)}</p>"
-        f"{mechanisms.html_block('claims')}"
+        f"{mechanisms.CLAIMS.html_block()}"
         f"<p class='conditions'><b>Conditions</b> of the claims' own points: "
         f"{_e(section.run.conditions())}.{_e(borrowed)}</p>",
     )
@@ -197,7 +187,7 @@ def render(
     for index, section in enumerate(sections, 1):
         if section.name == "claims":
             parts.append(claims_section(index, section, runs))
-        elif section.name in catalog.DEMOS:
+        elif section.name in catalog.BY_NAME:
             parts.append(demo_section(index, section))
     toc = "".join(f"<li><a href='#{_e(s.name)}'>{_e(s.name)}</a></li>" for s in sections)
     facts = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _facts(sections, suite))

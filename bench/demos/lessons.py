@@ -11,7 +11,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.results.model import Capacity, Point, Run
+from bench.demos.rows import row_name
+from bench.results.model import Point, Run
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,6 @@ class Lesson:
     def text(self) -> str:
         verdict = "As predicted" if self.confirmed else "Not as predicted"
         return "\n".join([f"{verdict}: {self.headline}", *(f"- {d}" for d in self.details)])
-
-
-# What may end an async server's concurrency for the lesson to stand: its core (or the
-# time it adds per request), the ceiling, or the generator; not a declared limit.
-CPU_OR_NOTHING = ("server-cpu", "server-latency", "none", "unexplained", "generator")
 
 
 def _ok(points: list[Point]) -> list[Point]:
@@ -194,7 +190,7 @@ def threadpool_limit(points: list[Point]) -> Lesson:
 def client_pool(points: list[Point]) -> Lesson:
     """The same FastAPI service on each upstream client, at the highest load."""
     users = top_load(points)
-    by_client = {p.target: rps(p) for p in _ok(points) if _users(p) == users and "[" in p.target}
+    by_client = {row_name(p): rps(p) for p in _ok(points) if _users(p) == users}
     if len(by_client) < 2:
         return Lesson(False, "the run has fewer than two upstream clients")
     ranked = sorted(by_client.items(), key=lambda kv: kv[1], reverse=True)
@@ -289,96 +285,6 @@ def workers_scaling(points: list[Point]) -> Lesson:
     return Lesson(confirmed, headline, details)
 
 
-def rss_per_request_kib(found: Capacity) -> float | None:
-    """Memory each request in flight costs: RSS growth over in-flight growth (KiB)."""
-    measured = sorted(
-        (p for p in found.points if p.ok and p.server.rss_mb and p.in_flight_mean),
-        key=lambda p: p.in_flight_mean or 0.0,
-    )
-    if len(measured) < 2:
-        return None
-    low, high = measured[0], measured[-1]
-    grown = (high.in_flight_mean or 0.0) - (low.in_flight_mean or 0.0)
-    if grown < 10:
-        return None
-    return ((high.server.rss_mb or 0.0) - (low.server.rss_mb or 0.0)) * 1024 / grown
-
-
-def _held(found: Capacity | None) -> int:
-    return found.max_in_flight or 0 if found else 0
-
-
-def cpu_allows(found: Capacity) -> float | None:
-    """The calls one server's cores could hold at this latency by their CPU alone: the
-    requests per second they serve (1 / the CPU a request cost, per core) x the latency."""
-    costs = [p.cpu_us_per_request for p in found.points if p.ok and p.cpu_us_per_request]
-    if not costs:
-        return None
-    per_second = max(found.server_cores, 1) * 1e6 / statistics.median(costs)
-    return per_second * found.latency.answer_ms / 1000
-
-
-def concurrency(capacity: list[Capacity]) -> Lesson:
-    """The most concurrent LLM calls each server model held on one core, and why not more."""
-    by_target = {c.target: c for c in capacity}
-    asgi, sync = by_target.get("fastapi-uvicorn"), by_target.get("flask-gunicorn-sync")
-    if asgi is None or sync is None:
-        return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync")
-    latency = asgi.latency.answer_ms
-    details = []
-    for found in sorted(capacity, key=_held):
-        kind = found.limit.kind if found.limit else "nothing up to the largest step"
-        rss = rss_per_request_kib(found)
-        memory = f", {rss:,.0f} KiB of memory per request in flight" if rss else ""
-        allows = cpu_allows(found)
-        cpu = f"; its CPU per request allows about {allows:,.0f}" if allows else ""
-        above = found.in_flight.high if found.in_flight else None
-        not_held = f", not {above:,.0f}" if above else ""
-        details.append(
-            f"{found.target}: held {_held(found):,} calls in flight{not_held} (bound by "
-            f"{kind}){cpu}{memory}."
-        )
-    gap = _ratio(_held(asgi), max(_held(sync), 1))
-    recovered = {
-        name: _ratio(_held(by_target.get(name)), _held(asgi))
-        for name in ("flask-gunicorn-gthread", "flask-gunicorn-gevent")
-        if name in by_target
-    }
-    ends = asgi.limit.kind if asgi.limit else "nothing within the steps"
-    best = max(recovered.values(), default=0.0)
-    confirmed = gap >= 10 and ends in CPU_OR_NOTHING
-    if confirmed:
-        headline = (
-            f"with {latency:,.0f} ms answers, FastAPI on uvicorn held {_held(asgi):,} LLM calls "
-            f"at once on one core, {gap:,.0f}x the {_held(sync)} of the sync workers (one each); "
-            f"threads or green threads recovered up to {best:.0%} of it, and {ends} ended it."
-        )
-    else:
-        headline = (
-            f"the expected gap did not appear: FastAPI held {_held(asgi):,} calls in flight "
-            f"against {_held(sync):,} for the sync workers ({gap:.1f}x)."
-        )
-    return Lesson(confirmed, headline, details)
-
-
-def _of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:
+def of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:
+    """A lesson on a run's points, as a demo draws it from its run."""
     return lambda run: lesson(run.points)
-
-
-def _outage(run: Run) -> Lesson:
-    # Imported here: bench.demos.outage builds its Lesson from this module.
-    from bench.demos.outage import outage_lesson
-
-    return outage_lesson(run)
-
-
-LESSONS: dict[str, Callable[[Run], Lesson]] = {
-    "wsgi-vs-asgi": _of_points(wsgi_vs_asgi),
-    "blocking-the-loop": _of_points(blocking_the_loop),
-    "threadpool-limit": _of_points(threadpool_limit),
-    "client-pool": _of_points(client_pool),
-    "streaming-ttft": _of_points(streaming_ttft),
-    "workers-scaling": _of_points(workers_scaling),
-    "concurrency": lambda run: concurrency(run.capacity),
-    "upstream-outage": _outage,
-}

@@ -1,13 +1,9 @@
 """`bench demo all` and `bench demo claims`: every demo in teaching order, then the handout.
 
-The order tells one story: the big picture (wsgi-vs-asgi), why sync servers need
-workers (workers-scaling), how many LLM calls each server model holds at once
-(concurrency), then the event loop's pitfalls (blocking-the-loop, threadpool-limit),
-what the HTTP client adds (client-pool), streaming (streaming-ttft), what an upstream
-outage does to each server model (upstream-outage), and last the tutorials' claims
-against everything measured before. Each demo writes its own folder
-(NN-<name>/) inside the suite's folder; the handout (bench.demos.handout) is rendered
-from those folders at the end.
+The demos run in bench.demos.catalog's teaching order, and last the tutorials' claims
+against everything measured before. Each demo writes its own folder (NN-<name>/) inside
+the suite's folder; the handout (bench.demos.handout) is rendered from those folders at
+the end.
 
 The claims measure what no demo does (hello and complete req/s per core of each
 framework on its default server) and take the rest from the demos run before them: the
@@ -26,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.demos import catalog, claims, handout, mechanisms
+from bench.demos.perform import run_demo
 from bench.results import store
 from bench.results.model import Load, Run
 from bench.running.live import LiveView
@@ -34,21 +31,16 @@ from bench.running.progress import LiveProgress
 from bench.running.runner import Options, Runner, new_run_id
 from bench.running.targets import DEFAULT_TARGETS
 
-ORDER = (
-    "wsgi-vs-asgi",
-    "workers-scaling",
-    "concurrency",
-    "blocking-the-loop",
-    "threadpool-limit",
-    "client-pool",
-    "streaming-ttft",
-    "upstream-outage",
-    "claims",
-)
+CLAIMS = "claims"  # the claims come last: they draw on every demo run before them
 # The claims' own points: a short upstream (140 ms answers) so that `complete` at 200
 # users offers 1,429 req/s, more than one core serves in most stacks; `hello` at 50 users.
 CLAIMS_MOCK = MockSettings(ttft_ms=100.0, itl_ms=10.0, tokens=5)
 CLAIMS_USERS = {"hello": 50, "complete": 200, "stream": 10}
+
+
+def order() -> list[str]:
+    """What `bench demo all` runs: every demo in teaching order, then the claims."""
+    return [*catalog.names(), CLAIMS]
 
 
 class Ports:
@@ -98,7 +90,7 @@ def _write_claims(folder: Path, runs: list[Run], verdicts: list[claims.Verdict])
     (folder / "demo.md").write_text(
         f"# Demo: claims\n\n**Question.** {claims.QUESTION}\n\n**Prediction.** "
         f"{claims.PREDICTION}\n\n{claims.markdown_table(verdicts)}\nThresholds: "
-        f"{claims.THRESHOLDS}\n\n![chart](chart.svg)\n\n{mechanisms.markdown('claims')}"
+        f"{claims.THRESHOLDS}\n\n![chart](chart.svg)\n\n{mechanisms.CLAIMS.markdown()}"
     )
     # The page is the handout of this one folder, with the verdicts drawn from `runs`
     # (in `bench demo all`, the demos run before the claims as well).
@@ -135,15 +127,15 @@ def run_claims(
         run = runner.execute(progress.update)
     runs = [run, *earlier]
     if not any(run.capacity for run in runs):
-        ramp_folder, _ = catalog.run_demo(
-            "concurrency", console, quick=quick, out=folder / "concurrency",
+        ramp_folder, _ = run_demo(
+            catalog.find("concurrency"), console, quick=quick, out=folder / "concurrency",
             port=ports.port, mock_port=ports.mock_port, live=live,
         )  # fmt: skip
         runs.append(store.load(ramp_folder))
     verdicts = claims.evaluate(runs)
     console.print(_verdict_table(verdicts))
     console.print(claims.text(verdicts))
-    console.print(mechanisms.text("claims"))
+    console.print(mechanisms.CLAIMS.terminal())
     _write_claims(folder, runs, verdicts)
     console.print(f"chart and report: {folder / 'demo.html'}")
     return folder, verdicts
@@ -164,19 +156,19 @@ def run_all(
     ports = ports or Ports()
     folder = out or Path("results") / f"demo-all-{new_run_id()}"
     folder.mkdir(parents=True, exist_ok=True)
-    names = [name for name in ORDER if not only or name in only]
+    names = [name for name in order() if not only or name in only]
     started = time.monotonic()
     earlier: list[Run] = []
     for index, name in enumerate(names, 1):
         console.rule(f"{index}/{len(names)} {name}")
         sub = folder / f"{index:02d}-{name}"
-        if name == "claims":
+        if name == CLAIMS:
             run_claims(console, quick=quick, out=sub, ports=ports, earlier=earlier, live=live,
                        duration_s=duration_s, warmup_s=warmup_s)  # fmt: skip
             continue
-        catalog.run_demo(name, console, quick=quick, out=sub, port=ports.port,
-                         mock_port=ports.mock_port, duration_s=duration_s,
-                         warmup_s=warmup_s, live=live)  # fmt: skip
+        run_demo(catalog.find(name), console, quick=quick, out=sub, port=ports.port,
+                 mock_port=ports.mock_port, duration_s=duration_s, warmup_s=warmup_s,
+                 live=live)  # fmt: skip
         earlier.append(store.load(sub))
     wall_s = round(time.monotonic() - started, 1)
     suite = {

@@ -16,12 +16,10 @@ like any other (with its limit and its verdict). Results are saved after every s
 from __future__ import annotations
 
 import math
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench.locustfiles.knobs import DEFAULT_TOKENS
@@ -37,9 +35,8 @@ from bench.results.model import (
     SkippedTarget,
 )
 from bench.running import objectives
-from bench.running.launch import Launcher, Progress, Skipped, Where, start_mock
+from bench.running.launch import Launcher, Progress, Skipped
 from bench.running.measure import Server
-from bench.running.observe import Observer
 from bench.running.plan import (
     MockSettings,
     Plan,
@@ -48,10 +45,11 @@ from bench.running.plan import (
     check_deployment,
     target_names,
 )
-from bench.running.processes import Supervisor
 from bench.running.rules import require
-from bench.running.runner import Interrupted, Options, new_run, now_iso
-from bench.running.steps import Phase, Session
+from bench.running.runner import Options, new_run
+from bench.running.session import Session
+from bench.running.steps import Phase
+from bench.running.steps import Session as Steps
 from bench.running.targets import DEFAULT_TARGETS, TARGETS, Counts, Target, resolve
 
 # The two upstream latencies: a short one that exposes the CPU a request costs, and an
@@ -162,31 +160,34 @@ CAPACITY_PRESETS: dict[str, Preset] = {
 
 @dataclass
 class Context:
-    """What every search of a run shares."""
+    """What every search of a latency shares: the plan, the run's session (processes,
+    where they live, the live view), the mock, the progress and the budget."""
 
     plan: CapacityPlan
-    supervisor: Supervisor
-    where: Where
+    session: Session
     mock_pid: int | None
     progress: Progress
     deadline: float | None  # time.monotonic() at which the budget is spent
-    observer: Observer | None = None  # a live view (--live), told about every step
     started: float = field(default_factory=time.monotonic)
 
 
 class CapacityRunner:
-    """Runs every search of a plan; writes results.json after each one."""
+    """Runs every search of a plan; writes results.json after each one.
 
-    def __init__(self, plan: CapacityPlan, options: Options) -> None:
+    Given the `run` of an earlier plan, it adds its searches to that run (a demo searches
+    each target up to a load of its own), which keeps its first plan.
+    """
+
+    def __init__(self, plan: CapacityPlan, options: Options, run: Run | None = None) -> None:
+        plan.check_options(options)  # here, so that no way of making a runner skips them
         self.plan, self.options = plan, options
-        self.supervisor = Supervisor()
-        self.path = options.out / store.RESULTS_NAME
-        first = LATENCIES[plan.latencies[0]]
-        self.run = new_run(_as_run_plan(plan, first), options)
-        self.run.plan = plan.to_dict()
         env = (("METRICS", "1"),) if plan.telemetry else ()
-        self.where = Where(options.out, options.port, options.mock_port, plan.server_cpus,
-                           plan.load_cpus, options.upstream(), options.target_url, env)  # fmt: skip
+        self.session = Session(options, plan.server_cpus, plan.load_cpus, env)
+        self.path = self.session.path
+        if run is None:
+            run = new_run(_as_run_plan(plan, LATENCIES[plan.latencies[0]]), options)
+            run.plan = plan.to_dict()
+        self.run = run
 
     def searches(self) -> list[tuple[str, Target, str]]:
         """Every (latency, target, scenario) to search, in the order they run."""
@@ -201,39 +202,23 @@ class CapacityRunner:
 
     def execute(self, progress: Progress) -> Run:
         """Search everything; stop every process on the way out (Ctrl-C keeps what is done)."""
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def interrupt(signum: int, _frame: FrameType | None) -> None:
-            raise Interrupted(signal.Signals(signum).name)
-
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
         budget = self.plan.budget_min
         deadline = time.monotonic() + budget * 60 if budget else None
-        try:
-            store.save(self.path, self.run)
+        with self.session.running(self.run, self._save):
             for latency in self.plan.latencies:
                 self._latency(latency, deadline, progress)
-            self.run.info.finished_at = now_iso()
-            store.save(self.path, self.run)
-        finally:
-            self.supervisor.stop_all()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
         return self.run
+
+    def _save(self) -> None:
+        store.save(self.path, self.run)
 
     def _latency(self, name: str, deadline: float | None, progress: Progress) -> None:
         latency = LATENCIES[name]
-        mock = start_mock(self.supervisor, latency, self.where)
-        ctx = Context(self.plan, self.supervisor, self.where, mock.pid if mock else None,
-                      progress, deadline, self.options.observer)  # fmt: skip
-        launcher = Launcher(self.supervisor, self.where, latency.tokens)
-        try:
+        with self.session.mock(latency) as mock:
+            ctx = Context(self.plan, self.session, mock.pid if mock else None, progress, deadline)
+            launcher = self.session.launcher(latency.tokens)
             for target in resolve(self.plan.targets):
                 self._target(ctx, launcher, target, name, latency)
-        finally:
-            if mock is not None:
-                self.supervisor.stop(mock)
 
     def _target(
         self, ctx: Context, launcher: Launcher, target: Target, name: str, latency: MockSettings
@@ -244,7 +229,7 @@ class CapacityRunner:
             current: Server | None = launcher.launch(target, counts, scenarios, ctx.progress)
         except Skipped as exc:
             self.run.info.skipped_targets.append(SkippedTarget(target.name, f"{name}: {exc}"))
-            store.save(self.path, self.run)
+            self._save()
             ctx.progress(f"skipped {target.name}: {str(exc).splitlines()[0]}", None)
             return
         try:
@@ -253,10 +238,10 @@ class CapacityRunner:
                     return
                 search = Search(ctx, launcher, target, scenario, name, latency, self.run)
                 current = search.search(current)
-                store.save(self.path, self.run)
+                self._save()
         finally:
             if current is not None and current.proc is not None:
-                self.supervisor.stop(current.proc)
+                self.session.supervisor.stop(current.proc)
 
 
 class Search:
@@ -294,14 +279,14 @@ class Search:
             latency=latency_model(self.latency_name, self.latency),
             slo_p99_ms=self.criteria.slo_p99_ms,
             max_users=self.ctx.plan.max_users,
-            server_cores=len(self.ctx.where.server_cpus),
+            server_cores=len(self.ctx.session.where.server_cpus),
             objectives=self.criteria.objectives,
             slo_share=self.criteria.share,
         )
         self.results.capacity.append(self.found)
         current: Server | None = server
         unfinished = None
-        if not self.ctx.where.upstream.latency_set:
+        if not self.ctx.session.where.upstream.latency_set:
             current, unfinished = self._probe(server)
         users = capacity.UserSearch(self._rungs(server.counts), self.ctx.plan.max_users,
                                     self.ctx.plan.refine)  # fmt: skip
@@ -322,7 +307,7 @@ class Search:
         # Only the worker model's own limits say where to start; a pool or the open-file
         # limit sized for 10,000 says nothing about where the CPU gives out.
         own = self._own_limits(counts)
-        cores = len(self.ctx.where.server_cpus)
+        cores = len(self.ctx.session.where.server_cpus)
         expected = self._prior() or capacity.guess_in_flight(cores, self.answer_ms)
         return capacity.rungs(min(own) if own else None, expected, plan.max_users)
 
@@ -371,8 +356,8 @@ class Search:
         if amount is None:
             return settled, None
         mode = "users" if label != "rates" else "rate"
-        session = Session(self._phase_of(), settled, self._folder(label), self.ctx.supervisor,
-                          _load(mode, amount))  # fmt: skip
+        session = Steps(self._phase_of(), settled, self._folder(label),
+                        self.ctx.session.supervisor, _load(mode, amount))  # fmt: skip
         self.ctx.progress(f"{self._title()} · {label}", None)
         with session.running():
             while amount is not None:
@@ -389,25 +374,25 @@ class Search:
         return settled, None
 
     def _phase_of(self) -> Phase:
-        ctx = self.ctx
+        ctx, where = self.ctx, self.ctx.session.where
         return Phase(
             target=self.target,
             scenario=self.scenario,
             latency=self.latency,
-            upstream=ctx.where.upstream,
+            upstream=where.upstream,
             criteria=self.criteria,
             answer_ms=self.answer_ms,
             slowest_ms=self.slowest_ms,
-            server_cores=list(ctx.where.server_cpus),
-            load_cpus=list(ctx.where.load_cpus),
-            mock_base=ctx.where.mock_base,
+            server_cores=list(where.server_cpus),
+            load_cpus=list(where.load_cpus),
+            mock_base=where.mock_base,
             mock_pid=ctx.mock_pid,
             telemetry=ctx.plan.telemetry,
         )
 
     def _folder(self, label: str) -> Path:
         return (
-            self.ctx.where.out / "capacity"
+            self.ctx.session.where.out / "capacity"
             / f"{len(self.results.capacity):03d}-{self.target.name}-{self.scenario}-"
               f"{self.latency_name}-{label}"
         )  # fmt: skip
@@ -436,8 +421,9 @@ class Search:
             f"[{elapsed:.1f} min]",
             None,
         )
-        if self.ctx.observer is not None:
-            self.ctx.observer.finished(point)
+        observer = self.ctx.session.observer
+        if observer is not None:
+            observer.finished(point)
 
     def _summarize(self) -> None:
         found = self.found

@@ -8,12 +8,10 @@ mock are sampled -> analyse -> append to results.json (atomic) -> next target.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 
 from bench.results import analysis, store
 from bench.results.model import (
@@ -26,15 +24,18 @@ from bench.results.model import (
     SkippedTarget,
 )
 from bench.running import environment, variants
-from bench.running.launch import Launcher, Progress, Where, start_mock
+from bench.running.launch import Progress
 from bench.running.launch import Skipped as TargetSkipped
 from bench.running.measure import PointRun, PointTask, Server
 from bench.running.observe import Observer
 from bench.running.plan import MockSettings, Plan
-from bench.running.processes import Supervisor
 from bench.running.rules import require
+from bench.running.session import Interrupted, Session, now_iso
 from bench.running.targets import Counts, Target
 from bench.running.upstream import Upstream, choose
+
+# Interrupted lives with the session that raises it; the command layer catches it here.
+__all__ = ["Interrupted", "MockDied", "Options", "Runner", "new_run", "new_run_id", "run_folder"]
 
 
 @dataclass
@@ -101,10 +102,6 @@ class Options:
     observer: Observer | None = None
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived; everything is stopped and finished points are kept."""
-
-
 class MockDied(RuntimeError):
     """The mock LLM exited: every later point would measure failures, so the run stops."""
 
@@ -127,11 +124,6 @@ def redacted(argv: list[str]) -> list[str]:
 def new_run_id() -> str:
     """Return a sortable run id: UTC time to the second."""
     return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-
-
-def now_iso() -> str:
-    """The current UTC time, to the second, as the results file writes times."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def mock_info(mock: MockSettings, upstream: Upstream) -> MockInfo:
@@ -181,23 +173,13 @@ class Runner:
     """Measures a plan; writes results.json after every point."""
 
     def __init__(self, plan: Plan, options: Options, run: Run | None = None):
+        plan.check_options(options)  # here, so that no way of making a runner skips them
         self.plan = plan
         self.options = options
-        self.supervisor = Supervisor()
-        self.path = options.out / store.RESULTS_NAME
+        self.session = Session(options, plan.server_cpus, plan.load_cpus, plan.target_env())
+        self.path = self.session.path
         self.run = run or new_run(plan, options)
-        self.where = Where(
-            options.out,
-            options.port,
-            options.mock_port,
-            plan.server_cpus,
-            plan.load_cpus,
-            options.upstream(),
-            options.target_url,
-            plan.target_env() + (("REQUEST_LOG", "1"),) * options.save_requests,
-            options.requests_dir,
-        )
-        self.launcher = Launcher(self.supervisor, self.where, plan.mock.tokens)
+        self.launcher = self.session.launcher(plan.mock.tokens)
         self._mock_proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -218,33 +200,19 @@ class Runner:
 
     def execute(self, progress: Progress) -> Run:
         """Measure every remaining point; stop everything on the way out."""
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def interrupt(signum: int, _frame: FrameType | None) -> None:
-            raise Interrupted(signal.Signals(signum).name)
-
-        signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
-        try:
-            self._save()
+        with self.session.running(self.run, self._save):
             tasks = self.tasks()
             if tasks:
-                self._start_mock()
-            by_target: dict[str, list[PointTask]] = {}
-            for task in tasks:
-                by_target.setdefault(task.target.name, []).append(task)
-            for target_tasks in by_target.values():
-                self._run_target(target_tasks, progress)
-            self.run.info.finished_at = now_iso()
-            self._save()
-        finally:
-            self.supervisor.stop_all()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                with self.session.mock(self.plan.mock) as self._mock_proc:
+                    self._run_targets(tasks, progress)
         return self.run
 
-    def _start_mock(self) -> None:
-        self._mock_proc = start_mock(self.supervisor, self.plan.mock, self.where)
+    def _run_targets(self, tasks: list[PointTask], progress: Progress) -> None:
+        by_target: dict[str, list[PointTask]] = {}
+        for task in tasks:
+            by_target.setdefault(task.target.name, []).append(task)
+        for target_tasks in by_target.values():
+            self._run_target(target_tasks, progress)
 
     def _counts(self, target: Target) -> Counts:
         return target.counts(len(self.plan.server_cpus), self.plan.workers, self.plan.threads)
@@ -274,7 +242,7 @@ class Runner:
                     return
         finally:
             if last.proc is not None:
-                self.supervisor.stop(last.proc)
+                self.session.supervisor.stop(last.proc)
 
     def _measure(self, task: PointTask, server: Server, progress: Progress) -> bool:
         """Measure and store one point; False when the target died (no more points)."""
@@ -284,8 +252,8 @@ class Runner:
         self.run.points.append(point)
         self._save()
         self._check_mock()
-        if self.options.observer is not None:
-            self.options.observer.finished(point)
+        if self.session.observer is not None:
+            self.session.observer.finished(point)
         if not point.ok and server.died():
             progress(f"{task.target.name} died: {(point.failure or '').splitlines()[0]}", None)
             return False
@@ -312,12 +280,12 @@ class Runner:
         mock_pid = self._mock_proc.pid if self._mock_proc else None
         return PointRun(
             self.plan,
-            self.supervisor,
+            self.session.supervisor,
             task,
             folder,
-            self.where.upstream,
+            self.session.where.upstream,
             mock_pid,
-            self.options.observer,
+            self.session.observer,
             self.options.requests_dir,
         )
 

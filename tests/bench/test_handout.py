@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.demos import handout
-from bench.demos.catalog import DEMOS
+from bench.demos import catalog, handout
 from bench.demos.claims import CLAIMS
-from bench.demos.mechanisms import MECHANISMS
-from bench.demos.suite import ORDER
+from bench.demos.suite import order
 
 FIXTURE = Path(__file__).parent / "fixtures" / "demo-all-quick"
 
@@ -34,11 +32,11 @@ def _sections(page: str) -> dict[str, str]:
 
 
 def test_every_demo_in_teaching_order_then_the_claims(page: str) -> None:
-    assert list(_sections(page)) == list(ORDER)
-    assert set(ORDER) == {*DEMOS, "claims"}
+    assert list(_sections(page)) == order()
+    assert order() == [*catalog.names(), "claims"]
 
 
-@pytest.mark.parametrize("name", list(DEMOS))
+@pytest.mark.parametrize("name", catalog.names())
 def test_each_demo_has_its_question_prediction_chart_table_lesson_mechanism(
     page: str, name: str
 ) -> None:
@@ -50,7 +48,7 @@ def test_each_demo_has_its_question_prediction_chart_table_lesson_mechanism(
     assert "<table class='data'>" in section and section.count("<tr>") >= 2
     assert "As predicted." in section or "Not as predicted." in section
     assert "What happened inside." in section
-    for code in MECHANISMS[name].code:
+    for code in catalog.find(name).mechanism.code:
         assert f"<code>{code.path}</code>" in section
     assert "<b>Conditions.</b>" in section and "server cores [0]" in section
 

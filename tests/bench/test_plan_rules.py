@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bench.cli import main
-from bench.demos import outage
 from bench.demos.catalog import DEMOS
+from bench.demos.demo import Ramp
 from bench.demos.suite import claims_plan
 from bench.results.faults import FaultPlan
 from bench.results.model import Load
@@ -240,11 +240,13 @@ def test_every_preset_and_demo_makes_a_plan_that_meets_the_rules() -> None:
     for found in CAPACITY_PRESETS.values():
         CapacityPlan(list(found.targets), list(found.scenarios), list(found.latencies))
     for quick in (False, True):
-        for demo in DEMOS.values():
-            demo.plan(quick, None, None).check_options(options())
-            if demo.searched:
-                demo.capacity_plan(quick).check_options(options())
-        outage.outage_plan(quick).check_options(options())
+        for demo in DEMOS:
+            if isinstance(demo.measure, Ramp):
+                for ramp in demo.measure.plans(demo.name, quick):
+                    ramp.check_options(options())
+            else:
+                for plan in demo.measure.plans(demo.name, quick, None, None):
+                    plan.check_options(options())
         claims_plan(with_stream=quick).check_options(options())
 
 

@@ -151,7 +151,7 @@ def test_unknown_fields_survive_a_round_trip(tmp_path: Path) -> None:
     assert run.points[0].to_dict()["future_figure"] == 1.5
 
 
-OUTAGE = REPO_ROOT / "tests" / "bench" / "fixtures" / "demo-all-quick" / "08-upstream-outage"
+OUTAGE = REPO_ROOT / "tests" / "bench" / "fixtures" / "demo-all-quick" / "09-upstream-outage"
 CANCEL = {"streams": 40, "missed": 1, "mean_ms": 12.5, "max_ms": 80.0, "p50_ms": 10.0,
           "p99_ms": 50.0, "drop_after": 3, "itl_ms": 20.0}  # fmt: skip
 TREND = {"start": 80.0, "end": 81.0, "per_10k": 0.1, "late_per_10k": 0.0}
