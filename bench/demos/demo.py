@@ -46,6 +46,9 @@ class Grid:
     quick_targets: tuple[str, ...] | None = None
     mock: MockSettings = IO
     clients: tuple[str, ...] | None = None  # the service's upstream clients, each a row
+    # The servers' own series (bench.running.telemetry): the evidence from inside that a
+    # lesson cites, at the cost of the instrumentation's few per cent (docs/metrics.md).
+    telemetry: bool = False
 
     def plans(
         self, name: str, quick: bool, duration_s: float | None, warmup_s: float | None
@@ -67,6 +70,7 @@ class Grid:
                 load_cpus=load,
                 preset=preset(name),
                 clients=list(self.clients) if self.clients else None,
+                telemetry=self.telemetry,
             )
         ]
 

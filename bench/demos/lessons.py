@@ -57,6 +57,28 @@ def at(points: list[Point], target: str, users: int, scenario: str | None = None
     return chosen[len(chosen) // 2]
 
 
+def _most(series: tuple[float | None, ...]) -> float | None:
+    return max((v for v in series if v is not None), default=None)
+
+
+def loop_lag(point: Point | None) -> str | None:
+    """The event loop's lag the server itself measured (p99), when it was instrumented."""
+    found = point.telemetry if point is not None else None
+    if found is None or found.loop_lag_p99_ms is None:
+        return None
+    return f"{found.loop_lag_p99_ms:,.0f} ms"
+
+
+def threadpool(point: Point | None) -> str | None:
+    """AnyIO's threadpool as the server saw it: most threads busy of its size, most waiting."""
+    found = point.telemetry if point is not None else None
+    busy = _most(found.threadpool_busy) if found is not None else None
+    if found is None or busy is None or not found.threadpool_size:
+        return None
+    waiting = _most(found.threadpool_waiting) or 0.0
+    return f"{busy:,.0f} of {found.threadpool_size:,.0f} threads busy, {waiting:,.0f} waiting"
+
+
 def rps(point: Point | None) -> float:
     return point.throughput_rps if point else 0.0
 
@@ -141,6 +163,12 @@ def blocking_the_loop(points: list[Point]) -> Lesson:
     ]
     if threaded is not None:
         details.append(f"`def` endpoints in the threadpool: {rps(threaded):.0f} req/s.")
+    frozen, smooth = loop_lag(blocking), loop_lag(proper)
+    if frozen is not None and smooth is not None:
+        details.append(
+            f"Inside the server (its own metrics): the event loop lagged {frozen} at p99 "
+            f"with the blocking call, {smooth} with the async one."
+        )
     confirmed = factor >= 3 and rps(blocking) <= 1.5 * serial
     if confirmed:
         headline = (
@@ -172,6 +200,11 @@ def threadpool_limit(points: list[Point]) -> Lesson:
         f"(threads / latency = {plateau:.0f} req/s).",
         f"{high.threads} threads: {rps(high):.0f} req/s at {users} users.",
     ]
+    full, roomy = threadpool(low), threadpool(high)
+    if full is not None and roomy is not None:
+        details.append(
+            f"Inside the server (its own metrics): at most {full} by default; {roomy} raised."
+        )
     gain = _ratio(rps(high), rps(low))
     confirmed = users > low.threads and gain >= 1.3 and rps(low) <= 1.15 * plateau
     if confirmed:

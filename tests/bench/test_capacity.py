@@ -12,7 +12,9 @@ from bench.results.model import Capacity
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
 
-# Its assertions are measured figures: it runs alone (Makefile, `-m measures`).
+# Its assertions are measured figures: it runs alone (Makefile, `-m measures`). Beside
+# other tests, a shared core moves a p99 across the SLO below the pool's limit, and the
+# limit named changes with it.
 pytestmark = [pytest.mark.process, pytest.mark.measures]
 
 SYNC = "flask-gunicorn-sync{workers=2}"
@@ -26,7 +28,7 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
         bench(
             "capacity",
             "--targets",
-            f"{SYNC},fastapi-uvicorn,{POOLED}",
+            f"{SYNC},{POOLED}",
             "--scenarios",
             "complete",
             "--latencies",
@@ -72,30 +74,25 @@ def test_sync_workers_serve_littles_law_and_name_their_workers(
         assert point.p99_low_ms is not None
 
 
-def test_an_async_target_serves_far_more_bound_by_cpu_or_nothing(
+def test_an_async_target_serves_far_more_and_names_its_small_pool(
     searched: dict[str, Capacity],
 ) -> None:
-    asgi = searched["fastapi-uvicorn"]
-    saturation = asgi.saturation
-    assert saturation is not None and saturation.value > 4 * 20.0
-    # Capped at 32 users (320 req/s at 100 ms), far below its core's: a lower bound.
-    assert saturation.note is not None and "lower bound" in saturation.note
-    assert asgi.max_in_flight is not None and asgi.max_in_flight >= 24
-    assert asgi.goodput is not None and asgi.goodput.value > 4 * 20.0
-    # Every point carries its figures and conditions.
-    for point in asgi.points:
-        assert point.cpu_us_per_request is not None and point.cpu_us_per_request > 0
-        assert point.limit is not None and point.server_cores == 1
-        assert point.concurrency["pool"] == 10_000
-
-
-def test_a_small_pool_is_named_as_the_limit(searched: dict[str, Capacity]) -> None:
+    # A pool of 20 upstream connections at 100 ms: 200 req/s at most, ten times the two
+    # sync workers, and the pool (not the core: a fifth of it) is what binds.
     pooled = searched[POOLED]
+    saturation = pooled.saturation
+    assert saturation is not None and saturation.value == pytest.approx(200.0, rel=0.2)
+    assert pooled.goodput is not None and pooled.goodput.value > 4 * 20.0
     assert pooled.limit is not None and pooled.limit.kind == "target-concurrency"
     assert "upstream connection pool: 20" in pooled.limit.detail
-    assert pooled.max_in_flight is not None and pooled.max_in_flight <= 24
+    assert pooled.max_in_flight is not None and 16 <= pooled.max_in_flight <= 24
     binding = [p for p in pooled.points if p.limit and p.limit.kind == "target-concurrency"]
     assert binding and all(p.in_flight_peak is not None and p.in_flight_peak <= 20 for p in binding)
+    # Every point carries its figures and conditions.
+    for point in pooled.points:
+        assert point.cpu_us_per_request is not None and point.cpu_us_per_request > 0
+        assert point.limit is not None and point.server_cores == 1
+        assert point.concurrency["pool"] == 20
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:

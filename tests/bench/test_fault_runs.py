@@ -61,7 +61,6 @@ def test_every_fault_kind_under_load_gets_a_contract_answer(tmp_path: Path) -> N
     assert "## Upstream faults" in report
 
 
-@pytest.mark.measures
 def test_recovery_after_a_fault_window_is_recorded(tmp_path: Path) -> None:
     done = _run(
         tmp_path / "run",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.demos import lessons
-from bench.results.model import Point
+from bench.results.fields import to_json
+from bench.results.model import Point, Telemetry
 from tests.bench.factories import latency, make_point, make_run
 
 
@@ -56,6 +57,19 @@ def test_blocking_the_loop() -> None:
         _p("fastapi-uvicorn-blocking", 1, 9.8, ceiling_rps=10.0),
     ]
     assert not lessons.blocking_the_loop(low).confirmed
+    assert not any("Inside the server" in d for d in lesson.details)  # not instrumented
+
+
+def test_blocking_the_loop_cites_the_servers_own_loop_lag() -> None:
+    def lag(p99: float) -> dict[str, Any]:
+        return to_json(Telemetry(0, 2, 0, loop_lag_p99_ms=p99))
+
+    points = [
+        _p("fastapi-uvicorn", 50, 480.0, telemetry=lag(2.0)),
+        _p("fastapi-uvicorn-blocking", 50, 9.9, telemetry=lag(4_900.0)),
+    ]
+    details = lessons.blocking_the_loop(points).details
+    assert "the event loop lagged 4,900 ms at p99 with the blocking call, 2 ms" in details[-1]
 
 
 def test_threadpool_limit() -> None:
@@ -70,6 +84,21 @@ def test_threadpool_limit() -> None:
         _p("fastapi-uvicorn-sync{threads=200}", 20, 99.5, threads=200),
     ]
     assert not lessons.threadpool_limit(flat).confirmed
+
+
+def test_threadpool_limit_cites_the_servers_own_pool() -> None:
+    def pool(size: float, busy: float, waiting: float) -> dict[str, Any]:
+        found = Telemetry(0, 2, 0, threadpool_busy=(busy - 1, busy, None),
+                          threadpool_waiting=(waiting, None), threadpool_size=size)  # fmt: skip
+        return to_json(found)
+
+    raised = "fastapi-uvicorn-sync{threads=200}"
+    points = [
+        _p("fastapi-uvicorn-sync", 160, 199.0, threads=40, telemetry=pool(40, 40, 120)),
+        _p(raised, 160, 700.0, threads=200, telemetry=pool(200, 160, 0)),
+    ]
+    said = lessons.threadpool_limit(points).details[-1]
+    assert "at most 40 of 40 threads busy, 120 waiting by default; 160 of 200" in said
 
 
 def test_client_pool_names_best_and_worst_by_their_client() -> None:

@@ -258,35 +258,6 @@ def test_abandoned_requests_do_not_steal_the_next_window(tmp_path: Path) -> None
     assert "restarting flask-gunicorn-sync" in done.stdout
 
 
-@pytest.mark.measures
-def test_open_loop_arrivals_show_the_queue_that_closed_loops_hide(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    done = _run(
-        out, "--targets", "flask-gunicorn-sync", "--workers", "2", "--scenarios", "complete",
-        "--rate", "10,30", "--mock-ttft-ms", "100", "--mock-itl-ms", "0", "--duration", "8",
-        "--warmup", "1",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    run = store.load(out)
-    calm, over = sorted(run.points, key=lambda p: p.load.amount)
-    # 2 workers x 1 request / 100 ms serve 20 req/s. At 10 arrivals a second a request
-    # waits for a worker now and then: the bound, p99 under 400 ms.
-    assert calm.load.open_loop and calm.load.label() == "10 req/s Poisson"
-    assert calm.latency_ms is not None and (calm.latency_ms.p99 or 0) < 400.0
-    assert not calm.has("backlog") and calm.throughput_rps == pytest.approx(10.0, rel=0.35)
-    # At 30 a second, 10 more arrive each second than are answered: the queue, and the
-    # response times with it, grow through the window, and the point says so.
-    assert over.throughput_rps == pytest.approx(20.0, rel=0.15)
-    assert over.has("backlog") and over.seconds is not None
-    p99s = [v for v in over.seconds.p99_ms if v is not None]
-    assert p99s[-1] > 1.5 * p99s[0]
-    outstanding = over.seconds.outstanding or ()
-    assert outstanding[-1] > outstanding[0] + 40  # 10 a second for 8 s, minus noise
-    assert over.service_ms is not None and over.lateness_ms is not None
-    assert (over.lateness_ms.p99 or 0) < 50.0  # the generator kept its schedule
-
-
-@pytest.mark.measures
 def test_a_late_first_token_fails_ttft_not_e2e_and_each_request_can_be_followed(
     tmp_path: Path,
 ) -> None:
