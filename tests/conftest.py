@@ -14,4 +14,3 @@ def fast_mock() -> Iterator[str]:
     """A mock LLM with a short latency model; yields its base URL (…/v1)."""
     with mock_llm("--ttft-ms", "30", "--itl-ms", "5", "--output-tokens", "20") as base:
         yield base
-
