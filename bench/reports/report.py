@@ -94,7 +94,8 @@ def validity_rules() -> tuple[str, ...]:
     return (
         f"Invalid: more than {a.ERROR_LIMIT:.0%} of the requests failed.",
         f"Invalid: the mock's upstream calls differ from the completed requests by more than "
-        f"{a.UPSTREAM_TOLERANCE:.0%} (or one cohort of in-flight users, at least 2).",
+        f"{a.UPSTREAM_TOLERANCE:.0%} (or one cohort of in-flight users per window edge, "
+        "at least 2).",
         "Invalid: no request completed in the window, or the point failed (the target died, "
         "or the generator wrote no results).",
         f"Warning: the load generator ran above {a.GENERATOR_CPU_LIMIT:.0f} % CPU per process: "

@@ -391,7 +391,7 @@ def _upstream_warnings(window: Measurement, requests: int, failed: int) -> Itera
             yield Warning(
                 UPSTREAM_MISMATCH,
                 f"the mock accepted {accepted} upstream calls for {sent} requests "
-                "(must match within 1 % or one cohort of users)",
+                "(must match within 1 % or one cohort of users per window edge)",
                 invalid=True,
                 figures={"upstream_calls": accepted, "requests": sent},
             )
@@ -401,7 +401,7 @@ def _upstream_warnings(window: Measurement, requests: int, failed: int) -> Itera
             yield Warning(
                 UPSTREAM_MISMATCH,
                 f"the mock answered {calls} upstream calls for {requests} "
-                "completed requests (must match within 1 % or one cohort of users)",
+                "completed requests (must match within 1 % or one cohort of users per window edge)",
                 invalid=True,
                 figures={"upstream_calls": calls, "requests": requests},
             )
@@ -546,13 +546,13 @@ def upstream_tolerance(window: Measurement, requests: int) -> float:
     The mock finishes an answer a few milliseconds before the client has read it, so
     answers finishing right at a window edge are counted on one side only. With no
     jitter, closed-loop users move in step, and a whole cohort (up to every request in
-    flight) can finish within those milliseconds. A retry (twice the calls) or a cache
-    (far fewer) is still far outside this.
+    flight) can finish within those milliseconds, at each of the window's two edges. A
+    retry (twice the calls) or a cache (far fewer) is still far outside this.
     """
     in_flight = window.users
     if window.model_concurrency is not None:
         in_flight = min(in_flight, window.model_concurrency)
-    return max(UPSTREAM_TOLERANCE * requests, 2, in_flight)
+    return max(UPSTREAM_TOLERANCE * requests, 2, 2 * in_flight)
 
 
 def repetition_warnings(points: list[Point]) -> list[Point]:

@@ -34,7 +34,7 @@ from typing import Any
 from bench.reports import page as shell
 from bench.results.analysis import REQUEST_NAMES
 from bench.results.live import Ceiling, LiveSeries, finished_row
-from bench.results.model import Point
+from bench.results.model import Point, Telemetry
 from bench.running.observe import Watched
 
 DEFAULT_PORT = 8765
@@ -51,10 +51,13 @@ SECTIONS = (
         "point",
         "This point, second by second",
         '<div class="charts"><div id="rate-chart"></div><div id="latency-chart"></div></div>'
+        '<div class="charts"><div id="held-chart"></div><div id="lag-chart"></div></div>'
         '<p class="note">Each marker is one second as the load generator saw it. Dashed: the '
         "Little's-law ceiling (users / upstream latency: no server can do better) and the "
         "server model's own ceiling (what it holds at once / latency) where it binds. Shaded: "
-        "the measured window; seconds outside it are not counted.</p>",
+        "the measured window; seconds outside it are not counted. With --telemetry, the "
+        "server's own series beside them, on the same time axis: what it held (requests, "
+        "upstream calls, threads) and its event loop's or gevent hub's lag.</p>",
     ),
     shell.Section(
         "measured",
@@ -96,7 +99,27 @@ class _Current:
             "latency_ms": watched.latency_ms,
             "own_ceiling": watched.own_ceiling_rps,
             "seconds": [row.to_dict() for row in self.series.rows()],
+            "inside": _inside(watched.inside() if watched.inside else None),
         }
+
+
+def _inside(found: Telemetry | None) -> dict[str, Any] | None:
+    """The server's own series so far, each second drawn where it ends (as the clients')."""
+    if found is None:
+        return None
+    series = {
+        "requests in progress": found.in_progress,
+        "upstream calls": found.upstream_in_progress,
+        "threadpool busy": found.threadpool_busy,
+        "threadpool waiting": found.threadpool_waiting,
+        "gthread threads busy": found.threads_busy,
+    }
+    lags = {"event-loop lag p99": found.loop_lag_ms, "gevent hub lag p99": found.hub_lag_ms}
+    return {
+        "start": found.start,
+        "held": {name: list(v) for name, v in series.items() if any(x is not None for x in v)},
+        "lag_ms": {name: list(v) for name, v in lags.items() if any(x is not None for x in v)},
+    }
 
 
 class LiveView:

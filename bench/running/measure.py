@@ -125,11 +125,11 @@ class PointRun:
         # On a whole second: the generator's per-second buckets then fit the window.
         start = float(math.ceil(time.time() + self.timing.window_offset_s))
         end = start + self.plan.duration_s
-        self._announce(server, start, end)
-        faults.arm(self.mock_base, self.plan.faults, start)
         # From the warm-up on: a server that answers its scrapes late (a blocked event
         # loop) still gives the window's first figures before the window opens.
         scraper = Scraper(server.base_url) if self.plan.telemetry else None
+        self._announce(server, start, end, scraper)
+        faults.arm(self.mock_base, self.plan.faults, start)
         try:
             locust = self._start_locust(server.base_url, start, end)
             try:
@@ -160,7 +160,7 @@ class PointRun:
         args += ["--csv", str(self.folder / "locust")]
         return self.supervisor.start(args, self.plan.load_cpus, env, self.folder / "locust.log")
 
-    def _announce(self, server: Server, start: float, end: float) -> None:
+    def _announce(self, server: Server, start: float, end: float, scraper: Scraper | None) -> None:
         """Tell the live view, if one watches, which point Locust is about to run."""
         if self.observer is None:
             return
@@ -176,6 +176,7 @@ class PointRun:
                 latency_ms=self.plan.mock.latency_ms() if task.scenario != "hello" else None,
                 concurrency=task.target.concurrency(server.counts, child_nofile()),
                 offered_rps=task.load.rate,
+                inside=scraper.so_far if scraper else None,
             )
         )
 
@@ -196,6 +197,9 @@ class PointRun:
         try:
             with watch, prober or contextlib.nullcontext():
                 samples.problem = alive.until(end)
+                # Read the mock's counts at the window's end, before the samplers stop:
+                # a late read counts answers that the clients' window did not.
+                after = mockwatch.stats(self.mock_base)
                 samples.mock_died = alive.mock_died
         finally:
             samples.probes = list(prober.probes) if prober else []
@@ -209,7 +213,7 @@ class PointRun:
             samples.cpu_per_second = dict(
                 enumerate(resources.per_second(trace, opens, int(end)), start=opens)
             )
-        self._mock_counts(samples, before, mockwatch.stats(self.mock_base))
+        self._mock_counts(samples, before, after)
         return samples
 
     def _samplers(self, server: Server, locust_pid: int) -> dict[str, TreeSampler]:

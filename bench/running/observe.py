@@ -9,11 +9,12 @@ changes: no live file is written and nothing is called.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bench.results.model import Point
+from bench.results.model import Point, Telemetry
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Watched:
     latency_ms: float | None  # the upstream answer latency (None for hello)
     concurrency: int | None  # requests the server model holds at once (None: unbounded)
     offered_rps: float | None = None  # a paced open loop's rate
+    # The server's own series so far (its /metrics, with --telemetry), or None.
+    inside: Callable[[], Telemetry | None] | None = None
 
     @property
     def own_ceiling_rps(self) -> float | None:

@@ -84,6 +84,14 @@ class Scraper:
             else:
                 self.scrapes.append(scraped)
 
+    def so_far(self) -> Telemetry | None:
+        """The series from the first scrape to now (the live view draws them as they come)."""
+        with self._lock:
+            scrapes, missed = list(self.scrapes), self.missed
+        if len(scrapes) < 2:
+            return None
+        return telemetry.summarize(scrapes, min(s.at for s in scrapes), time.time(), missed)
+
     def result(self, start: float, end: float) -> Telemetry | None:
         """The window's telemetry; None when the target answered no scrape at all."""
         with self._lock:

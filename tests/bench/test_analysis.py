@@ -83,8 +83,10 @@ def test_errors_over_one_percent_invalidate() -> None:
 
 def test_upstream_mismatch_invalidates_but_edges_are_tolerated() -> None:
     assert analyse(_window(upstream_calls=1251)).valid
-    # One cohort of 50 users finishing at the window's edge is not a fault ...
+    # A cohort of 50 users finishing at each of the window's two edges is not a fault ...
     assert analyse(_window(upstream_calls=1200)).valid
+    assert analyse(_window(upstream_calls=1150)).valid
+    assert not analyse(_window(upstream_calls=1149)).valid
     # ... but a retry or a cache is.
     point = analyse(_window(upstream_calls=1400))
     assert not point.valid

@@ -14,6 +14,7 @@ import httpx
 from bench.locustfiles.totals import Totals
 from bench.results.files import write_json_atomic
 from bench.results.live import FINAL_AFTER_S, Ceiling, LiveSeries, finished_row
+from bench.results.model import Telemetry
 from bench.running.live import LiveView
 from bench.running.observe import Watched
 from tests.bench.factories import make_point
@@ -66,7 +67,7 @@ def test_finished_rows_show_the_model_ceiling_only_where_it_binds() -> None:
     assert finished_row(sync)["load"] == "50 users"
 
 
-def _watched(live_file: Path) -> Watched:
+def _watched(live_file: Path, inside: Telemetry | None = None) -> Watched:
     return Watched(
         label="fastapi-uvicorn · complete · 10 users · rep 1",
         target="fastapi-uvicorn",
@@ -76,6 +77,7 @@ def _watched(live_file: Path) -> Watched:
         windows=((T0, T0 + 5),),
         latency_ms=200.0,
         concurrency=3,
+        inside=(lambda: inside) if inside is not None else None,
     )
 
 
@@ -118,3 +120,29 @@ def test_the_view_serves_its_page_snapshot_and_stream(tmp_path: Path) -> None:
     data = [json.loads(line[6:]) for line in lines if line.startswith('data: {"title')]
     assert data and data[-1]["status"] == "done" and data[-1]["measured"] == 1
     assert [line for line in lines if line][-2:] == ["event: done", 'data: {"measured": 1}']
+
+
+def test_the_servers_own_series_come_beside_the_clients(tmp_path: Path) -> None:
+    live_file = tmp_path / "live.json"
+    write_json_atomic(live_file, _document(T0 + 2.5, 10, {T0: [200.0] * 45}))
+    found = Telemetry(T0 + 1, 3, 0, in_progress=(9.0, 10.0), upstream_in_progress=(9.0, 10.0),
+                      loop_lag_ms=(1.5, 120.0), hub_lag_ms=(None, None),
+                      threadpool_busy=(None, None))  # fmt: skip
+    view = LiveView(free_port(), "bench run test")
+    url = view.start()
+    try:
+        view.started(_watched(live_file, found))
+        view.tick()
+        inside = httpx.get(url + "state", timeout=5).json()["point"]["inside"]
+        view.started(_watched(live_file))
+        view.tick()
+        without = httpx.get(url + "state", timeout=5).json()["point"]["inside"]
+    finally:
+        view.close()
+    # Only the series the server has (a uvicorn worker: no threadpool in use, no hub).
+    assert inside == {
+        "start": T0 + 1,
+        "held": {"requests in progress": [9.0, 10.0], "upstream calls": [9.0, 10.0]},
+        "lag_ms": {"event-loop lag p99": [1.5, 120.0]},
+    }
+    assert without is None  # not instrumented: nothing to draw

@@ -81,7 +81,7 @@ def test_the_live_view_follows_a_run_and_closes_with_it(tmp_path: Path) -> None:
     command = bench(
         "run", "--targets", "fastapi-uvicorn", "--scenarios", "complete", "--users", "10,30",
         "--duration", "5", "--warmup", "1", "--out", str(tmp_path / "run"), *free_ports(),
-        "--live-port", str(port), "--no-summary",
+        "--live-port", str(port), "--no-summary", "--telemetry",
     )  # fmt: skip
     proc = subprocess.Popen(
         command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -112,6 +112,11 @@ def test_the_live_view_follows_a_run_and_closes_with_it(tmp_path: Path) -> None:
     assert running
     rate = re.search(r'<div id="rate-chart">(.*?)</div>', dom, flags=re.S)
     assert rate and "<svg" in rate.group(1) and "<circle" in rate.group(1)
+    # With --telemetry the server's own series beside them: what it held at once.
+    inside = during[-1]["point"]["inside"]
+    assert inside is not None and max(inside["held"]["requests in progress"]) > 0
+    held = re.search(r'<div id="held-chart">(.*?)</div>', dom, flags=re.S)
+    assert held and "requests in progress" in held.group(1)
     assert shot.stat().st_size > 20_000  # a page with charts, not a blank one
     if os.environ.get("BENCH_KEEP_SCREENSHOT"):
         shot.replace(os.environ["BENCH_KEEP_SCREENSHOT"])
