@@ -42,13 +42,14 @@ typecheck: venv
 	$(BIN)/mypy
 
 # The suite in two parts. Tests that assert measured figures (rates, latencies, window
-# bounds; marked `measures`) pin real servers and Locust to cores: they run one at a time,
-# beside only the capacity searches, which mostly wait (scripts/pytest-measures.sh). Every other
-# test checks behaviour on live services that mostly wait too (for a start-up, for the
-# mock's latency; measured: four of them keep 1.6 of the 2 cores busy): four files at a
-# time. PYTEST_ARGS reaches both parts.
+# bounds; marked `measures`) pin real servers and Locust to cores and drive light loads:
+# they run in three queues side by side, with nothing else on the cores
+# (scripts/pytest-measures.sh). Every other test checks behaviour on live services that
+# mostly wait (for a start-up, for the mock's latency): six files at a time keep the two
+# cores about 90 % busy (measured: 4.1 min, against 5.4 with four). PYTEST_ARGS reaches
+# both parts.
 pytest: venv
-	$(BIN)/pytest -n 4 --dist loadfile -m "not measures" $(PYTEST_ARGS)
+	$(BIN)/pytest -n 6 --dist loadfile -m "not measures" $(PYTEST_ARGS)
 	bash scripts/pytest-measures.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 # .venv gets requirements-dev.lock (the runtime lock plus the development tools).

@@ -12,23 +12,22 @@ from bench.results.model import Capacity
 from tests.bench.runs import bench, free_ports
 from tests.support import REPO_ROOT
 
-# Its assertions are measured figures: it runs alone (Makefile, `-m measures`). Beside
-# other tests, a shared core moves a p99 across the SLO below the pool's limit, and the
-# limit named changes with it.
+# Its assertions are measured figures: it runs only beside the other light measured tests
+# (Makefile, `-m measures`). Beside the whole suite, a shared core moves a p99 across the
+# SLO below the pool's limit, and the limit named changes with it.
 pytestmark = [pytest.mark.process, pytest.mark.measures]
 
 SYNC = "flask-gunicorn-sync{workers=2}"
 POOLED = "fastapi-uvicorn{pool=20}"
 
 
-@pytest.fixture(scope="module")
-def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
+def _search(tmp_path_factory: pytest.TempPathFactory, target: str) -> Capacity:
     out = tmp_path_factory.mktemp("capacity") / "run"
     done = subprocess.run(
         bench(
             "capacity",
             "--targets",
-            f"{SYNC},{POOLED}",
+            target,
             "--scenarios",
             "complete",
             "--latencies",
@@ -49,13 +48,25 @@ def searched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Capacity]:
     assert "saturation" in done.stdout + done.stderr
     run = store.load(out)
     assert (out / "report.html").is_file() and "## Capacity" in (out / "report.md").read_text()
-    return {found.target: found for found in run.capacity}
+    [found] = run.capacity
+    assert found.target == target
+    return found
 
 
-def test_sync_workers_serve_littles_law_and_name_their_workers(
-    searched: dict[str, Capacity],
-) -> None:
-    sync = searched[SYNC]
+# One search per target, so that the two can run in two processes side by side
+# (scripts/pytest-measures.sh).
+@pytest.fixture(scope="module")
+def sync_search(tmp_path_factory: pytest.TempPathFactory) -> Capacity:
+    return _search(tmp_path_factory, SYNC)
+
+
+@pytest.fixture(scope="module")
+def pooled_search(tmp_path_factory: pytest.TempPathFactory) -> Capacity:
+    return _search(tmp_path_factory, POOLED)
+
+
+def test_sync_workers_serve_littles_law_and_name_their_workers(sync_search: Capacity) -> None:
+    sync = sync_search
     # 2 workers x 1 request / 100 ms = 20 req/s, whatever the users: the plateau.
     saturation = sync.saturation
     assert saturation is not None and saturation.value == pytest.approx(20.0, rel=0.2)
@@ -75,11 +86,11 @@ def test_sync_workers_serve_littles_law_and_name_their_workers(
 
 
 def test_an_async_target_serves_far_more_and_names_its_small_pool(
-    searched: dict[str, Capacity],
+    pooled_search: Capacity,
 ) -> None:
     # A pool of 20 upstream connections at 100 ms: 200 req/s at most, ten times the two
     # sync workers, and the pool (not the core: a fifth of it) is what binds.
-    pooled = searched[POOLED]
+    pooled = pooled_search
     saturation = pooled.saturation
     assert saturation is not None and saturation.value == pytest.approx(200.0, rel=0.2)
     assert pooled.goodput is not None and pooled.goodput.value > 4 * 20.0
