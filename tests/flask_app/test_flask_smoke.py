@@ -74,8 +74,9 @@ def test_worker_class_with_client(slow_mock: str, server: str, llm_client: str) 
         assert answer.events[-1].at - answer.events[0].at > (TOKENS - 1) * ITL_S * 0.7
 
         if server != "gunicorn-sync":
-            # 10 requests of 300 ms on one worker: serial would take 3 s.
-            assert _concurrent_completes(url, 10) < 4 * TTFT_S
+            # 10 requests of 300 ms on one worker: serial would take 3 s. Beside the
+            # whole suite the ten took up to 4.2 x one (1.27 s): 6 x tells the two apart.
+            assert _concurrent_completes(url, 10) < 6 * TTFT_S
 
         stop_process(proc)
         assert proc.stderr is not None
