@@ -39,6 +39,7 @@ its last report only arrive if its final report makes it within that 0.5 s.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import secrets
@@ -55,8 +56,8 @@ from locust.runners import MasterRunner, WorkerRunner
 from bench.locustfiles.records import FLUSH_S, Record, RequestLog, process_tag
 from bench.locustfiles.slo import RequestFigures, Slos
 from bench.locustfiles.sse import StreamContext
-from bench.locustfiles.totals import Totals, Window, document, error_kind
-from bench.results.files import write_json_atomic
+from bench.locustfiles.totals import Totals, Window, document, error_kind, live_document
+from bench.results.files import write_json_atomic, write_text_atomic
 
 COMPLETED_AT = "bench_completed_at"
 """Context key: the Unix time a request completed, when its event fires later."""
@@ -231,24 +232,19 @@ def _write_result() -> None:
     logger.debug("wrote %s (%d processes)", path, processes)
 
 
-def live_document(totals: Totals, users: int, now: float) -> dict[str, Any]:
-    """The live file's content: users now, and the buckets of the last seconds."""
-    recent = Totals()
-    recent.buckets = {
-        second: bucket
-        for second, bucket in totals.buckets.items()
-        if second >= int(now) - LIVE_SECONDS
-    }
-    return {"now": now, "users": users, "series": recent.to_dict()["series"]}
-
-
 def _write_live(path: str) -> None:
     while True:
         runner = _runner()
         users = int(getattr(runner, "user_count", 0) or 0)
         totals, _ = owned_totals()
         try:
-            write_json_atomic(path, live_document(totals, users, time.time()))
+            # Compact and not synced: the file is rewritten every second while arrivals
+            # wait on this loop (indented and synced, 15 ms a write held open-loop
+            # arrivals back by 12-17 ms at p99 in a capacity search).
+            text = json.dumps(
+                live_document(totals, users, time.time(), LIVE_SECONDS), separators=(",", ":")
+            )
+            write_text_atomic(path, text, durable=False)
         except OSError as exc:  # a full disk must not stop the test
             logger.warning("cannot write %s: %s", path, exc)
         # Just after each whole second: a reader waiting for a second's bucket to be whole

@@ -310,3 +310,18 @@ class Totals:
 def document(start: float, end: float, processes: int, totals: Totals) -> dict[str, Any]:
     """Return the result document (see the module docstring)."""
     return {"window": {"start": start, "end": end}, "processes": processes, **totals.to_dict()}
+
+
+def live_document(totals: Totals, users: int, now: float, seconds: int) -> dict[str, Any]:
+    """A live file's content: users now, and the buckets of the last `seconds` seconds.
+
+    Only the buckets: merging them too (what `Totals.to_dict` adds) would cost the
+    generator's event loop milliseconds every second for figures no reader takes.
+    """
+    cutoff = int(now) - seconds
+    series = {
+        str(second): totals.buckets[second].to_dict()
+        for second in sorted(totals.buckets)
+        if second >= cutoff
+    }
+    return {"now": now, "users": users, "series": series}

@@ -73,6 +73,12 @@ def print_summary(run: Run, console: Console | None = None) -> None:
     """Print the per-scenario tables of a run (medians over repetitions)."""
     console = console or Console()
     console.print(f"[bold]Run {run.info.id}[/]: {run.conditions()}")
+    if not run.capacity:
+        console.print(
+            "Capacity's three figures (saturation, goodput within the SLO, most in flight) "
+            "come from `bench capacity --preset capacity-quick` (the default targets); "
+            "below, the figures of each load this run set."
+        )
     if any(len(reps.points) == 1 for reps in repetitions(run.points)):
         console.print(
             "± : the 95 % interval of a point measured once, from batch means of its "

@@ -20,8 +20,13 @@ os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and a rename."""
+def write_text_atomic(path: str | Path, text: str, durable: bool = True) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and a rename.
+
+    `durable=False` skips the fsync, for a file rewritten every second that only a
+    running process reads: a crash loses nothing kept, and the fsync (milliseconds, with
+    the writer's whole event loop waiting) is what an open-loop generator cannot afford.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -30,8 +35,8 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            # The rename must not reach the disk before the data does.
-            os.fsync(handle.fileno())
+            if durable:  # the rename must not reach the disk before the data does
+                os.fsync(handle.fileno())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bench.locustfiles.totals import Totals
+from bench.locustfiles.totals import Totals, live_document
 from bench.results.files import write_json_atomic
 from bench.results.live import FINAL_AFTER_S, Ceiling, LiveSeries, finished_row
 from bench.results.model import Telemetry
@@ -146,3 +146,15 @@ def test_the_servers_own_series_come_beside_the_clients(tmp_path: Path) -> None:
         "lag_ms": {"event-loop lag p99": [1.5, 120.0]},
     }
     assert without is None  # not instrumented: nothing to draw
+
+
+def test_the_live_file_holds_the_recent_seconds_whole() -> None:
+    totals = Totals()
+    for second in range(100, 110):
+        totals.add_success("/complete", 100.0 + second, when=second + 0.5)
+    live = json.loads(json.dumps(live_document(totals, 7, 109.2, seconds=3)))
+    # The buckets of seconds 106 to 109, and nothing merged beside them.
+    assert set(live) == {"now", "users", "series"} and live["users"] == 7
+    assert sorted(live["series"]) == ["106", "107", "108", "109"]
+    window = Totals.from_dict(live).between(106, 108)
+    assert window.requests["/complete"].count == 2
