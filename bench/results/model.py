@@ -586,9 +586,15 @@ class Run:
             for name, (answer, slo) in latencies.items()
         )
         users = max(c.max_users for c in self.capacity)
+        arrivals = (
+            ", open-loop Poisson arrivals for goodput"
+            if any(c.goodput is not None for c in self.capacity)
+            else ""
+        )
         return (
-            f"{self.where()}; upstream latencies {described}; up to {users:,} users; closed "
-            "loop, load ramps with steady windows of at least 3 x the SLO"
+            f"{self.where()}; upstream latencies {described}; up to {users:,} users; "
+            f"closed-loop users for saturation and in flight{arrivals}; each step measured "
+            "until its p99's 95 % interval lies on one side of the SLO, or its cap"
         )
 
     def targets(self) -> list[str]:

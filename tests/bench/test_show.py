@@ -78,7 +78,8 @@ def test_a_missing_run_is_one_line_and_exit_2(
 
 def test_a_capacity_run_shows_its_capacity_table(capsys: pytest.CaptureFixture[str]) -> None:
     # The committed capacity reference: no points of its own, every one in its searches.
-    assert bench_main(["show", str(REPO_ROOT / "results" / "capacity-reference")]) == 0
+    reference = REPO_ROOT / "results" / "capacity-reference" / "run-1"
+    assert bench_main(["show", str(reference)]) == 0
     out = capsys.readouterr().out
     assert "capacity (ranked by saturation per server core" in out and "fastapi-uvicorn" in out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import pytest
@@ -66,6 +67,12 @@ def test_a_window_reads_its_seconds_and_its_whole_from_the_scrapes_around_it() -
     assert found.loop_lag_ms[0] == pytest.approx(0.99, abs=0.01)  # the fast bucket
     assert found.loop_lag_ms[1] is not None and found.loop_lag_ms[1] > 500  # the slow one
     assert found.loop_lag_max_ms == 800.0
+    # The histogram puts the slow lag anywhere in 0.5-1 s; the max gauge (of the last 30 s
+    # at least, so of the whole window) says 0.8 s, and bounds p99.
+    assert found.loop_lag_p99_ms == 800.0
+    longer = [scrapes[0], dataclasses.replace(scrapes[2], at=140.0)]
+    over = telemetry.summarize(longer, start=100.0, end=140.0, missed=0).loop_lag_p99_ms
+    assert over is not None and over > 800.0  # 40 s: more than the gauge covers
     assert found.gc_pause_ms[0] == 0.0 and found.gc_pause_ms[1] == pytest.approx(30.0)
     assert found.gc_pauses == 2 and found.gc_pause_ms_total == pytest.approx(30.0)
     # In the app 120 ms a request, 100 of them upstream: the server's own 20 ms.
