@@ -582,8 +582,11 @@ def test_body_over_1_mib_gets_its_413_and_a_usable_or_cleanly_closed_connection(
 def test_client_leaving_a_stream_closes_the_upstream_call(model: Deployment) -> None:
     """Issue 12: an abandoned stream must not keep the LLM generating (and billing)."""
     seconds = leave_stream(model.base, model.upstream)
-    # Sync WSGI workers notice on their next write, a token interval or two later.
-    assert seconds <= (5 * ITL_MS + 250) / 1000, f"upstream closed {seconds * 1000:.0f} ms later"
+    # Sync WSGI workers notice on their next write, a token interval or two later; beside
+    # the whole suite a gthread worker took up to 429 ms. A call left open would run the
+    # whole 4-s stream: a second tells the two apart (`python -m tests.services.disconnect`
+    # measures each server model alone).
+    assert seconds <= 1.0, f"upstream closed {seconds * 1000:.0f} ms later"
 
 
 def test_every_server_model_is_listed_in_help() -> None:
