@@ -218,7 +218,8 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
     assert document["run"]["target_url"] == f"http://127.0.0.1:{port}"
     assert point["status"] == "ok" and point["valid"], point["warnings"]
     assert point["server"]["cpu_pct"] is None  # not our process: not measured
-    assert point["upstream_calls"] == pytest.approx(point["requests"], abs=5)
+    # One cohort of the 5 users at each window edge, as the analysis allows.
+    assert point["upstream_calls"] == pytest.approx(point["requests"], abs=2 * 5)
 
 
 @pytest.mark.measures
