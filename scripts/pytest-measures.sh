@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The tests that assert measured figures (`-m measures`), in four queues side by side.
 # Each test in them drives a light load (100-ms answers at a few dozen to two hundred
-# requests a second, a fifth of a core or less): four at a time keep the two cores about
-# half busy (measured), where the whole suite beside them would move their tails. The two
-# capacity searches (a minute each) lead two queues; every other measured test file, new
-# ones included, falls into the last. Separate processes rather than xdist's groups:
-# `--dist loadgroup` does not group on pytest 9.2 (pytest-xdist issue 1386).
+# requests a second, a fifth of a core or less): side by side they keep the two cores
+# about half busy (0.8 of the 2 cores, measured with three queues), where the whole suite
+# beside them would move their tails. The two capacity searches (a minute each) lead two
+# queues; every other measured test, new ones included, falls into the last (about 100 s
+# a queue). Separate processes rather than xdist's groups: `--dist loadgroup` does not
+# group on pytest 9.2 (pytest-xdist issue 1386).
 # Usage: pytest-measures.sh PYTEST [ARGS...]
 set -u
 pytest=$1
@@ -30,14 +31,13 @@ beside() {  # beside TITLE PYTEST-ARGS...: a queue in the background, its output
 }
 
 beside "the capacity search of sync workers; abandoned requests" "$sync_search" "$abandoned" "$@"
-beside "the capacity search of a pooled async target; the runner's figures" \
-    "$capacity" --deselect "$sync_search" "$runner" --deselect "$abandoned" "$@"
+beside "the capacity search of a pooled async target" "$capacity" --deselect "$sync_search" "$@"
 beside "the open-loop demo, distributed Locust, the mock's and DRF's timings" "${quiet[@]}" "$@"
 ignored=()
-for path in "$capacity" "$runner" "${quiet[@]}"; do
+for path in "$capacity" "${quiet[@]}"; do
     ignored+=(--ignore "$path")
 done
-"$pytest" -m measures "${ignored[@]}" "$@"
+"$pytest" -m measures "${ignored[@]}" --deselect "$abandoned" "$@"
 failed=$?
 for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || failed=1
