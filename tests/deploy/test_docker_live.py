@@ -354,16 +354,16 @@ def test_the_headless_profile(project: MakeProject, request: pytest.FixtureReque
     assert point["target"] == "fastapi-uvicorn" and point["scenario"] == "complete"
     assert point["valid"] is True, point["warnings"]
     assert point["requests"] > 0 and not point["errors"]
-    assert point["generator"]["processes"] == WORKERS, point["generator"]
+    assert point["generator_processes"] == WORKERS, point["generator_processes"]
     _figure(request, "headless run (up to exit)", f"{elapsed:.0f} s, exit 0")
-    latency, generator = point["latency_ms"], point["generator"]
+    latency, generator = point["latency_ms"], point["generator_processes"]
     _figure(
         request,
         "headless point",
         f"{point['target']} {point['scenario']} {point['load']['users']} users: "
         f"{point['throughput_rps']:.1f} req/s, p50 {latency['p50']:.0f} ms, "
         f"p99 {latency['p99']:.0f} ms, efficiency {point['efficiency']:.0%}, "
-        f"{point['requests']} requests, generator {generator}, "
+        f"{point['requests']} requests, {generator} generator processes, "
         f"warnings {point['warnings']}",
     )
 
