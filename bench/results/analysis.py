@@ -140,7 +140,8 @@ def analyse(window: Measurement, identity: Point) -> Point:
     entry = window.locust.get("requests", {}).get(name, {"count": 0, "errors": {}})
     latency = _histogram(entry.get("latency"))
     requests = int(entry.get("count", 0))
-    tail = quantiles.interval(latency, 0.99) if latency is not None else None
+    series = window.locust.get("series") or {}
+    tail = _tail(latency, series, name)
     measured = replace(
         identity,
         window_s=window.window_s,
@@ -150,6 +151,7 @@ def analyse(window: Measurement, identity: Point) -> Point:
         latency_ms=_summary(latency),
         p99_low_ms=tail.low if tail else None,
         p99_high_ms=tail.high if tail else None,
+        p99_clumping=tail.clumping if tail else None,
         server=Usage(window.server_cpu_pct, window.server_rss_mb),
         server_cores=window.server_cores,
         server_cores_busy_pct=window.server_cores_busy_pct,
@@ -162,9 +164,7 @@ def analyse(window: Measurement, identity: Point) -> Point:
         upstream_calls=window.upstream_calls,
         in_flight_mean=window.in_flight[0] if window.in_flight else None,
         in_flight_peak=window.in_flight[1] if window.in_flight else None,
-        seconds=per_second(
-            window.locust.get("series") or {}, name, window.open_loop, window.server_cpu_per_second
-        ),
+        seconds=per_second(series, name, window.open_loop, window.server_cpu_per_second),
         cancel=window.cancel,
         telemetry=window.telemetry,
         **_stream_figures(window),
@@ -184,6 +184,27 @@ def analyse(window: Measurement, identity: Point) -> Point:
     )
 
 
+def _tail(
+    latency: Histogram | None, series: dict[str, Any], name: str
+) -> quantiles.QuantileInterval | None:
+    """p99's interval, widened by how clumped the window's slowest answers were."""
+    if latency is None:
+        return None
+    seconds = [_histogram(((b.get("requests") or {}).get(name) or {}).get("latency"))
+               for b in series.values()]  # fmt: skip
+    return quantiles.clustered(latency, [h for h in seconds if h is not None], 0.99)
+
+
+def _met_clumping(series: dict[str, Any]) -> float | None:
+    """How clumped the requests that missed an objective were across the window's seconds."""
+    counts = [(b.get("slo") or {}) for b in series.values()]
+    judged = [int(c.get("judged", 0)) for c in counts]
+    if not any(judged):
+        return None
+    missed = [j - int(c.get("met", 0)) for j, c in zip(judged, counts, strict=True)]
+    return quantiles.dispersion(missed, judged)
+
+
 def _objective_figures(window: Measurement) -> dict[str, Any]:
     """With objectives: the requests judged, those that met all, each; goodput."""
     if window.objectives is None:
@@ -191,6 +212,7 @@ def _objective_figures(window: Measurement) -> dict[str, Any]:
     slo = window.locust.get("slo") or {}
     met = int(slo.get("met", 0))
     return {
+        "met_clumping": _met_clumping(window.locust.get("series") or {}),
         "objectives": window.objectives,
         "slo_share": window.slo_share,
         "judged": int(slo.get("judged", 0)),

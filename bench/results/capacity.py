@@ -105,7 +105,7 @@ class Criteria:
         if point.failed_requests / total > self.max_error_share and (final or total >= 100):
             return "failed"
         if point.judged:
-            return self._counted(point.judged, point.met or 0, final)
+            return self._counted(point.judged, point.met or 0, point.met_clumping, final)
         low, high = point.p99_low_ms, point.p99_high_ms
         if low is not None and low > self.slo_p99_ms:
             return "failed"
@@ -120,10 +120,12 @@ class Criteria:
         return "undecided"
 
     def _counted(
-        self, judged: int, met: int, final: bool
+        self, judged: int, met: int, clumping: float | None, final: bool
     ) -> Literal["within", "failed", "undecided"] | None:
-        """`met` of `judged` requests met every objective: is the share met, at 95 %?"""
-        low, high = quantiles.ranks(judged, self.share)
+        """`met` of `judged` requests met every objective: is the share met, at 95 %?
+        Misses that came in clumps (a pause failing every stream in flight) count as
+        fewer independent answers (bench.results.quantiles)."""
+        low, high = quantiles.share_ranks(judged, self.share, clumping or 1.0)
         if met < low:
             return "failed"
         if high is not None and met >= high:

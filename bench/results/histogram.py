@@ -158,6 +158,11 @@ class Histogram:
                 return min(max(bucket_midpoint(index), self._min), self._max)
         return self._max  # unreachable: the bucket counts add up to self._count
 
+    def count_from(self, value_ms: float) -> int:
+        """The values at or above `value_ms` (to 1 %: from the bucket holding it up)."""
+        index = bucket_index(value_ms)
+        return sum(n for i, n in self._buckets.items() if i >= index)
+
     def summary(self) -> dict[str, float | int | None]:
         """Return p50, p90, p99, p999, max, mean, min and count (None when empty)."""
         figures: dict[str, float | int | None] = {

@@ -329,6 +329,9 @@ class Point:
     # is None when too few requests completed to bound it from above.
     p99_low_ms: float | None = None
     p99_high_ms: float | None = None
+    # How clumped the slowest answers were across the window's seconds (1: as independent
+    # answers; bench.results.quantiles): the interval above is widened by it.
+    p99_clumping: float | None = None
     ttft_ms: Percentiles | None = None
     tpot_ms: Percentiles | None = None
     itl_ms: Percentiles | None = None
@@ -358,6 +361,7 @@ class Point:
     slo_share: float = 0.99  # the share of requests that must meet them
     judged: int | None = None
     met: int | None = None
+    met_clumping: float | None = None  # ... how clumped the misses were (as p99_clumping)
     met_by: Mapping[str, int] = field(default_factory=dict)
     seconds: PerSecond | None = None  # whole seconds only: intervals from one window
     telemetry: Telemetry | None = None  # the server's own /metrics over the window

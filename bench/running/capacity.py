@@ -73,6 +73,7 @@ MAX_USERS = 10_000
 # The worker model's own limits (not a pool or the open-file limit sized for 10,000).
 OWN_LIMITS = ("workers", "threads", "connections")
 QUEUE_FREE_SHARE = 0.75
+CLUMPED = 2.0  # a step's line says how clumped its tail was from this design effect on
 
 
 @dataclass
@@ -414,9 +415,11 @@ class Search:
         bounds = f" [{low or 0:,.0f}, {f'{high:,.0f}' if high else '?'}]" if low else ""
         kind = point.limit.kind if point.limit else "-"
         elapsed = (time.monotonic() - self.ctx.started) / 60
+        clumping = max(point.p99_clumping or 1.0, point.met_clumping or 1.0)
+        clumped = f" (tail clumped x{clumping:.0f})" if clumping >= CLUMPED else ""
         self.ctx.progress(
             f"  {point.load.label():>22}: {point.throughput_rps:8,.1f} req/s, p99 "
-            f"{p99 or 0:,.0f} ms{bounds} in {point.window_s:g} s, server CPU "
+            f"{p99 or 0:,.0f} ms{bounds}{clumped} in {point.window_s:g} s, server CPU "
             f"{point.server.cpu_pct or 0:.0f} % -> {point.decision} ({kind}) "
             f"[{elapsed:.1f} min]",
             None,

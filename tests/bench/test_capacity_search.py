@@ -9,7 +9,16 @@ import pytest
 
 from bench.results import capacity, quantiles
 from bench.results.histogram import Histogram
-from bench.results.model import Capacity, Figure, LatencyModel, Limit, Load, Percentiles, Point
+from bench.results.model import (
+    Capacity,
+    Figure,
+    LatencyModel,
+    Limit,
+    Load,
+    Objectives,
+    Percentiles,
+    Point,
+)
 from bench.running.launch import leftovers_mark
 from bench.running.steps import timing
 from tests.bench.factories import latency, make_point
@@ -96,6 +105,64 @@ def test_the_ranges_of_p99_are_distribution_free_order_statistics() -> None:
     assert found.below(1000.0) and not found.below(990.0) and found.above(980.0)
     # 367 answers cannot bound p99 from above at 95 %; 368 can (with the largest).
     assert quantiles.ranks(367, 0.99)[1] is None and quantiles.ranks(368, 0.99)[1] == 368
+
+
+def _seconds(slow_by_second: list[int], per_second: int = 500) -> list[Histogram]:
+    """Seconds of `per_second` answers of 100 ms, of which the given counts took 300 ms."""
+    seconds = []
+    for slow in slow_by_second:
+        histogram = Histogram()
+        histogram.record(100.0, per_second - slow)
+        if slow:
+            histogram.record(300.0, slow)
+        seconds.append(histogram)
+    return seconds
+
+
+def _merged(seconds: list[Histogram]) -> Histogram:
+    whole = Histogram()
+    for second in seconds:
+        whole.merge(second)
+    return whole
+
+
+def test_a_tail_spread_evenly_over_seconds_keeps_its_interval() -> None:
+    # 2 % slow answers, about ten a second in each of four seconds: what chance gives.
+    seconds = _seconds([10, 10, 9, 11])
+    assert quantiles.dispersion([10, 10, 9, 11], [500] * 4) == 1.0
+    found = quantiles.clustered(_merged(seconds), seconds, 0.99)
+    assert found.clumping == 1.0 and found == quantiles.interval(_merged(seconds), 0.99)
+    assert found.low == pytest.approx(300.0, rel=0.01)  # over a 175-ms SLO: failed
+
+
+def test_a_tail_from_one_pause_widens_the_interval_until_more_seconds_decide() -> None:
+    # The same 40 slow answers, all in one second (a pause): the plain interval says
+    # "over 175 ms" as confidently as before; clumped, it cannot tell.
+    seconds = _seconds([40, 0, 0, 0])
+    whole = _merged(seconds)
+    assert quantiles.interval(whole, 0.99).low == pytest.approx(300.0, rel=0.01)
+    found = quantiles.clustered(whole, seconds, 0.99)
+    assert found.clumping == pytest.approx(40.8, rel=0.01)  # as if 49 answers, not 2,000
+    assert found.low == pytest.approx(100.0, rel=0.01) and found.high is None
+    # A step judged on it waits, and at its cap is undecided rather than failed.
+    point = replace(step(10, 98.0, 300.0), p99_low_ms=found.low, p99_high_ms=found.high)
+    assert CRITERIA.verdict(point, final=False) is None
+    assert CRITERIA.verdict(point, final=True) == "undecided"
+    # One second cannot show clumping: nothing to compare it with.
+    assert quantiles.clustered(seconds[0], seconds[:1], 0.99).clumping == 1.0
+
+
+def test_misses_that_come_in_one_clump_count_as_fewer_requests() -> None:
+    # 80 of 1,000 streams missed their gap objective, all in one of two seconds.
+    criteria = capacity.Criteria(175.0, objectives=Objectives(itl_ms=100.0))
+    clumping = quantiles.dispersion([80, 0], [500, 500])
+    assert clumping > 50
+    point = replace(step(10, 98.0, 120.0), judged=1000, met=920)
+    assert criteria.verdict(point, final=False) == "failed"  # as independent misses
+    clumped = replace(point, met_clumping=clumping)
+    assert criteria.verdict(clumped, final=False) is None  # measure on
+    low, high = quantiles.share_ranks(1000, 0.99)
+    assert (low, high) == quantiles.ranks(1000, 0.99)  # unclumped: the same ranks
 
 
 def test_the_ladder_doubles_to_the_maximum() -> None:
