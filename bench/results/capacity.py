@@ -364,7 +364,8 @@ def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
 
 
 def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
-    """The most users held; the interval is the search's bracket (held .. not held)."""
+    """The most users held; the interval is the search's bracket (held .. the lowest load
+    decided not held: undecided steps between the two are inside it)."""
     if not points:
         return None
     kept = [p for p in points if held(p)]
@@ -372,14 +373,14 @@ def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
         return Figure(0.0, 0.0, float(min(_users(p) for p in points)),
                       limits.cause(points[0], answer_ms), None)  # fmt: skip
     top = max(kept, key=_users)
-    above = [_users(p) for p in points if _users(p) > _users(top) and not held(p)]
+    above = _bound_above([p for p in points if _users(p) > _users(top) and not held(p)], _users)
     limit = _next_failure(top, points, held, answer_ms)
     value = float(_users(top))
-    return Figure(value, value, float(min(above)) if above else None, limit, value)
+    return Figure(value, value, float(_users(above)) if above else None, limit, value)
 
 
 def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
-    """The highest arrival rate held; the interval is the bracket (held .. not held)."""
+    """The highest arrival rate held; the interval is the bracket, as `in_flight`'s."""
     if not points:
         return None
     kept = [p for p in points if held(p)]
@@ -388,13 +389,21 @@ def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
         return Figure(0.0, 0.0, first.load.amount, limits.cause(first, answer_ms), None)
     top = max(kept, key=lambda p: p.load.amount)
     above = [p for p in points if p.load.amount > top.load.amount and not held(p)]
-    failure = min(above, key=lambda p: p.load.amount) if above else None
+    failure = _bound_above(above, lambda p: p.load.amount)
     limit = limits.cause(failure, answer_ms) if failure is not None else top.limit
-    undecided = failure is not None and failure.decision == "undecided"
-    note = f"undecided at {failure.load.amount:,.0f} req/s" if undecided and failure else None
+    undecided = sorted(p.load.amount for p in above if p.decision == "undecided")
+    note = f"undecided at {', '.join(f'{r:,.0f}' for r in undecided)} req/s" if undecided else None
     high = failure.load.amount if failure is not None else None
     rate = top.load.amount
     return Figure(rate, rate, high, limit, rate, note)
+
+
+def _bound_above(above: list[Point], load: Callable[[Point], float]) -> Point | None:
+    """The lowest load above the figure known not to hold it: a step decided against (over
+    the SLO, or within it but not held); undecided steps lie inside the interval, since
+    their truth could be either. Only undecided ones above: the lowest of them."""
+    decided = [p for p in above if p.decision != "undecided"]
+    return min(decided or above, key=load, default=None)
 
 
 def _plateau(points: list[Point]) -> bool:

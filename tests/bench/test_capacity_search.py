@@ -274,6 +274,23 @@ def test_an_async_target_saturates_past_what_it_holds() -> None:
     assert found.per_core(found.saturation) == 1950.0
 
 
+def test_undecided_steps_lie_inside_a_figures_interval() -> None:
+    # 160 users held, 180 undecided (its tail too clumped to tell), 200 over the SLO: the
+    # truth may be anywhere from 160 to 200, so the interval says so.
+    steps = [step(160, 1560.0, 112.0), step(180, 1600.0, 170.0, decision="undecided"),
+             step(200, 1750.0, 200.0, "server-cpu")]  # fmt: skip
+    rates = [rate(700.0, 150.0), replace(rate(750.0, 170.0), decision="undecided"),
+             rate(800.0, 300.0)]  # fmt: skip
+    found = capacity.conclude(_found([*steps, *rates]))
+    assert found.in_flight is not None and found.in_flight.value == 160
+    assert (found.in_flight.low, found.in_flight.high) == (160.0, 200.0)
+    assert found.goodput is not None and (found.goodput.value, found.goodput.high) == (700, 800)
+    assert found.goodput.note == "undecided at 750 req/s"
+    # Only undecided above: the lowest of them bounds it.
+    alone = capacity.conclude(_found(steps[:2]))
+    assert alone.in_flight is not None and alone.in_flight.high == 180.0
+
+
 def test_a_climb_still_growing_at_its_top_says_its_saturation_is_a_lower_bound() -> None:
     found = capacity.conclude(_found([step(5000, 49000.0, 110.0), step(10_000, 98000.0, 120.0)]))
     assert found.saturation is not None and "lower bound" in (found.saturation.note or "")
