@@ -389,6 +389,7 @@ class Search:
             mock_base=where.mock_base,
             mock_pid=ctx.mock_pid,
             telemetry=ctx.plan.telemetry,
+            observer=ctx.session.observer,
         )
 
     def _folder(self, label: str) -> Path:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from bench.results import store
 from bench.results.model import Run
+from bench.running.cpus import pinned_to
 from bench.running.launch import Launcher, Where, start_mock
 from bench.running.observe import Observer
 from bench.running.plan import MockSettings
@@ -104,7 +105,7 @@ class Session:
     def running(self, run: Run, save: Callable[[], None]) -> Iterator[None]:
         """The run's life: interruptible; `save`d before anything is measured and, marked
         finished, at the end; every process stopped on the way out, whatever happened."""
-        with interruptible():
+        with interruptible(), pinned_to(self.where.load_cpus):
             try:
                 save()
                 yield

@@ -39,6 +39,7 @@ from bench.running.measure import (
     sleep_until,
 )
 from bench.running.mockwatch import MockWatch
+from bench.running.observe import Observer, Watched
 from bench.running.plan import MockSettings
 from bench.running.processes import Supervisor
 from bench.running.resources import CoreSampler, Mark, TreeSampler, per_second
@@ -119,6 +120,7 @@ class Phase:
     mock_base: str | None
     mock_pid: int | None
     telemetry: bool = True  # scrape the target's /metrics
+    observer: Observer | None = None  # the live view: told of each step as it starts
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,32 @@ class Session:
         self.steps += 1
         self.before = load
         opens = math.ceil(start + plan.settle_s)
+        self._announce(load, start, opens, plan)
         sleep_until(opens)
         first = self._marks()
         return self._until_verdict(load, opens, first, plan)
+
+    def _announce(self, load: Load, start: float, opens: int, plan: StepTiming) -> None:
+        """Tell the live view, if one watches, the step about to run: its window is as
+        long as its cap at most (it ends sooner once its verdict is known)."""
+        phase = self.phase
+        if phase.observer is None:
+            return
+        counts = self.server.counts
+        phase.observer.started(
+            Watched(
+                label=f"{phase.target.name} / {phase.scenario} / {load.label()}",
+                target=phase.target.name,
+                scenario=phase.scenario,
+                live_file=self.live,
+                started=start,
+                windows=((float(opens), float(opens + plan.cap_s)),),
+                latency_ms=phase.answer_ms,
+                concurrency=phase.target.concurrency(counts, child_nofile()),
+                offered_rps=load.rate,
+                inside=self.scraper.so_far if self.scraper else None,
+            )
+        )
 
     def _until_verdict(self, load: Load, opens: int, first: Marks, plan: StepTiming) -> Point:
         closes = opens + plan.min_window_s

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bench.results import store
 from bench.results.model import Capacity
-from tests.bench.runs import bench, free_ports
-from tests.support import REPO_ROOT
+from tests.bench.runs import Events, bench, free_ports, wait_for_view
+from tests.support import REPO_ROOT, free_port, stop_process
 
 # Its assertions are measured figures: it runs only beside the other light measured tests
 # (Makefile, `-m measures`). Beside the whole suite, a shared core moves a p99 across the
@@ -21,48 +22,56 @@ SYNC = "flask-gunicorn-sync{workers=2}"
 POOLED = "fastapi-uvicorn{pool=20}"
 
 
-def _search(tmp_path_factory: pytest.TempPathFactory, target: str) -> Capacity:
+@dataclass
+class Searched:
+    found: Capacity
+    snapshots: list[dict]  # what the live view published while the search ran
+
+
+def _search(tmp_path_factory: pytest.TempPathFactory, target: str) -> Searched:
     out = tmp_path_factory.mktemp("capacity") / "run"
-    done = subprocess.run(
-        bench(
-            "capacity",
-            "--targets",
-            target,
-            "--scenarios",
-            "complete",
-            "--latencies",
-            "short",
-            "--max-users",
-            "32",
-            "--out",
-            str(out),
-            *free_ports(),
-            "--no-summary",
-        ),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    assert "saturation" in done.stdout + done.stderr
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = bench(
+        "capacity", "--targets", target, "--scenarios", "complete", "--latencies", "short",
+        "--max-users", "32", "--out", str(out), *free_ports(), "--no-summary",
+        "--live-port", str(port),
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_view(url, proc)
+        events = Events(url + "events")
+        output, _ = proc.communicate(timeout=600)
+    finally:
+        stop_process(proc)  # type: ignore[arg-type]  # only if it is still running
+    assert proc.returncode == 0, output[-6000:]
+    assert "saturation" in output
+    events.thread.join(timeout=10)
     run = store.load(out)
     assert (out / "report.html").is_file() and "## Capacity" in (out / "report.md").read_text()
     [found] = run.capacity
     assert found.target == target
-    return found
+    return Searched(found, [s for _, s in events.snapshots()])
 
 
 # One search per target, so that the two can run in two processes side by side
 # (scripts/pytest-measures.sh).
 @pytest.fixture(scope="module")
-def sync_search(tmp_path_factory: pytest.TempPathFactory) -> Capacity:
+def sync_searched(tmp_path_factory: pytest.TempPathFactory) -> Searched:
     return _search(tmp_path_factory, SYNC)
 
 
 @pytest.fixture(scope="module")
+def sync_search(sync_searched: Searched) -> Capacity:
+    return sync_searched.found
+
+
+@pytest.fixture(scope="module")
 def pooled_search(tmp_path_factory: pytest.TempPathFactory) -> Capacity:
-    return _search(tmp_path_factory, POOLED)
+    return _search(tmp_path_factory, POOLED).found
 
 
 def test_sync_workers_serve_littles_law_and_name_their_workers(sync_search: Capacity) -> None:
@@ -83,6 +92,20 @@ def test_sync_workers_serve_littles_law_and_name_their_workers(sync_search: Capa
     for point in sync.points:  # each step carries its verdict and its p99's interval
         assert point.decision in ("held", "served", "failed", "undecided")
         assert point.p99_low_ms is not None
+
+
+def test_the_live_view_follows_each_step_of_a_search(sync_searched: Searched) -> None:
+    # Each step is announced as it starts, its window no longer than its cap, and its
+    # seconds drawn while it runs; every step measured is listed once it is done.
+    during = [s for s in sync_searched.snapshots if s["status"] == "measuring" and s["point"]]
+    labels = {s["point"]["label"] for s in during}
+    assert any(label.endswith(" users") for label in labels), labels
+    assert any("req/s Poisson" in label for label in labels), labels  # the goodput steps
+    assert any(s["point"]["seconds"] for s in during)
+    for snapshot in during:
+        [(opens, closes)] = snapshot["point"]["windows"]
+        assert closes - opens == 5  # at most its cap: 5 s at a 175-ms SLO
+    assert sync_searched.snapshots[-1]["measured"] == len(sync_searched.found.points)
 
 
 def test_an_async_target_serves_far_more_and_names_its_small_pool(

@@ -3,50 +3,18 @@ headless Chromium opened mid-run draws the chart."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.bench.runs import bench, free_ports
+from tests.bench.runs import Events, bench, free_ports, wait_for_view
 from tests.support import REPO_ROOT, free_port, require_tool, stop_process
 
 pytestmark = pytest.mark.process
-
-
-class Events:
-    """The lines of one /events stream, each with the time it arrived."""
-
-    def __init__(self, url: str) -> None:
-        self.lines: list[tuple[float, str]] = []
-        self.thread = threading.Thread(target=self._read, args=(url,), daemon=True)
-        self.thread.start()
-
-    def _read(self, url: str) -> None:
-        with httpx.stream("GET", url, timeout=60) as response:
-            for line in response.iter_lines():
-                self.lines.append((time.time(), line))
-
-    def snapshots(self) -> list[tuple[float, dict]]:
-        data = [(at, line[6:]) for at, line in self.lines if line.startswith('data: {"title"')]
-        return [(at, json.loads(text)) for at, text in data]
-
-
-def _wait_for_view(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(url + "state", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise AssertionError("the live view did not answer")
 
 
 def _wait_for_seconds(events: Events, proc: subprocess.Popen[str]) -> None:
@@ -88,7 +56,7 @@ def test_the_live_view_follows_a_run_and_closes_with_it(tmp_path: Path) -> None:
         start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_for_view(url, proc)
+        wait_for_view(url, proc)
         events = Events(url + "events")
         _wait_for_seconds(events, proc)
         dom, shot = _chromium(url, tmp_path)
