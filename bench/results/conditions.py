@@ -40,6 +40,10 @@ ARROW = "\N{RIGHTWARDS ARROW}"
 # the machine was not quiet during a window (100 = one whole core). Measured on the
 # 2-core machine: a quiet window leaves 0.2 to 2.5 (interrupts, the samplers).
 QUIET_LIMIT_PCT = 10.0
+# Two runs' server cores ran at different speeds (bench.running.speed) when their rates
+# differ by more than this: a quiet core repeats its rate within 2 % (the best of five tries).
+SPEED_TOLERANCE = 0.05
+SPEED_FIELD = "environment.core_speed"
 
 
 def canonical(name: str) -> str:
@@ -129,11 +133,21 @@ class Difference:
             return f"commit {_commit(ref)} {ARROW} {_commit(new)}"
         if self.category == PYTHON:
             return f"Python {_short(ref)} {ARROW} {_short(new)}"
+        if self.field == SPEED_FIELD:
+            return f"server core speed {ref:g} {ARROW} {new:g}"
         return f"{self.field} {_short(ref)} {ARROW} {_short(new)}"
 
     def text(self) -> str:
         """Describe the difference in one line (packages by name and version)."""
         where = f" ({self.scope} only)" if self.scope else ""
+        if self.field == SPEED_FIELD:
+            ratio = self.changed / self.reference - 1.0
+            return (
+                f"the server's cores ran {abs(ratio):.0%} {'faster' if ratio > 0 else 'slower'} "
+                f"in the changed run ({self.reference:g} vs {self.changed:g} thousand units "
+                "a second of the same Python work): figures bound by the server's CPU move "
+                "with it"
+            )
         if self.package is not None:
             return (
                 f"package {self.package}{where}: {_short(self.reference)} (reference) "
@@ -173,8 +187,23 @@ def _diff(
 
 
 def differences(reference: Run, changed: Run) -> list[Difference]:
-    """List every comparable field that differs between two runs."""
-    return _diff(conditions(reference), conditions(changed))
+    """List every comparable field that differs between two runs (the cores' speed when
+    it differs by more than SPEED_TOLERANCE)."""
+    found = _diff(conditions(reference), conditions(changed))
+    before, after = core_speed(reference), core_speed(changed)
+    if before and after and abs(after / before - 1.0) > SPEED_TOLERANCE:
+        found.append(Difference(SPEED_FIELD, round(before, 1), round(after, 1)))
+    return found
+
+
+def core_speed(run: Run) -> float | None:
+    """The server's cores' speed over a run (bench.running.speed): the slower of its start
+    and its end, what bound the figures at one end of it at least."""
+    speed = run.environment.core_speed
+    if speed is None:
+        return None
+    found = [v for v in (speed.start, speed.end) if v]
+    return min(found) if found else None
 
 
 def others_pct(point: Point) -> float | None:

@@ -493,6 +493,24 @@ class Container:
     memory_limit_bytes: int | None = None
 
 
+CORE_DRIFT = 0.05  # a run whose cores' speed moved by more than this says so
+
+
+@dataclass(frozen=True)
+class CoreSpeed:
+    """How fast the server's cores ran a fixed piece of Python work (bench.running.speed),
+    in thousands of units a second, as the run started and as it ended."""
+
+    start: float | None
+    end: float | None = None
+
+    def drift(self) -> float | None:
+        """How much faster (+) or slower (-) the cores ran at the end, as a fraction."""
+        if not self.start or self.end is None:
+            return None
+        return self.end / self.start - 1.0
+
+
 @dataclass(frozen=True)
 class Deployment:
     """A server the bench did not start (--target-url) and the CPU quota it was given."""
@@ -518,6 +536,7 @@ class Environment:
     nofile: int | None = None  # the open-file limit every child of the run got
     container: Container | None = None
     server: Deployment | None = None
+    core_speed: CoreSpeed | None = None  # None: not measured (older files, a deployment)
     extra: Mapping[str, JSON] = unknown()
 
     def comparable(self) -> dict[str, object]:
@@ -620,7 +639,23 @@ class Run:
             place += (
                 f"; this bench ran in a container with {env.container.cpu_quota_cores:g} CPU(s)"
             )
-        return f"{place}, load+mock cores {env.load_cpus} ({env.cpu_model})"
+        return f"{place}, load+mock cores {env.load_cpus} ({env.cpu_model}){self._speed()}"
+
+    def _speed(self) -> str:
+        """How fast the server's cores ran Python at the start and end (bench.running.speed)."""
+        speed = self.environment.core_speed
+        if speed is None or not speed.start:
+            return ""
+        text = f"; server core speed {speed.start:.0f}"
+        drift = speed.drift()
+        if drift is not None:
+            text += f" at the start, {speed.end:.0f} at the end"
+        text += " (a calibration loop, thousands a second)"
+        if drift is not None:
+            if abs(drift) > CORE_DRIFT:
+                text += f", {abs(drift):.0%} {'faster' if drift > 0 else 'slower'} at the end: "
+                text += "figures bound by the server's CPU moved with it"
+        return text
 
     def upstream(self) -> str:
         """The upstream: the mock's set latency, or what was measured of a suffered one."""

@@ -18,12 +18,14 @@ import signal
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from bench.results import store
-from bench.results.model import Run
+from bench.results.model import CoreSpeed, Run
+from bench.running import speed
 from bench.running.cpus import pinned_to
 from bench.running.launch import Launcher, Where, start_mock
 from bench.running.observe import Observer
@@ -107,12 +109,28 @@ class Session:
         finished, at the end; every process stopped on the way out, whatever happened."""
         with interruptible(), pinned_to(self.where.load_cpus):
             try:
+                self._time_cores(run, at_start=True)
                 save()
                 yield
+                self.supervisor.stop_all()  # the cores quiet again before they are timed
+                self._time_cores(run, at_start=False)
                 run.info.finished_at = now_iso()
                 save()
             finally:
                 self.supervisor.stop_all()
+
+    def _time_cores(self, run: Run, at_start: bool) -> None:
+        """Time the server's cores (bench.running.speed) where the bench starts the server."""
+        if self.where.target_url is not None:
+            return  # a server the bench did not start: its cores are not these
+        before = run.environment.core_speed
+        if at_start and before is not None:
+            return  # a resumed run keeps the speed it started at
+        found = speed.measure(self.where.server_cpus)
+        if at_start:
+            run.environment.core_speed = CoreSpeed(found)
+        elif before is not None:
+            run.environment.core_speed = replace(before, end=found)
 
     @contextmanager
     def mock(self, settings: MockSettings) -> Iterator[subprocess.Popen[bytes] | None]:

@@ -13,8 +13,10 @@ import pytest
 
 from bench.cli import main as bench_main
 from bench.reports import compare
+from bench.results import conditions as cond
 from bench.results import significance, store
 from bench.results.files import write_json_atomic
+from bench.results.model import Run
 from tests.bench.factories import capacity_dict, figure_dict, point_dict, run_document, warning
 from tests.support import REPO_ROOT
 
@@ -476,3 +478,28 @@ def test_capacities_compare_beyond_their_intervals_only(
     assert rows["max in flight"]["limits"] == "server-cpu -> target-concurrency"
     code, out, _ = run_compare(capsys, ref, str(tmp_path / "new"), "--format", "markdown")
     assert code == 0 and "### Capacity" in out and "2.50x" in out
+
+
+def _timed(start: float, end: float | None) -> Run:
+    document = run_document([point_dict()])
+    document["environment"]["core_speed"] = {"start": start, "end": end}
+    return Run.from_dict(document)
+
+
+def test_cores_that_ran_at_different_speeds_are_a_difference() -> None:
+    # A quiet core repeats its rate within 2 %: 4 % apart is the same machine state.
+    assert cond.differences(_timed(100.0, 98.0), _timed(97.0, 96.0)) == []
+    # The slower end of each run bounds its figures: 98 against 80 is 18 % slower.
+    [found] = cond.differences(_timed(100.0, 98.0), _timed(96.0, 80.0))
+    assert found.category == cond.MACHINE and (found.reference, found.changed) == (98.0, 80.0)
+    assert found.text().startswith("the server's cores ran 18% slower in the changed run")
+    assert found.change() == "server core speed 98 \N{RIGHTWARDS ARROW} 80"
+    # A run without the figure (older files, a deployment) compares nothing.
+    assert cond.differences(_timed(100.0, None), Run.from_dict(run_document([point_dict()]))) == []
+
+
+def test_a_run_says_its_cores_speed_and_whether_it_moved() -> None:
+    assert "server core speed 100 at the start, 98 at the end" in _timed(100.0, 98.0).where()
+    slowed = _timed(100.0, 80.0).where()
+    assert "20% slower at the end: figures bound by the server's CPU moved" in slowed
+    assert "core speed" not in Run.from_dict(run_document([point_dict()])).where()

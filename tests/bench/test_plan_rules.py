@@ -16,7 +16,7 @@ from bench.demos.demo import Ramp
 from bench.demos.suite import claims_plan
 from bench.results.faults import FaultPlan
 from bench.results.model import Load
-from bench.running import cpus
+from bench.running import cpus, speed
 from bench.running.capacity import (
     CAPACITY_PRESETS,
     CUSTOM,
@@ -292,3 +292,9 @@ def test_the_runner_keeps_off_the_servers_cores_while_it_runs() -> None:
     assert os.sched_getaffinity(0) == before
     with cpus.pinned_to([]):  # nothing to pin to: left where it was
         assert os.sched_getaffinity(0) == before
+
+
+def test_a_core_is_timed_at_a_fixed_piece_of_work_in_a_child_pinned_to_it() -> None:
+    found = speed.measure(usable_cpus()[:1])
+    assert found is not None and found > 0  # thousands of units a second
+    assert speed.measure([]) is None  # no core of ours to time (a deployment)

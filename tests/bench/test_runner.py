@@ -158,6 +158,9 @@ def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: P
         proc.kill()
     assert proc.returncode == 130, output
     assert "resume" in output
+    # The server's core was timed as the run started; the interrupted run has no end.
+    speed = json.loads((out / "results.json").read_text())["environment"]["core_speed"]
+    assert speed["start"] > 0 and speed["end"] is None
     kept = _points(out)
     assert 1 <= len(kept) < 3
     assert _server_on(port) is None  # no orphaned server
@@ -172,7 +175,11 @@ def test_an_interrupted_run_keeps_its_points_and_resume_completes_it(tmp_path: P
     points = _points(out)
     assert sorted(p["load"]["users"] for p in points) == [2, 4, 6]
     assert points[: len(kept)] == kept
-    assert json.loads((out / "results.json").read_text())["run"]["finished_at"]
+    finished = json.loads((out / "results.json").read_text())
+    assert finished["run"]["finished_at"]
+    # Resumed, it keeps the speed it started at, and times the core again at its end.
+    assert finished["environment"]["core_speed"]["start"] == speed["start"]
+    assert finished["environment"]["core_speed"]["end"] > 0
 
 
 def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
@@ -218,6 +225,7 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
     assert document["run"]["target_url"] == f"http://127.0.0.1:{port}"
     assert point["status"] == "ok" and point["valid"], point["warnings"]
     assert point["server"]["cpu_pct"] is None  # not our process: not measured
+    assert document["environment"]["core_speed"] is None  # nor are its cores timed
     # One cohort of the 5 users at each window edge, as the analysis allows.
     assert point["upstream_calls"] == pytest.approx(point["requests"], abs=2 * 5)
 
