@@ -53,11 +53,12 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from bench.locustfiles.records import FLUSH_S, Record, RequestLog, process_tag
+from bench.locustfiles.records import FLUSH_S, RequestLog, process_tag
 from bench.locustfiles.slo import RequestFigures, Slos
 from bench.locustfiles.sse import StreamContext
 from bench.locustfiles.totals import Totals, Window, document, error_kind, live_document
 from bench.results.files import write_json_atomic, write_text_atomic
+from bench.results.requests import Record
 
 COMPLETED_AT = "bench_completed_at"
 """Context key: the Unix time a request completed, when its event fires later."""

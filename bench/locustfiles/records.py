@@ -4,21 +4,8 @@ Pure code (no gevent). Each Locust process appends to its own part file,
 `<BENCH_REQUESTS_FILE>.<host>-<pid>.csv`, plain CSV so that a process that dies keeps
 every row it wrote (rows are flushed at least once a second); the runner joins the parts
 of a point into one gzip file beside results.json when the point ends
-(bench.running.requests). The columns (docs/metrics.md, "The request file"):
-
-| column | what |
-| --- | --- |
-| request_id | the X-Request-ID the generator sent (the services return it and pass it upstream) |
-| process | the Locust process that sent it: host-pid |
-| intended_at | open loop: when it was meant to be sent (Unix s); empty in closed loop |
-| sent_at | when it was sent |
-| first_byte_at | streams: when the answer's headers arrived |
-| first_token_at, last_token_at | streams: the first and last content event |
-| ended_at | when the answer (or the failure) was complete |
-| status | the HTTP status, 0 when there was none |
-| error | the failure's kind (bench.locustfiles.totals.error_kind), empty for a success |
-| tokens | streams: content events received |
-| bytes | the answer's length |
+(bench.running.requests). The columns: bench.results.requests (docs/metrics.md, "The
+request file").
 """
 
 from __future__ import annotations
@@ -28,44 +15,12 @@ import io
 import os
 import socket
 import time
-from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TextIO
 
-COLUMNS = (
-    "request_id", "process", "intended_at", "sent_at", "first_byte_at", "first_token_at",
-    "last_token_at", "ended_at", "status", "error", "tokens", "bytes",
-)  # fmt: skip
+from bench.results.requests import COLUMNS, Record
+
 FLUSH_S = 1.0
-
-
-@dataclass(frozen=True)
-class Record:
-    """One request's row (times in Unix seconds; None: not applicable)."""
-
-    request_id: str
-    process: str
-    intended_at: float | None
-    sent_at: float | None
-    first_byte_at: float | None
-    first_token_at: float | None
-    last_token_at: float | None
-    ended_at: float
-    status: int
-    error: str
-    tokens: int | None
-    bytes: int | None
-
-    def row(self) -> list[str]:
-        return [_cell(value) for value in astuple(self)]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6f}"
-    return str(value)
 
 
 def process_tag() -> str:

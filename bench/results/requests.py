@@ -4,6 +4,22 @@ Pure code over files: each point's rows (`requests/<point>.csv.gz`, or the plain
 parts a run that died left), the mock's log of its calls (`requests/mock.csv`), and the
 services' access lines (`logs/<target>.log`, `request_id=... ms=...`). A slow request
 can then be followed by its ID from the client through the service to the upstream.
+
+A point's rows, the columns the generator writes (bench.locustfiles.records):
+
+| column | what |
+| --- | --- |
+| request_id | the X-Request-ID the generator sent (the services return it and pass it upstream) |
+| process | the Locust process that sent it: host-pid |
+| intended_at | open loop: when it was meant to be sent (Unix s); empty in closed loop |
+| sent_at | when it was sent |
+| first_byte_at | streams: when the answer's headers arrived |
+| first_token_at, last_token_at | streams: the first and last content event |
+| ended_at | when the answer (or the failure) was complete |
+| status | the HTTP status, 0 when there was none |
+| error | the failure's kind (bench.locustfiles.totals.error_kind), empty for a success |
+| tokens | streams: content events received |
+| bytes | the answer's length |
 """
 
 from __future__ import annotations
@@ -13,18 +29,23 @@ import gzip
 import math
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 MOCK_LOG = "mock.csv"
 _ACCESS = re.compile(r"request_id=(?P<id>\S+) .*?status=(?P<status>\d+) ms=(?P<ms>[\d.]+)")
 
 
-@dataclass(frozen=True)
-class Row:
-    """One request as the generator saw it (Unix seconds; None where not applicable)."""
+COLUMNS = (
+    "request_id", "process", "intended_at", "sent_at", "first_byte_at", "first_token_at",
+    "last_token_at", "ended_at", "status", "error", "tokens", "bytes",
+)  # fmt: skip
 
-    point: str
+
+@dataclass(frozen=True)
+class Record:
+    """One request's row (times in Unix seconds; None: not applicable)."""
+
     request_id: str
     process: str
     intended_at: float | None
@@ -36,12 +57,32 @@ class Row:
     status: int
     error: str
     tokens: int | None
+    bytes: int | None
+
+    def row(self) -> list[str]:
+        """Its CSV cells, in COLUMNS' order."""
+        return [_cell(value) for value in astuple(self)]
 
     @property
     def response_ms(self) -> float:
         """From its intended send (open loop) or its send, to its end."""
         start = self.intended_at if self.intended_at is not None else self.sent_at
         return (self.ended_at - (start if start is not None else self.ended_at)) * 1000
+
+
+@dataclass(frozen=True)
+class Row(Record):
+    """A request read back, with the point it belongs to."""
+
+    point: str
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -82,6 +123,7 @@ def _rows(point: str, lines: Iterable[str]) -> Iterator[Row]:
             status=int(record["status"] or 0),
             error=record["error"],
             tokens=int(record["tokens"]) if record["tokens"] else None,
+            bytes=int(record["bytes"]) if record.get("bytes") else None,
         )
 
 

@@ -12,7 +12,7 @@ import csv
 import gzip
 from pathlib import Path
 
-from bench.locustfiles.records import COLUMNS
+from bench.results.requests import COLUMNS
 
 SUFFIX = ".csv.gz"
 

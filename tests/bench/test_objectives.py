@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.locustfiles.records import COLUMNS, Record, RequestLog
+from bench.locustfiles.records import RequestLog
 from bench.locustfiles.slo import RequestFigures, Slos
 from bench.locustfiles.totals import Totals
 from bench.results import capacity, requests, tokens
 from bench.results.model import MockInfo, Objectives, Percentiles, repetitions
+from bench.results.requests import COLUMNS, Record
 from bench.running import objectives
 from bench.running.plan import MockSettings
 from bench.running.requests import join_parts
