@@ -62,7 +62,7 @@ def child_setup(cpus: Collection[int]) -> Callable[[], None]:
 @contextmanager
 def pinned_to(cpus: Collection[int]) -> Iterator[None]:
     """This process (the runner: its samplers, its analysis, the live view) on `cpus`
-    while inside, then back where it was. Unpinned it took 5-8 % of a core, some of it
+    while inside, then back where it was. Unpinned it took 3-8 % of a core, some of it
     the server's, at random: a noise in the server's figures that pinning removes."""
     if not (can_pin() and cpus):
         yield
