@@ -122,6 +122,7 @@ class Ramp:
                 preset=preset(name),
                 refine=self.quick_refine or not quick,
                 goodput=False,
+                confirm=False,
             )
             for target in targets
         ]

@@ -101,6 +101,9 @@ class CapacityPlan:
     ladder: list[int] | None = None
     refine: bool = True
     goodput: bool = True
+    # Measure the climb's best step again for saturation (a demo of what a stack holds
+    # does not need it: it reports no saturation).
+    confirm: bool = True
     telemetry: bool = False  # the services' /metrics (METRICS=1): off unless asked
 
     def __post_init__(self) -> None:
@@ -289,10 +292,12 @@ class Search:
         unfinished = None
         if not self.ctx.session.where.upstream.latency_set:
             current, unfinished = self._probe(server)
-        users = capacity.UserSearch(self._rungs(server.counts), self.ctx.plan.max_users,
-                                    self.ctx.plan.refine)  # fmt: skip
+        plan = self.ctx.plan
+        users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
+                                    confirm=plan.confirm)  # fmt: skip
         if unfinished is None:
-            current, unfinished = self._phase(current, "users", users.next, users.record)
+            current, unfinished = self._phase(current, "users", users.next, users.record,
+                                              users.window_s)  # fmt: skip
         saturation = capacity.saturation(users.points, self.answer_ms)
         if unfinished is None and self.ctx.plan.goodput and saturation is not None:
             rates = capacity.RateSearch(saturation.value)
@@ -342,6 +347,7 @@ class Search:
         label: str,
         next_load: Callable[[], float | None],
         record: Callable[[Point], None],
+        window_s: Callable[[float], int | None] = lambda _: None,
     ) -> tuple[Server | None, str | None]:
         """Measure a phase's steps in one Locust process until its search is done."""
         if server is None:
@@ -365,7 +371,7 @@ class Search:
                 if self._over_budget():
                     budget = self.ctx.plan.budget_min
                     return settled, f"the budget (--budget-min {budget:g}) was spent"
-                point = session.step(_load(mode, amount))
+                point = session.step(_load(mode, amount), window_s(amount))
                 record(point)
                 self.found.points.append(point)
                 self._report(point)

@@ -177,13 +177,17 @@ class Session:
 
     # --- a step ----------------------------------------------------------------------
 
-    def step(self, load: Load) -> Point:
-        """Measure one load until its verdict (or its cap); the point carries the verdict."""
+    def step(self, load: Load, min_window_s: int | None = None) -> Point:
+        """Measure one load until its verdict (or its cap), and for at least `min_window_s`
+        when given; the point carries the verdict."""
         phase = self.phase
         plan, spawn_rate = timing(
             self.before, load, phase.slowest_ms / 1000, phase.criteria.slo_p99_ms / 1000,
             phase.answer_ms / 1000,
         )  # fmt: skip
+        if min_window_s is not None:
+            longest = max(plan.cap_s, min_window_s)
+            plan = replace(plan, min_window_s=max(plan.min_window_s, min_window_s), cap_s=longest)
         if self.steps:
             self._write_control(load, spawn_rate)
             self._drain(load)

@@ -214,6 +214,30 @@ def test_the_climb_stops_where_throughput_stops_growing_then_refines_within_5_pe
     assert searched(none, {8: step(8, 20.0, 400.0)})[:3] == [8, 16, 2]
 
 
+def test_the_best_step_of_a_short_climb_is_measured_again_for_saturation() -> None:
+    # Steps of 2 s: the climb's best (512 users) is measured again for 5 s before the
+    # refinement, and saturation is that second measure, with its interval.
+    short = {u: replace(step(u, rps, p99), window_s=2.0)
+             for u, rps, p99 in ((128, 1200.0, 120.0), (256, 1800.0, 190.0),
+                                 (512, 2100.0, 400.0), (1024, 1700.0, 900.0))}  # fmt: skip
+    search = capacity.UserSearch([128, 256, 512, 1024], 10_000)
+    asked, windows = [], []
+    while (users := search.next()) is not None:
+        asked.append(users)
+        windows.append(search.window_s(users))
+        again = users == 512 and asked.count(512) == 2
+        search.record(replace(short[512], window_s=5.0, throughput_rps=1900.0) if again
+                      else short.get(users, step(users, 0.0, 900.0)))  # fmt: skip
+    assert asked[:5] == [128, 256, 512, 1024, 512]
+    assert windows[:5] == [None, None, None, None, capacity.SATURATION_WINDOW_S]
+    assert all(w is None for w in windows[5:])  # the refinement: what its verdicts need
+    found = capacity.saturation(search.points, 100.0)
+    assert found is not None and (found.value, found.load) == (1900.0, 512.0)
+    # Without refinement (a demo's fixed ladder) nothing is measured twice.
+    ladder = capacity.UserSearch([128, 256], 10_000, refine=False)
+    assert searched(ladder, short) == [128, 256]
+
+
 def test_the_rate_search_bisects_the_goodput_within_5_percent() -> None:
     # Held up to 700 req/s, not above; saturation 1,255 req/s.
     search = capacity.RateSearch(1255.0)
