@@ -13,6 +13,7 @@ pytest=$1
 shift
 capacity=tests/bench/test_capacity.py
 sync_search=$capacity::test_sync_workers_serve_littles_law_and_name_their_workers
+sync_live=$capacity::test_the_live_view_follows_each_step_of_a_search  # the same search
 runner=tests/bench/test_runner.py
 abandoned=$runner::test_abandoned_requests_do_not_steal_the_next_window
 quiet=(tests/bench/test_demos.py tests/bench/test_distributed.py tests/mock_llm tests/drf_app)
@@ -30,8 +31,10 @@ beside() {  # beside TITLE PYTEST-ARGS...: a queue in the background, its output
     pids+=($!)
 }
 
-beside "the capacity search of sync workers; abandoned requests" "$sync_search" "$abandoned" "$@"
-beside "the capacity search of a pooled async target" "$capacity" --deselect "$sync_search" "$@"
+beside "the capacity search of sync workers; abandoned requests" "$sync_search" "$sync_live" \
+    "$abandoned" "$@"
+beside "the capacity search of a pooled async target" "$capacity" --deselect "$sync_search" \
+    --deselect "$sync_live" "$@"
 beside "the open-loop demo, distributed Locust, the mock's and DRF's timings" "${quiet[@]}" "$@"
 ignored=()
 for path in "$capacity" "${quiet[@]}"; do
