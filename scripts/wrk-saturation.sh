@@ -56,6 +56,11 @@ service_cpu() {  # CPU seconds of the service's process tree so far
 }
 
 echo "service: ${service[*]} on core $first; wrk and the mock on core $last; mock 100 ms, 10 tokens"
+# The server core's speed now, as bench runs record it (environment.core_speed): a figure
+# measured at another time compares with this one only at the same speed.
+speed() { .venv/bin/python -c "from bench.running.speed import measure; print(measure([$first]))"; }
+echo "server core speed at the start: $(speed) (a calibration loop, thousands a second)"
+trap 'echo "server core speed at the end: $(speed)"; cleanup' EXIT
 printf '%12s %10s %10s %10s %12s\n' connections req/s p50 p99 service-cpu
 for connections in ${CONNECTIONS:-50 100 200 400}; do
     # a short warm-up at this load, then the measured run
