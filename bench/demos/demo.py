@@ -122,7 +122,7 @@ class Ramp:
                 preset=preset(name),
                 refine=self.quick_refine or not quick,
                 goodput=False,
-                confirm=False,
+                plateau=False,
             )
             for target in targets
         ]

@@ -20,7 +20,7 @@ INTRO = (
     "Three figures per stack, scenario and upstream latency, each with its 95 % interval "
     "and what binds it. Saturation throughput: the most requests per second completed, "
     "whatever their latency (closed-loop users climbing until throughput stops growing, "
-    "the best step measured again for 5 s; what wrk and TechEmpower publish), per server "
+    "each step past the knee measured 5 s at least; what wrk and TechEmpower publish), per server "
     "core. Goodput rate: the highest open-loop Poisson arrival rate whose p99 response "
     "time, counted from each request's intended send, is within the SLO with errors at "
     "most 1 % (its interval: the last rate held and the first decided not held). Max in "

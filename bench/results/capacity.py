@@ -20,8 +20,8 @@ interval is over it, and a step is measured until one of the two holds (or its w
 reaches its cap: then it is undecided, and the search treats it as not held). With too
 few answers to bound p99 from above, a step is within the SLO only if every answer was.
 Searches refine the goodput rate and the users held until the boundary is known within
-5 %; saturation is the plateau, its best step measured again for 5 s once the climb has
-stopped, with the interval of that step's per-second throughput.
+5 %; saturation is the plateau, from the climbing steps past the knee (each measured 5 s at
+least), with the interval of the best one's per-second throughput.
 """
 
 from __future__ import annotations
@@ -43,9 +43,11 @@ MAX_ERROR_SHARE = 0.01
 MIN_EFFICIENCY = 0.90
 STILL_GROWING = 1.05  # a step whose throughput beats the best before it by this still grows
 RESOLUTION = 1.05  # searches refine until the boundary is known within this factor
-# The climb's best step is measured again for this long once the climb has stopped: its
-# 2-s window, just after a ramp to an overload, gave an interval from 0 to twice the
-# figure (Student's t on two seconds), and moved by up to 29 % between runs.
+# A climbing step not held (past the knee, where the saturation is) measures at least
+# this long: a 2-s window gave an interval from 0 to twice the figure (Student's t on two
+# seconds), and moved by up to 29 % between runs. Measuring the best step again once the
+# climb had stopped was tried and read low: it followed an overload whose abandoned
+# requests the server was still serving.
 SATURATION_WINDOW_S = 5
 # With nothing known about a target, the ladder starts as if one core served this many
 # requests a second (a middle guess: one core serves 300 to 2,000 short answers a second).
@@ -228,10 +230,9 @@ class UserSearch:
     rungs: list[int]
     max_users: int
     refine: bool = True
-    confirm: bool = True  # measure the best step again (SATURATION_WINDOW_S)
+    plateau: bool = True  # climbing steps not held measure SATURATION_WINDOW_S at least
     points: list[Point] = field(default_factory=list)
     climbing: bool = True
-    confirmed: bool = False
 
     def record(self, point: Point) -> None:
         self.points.append(point)
@@ -248,21 +249,13 @@ class UserSearch:
             if rest:
                 return rest[0]
             self.climbing = False
-        if not self.refine:
-            return None
-        if self.confirm and not self.confirmed:
-            self.confirmed = True
-            best = max((p for p in self.points if p.ok), key=lambda p: p.throughput_rps,
-                       default=None)  # fmt: skip
-            if best is not None and best.window_s < SATURATION_WINDOW_S:
-                return _users(best)
-        return self._refinement(measured)
+        return self._refinement(measured) if self.refine else None
 
-    def window_s(self, users: float) -> int | None:
-        """The shortest window a step of `users` needs: the best step's second measure is
-        SATURATION_WINDOW_S long; any other, what its verdict needs (None)."""
-        measured = [p for p in self.points if _users(p) == users]
-        return SATURATION_WINDOW_S if measured and self.confirmed else None
+    def unheld_window_s(self) -> int | None:
+        """The shortest window of the next step if it is not held: a climbing step past
+        the knee may be the saturation (SATURATION_WINDOW_S); any other, what its
+        verdict needs (None)."""
+        return SATURATION_WINDOW_S if self.plateau and self.climbing else None
 
     def _top(self) -> int:
         return max((_users(p) for p in self.points), default=0)
@@ -369,10 +362,12 @@ def conclude(capacity: Capacity, unfinished: str | None = None) -> Capacity:
 def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
     """The most completed per second over the climb, whatever the latency; its interval
     from that step's seconds; a note when the climb did not see it stop growing."""
-    ok = _longest_of_each([p for p in points if p.ok and p.requests])
+    ok = [p for p in points if p.ok and p.requests]
     if not ok:
         return None
-    best = max(ok, key=lambda p: p.throughput_rps)
+    # Steps measured long enough to say what they served; the 2-s ones only where none is.
+    long = [p for p in ok if p.window_s >= SATURATION_WINDOW_S]
+    best = max(long or ok, key=lambda p: p.throughput_rps)
     low, high = _throughput_interval(best)
     note = None
     if not _plateau(ok):
@@ -382,17 +377,6 @@ def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
     if limit is not None and limit.kind in ("none", "window"):
         limit = _next_failure(best, points, lambda p: False, answer_ms) or limit
     return Figure(best.throughput_rps, low, high, limit, float(_users(best)), note)
-
-
-def _longest_of_each(points: list[Point]) -> list[Point]:
-    """One step per user count: a count measured twice (the best step's second measure)
-    counts by its longer window."""
-    kept: dict[int, Point] = {}
-    for point in points:
-        before = kept.get(_users(point))
-        if before is None or point.window_s > before.window_s:
-            kept[_users(point)] = point
-    return list(kept.values())
 
 
 def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:

@@ -101,9 +101,9 @@ class CapacityPlan:
     ladder: list[int] | None = None
     refine: bool = True
     goodput: bool = True
-    # Measure the climb's best step again for saturation (a demo of what a stack holds
-    # does not need it: it reports no saturation).
-    confirm: bool = True
+    # Climbing steps past the knee measured long enough for a saturation (a demo of what
+    # a stack holds does not need it: it reports no saturation).
+    plateau: bool = True
     telemetry: bool = False  # the services' /metrics (METRICS=1): off unless asked
 
     def __post_init__(self) -> None:
@@ -294,10 +294,10 @@ class Search:
             current, unfinished = self._probe(server)
         plan = self.ctx.plan
         users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
-                                    confirm=plan.confirm)  # fmt: skip
+                                    plateau=plan.plateau)  # fmt: skip
         if unfinished is None:
             current, unfinished = self._phase(current, "users", users.next, users.record,
-                                              users.window_s)  # fmt: skip
+                                              users.unheld_window_s)  # fmt: skip
         saturation = capacity.saturation(users.points, self.answer_ms)
         if unfinished is None and self.ctx.plan.goodput and saturation is not None:
             rates = capacity.RateSearch(saturation.value)
@@ -347,7 +347,7 @@ class Search:
         label: str,
         next_load: Callable[[], float | None],
         record: Callable[[Point], None],
-        window_s: Callable[[float], int | None] = lambda _: None,
+        unheld_window_s: Callable[[], int | None] = lambda: None,
     ) -> tuple[Server | None, str | None]:
         """Measure a phase's steps in one Locust process until its search is done."""
         if server is None:
@@ -371,7 +371,7 @@ class Search:
                 if self._over_budget():
                     budget = self.ctx.plan.budget_min
                     return settled, f"the budget (--budget-min {budget:g}) was spent"
-                point = session.step(_load(mode, amount), window_s(amount))
+                point = session.step(_load(mode, amount), unheld_window_s())
                 record(point)
                 self.found.points.append(point)
                 self._report(point)

@@ -77,6 +77,7 @@ class StepTiming:
     settle_s: float
     min_window_s: int
     cap_s: int
+    unheld_window_s: int = 0  # a step not held measures at least this long
 
 
 def timing(
@@ -177,17 +178,17 @@ class Session:
 
     # --- a step ----------------------------------------------------------------------
 
-    def step(self, load: Load, min_window_s: int | None = None) -> Point:
-        """Measure one load until its verdict (or its cap), and for at least `min_window_s`
-        when given; the point carries the verdict."""
+    def step(self, load: Load, unheld_window_s: int | None = None) -> Point:
+        """Measure one load until its verdict (or its cap), and for at least
+        `unheld_window_s` when given unless it is held; the point carries the verdict."""
         phase = self.phase
         plan, spawn_rate = timing(
             self.before, load, phase.slowest_ms / 1000, phase.criteria.slo_p99_ms / 1000,
             phase.answer_ms / 1000,
         )  # fmt: skip
-        if min_window_s is not None:
-            longest = max(plan.cap_s, min_window_s)
-            plan = replace(plan, min_window_s=max(plan.min_window_s, min_window_s), cap_s=longest)
+        if unheld_window_s is not None:
+            plan = replace(plan, unheld_window_s=unheld_window_s,
+                           cap_s=max(plan.cap_s, unheld_window_s))  # fmt: skip
         if self.steps:
             self._write_control(load, spawn_rate)
             self._drain(load)
@@ -232,7 +233,10 @@ class Session:
             final = closes - opens >= plan.cap_s or self.server.died()
             point = self._point(load, opens, closes, first, last)
             verdict = self.phase.criteria.verdict(point, final or not point.ok)
-            if verdict is not None:
+            # Past the knee (not held) a climbing step measures on: what it served may be
+            # the saturation, which two seconds do not say (bench.results.capacity).
+            short = closes - opens < plan.unheld_window_s and point.ok and not final
+            if verdict is not None and not (short and verdict != "held"):
                 return replace(point, decision=verdict)
             closes += 1
 

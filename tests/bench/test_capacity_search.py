@@ -214,28 +214,26 @@ def test_the_climb_stops_where_throughput_stops_growing_then_refines_within_5_pe
     assert searched(none, {8: step(8, 20.0, 400.0)})[:3] == [8, 16, 2]
 
 
-def test_the_best_step_of_a_short_climb_is_measured_again_for_saturation() -> None:
-    # Steps of 2 s: the climb's best (512 users) is measured again for 5 s before the
-    # refinement, and saturation is that second measure, with its interval.
-    short = {u: replace(step(u, rps, p99), window_s=2.0)
-             for u, rps, p99 in ((128, 1200.0, 120.0), (256, 1800.0, 190.0),
-                                 (512, 2100.0, 400.0), (1024, 1700.0, 900.0))}  # fmt: skip
-    search = capacity.UserSearch([128, 256, 512, 1024], 10_000)
-    asked, windows = [], []
-    while (users := search.next()) is not None:
-        asked.append(users)
-        windows.append(search.window_s(users))
-        again = users == 512 and asked.count(512) == 2
-        search.record(replace(short[512], window_s=5.0, throughput_rps=1900.0) if again
-                      else short.get(users, step(users, 0.0, 900.0)))  # fmt: skip
-    assert asked[:5] == [128, 256, 512, 1024, 512]
-    assert windows[:5] == [None, None, None, None, capacity.SATURATION_WINDOW_S]
-    assert all(w is None for w in windows[5:])  # the refinement: what its verdicts need
-    found = capacity.saturation(search.points, 100.0)
-    assert found is not None and (found.value, found.load) == (1900.0, 512.0)
-    # Without refinement (a demo's fixed ladder) nothing is measured twice.
-    ladder = capacity.UserSearch([128, 256], 10_000, refine=False)
-    assert searched(ladder, short) == [128, 256]
+def test_climbing_steps_past_the_knee_measure_long_enough_for_a_saturation() -> None:
+    # While the search climbs, a step not held measures 5 s at least; refining, what its
+    # verdict needs. Saturation is the best step measured that long: a 2-s window that
+    # happened to serve more (a refinement step's) says too little to be the figure.
+    search = capacity.UserSearch([128, 256, 512], 10_000)
+    assert search.unheld_window_s() == capacity.SATURATION_WINDOW_S
+    steps = [step(128, 1200.0, 120.0), replace(step(256, 1800.0, 190.0), window_s=5.0),
+             replace(step(512, 1700.0, 400.0), window_s=5.0)]  # fmt: skip
+    for measured in steps:
+        search.record(measured)
+    assert search.next() is not None and not search.climbing
+    assert search.unheld_window_s() is None
+    lucky = replace(step(200, 1900.0, 180.0), window_s=2.0)  # a refinement step
+    found = capacity.saturation([*steps, lucky], 100.0)
+    assert found is not None and (found.value, found.load) == (1800.0, 256.0)
+    # Only 2-s steps (an older run): the best of them.
+    short = capacity.saturation([replace(p, window_s=2.0) for p in steps], 100.0)
+    assert short is not None and short.value == 1800.0
+    # A demo's ladder does not need it.
+    assert capacity.UserSearch([128], 10_000, plateau=False).unheld_window_s() is None
 
 
 def test_the_rate_search_bisects_the_goodput_within_5_percent() -> None:
