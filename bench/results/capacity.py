@@ -49,6 +49,10 @@ RESOLUTION = 1.05  # searches refine until the boundary is known within this fac
 # climb had stopped was tried and read low: it followed an overload whose abandoned
 # requests the server was still serving.
 SATURATION_WINDOW_S = 5
+# A climbing step deep in overload (server cores this busy, p99 at least this many SLOs)
+# ends the climb: more users only lengthen the queue.
+DEEP_CPU_PCT = 95.0
+DEEP_SLOS = 2.0
 # With nothing known about a target, the ladder starts as if one core served this many
 # requests a second (a middle guess: one core serves 300 to 2,000 short answers a second).
 GUESS_RPS_PER_CORE = 1000.0
@@ -231,6 +235,8 @@ class UserSearch:
     max_users: int
     refine: bool = True
     plateau: bool = True  # climbing steps not held measure SATURATION_WINDOW_S at least
+    # The SLO on p99: a step deep in overload past it stops the climb (`_stopped`).
+    slo_p99_ms: float | None = None
     points: list[Point] = field(default_factory=list)
     climbing: bool = True
 
@@ -261,14 +267,25 @@ class UserSearch:
         return max((_users(p) for p in self.points), default=0)
 
     def _stopped(self) -> bool:
-        """The last step was not held, and its throughput did not grow past the best before."""
+        """The last step was not held, and its throughput did not grow past the best before,
+        or it was deep in overload: its server's cores saturated and its p99 a multiple of
+        the SLO, where more users only lengthen the queue. Doubling on from there (4,144
+        streams at LLM latency after 2,072 at 100 % CPU) left the server and the generator
+        so loaded that the refinement after it measured 32 users failing at 15 % CPU."""
         if not self.points:
             return False
         last = self.points[-1]
         if held(last):
             return False
         before = [p.throughput_rps for p in self.points[:-1] if p.ok]
-        return last.throughput_rps <= STILL_GROWING * max(before, default=0.0)
+        return last.throughput_rps <= STILL_GROWING * max(before, default=0.0) or self._deep(last)
+
+    def _deep(self, point: Point) -> bool:
+        cpu, cores = point.server.cpu_pct, point.server_cores or 1
+        p99 = point.value(("latency_ms", "p99"))
+        if cpu is None or p99 is None or self.slo_p99_ms is None:
+            return False
+        return cpu >= DEEP_CPU_PCT * cores and p99 >= DEEP_SLOS * self.slo_p99_ms
 
     def _refinement(self, measured: set[int]) -> int | None:
         by_users = {_users(p): p for p in self.points}

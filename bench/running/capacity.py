@@ -294,7 +294,8 @@ class Search:
             current, unfinished = self._probe(server)
         plan = self.ctx.plan
         users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
-                                    plateau=plan.plateau)  # fmt: skip
+                                    plateau=plan.plateau,
+                                    slo_p99_ms=self.criteria.slo_p99_ms)  # fmt: skip
         if unfinished is None:
             current, unfinished = self._phase(current, "users", users.next, users.record,
                                               users.unheld_window_s)  # fmt: skip

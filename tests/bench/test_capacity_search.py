@@ -18,6 +18,7 @@ from bench.results.model import (
     Objectives,
     Percentiles,
     Point,
+    Usage,
 )
 from bench.running.launch import leftovers_mark
 from bench.running.steps import timing
@@ -234,6 +235,22 @@ def test_climbing_steps_past_the_knee_measure_long_enough_for_a_saturation() -> 
     assert short is not None and short.value == 1800.0
     # A demo's ladder does not need it.
     assert capacity.UserSearch([128], 10_000, plateau=False).unheld_window_s() is None
+
+
+def test_a_climb_stops_deep_in_overload_even_while_throughput_grows() -> None:
+    # 1,036 streams: the core at 100 % and p99 twice the SLO, yet 31 % more served than
+    # at 518: doubling on would only pile up a queue the refinement then measures.
+    slo = capacity.default_slo_ms(100.0)
+    search = capacity.UserSearch([518, 1036, 2072], 10_000, slo_p99_ms=slo)
+    search.record(replace(step(518, 2000.0, 300.0), server=Usage(93.0)))
+    assert search.climbing
+    search.record(replace(step(1036, 2640.0, 2.1 * slo), server=Usage(100.0)))
+    assert not search.climbing and 2072 not in {search.next()}
+    # Without the SLO (or below 95 % CPU) only the plateau stops it.
+    again = capacity.UserSearch([518, 1036, 2072], 10_000)
+    again.record(replace(step(518, 2000.0, 300.0), server=Usage(93.0)))
+    again.record(replace(step(1036, 2640.0, 2.1 * slo), server=Usage(100.0)))
+    assert again.climbing and again.next() == 2072
 
 
 def test_the_rate_search_bisects_the_goodput_within_5_percent() -> None:
