@@ -257,6 +257,14 @@ class UserSearch:
             self.climbing = False
         return self._refinement(measured) if self.refine else None
 
+    def next_rung(self) -> int | None:
+        """The climb's next step, or None once it has stopped (`next` then refines: in a
+        Locust process of its own, after the server has drained what the climb left)."""
+        if not self.climbing:
+            return None
+        amount = self.next()
+        return amount if self.climbing else None
+
     def unheld_window_s(self) -> int | None:
         """The shortest window of the next step if it is not held: a climbing step past
         the knee may be the saturation (SATURATION_WINDOW_S); any other, what its

@@ -3,11 +3,12 @@ named by what binds them.
 
 For every upstream latency (the mock restarted with each latency model), every target
 (started once per latency, verified) and every scenario, a search (bench.results.capacity)
-runs two phases, each ONE Locust process driven step by step (bench.running.steps):
-closed-loop users climbing until throughput stops growing, then refined around the users
-held (saturation throughput, max in flight), then open-loop Poisson arrival rates bisected
-around the highest held (goodput). Each step is measured second by second until its p99's
-interval lies on one side of the SLO: the plugin's per-second buckets give its requests
+runs three phases, each ONE Locust process driven step by step (bench.running.steps):
+closed-loop users climbing until throughput stops growing (saturation throughput), then,
+once the server has drained what the climb left, refined around the users held (max in
+flight), then open-loop Poisson arrival rates bisected around the highest held (goodput).
+Each step is measured second by second until its p99's interval lies on one side of the
+SLO: the plugin's per-second buckets give its requests
 and latencies, samplers give the CPU of the server tree, Locust and the mock, and the
 mock's /stats the requests in flight and the answers completed. A step becomes a Point
 like any other (with its limit and its verdict). Results are saved after every search.
@@ -297,8 +298,13 @@ class Search:
                                     plateau=plan.plateau,
                                     slo_p99_ms=self.criteria.slo_p99_ms)  # fmt: skip
         if unfinished is None:
-            current, unfinished = self._phase(current, "users", users.next, users.record,
+            current, unfinished = self._phase(current, "users", users.next_rung, users.record,
                                               users.unheld_window_s)  # fmt: skip
+        # The refinement in a fresh generator, once the climb's overload has drained: in
+        # the climb's own process, after thousands of streams, stalls of 250 ms failed
+        # streams of 4 users at 2 % server CPU.
+        if unfinished is None and plan.refine:
+            current, unfinished = self._phase(current, "refine", users.next, users.record)
         saturation = capacity.saturation(users.points, self.answer_ms)
         if unfinished is None and self.ctx.plan.goodput and saturation is not None:
             rates = capacity.RateSearch(saturation.value)

@@ -213,6 +213,13 @@ def test_the_climb_stops_where_throughput_stops_growing_then_refines_within_5_pe
     # Nothing held: on while throughput grows, then from a quarter of the first failure.
     none = capacity.UserSearch([8, 16], 10_000)
     assert searched(none, {8: step(8, 20.0, 400.0)})[:3] == [8, 16, 2]
+    # The climb alone (its own Locust process), then the refinement (another).
+    split = capacity.UserSearch([64, 128, 256, 512, 1024], 10_000)
+    climbed = []
+    while (users := split.next_rung()) is not None:
+        climbed.append(users)
+        split.record(table[users])
+    assert climbed == [64, 128, 256, 512] and split.next() == 181
 
 
 def test_climbing_steps_past_the_knee_measure_long_enough_for_a_saturation() -> None:
