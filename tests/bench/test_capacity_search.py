@@ -215,10 +215,10 @@ def test_the_climb_stops_where_throughput_stops_growing_then_refines_within_5_pe
     assert searched(none, {8: step(8, 20.0, 400.0)})[:3] == [8, 16, 2]
     # The climb alone (its own Locust process), then the refinement (another).
     split = capacity.UserSearch([64, 128, 256, 512, 1024], 10_000)
-    climbed = []
-    while (users := split.next_rung()) is not None:
-        climbed.append(users)
-        split.record(table[users])
+    climbed: list[int] = []
+    while (rung := split.next_rung()) is not None:
+        climbed.append(rung)
+        split.record(table[rung])
     assert climbed == [64, 128, 256, 512] and split.next() == 181
 
 
