@@ -41,8 +41,10 @@ ARROW = "\N{RIGHTWARDS ARROW}"
 # 2-core machine: a quiet window leaves 0.2 to 2.5 (interrupts, the samplers).
 QUIET_LIMIT_PCT = 10.0
 # Two runs' server cores ran at different speeds (bench.running.speed) when their rates
-# differ by more than this: a quiet core repeats its rate within 2 % (the best of five tries).
-SPEED_TOLERANCE = 0.05
+# differ by more than this: eight readings in a row of the quiet core of the 2-core
+# development machine (a shared virtual machine) ranged from 113 to 166, within about a
+# fifth of their middle; less than that is one machine's own noise.
+SPEED_TOLERANCE = 0.20
 SPEED_FIELD = "environment.core_speed"
 
 

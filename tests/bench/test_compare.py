@@ -487,19 +487,19 @@ def _timed(start: float, end: float | None) -> Run:
 
 
 def test_cores_that_ran_at_different_speeds_are_a_difference() -> None:
-    # A quiet core repeats its rate within 2 %: 4 % apart is the same machine state.
-    assert cond.differences(_timed(100.0, 98.0), _timed(97.0, 96.0)) == []
-    # The slower end of each run bounds its figures: 98 against 80 is 18 % slower.
-    [found] = cond.differences(_timed(100.0, 98.0), _timed(96.0, 80.0))
-    assert found.category == cond.MACHINE and (found.reference, found.changed) == (98.0, 80.0)
-    assert found.text().startswith("the server's cores ran 18% slower in the changed run")
-    assert found.change() == "server core speed 98 \N{RIGHTWARDS ARROW} 80"
+    # One quiet core's readings range over about a fifth: 18 % apart is its own noise.
+    assert cond.differences(_timed(100.0, 98.0), _timed(96.0, 80.0)) == []
+    # The slower end of each run bounds its figures: 98 against 60 is 39 % slower.
+    [found] = cond.differences(_timed(100.0, 98.0), _timed(96.0, 60.0))
+    assert found.category == cond.MACHINE and (found.reference, found.changed) == (98.0, 60.0)
+    assert found.text().startswith("the server's cores ran 39% slower in the changed run")
+    assert found.change() == "server core speed 98 \N{RIGHTWARDS ARROW} 60"
     # A run without the figure (older files, a deployment) compares nothing.
     assert cond.differences(_timed(100.0, None), Run.from_dict(run_document([point_dict()]))) == []
 
 
 def test_a_run_says_its_cores_speed_and_whether_it_moved() -> None:
     assert "server core speed 100 at the start, 98 at the end" in _timed(100.0, 98.0).where()
-    slowed = _timed(100.0, 80.0).where()
-    assert "20% slower at the end: figures bound by the server's CPU moved" in slowed
+    slowed = _timed(100.0, 70.0).where()
+    assert "30% slower at the end: figures bound by the server's CPU moved" in slowed
     assert "core speed" not in Run.from_dict(run_document([point_dict()])).where()
