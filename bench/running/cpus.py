@@ -68,7 +68,11 @@ def pinned_to(cpus: Collection[int]) -> Iterator[None]:
         yield
         return
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, set(cpus))
+    try:
+        os.sched_setaffinity(0, set(cpus))
+    except OSError:  # cores this process may not use (a container's cpuset): stay put
+        yield
+        return
     try:
         yield
     finally:
