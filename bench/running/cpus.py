@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 
 
 def can_pin() -> bool:
@@ -57,26 +56,6 @@ def child_setup(cpus: Collection[int]) -> Callable[[], None]:
             os.sched_setaffinity(0, cpu_set)
 
     return setup
-
-
-@contextmanager
-def pinned_to(cpus: Collection[int]) -> Iterator[None]:
-    """This process (the runner: its samplers, its analysis, the live view) on `cpus`
-    while inside, then back where it was. Unpinned it took 3-8 % of a core, some of it
-    the server's, at random: a noise in the server's figures that pinning removes."""
-    if not (can_pin() and cpus):
-        yield
-        return
-    before = os.sched_getaffinity(0)
-    try:
-        os.sched_setaffinity(0, set(cpus))
-    except OSError:  # cores this process may not use (a container's cpuset): stay put
-        yield
-        return
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
 
 
 def pinning_note() -> str | None:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 from bench.results import store
 from bench.results.model import CoreSpeed, Run
 from bench.running import speed
-from bench.running.cpus import pinned_to
 from bench.running.launch import Launcher, Where, start_mock
 from bench.running.observe import Observer
 from bench.running.plan import MockSettings
@@ -107,7 +106,7 @@ class Session:
     def running(self, run: Run, save: Callable[[], None]) -> Iterator[None]:
         """The run's life: interruptible; `save`d before anything is measured and, marked
         finished, at the end; every process stopped on the way out, whatever happened."""
-        with interruptible(), pinned_to(self.where.load_cpus):
+        with interruptible():
             try:
                 self._time_cores(run, at_start=True)
                 save()

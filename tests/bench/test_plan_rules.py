@@ -3,7 +3,6 @@ them (the command line, the demos, a resumed run), each in one line naming the f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from bench.demos.demo import Ramp
 from bench.demos.suite import claims_plan
 from bench.results.faults import FaultPlan
 from bench.results.model import Load
-from bench.running import cpus, speed
+from bench.running import speed
 from bench.running.capacity import (
     CAPACITY_PRESETS,
     CUSTOM,
@@ -281,17 +280,6 @@ def test_open_loop_flags_go_with_a_rate_and_a_generator_that_can_send_it() -> No
     refused(lambda: plan(loads=fast), "give --locust-processes 3")
     assert plan(loads=fast, locust_processes=3).generator_processes() == 3
     assert plan(loads=fast, expect_workers=4).generator_processes() == 4
-
-
-@pytest.mark.skipif(not cpus.can_pin(), reason="this system cannot pin processes to cores")
-def test_the_runner_keeps_off_the_servers_cores_while_it_runs() -> None:
-    before = os.sched_getaffinity(0)
-    load = {max(before)}
-    with cpus.pinned_to(load):
-        assert os.sched_getaffinity(0) == load
-    assert os.sched_getaffinity(0) == before
-    with cpus.pinned_to([]):  # nothing to pin to: left where it was
-        assert os.sched_getaffinity(0) == before
 
 
 def test_a_core_is_timed_at_a_fixed_piece_of_work_in_a_child_pinned_to_it() -> None:
