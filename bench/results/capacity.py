@@ -247,23 +247,27 @@ class UserSearch:
 
     def next(self) -> int | None:
         """The users of the next step, or None when the search is done."""
-        measured = {_users(p) for p in self.points}
-        if self.points and not self.points[-1].ok:
-            return None  # the target died or Locust failed: nothing later can be trusted
-        if self.climbing:
-            rest = [u for u in self.rungs if u not in measured and u > self._top()]
-            if rest:
-                return rest[0]
-            self.climbing = False
-        return self._refinement(measured) if self.refine else None
+        rung = self.next_rung()
+        if rung is not None or not self._going():
+            return rung
+        return self._refinement({_users(p) for p in self.points}) if self.refine else None
 
     def next_rung(self) -> int | None:
         """The climb's next step, or None once it has stopped (`next` then refines: in a
         Locust process of its own, after the server has drained what the climb left)."""
-        if not self.climbing:
+        if not self.climbing or not self._going():
             return None
-        amount = self.next()
-        return amount if self.climbing else None
+        measured = {_users(p) for p in self.points}
+        rest = [u for u in self.rungs if u not in measured and u > self._top()]
+        if rest:
+            return rest[0]
+        self.climbing = False
+        return None
+
+    def _going(self) -> bool:
+        """False once a step failed (the target died or Locust did): nothing later can be
+        trusted."""
+        return not self.points or self.points[-1].ok
 
     def unheld_window_s(self) -> int | None:
         """The shortest window of the next step if it is not held: a climbing step past
@@ -482,8 +486,7 @@ def _unknown(capacity: Capacity, points: list[Point]) -> str | None:
     found = capacity.in_flight
     if found is not None and found.high is None and found.value >= capacity.max_users:
         return (
-            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies "
-            "above it"
+            f"every load up to --max-users {capacity.max_users:,} was held: the limit lies above it"
         )
     return None
 

@@ -105,27 +105,25 @@ def clustered(
     plain = interval(histogram, q, confidence)
     if plain.estimate is None or len(seconds) < 2:
         return plain
-    factor = dispersion(
-        [s.count_from(plain.estimate) for s in seconds], [s.count for s in seconds]
-    )
-    return widened(histogram, q, factor, confidence)
+    factor = dispersion([s.count_from(plain.estimate) for s in seconds], [s.count for s in seconds])
+    return widened(histogram, plain, factor, confidence)
 
 
 def widened(
-    histogram: Histogram, q: float, factor: float, confidence: float = CONFIDENCE
+    histogram: Histogram, plain: QuantileInterval, factor: float, confidence: float = CONFIDENCE
 ) -> QuantileInterval:
-    """The interval as if the window held `factor` times fewer independent answers: the
-    ranks of that many, scaled back onto the answers recorded."""
+    """`plain`, the interval of the histogram's answers, as if the window held `factor`
+    times fewer independent answers: the ranks of that many, scaled back onto the answers
+    recorded."""
     count = histogram.count
-    plain = interval(histogram, q, confidence)
     if factor <= 1.0 or count == 0:
         return plain
     effective = max(1, int(count / factor))
-    low, high = ranks(effective, q, confidence)
+    low, high = ranks(effective, plain.q, confidence)
     scale = count / effective
     top = math.ceil(high * scale) if high is not None else None
     return QuantileInterval(
-        q,
+        plain.q,
         count,
         plain.estimate,
         histogram.at_rank(max(1, math.floor(low * scale))),

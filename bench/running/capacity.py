@@ -301,8 +301,8 @@ class Search:
             current, unfinished = self._phase(current, "users", users.next_rung, users.record,
                                               users.unheld_window_s)  # fmt: skip
         # The refinement in a fresh generator, once the climb's overload has drained: in
-        # the climb's own process, after thousands of streams, stalls of 250 ms failed
-        # streams of 4 users at 2 % server CPU.
+        # the climb's own process, after thousands of streams, streams of 4 users met gaps
+        # of up to 299 ms and failed at 2 % server CPU (which process paused is unknown).
         if unfinished is None and plan.refine:
             current, unfinished = self._phase(current, "refine", users.next, users.record)
         saturation = capacity.saturation(users.points, self.answer_ms)

@@ -28,7 +28,7 @@ from bench.running.cpus import child_setup
 
 # Light: every run times its cores twice, and make test starts dozens of runs side by side.
 TRIES = 3
-UNITS = 5_000  # one try: about 0.05 s on the 2-core development machine
+UNITS = 5_000  # one try: 25-45 ms at the rates read on the 2-core machine (113-204)
 TIMEOUT_S = 30.0
 
 

@@ -8,10 +8,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
-from tests.support import free_port
+from tests.support import REPO_ROOT, free_port, stop_process
 
 
 def bench(*args: str) -> list[str]:
@@ -52,3 +54,19 @@ def wait_for_view(url: str, proc: subprocess.Popen[str]) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError("the live view did not answer")
+
+
+@contextmanager
+def watched(command: list[str], url: str) -> Iterator[tuple[subprocess.Popen[str], Events]]:
+    """Start `command` (a `bench` run serving its live view at `url`) in its own session,
+    and yield it with the view's event stream once the view answers; stop it on the way
+    out if it still runs."""
+    proc = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_view(url, proc)
+        yield proc, Events(url + "events")
+    finally:
+        stop_process(proc)  # type: ignore[arg-type]  # only if it is still running

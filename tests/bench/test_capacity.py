@@ -10,8 +10,8 @@ import pytest
 
 from bench.results import store
 from bench.results.model import Capacity
-from tests.bench.runs import Events, bench, free_ports, wait_for_view
-from tests.support import REPO_ROOT, free_port, stop_process
+from tests.bench.runs import bench, free_ports, watched
+from tests.support import REPO_ROOT, free_port
 
 # Its assertions are measured figures: it runs only beside the other light measured tests
 # (Makefile, `-m measures`). Beside the whole suite, a shared core moves a p99 across the
@@ -37,16 +37,8 @@ def _search(tmp_path_factory: pytest.TempPathFactory, target: str) -> Searched:
         "--max-users", "32", "--out", str(out), *free_ports(), "--no-summary",
         "--live-port", str(port),
     )  # fmt: skip
-    proc = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_view(url, proc)
-        events = Events(url + "events")
+    with watched(command, url) as (proc, events):
         output, _ = proc.communicate(timeout=600)
-    finally:
-        stop_process(proc)  # type: ignore[arg-type]  # only if it is still running
     assert proc.returncode == 0, output[-6000:]
     assert "saturation" in output
     events.thread.join(timeout=10)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.runs import Events, bench, free_ports, wait_for_view
-from tests.support import REPO_ROOT, free_port, require_tool, stop_process
+from tests.bench.runs import Events, bench, free_ports, watched
+from tests.support import free_port, require_tool
 
 pytestmark = pytest.mark.process
 
@@ -51,20 +51,12 @@ def test_the_live_view_follows_a_run_and_closes_with_it(tmp_path: Path) -> None:
         "--duration", "5", "--warmup", "1", "--out", str(tmp_path / "run"), *free_ports(),
         "--live-port", str(port), "--no-summary", "--telemetry",
     )  # fmt: skip
-    proc = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_for_view(url, proc)
-        events = Events(url + "events")
+    with watched(command, url) as (proc, events):
         _wait_for_seconds(events, proc)
         dom, shot = _chromium(url, tmp_path)
         running = proc.poll() is None
         output, _ = proc.communicate(timeout=120)
         ended = time.time()
-    finally:
-        stop_process(proc)  # type: ignore[arg-type]  # only if it is still running
     assert proc.returncode == 0, output
     assert f"live view: {url}" in output
     events.thread.join(timeout=10)
