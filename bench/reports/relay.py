@@ -21,6 +21,11 @@ INTRO = (
     "in flight are where the stacks differ; each row is one stream level (medians over "
     "its repetitions), ranked by the TTFT added."
 )
+BURSTS = (
+    " An ITL added below minus half the mock's interval ({}) means most tokens reached the "
+    "client together: held back on the way and delivered in bursts, the gaps between "
+    "bursts in the jitter."
+)
 HEADERS = ["target", "load", "TTFT added p50 ms", "TTFT added p99 ms", "ITL added p50 ms",
            "ITL jitter p99 ms", "fidelity", "CPU µs per token"]  # fmt: skip
 
@@ -43,4 +48,6 @@ def relay_parts(run: Run, with_charts: bool) -> list[Part]:
         ])
         for cost in costs
     ]  # fmt: skip
-    return [Part("What each stack adds to every token", "relay", INTRO, table=Table(HEADERS, rows))]
+    bursts = [f"{cost.target} at {cost.label}" for cost in costs if cost.in_bursts]
+    intro = INTRO + (BURSTS.format(", ".join(bursts)) if bursts else "")
+    return [Part("What each stack adds to every token", "relay", intro, table=Table(HEADERS, rows))]

@@ -8,6 +8,9 @@ upstream client added on the way: docs/metrics.md, "The relay's cost per token".
 - ITL added: the measured time between tokens minus the mock's, at p50; its jitter, at
   p99;
 - fidelity: deltas received per token the mock sent (1: none merged or split);
+- bursts: half the tokens or more reached the client less than half the mock's interval
+  after the one before (ITL added at p50 below minus half of it): held back on the way
+  and delivered together, with the gaps between bursts in the jitter;
 - CPU per token: the server's CPU per stream over the tokens in one.
 """
 
@@ -31,6 +34,13 @@ class RelayCost:
     itl_jitter_p99_ms: float | None
     fidelity: float | None
     cpu_us_per_token: float | None
+    set_itl_ms: float  # the mock's interval between tokens
+
+    @property
+    def in_bursts(self) -> bool:
+        """Half its tokens came less than half an interval after the one before."""
+        added = self.itl_added_p50_ms
+        return added is not None and self.set_itl_ms > 0 and added < -self.set_itl_ms / 2
 
 
 def _minus(value: float | None, base: float) -> float | None:
@@ -49,6 +59,7 @@ def relay_cost(level: Repetitions, mock: MockInfo) -> RelayCost:
         itl_jitter_p99_ms=_minus(level.median(("itl_ms", "p99")), mock.itl_ms),
         fidelity=level.median(("chunk_fidelity",)),
         cpu_us_per_token=cpu / mock.output_tokens if cpu and mock.output_tokens else None,
+        set_itl_ms=mock.itl_ms,
     )
 
 
