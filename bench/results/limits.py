@@ -86,7 +86,11 @@ def _binding(point: Point, answer_latency_ms: float | None) -> Limit:
     declared = _declared(point, answer_latency_ms) or _uneven(point)
     if declared is not None:
         return declared
-    return _server_cpu(point) or _server_latency(point, answer_latency_ms) or _unexplained(point)
+    return (
+        _server_cpu(point, answer_latency_ms)
+        or _server_latency(point, answer_latency_ms)
+        or _unexplained(point)
+    )
 
 
 def cause(point: Point, answer_latency_ms: float | None) -> Limit | None:
@@ -101,7 +105,7 @@ def cause(point: Point, answer_latency_ms: float | None) -> Limit | None:
         or _harness(point)
         or _declared(point, answer_latency_ms)
         or _uneven(point)
-        or _server_cpu(point)
+        or _server_cpu(point, answer_latency_ms)
         or _server_latency(point, answer_latency_ms)
         or _unexplained(point)
     )
@@ -255,14 +259,17 @@ def _full(point: Point, value: int, answer_latency_ms: float | None) -> dict[str
     return None
 
 
-def _server_cpu(point: Point) -> Limit | None:
+def _server_cpu(point: Point, answer_latency_ms: float | None) -> Limit | None:
     cores = point.server_cores or 1
     if _busy(point.server.cpu_pct, point.server_cores):
+        # What the full core's queue did inside the server, where it says (a loop that
+        # lags, collections that stop it): the same figures server-latency cites.
+        found = _own_figures(point, answer_latency_ms)
         return Limit(
             "server-cpu",
             f"the server's {cores} core(s) ran at {point.server.cpu_pct or 0:.0f} % CPU "
-            f"(100 % = one core)",
-            _resources(point),
+            f"(100 % = one core){'; its own figures: ' + '; '.join(found) if found else ''}",
+            {**_resources(point), **_evidence(point)},
         )
     busy = point.server_cores_busy_pct
     if not _busy(busy, point.server_cores):
@@ -299,9 +306,7 @@ def _server_latency(point: Point, answer_latency_ms: float | None) -> Limit | No
     cpu, cost = point.server.cpu_pct, point.cpu_us_per_request
     own = f"{cost / 1000:.1f} ms of CPU per request, " if cost else ""
     busy = f" ({cpu:.0f} % busy)" if cpu is not None else ""
-    found = telemetry.mechanisms(point.telemetry, point.window_s, answer_latency_ms) if (
-        point.telemetry
-    ) else []
+    found = _own_figures(point, answer_latency_ms)
     why = (
         f"; its own figures: {'; '.join(found)}"
         if found
@@ -343,6 +348,13 @@ def _busy(cpu_pct: float | None, cores: int | None) -> bool:
 def _generator_busy(point: Point) -> bool:
     cpu = point.generator.cpu_pct
     return cpu is not None and cpu / max(point.generator_processes or 1, 1) >= SATURATED_PCT
+
+
+def _own_figures(point: Point, answer_latency_ms: float | None) -> list[str]:
+    """What the server's own series show held requests back (none without telemetry)."""
+    if point.telemetry is None:
+        return []
+    return telemetry.mechanisms(point.telemetry, point.window_s, answer_latency_ms)
 
 
 def _evidence(point: Point) -> dict[str, float]:

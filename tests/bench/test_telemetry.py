@@ -103,3 +103,20 @@ def test_a_limit_names_what_the_servers_own_figures_show() -> None:
     assert limit.evidence["loop_lag_p99_ms"] == 35.0
     # Without telemetry the sentence says what it can only guess at.
     assert "its GIL or its event loop" in classify(slow, LATENCY_MS).detail
+
+
+def test_a_full_core_says_what_its_queue_did_inside_the_server() -> None:
+    # As measured: fastapi-uvicorn at 900 Poisson arrivals a second, its core 96 % busy.
+    full = point(users=150, rps=900.0, latency_ms=Percentiles.of(latency(131.0)))
+    full = replace(full, server=replace(full.server, cpu_pct=96.0))
+    inside = Telemetry(
+        start=0, scrapes=10, missed=0, loop_lag_p99_ms=106.0, loop_lag_max_ms=106.0,
+        gc_pauses=1249, gc_pause_ms_total=1983.0, request_ms_mean=126.0,
+        upstream_ms_mean=125.0,
+    )  # fmt: skip
+    limit = classify(replace(full, telemetry=inside), LATENCY_MS)
+    assert limit.kind == "server-cpu"
+    assert "its own figures: event-loop lag p99 106 ms, max 106 ms" in limit.detail
+    assert "GC 1,249 pauses, 1,983 ms" in limit.detail
+    assert limit.evidence["gc_pause_ms"] == 1983.0
+    assert classify(full, LATENCY_MS).detail.endswith("(100 % = one core)")
