@@ -298,11 +298,18 @@ def test_a_window_the_load_generator_bound_is_not_compared(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     generator = {"kind": "generator", "detail": "Locust at 98 % CPU", "evidence": {}}
-    ref = save(tmp_path, "ref", [window(5000, scenario="hello")])
-    new = save(tmp_path, "new", [window(3000, scenario="hello", limit=generator)])
-    throughput = row(report(capsys, ref, new))
+    cpu = [50.0, 52.0, 49.0, 51.0, 50.0]
+    ref = save(tmp_path, "ref", [windowed_point([5000] * 5, cpu_pct=cpu, scenario="hello")])
+    new = save(tmp_path, "new", [windowed_point([3000] * 5, cpu_pct=cpu, scenario="hello",
+                                                limit=generator)])  # fmt: skip
+    document = report(capsys, ref, new)
+    throughput = row(document)
     assert throughput["decision"] == significance.CANNOT
     assert throughput["reason"] == "cannot tell (n=1, changed: the load generator binds it)"
+    # The server's CPU per request is its own whoever binds: the same CPU for 40 % fewer
+    # requests is a regression of the target, and is judged.
+    cost = row(document, "cpu_us_per_request")
+    assert cost["decision"] != significance.CANNOT and cost["relative_change"] > 0.6
 
 
 def test_a_cpu_heavy_point_carries_the_noise_between_runs(
