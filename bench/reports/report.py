@@ -29,7 +29,7 @@ from bench.results.fields import to_json
 from bench.results.files import write_text_atomic
 from bench.results.model import IO_BOUND, Point, Repetitions, Run, Warning, by_scenario
 from bench.results.naming import label
-from bench.results.ranking import CLEAR_LEAD, THROUGHPUT, Ranking, rank
+from bench.results.ranking import CLEAR_LEAD, THROUGHPUT, Ranking, clear, rank
 
 QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
 SCENARIO_TEXT = {
@@ -148,10 +148,19 @@ def _flag(level: Repetitions) -> str:
     return " ⚠ (warnings)" if level.warned else ""
 
 
-def _figure(v: Ranking, value: float) -> str:
+def _interval(v: Ranking, level: Repetitions) -> str:
+    found = v.spans.get(level.level)
+    if found is None:
+        return ""
+    low, high = (charts.format_value(x) if x != float("inf") else "?" for x in found)
+    return f" [{low} to {high}]"
+
+
+def _figure(v: Ranking, level: Repetitions, value: float) -> str:
     if v.by_cpu:
-        return f"{1e6 / value:,.0f} µs of server CPU per request (~{_rps(value)} per core)"
-    return _rps(value)
+        per_core = f"~{_rps(value)}{_interval(v, level)} per core"
+        return f"{1e6 / value:,.0f} µs of server CPU per request ({per_core})"
+    return f"{_rps(value)}{_interval(v, level)}"
 
 
 def _comparison(v: Ranking) -> str:
@@ -159,14 +168,22 @@ def _comparison(v: Ranking) -> str:
     (first, best), (second, other) = v.ranked[0], v.ranked[1]
     # A valid point completed requests, so `other` is above zero; the guard is for hand edits.
     ratio = f"{best / max(other, 1e-9):.2f}x"
-    one, two = f"{_figure(v, best)}{_flag(first)}", f"{_figure(v, other)}{_flag(second)}"
+    one = f"{_figure(v, first, best)}{_flag(first)}"
+    two = f"{_figure(v, second, other)}{_flag(second)}"
     if v.leader is None:
+        why = (
+            f"are within {LEAD_TEXT}"
+            if not clear(best, other)
+            else "overlap in their 95 % intervals"
+        )
         text = (
-            f"no clear lead: {v.name(first)} ({one}) and {v.name(second)} ({two}) "
-            f"are within {LEAD_TEXT} ({ratio})"
+            f"no clear lead: {v.name(first)} ({one}) and {v.name(second)} ({two}) {why} ({ratio})"
         )
     else:
         text = f"{v.name(first)} leads with {one}, {ratio} the runner-up {v.name(second)} ({two})"
+        missing = v.without_interval()
+        if missing:
+            text += f" (no 95 % interval for {_join(missing)}: the ratio alone decides)"
     if v.scenario in IO_BOUND:
         text += (
             f"; efficiency {_pct(first.median(EFFICIENCY, True))} against "
@@ -184,7 +201,7 @@ def ranking_sentence(v: Ranking) -> str:
         text = f"no valid point to rank ({unranked}: only invalid or failed points)"
     elif len(v.ranked) == 1:
         level, rps = v.ranked[0]
-        text = f"{v.name(level)} is the only target with a valid point ({_figure(v, rps)})"
+        text = f"{v.name(level)} is the only target with a valid point ({_figure(v, level, rps)})"
     else:
         text = _comparison(v)
     if v.by_cpu:
@@ -222,7 +239,10 @@ def overall_sentence(rankings: Sequence[Ranking]) -> str:
     tied = [v.scenario for v in rankings if v.leader is None and len(v.ranked) > 1]
     if tied:
         verb = "has" if len(tied) == 1 else "have"
-        parts.append(f"{_join(tied)} {verb} no clear lead (the top two within {LEAD_TEXT})")
+        parts.append(
+            f"{_join(tied)} {verb} no clear lead (the top two within {LEAD_TEXT} or their "
+            "95 % intervals overlapping)"
+        )
     empty = [v.scenario for v in rankings if not v.ranked]
     if empty:
         parts.append(f"{_join(empty)}: no valid point to rank")

@@ -2,15 +2,22 @@
 
 A scenario is ranked at its headline load (the highest load every target measured) by
 median valid throughput; hello points that the load generator bound rank by the server
-CPU each request cost instead. A lead below CLEAR_LEAD is no lead. The report's
-sentences (bench.reports.report) say what this module decides.
+CPU each request cost instead. A lead below CLEAR_LEAD is no lead, nor is one whose 95 %
+intervals overlap (a point measured once: its window's batch means, bench.results.
+intervals; repeated: the t-interval of its repetitions). The report's sentences
+(bench.reports.report) say what this module decides.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from scipy import stats as _scipy
+
+from bench.results import intervals
 from bench.results.model import Level, Load, Repetitions
 from bench.results.naming import label
 
@@ -34,6 +41,8 @@ class Ranking:
     by_cpu: bool = False
     # Each level's name among the scenario's (bench.results.naming).
     names: Mapping[Level, str] = field(default_factory=dict)
+    # Each ranked level's 95 % interval of its figure (absent: none could be computed).
+    spans: Mapping[Level, tuple[float, float]] = field(default_factory=dict)
 
     def name(self, level: Repetitions) -> str:
         """A level's name in sentences: the target, and its client when clients differ."""
@@ -44,15 +53,53 @@ class Ranking:
         """The leading target's name, when its lead is clear (>= CLEAR_LEAD)."""
         if not self.ranked:
             return None
-        if len(self.ranked) > 1 and not clear(self.ranked[0][1], self.ranked[1][1]):
+        if len(self.ranked) > 1 and not (
+            clear(self.ranked[0][1], self.ranked[1][1]) and self.separated
+        ):
             return None
         return self.name(self.ranked[0][0])
+
+    @property
+    def separated(self) -> bool:
+        """The top two's intervals do not overlap (True when either has none: the ratio
+        alone decides, and the sentence says so)."""
+        first, second = (self.spans.get(lv.level) for lv, _ in self.ranked[:2])
+        return first is None or second is None or first[0] > second[1]
+
+    def without_interval(self) -> list[str]:
+        """The top two's names that have no interval."""
+        return [self.name(lv) for lv, _ in self.ranked[:2] if lv.level not in self.spans]
 
 
 def clear(best: float, second: float) -> bool:
     """Whether `best` leads `second` clearly."""
     # Decided on the ratio as printed, so the sentence never contradicts its own number.
     return second <= 0 or round(best / second, 2) >= CLEAR_LEAD
+
+
+def span(level: Repetitions, by_cpu: bool = False) -> tuple[float, float] | None:
+    """The 95 % interval of a level's ranked figure: throughput, or requests per CPU-second."""
+    metric = "cpu_us_per_request" if by_cpu else "throughput_rps"
+    valid = [p for p in level.points if p.ok and p.valid]
+    if len(valid) == 1:
+        bounds = intervals.of_point(valid[0], metric).bounds()
+    else:
+        values = [v for p in valid if (v := p.value((metric,))) is not None]
+        bounds = _t_interval(values)
+    if bounds is None:
+        return None
+    if not by_cpu:
+        return bounds
+    low, high = bounds
+    return (1e6 / high, 1e6 / low if low > 0 else math.inf) if high > 0 else None
+
+
+def _t_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    if len(values) < 2:
+        return None
+    half = float(_scipy.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
+    centre = statistics.fmean(values)
+    return (centre - half / math.sqrt(len(values)), centre + half / math.sqrt(len(values)))
 
 
 def headline_load(scenario_levels: list[Repetitions]) -> Load:
@@ -99,4 +146,5 @@ def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
     unranked = [lv for lv in contenders if lv.level not in measured]
     reference = [lv for lv in at_load if lv.tag == "calibration"]
     names = {lv.level: label(lv, scenario_levels) for lv in scenario_levels}
-    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu, names)
+    spans = {lv.level: found for lv, _ in ranked if (found := span(lv, by_cpu)) is not None}
+    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu, names, spans)

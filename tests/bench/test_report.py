@@ -102,9 +102,12 @@ def test_headline_names_whoever_leads_in_the_data(tmp_path: Path) -> None:
         point["efficiency"] = 300.0 / point["ceiling_rps"]
     md, _ = _report(tmp_path, document)
     sentence = next(line for line in md.splitlines() if line.startswith("- complete"))
+    # These points keep no per-second series: no interval, and the sentence says so.
     assert sentence.startswith(
         "- complete at 200 users: flask-gunicorn-gthread leads with 391 req/s, "
-        "1.30x the runner-up fastapi-uvicorn (300 req/s); efficiency 74 % against 57 %"
+        "1.30x the runner-up fastapi-uvicorn (300 req/s) (no 95 % interval for "
+        "flask-gunicorn-gthread and fastapi-uvicorn: the ratio alone decides); "
+        "efficiency 74 % against 57 %"
     )
     assert "fastapi-uvicorn leads hello; flask-gunicorn-gthread leads complete;" in md
 

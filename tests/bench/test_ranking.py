@@ -1,0 +1,47 @@
+"""The headline's ranking: a leader only where the ratio is clear and the intervals part."""
+
+from __future__ import annotations
+
+from bench.reports.report import ranking_sentence
+from bench.results.model import repetitions
+from bench.results.ranking import rank
+from tests.bench.factories import make_run, windowed_point
+
+STEADY = [1.0, 1.02, 0.98, 1.01, 0.99]
+SHAKY = [1.0, 1.4, 0.6, 1.3, 0.7]
+
+
+def _ranked(fast: list[float], slow: list[float], lead: float) -> str:
+    points = [
+        windowed_point([round(100 * lead * f) for f in fast], target="fastapi-uvicorn", users=50),
+        windowed_point([round(100 * f) for f in slow], target="flask-gunicorn-gthread", users=50),
+    ]
+    levels = repetitions(make_run(points).points)
+    return ranking_sentence(rank("complete", levels))
+
+
+def test_a_lead_whose_intervals_part_is_named_with_them() -> None:
+    sentence = _ranked(STEADY, STEADY, 1.2)
+    assert "fastapi-uvicorn leads with 120 req/s [" in sentence
+    assert "1.20x the runner-up flask-gunicorn-gthread (100 req/s [" in sentence
+    assert "ratio alone" not in sentence
+
+
+def test_a_clear_ratio_whose_intervals_overlap_is_no_lead() -> None:
+    # 20 % apart, but each window's seconds swing by 40 %: the intervals overlap.
+    sentence = _ranked(SHAKY, SHAKY, 1.2)
+    assert sentence.startswith("complete at 50 users: no clear lead: fastapi-uvicorn (120 req/s [")
+    assert "overlap in their 95 % intervals (1.20x)" in sentence
+
+
+def test_repetitions_rank_by_their_t_interval() -> None:
+    points = [
+        windowed_point([v] * 5, target=target, users=50, repetition=rep)
+        for target, values in (("fastapi-uvicorn", (150, 152, 148)), ("flask-gunicorn-gthread",
+                                                                     (100, 101, 99)))
+        for rep, v in enumerate(values, start=1)
+    ]  # fmt: skip
+    ranking = rank("complete", repetitions(make_run(points).points))
+    assert ranking.leader == "fastapi-uvicorn"
+    low, high = ranking.spans[ranking.ranked[0][0].level]
+    assert 140 < low < 150 < high < 160
