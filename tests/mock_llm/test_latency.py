@@ -55,11 +55,13 @@ def test_stream_ttft_and_no_drift_over_100_tokens(timed_mock: str) -> None:
     assert len(arrivals) == 100
     assert 100 <= arrivals[0] < 105
     # Absolute schedule: token k is due at 100 + 10 k ms; lateness never accumulates.
-    # One late wake-up on a busy machine is noise; drift would move the median.
+    # One late wake-up on a busy machine is noise; drift would move the median. The
+    # slowest twentieth within one token interval: beside the three other queues of
+    # measured tests (scripts/pytest-measures.sh) it reached 6.6 ms once.
     lateness = [t - (100 + 10 * k) for k, t in enumerate(arrivals)]
     assert min(lateness) >= -0.5
     assert statistics.median(lateness) < 3
-    assert statistics.quantiles(lateness, n=20)[-1] < 6
+    assert statistics.quantiles(lateness, n=20)[-1] < 10
     drift = statistics.median(lateness[-10:]) - statistics.median(lateness[:10])
     assert abs(drift) < 2
 
