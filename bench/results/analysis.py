@@ -569,9 +569,14 @@ def upstream_tolerance(window: Measurement, requests: int) -> float:
     answers finishing right at a window edge are counted on one side only. With no
     jitter, closed-loop users move in step, and a whole cohort (up to every request in
     flight) can finish within those milliseconds, at each of the window's two edges. A
-    retry (twice the calls) or a cache (far fewer) is still far outside this.
+    retry (twice the calls) or a cache (far fewer) is still far outside this. Open-loop
+    arrivals wait for no answer: what was in flight at an edge is what the generator had
+    outstanding, which its few sending users do not count.
     """
     in_flight = window.users
+    if window.open_loop:
+        opened = window.locust.get("open") or {}
+        in_flight = max(in_flight, int(opened.get("outstanding", 0)))
     if window.model_concurrency is not None:
         in_flight = min(in_flight, window.model_concurrency)
     return max(UPSTREAM_TOLERANCE * requests, 2, 2 * in_flight)
