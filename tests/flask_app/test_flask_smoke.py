@@ -71,11 +71,10 @@ def test_worker_class_with_client(slow_mock: str, server: str, llm_client: str) 
             assert client.post("/complete", json={"prompt": "hi"}).status_code == 200
             answer = post_stream(client, {"prompt": "hi"})
         assert answer.names == ["message"] * TOKENS + ["done"]
-        # Chunks leave as they come: the first delta arrives a whole stream before the end
-        # (a buffered stream arrives at once, 0 s apart). Half the stream's 270 ms: beside
-        # the whole suite a first delta came 126 ms late once, the rest on time.
-        assert answer.events[0].at < TTFT_S + 0.15
-        assert answer.events[-1].at - answer.events[0].at > (TOKENS - 1) * ITL_S * 0.5
+        # Chunks leave as they come: a relayed stream keeps the mock's gaps (StreamAnswer.
+        # gaps_of says why they are counted); a buffered one arrives at once.
+        assert answer.events[0].at < TTFT_S + 0.2
+        assert answer.gaps_of(ITL_S) >= 3, [event.at for event in answer.events]
 
         if server != "gunicorn-sync":
             # 10 requests of 1 s on one worker: one at a time would take 10 s; half of
