@@ -16,7 +16,7 @@ bench: venv
 
 # Lint and types run beside the first part of the tests, which leaves part of a core idle
 # (measured from a clean clone: the first part took 4.1 min beside them, 4.8 after
-# them; all of `make test` 6.5 to 8.2 min in five green runs; on a slower day, 8.2 to
+# them; all of `make test` 6.5 to 8.2 min in five green runs; on a slower day, 8.3 to
 # 9.1 min in seven green runs). Their output follows the tests' progress.
 test: venv system-deps
 	@$(MAKE) --no-print-directory lint typecheck >.checks.log 2>&1 & checks=$$!; \
