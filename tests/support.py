@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import random
 import shutil
 import signal
 import socket
@@ -21,25 +20,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-# Listening ports are drawn below the kernel's ephemeral range (32768-60999 on Linux):
-# a port the kernel hands out for port 0 can be taken again, between this check and the
-# server's bind, as the local port of an outgoing connection (the tests open thousands a
-# second side by side; once a bench run found its mock's port in use that way).
-LISTEN_PORTS = range(20_000, 32_768)
-
-
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
-    draw = random.Random()  # seeded from the OS: workers side by side draw apart
-    for _ in range(200):
-        port = draw.choice(LISTEN_PORTS)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_http_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
