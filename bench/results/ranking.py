@@ -11,13 +11,11 @@ intervals; repeated: the t-interval of its repetitions). The report's sentences
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from scipy import stats as _scipy
-
-from bench.results import intervals
+from bench.results import history
+from bench.results.comparison import METRICS
 from bench.results.model import Level, Load, Repetitions
 from bench.results.naming import label
 
@@ -78,28 +76,17 @@ def clear(best: float, second: float) -> bool:
 
 
 def span(level: Repetitions, by_cpu: bool = False) -> tuple[float, float] | None:
-    """The 95 % interval of a level's ranked figure: throughput, or requests per CPU-second."""
-    metric = "cpu_us_per_request" if by_cpu else "throughput_rps"
-    valid = [p for p in level.points if p.ok and p.valid]
-    if len(valid) == 1:
-        bounds = intervals.of_point(valid[0], metric).bounds()
-    else:
-        values = [v for p in valid if (v := p.value((metric,))) is not None]
-        bounds = _t_interval(values)
-    if bounds is None:
+    """The 95 % interval of a level's ranked figure over its valid points (as `bench
+    history` computes it): throughput, or requests per CPU-second."""
+    metric = next(
+        m for m in METRICS if m.name == ("cpu_us_per_request" if by_cpu else THROUGHPUT[0])
+    )
+    low, high = history.interval([p for p in level.points if p.valid], metric)
+    if low is None or high is None:
         return None
     if not by_cpu:
-        return bounds
-    low, high = bounds
+        return (low, high)
     return (1e6 / high, 1e6 / low if low > 0 else math.inf) if high > 0 else None
-
-
-def _t_interval(values: Sequence[float]) -> tuple[float, float] | None:
-    if len(values) < 2:
-        return None
-    half = float(_scipy.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values)
-    centre = statistics.fmean(values)
-    return (centre - half / math.sqrt(len(values)), centre + half / math.sqrt(len(values)))
 
 
 def headline_load(scenario_levels: list[Repetitions]) -> Load:

@@ -51,8 +51,8 @@ class StreamAnswer:
 
         A buffered stream arrives at once (no such pause); a relayed one keeps the
         upstream's gaps. Counted rather than timed from first to last: on a loaded machine
-        a worker stalled up to 148 ms before its first delta, the first ones then came
-        together and the rest on time, which shrank the end-to-end spread below half.
+        a first delta came 148 ms late while the last came on time, which shrank the
+        first-to-last spread below half of the stream's.
         """
         times = [event.at for event in self.events]
         return sum(1 for a, b in itertools.pairwise(times) if b - a >= interval_s / 2)
