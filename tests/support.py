@@ -19,6 +19,12 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# The relay tests' stream (fixture paced_mock): 20 tokens 25 ms apart, 475 ms from first
+# to last, far beyond the stalls met on a loaded machine (a worker held a stream's first
+# deltas 126-148 ms, and once 73 ms of the 95 ms a 5-ms stream spreads over).
+PACED_ITL_S = 0.025
+PACED_TOKENS = 20
+
 
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nobody listens on right now."""

@@ -22,6 +22,7 @@ with contextlib.suppress(RuntimeError):
     setup_test_environment()
 
 from drf_app.completions import llm  # noqa: E402  (needs Django set up)
+from tests.support import PACED_ITL_S, PACED_TOKENS  # noqa: E402
 
 SYNC_CLIENTS = ["urllib3", "httpx", "openai"]
 ASYNC_CLIENTS = ["aiohttp", "openai", "openai-aiohttp"]
@@ -75,3 +76,9 @@ def streaming(response: Any) -> Any:
     """The body iterator of a streamed test-client response (django-stubs types the
     test client's response without it)."""
     return response.streaming_content
+
+
+def assert_relayed(arrivals: list[float]) -> None:
+    """A relayed stream keeps most of the upstream's 475-ms spread (a late first delta
+    takes some of it); a buffered one arrives at once."""
+    assert arrivals[-1] - arrivals[0] > (PACED_TOKENS - 1) * PACED_ITL_S / 2, arrivals

@@ -15,12 +15,13 @@ from tests.drf_app.support import (
     SHORT_TIMEOUT_S,
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
+    assert_relayed,
     faulty,
     run_async,
     streaming,
 )
 from tests.services.sse import parse_events
-from tests.support import free_port
+from tests.support import PACED_TOKENS, free_port
 
 # Each test runs with each async client, against the live mock.
 pytestmark = [pytest.mark.parametrize("llm_client", ASYNC_CLIENTS), pytest.mark.process]
@@ -78,10 +79,15 @@ def test_complete() -> None:
     assert isinstance(answer["tokens_used"], int) and answer["tokens_used"] > 3
 
 
-def test_stream_relays_every_chunk_as_it_arrives() -> None:
+def test_stream_relays_every_chunk_as_it_arrives(
+    upstream: Callable[..., None], paced_mock: str, llm_client: str
+) -> None:
+    upstream(paced_mock, client=llm_client)
+    body = {"prompt": "hello", "max_tokens": PACED_TOKENS}
+
     async def scenario(api: AsyncClient) -> tuple[Any, Any, list[float], bytes]:
-        whole = (await post(api, "/complete", {"prompt": "hello", "max_tokens": 20})).json()
-        response = await post(api, "/complete/stream", {"prompt": "hello", "max_tokens": 20})
+        whole = (await post(api, "/complete", body)).json()
+        response = await post(api, "/complete/stream", body)
         return (whole, response, *await read_stream(response))
 
     whole, response, arrivals, raw = run_async(scenario)
@@ -90,10 +96,10 @@ def test_stream_relays_every_chunk_as_it_arrives() -> None:
     assert response["X-Accel-Buffering"] == "no"
     events = parse_events(raw)
     deltas = [event.data["delta"] for event in events if event.name == "message"]
-    assert len(deltas) == 20
+    assert len(deltas) == PACED_TOKENS
     assert "".join(deltas) == whole["response"]
     assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
-    assert arrivals[-1] - arrivals[0] > 0.05
+    assert_relayed(arrivals)
 
 
 @pytest.mark.parametrize(("fault", "status"), COMPLETE_FAULTS)

@@ -16,11 +16,12 @@ from tests.drf_app.support import (
     STREAM_MIDWAY_FAULTS,
     STREAM_START_FAULTS,
     SYNC_CLIENTS,
+    assert_relayed,
     faulty,
     streaming,
 )
 from tests.services.sse import parse_events
-from tests.support import free_port
+from tests.support import PACED_TOKENS, free_port
 
 # Each test runs with each sync client, against the live mock.
 pytestmark = [pytest.mark.parametrize("llm_client", SYNC_CLIENTS), pytest.mark.process]
@@ -45,9 +46,13 @@ def test_complete(api: Client) -> None:
     assert isinstance(answer["tokens_used"], int) and answer["tokens_used"] > 3
 
 
-def test_stream_relays_every_chunk_as_it_arrives(api: Client) -> None:
-    whole = post(api, "/complete", {"prompt": "hello", "max_tokens": 20}).json()
-    response = post(api, "/complete/stream", {"prompt": "hello", "max_tokens": 20})
+def test_stream_relays_every_chunk_as_it_arrives(
+    upstream: Callable[..., None], paced_mock: str, llm_client: str
+) -> None:
+    upstream(paced_mock, client=llm_client)
+    api, body = Client(), {"prompt": "hello", "max_tokens": PACED_TOKENS}
+    whole = post(api, "/complete", body).json()
+    response = post(api, "/complete/stream", body)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     assert response["Cache-Control"] == "no-cache"
@@ -58,11 +63,10 @@ def test_stream_relays_every_chunk_as_it_arrives(api: Client) -> None:
         raw += part
     events = parse_events(raw)
     deltas = [event.data["delta"] for event in events if event.name == "message"]
-    assert len(deltas) == 20
+    assert len(deltas) == PACED_TOKENS
     assert "".join(deltas) == whole["response"]
     assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
-    # The mock spaces tokens 5 ms apart: chunks must not arrive all at once.
-    assert arrivals[-1] - arrivals[0] > 0.05
+    assert_relayed(arrivals)
 
 
 @pytest.mark.parametrize(("fault", "status"), COMPLETE_FAULTS)
