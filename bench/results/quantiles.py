@@ -27,8 +27,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import binom
-
 from bench.results.histogram import Histogram
 
 CONFIDENCE = 0.95
@@ -63,6 +61,9 @@ def ranks(count: int, q: float, confidence: float = CONFIDENCE) -> tuple[int, in
     tail = (1.0 - confidence) / 2.0
     # P(X(l) <= quantile) = P(B >= l) with B ~ binomial(n, q): l is the largest rank with
     # P(B <= l - 1) <= tail; u the smallest with P(B <= u - 1) >= 1 - tail.
+    # Imported here: loading scipy.stats takes a second, on every `bench` start.
+    from scipy.stats import binom
+
     low = int(binom.ppf(tail, count, q))
     high = int(binom.ppf(1.0 - tail, count, q)) + 1
     return max(low, 1), (high if high <= count else None)

@@ -29,7 +29,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import poisson
 
 # M/D/c: the stationary distribution is iterated until no probability moves by more than
 # this, on states up to where what is left of it is negligible.
@@ -127,6 +126,9 @@ class MDc:
         v = k * self.service_s - wait_s  # in (0, D]
         room = k * self.servers - 1 - np.arange(len(self._waiting))
         fits = room >= 0
+        # Imported here: loading scipy.stats takes a second, on every `bench` start.
+        from scipy.stats import poisson
+
         arrivals = poisson.cdf(room[fits], self.arrival_rps * v)
         return float(np.dot(self._waiting[fits], arrivals))
 
@@ -156,6 +158,8 @@ def _waiting_distribution(model: MDc) -> np.ndarray:
 
 
 def _iterate(offered: float, c: int, size: int) -> np.ndarray:
+    from scipy.stats import poisson  # here for the reason given in wait_cdf
+
     arrivals = poisson.pmf(np.arange(size), offered)
     in_system = arrivals.copy()
     for _ in range(_MAX_ITERATIONS):

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats as _scipy
 
 WELCH = "welch"
 MANN_WHITNEY = "mannwhitney"
@@ -113,6 +112,9 @@ def welch(
         # scipy warns of "catastrophic cancellation" when one sample is constant;
         # the variance is then exactly 0, which Welch's test handles.
         warnings.simplefilter("ignore", RuntimeWarning)
+        # Imported here: loading scipy.stats takes a second, on every `bench` start.
+        from scipy import stats as _scipy
+
         result = _scipy.ttest_ind(list(changed), list(reference), equal_var=False)
         interval = result.confidence_interval(confidence)
     p_value = _finite_or_none(result.pvalue)
@@ -130,6 +132,8 @@ def mann_whitney(reference: Sequence[float], changed: Sequence[float]) -> Outcom
         return Outcome(MANN_WHITNEY, None, reason=reason)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        from scipy import stats as _scipy
+
         result = _scipy.mannwhitneyu(list(changed), list(reference), alternative="two-sided")
     p_value = _finite_or_none(result.pvalue)
     if p_value is None:
