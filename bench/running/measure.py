@@ -82,6 +82,8 @@ class Samples:
     problem: str | None = None  # what died during the window
     probes: list[Probe] = field(default_factory=list)  # /health, /hello during faults
     mock_died: bool = False
+    # Seconds the mock's counts were read after the window's two edges, summed.
+    mock_read_late_s: float = 0.0
 
 
 class PointRun:
@@ -184,9 +186,8 @@ class PointRun:
         """Sample the server tree, the generator and the mock from start to end."""
         sleep_until(start)
         samples = Samples()
-        if self.task.scenario == "disconnect":
-            mockwatch.reset(self.mock_base)  # the largest cancel delay is then the window's
-        before = mockwatch.stats(self.mock_base)
+        # Reset for disconnects: the largest cancel delay is then the window's.
+        before, samples.mock_read_late_s = self._mock_at(start, self.task.scenario == "disconnect")
         samplers = self._samplers(server, locust_pid)
         watch = MockWatch(self.mock_base)
         alive = WindowWatch(server.proc, self.mock_pid)
@@ -199,7 +200,8 @@ class PointRun:
                 samples.problem = alive.until(end)
                 # Read the mock's counts at the window's end, before the samplers stop:
                 # a late read counts answers that the clients' window did not.
-                after = mockwatch.stats(self.mock_base)
+                after, late_s = self._mock_at(end)
+                samples.mock_read_late_s += late_s
                 samples.mock_died = alive.mock_died
         finally:
             samples.probes = list(prober.probes) if prober else []
@@ -230,6 +232,12 @@ class PointRun:
         for sampler in samplers.values():
             sampler.start()
         return samplers
+
+    def _mock_at(self, edge: float, reset: bool = False) -> tuple[dict[str, Any] | None, float]:
+        """The mock's counts at a window's edge, and how late after it they were read."""
+        if reset:
+            mockwatch.reset(self.mock_base)
+        return mockwatch.stats(self.mock_base), max(time.time() - edge, 0.0)
 
     def _mock_counts(
         self, samples: Samples, before: dict[str, Any] | None, after: dict[str, Any] | None
@@ -281,6 +289,7 @@ class PointRun:
             in_flight=samples.in_flight,
             faults=self.plan.faults,
             upstream_accepted=mock.accepted if mock else None,
+            mock_read_late_s=samples.mock_read_late_s,
             injected=mock.injected if mock else None,
             cancel=samples.cancel,
             resources=_resources(samples.series),

@@ -109,6 +109,18 @@ def test_open_loop_edges_are_tolerated_by_what_was_outstanding() -> None:
     assert analysis.UPSTREAM_MISMATCH in codes(analyse(doubled))
 
 
+def test_counts_read_late_are_allowed_for_at_the_windows_rate() -> None:
+    # 1,250 requests in 5 s (250 a second), 50 users: 100 calls of room at the edges. Read
+    # 0.4 s late in all, the mock's count may be 100 more short (250 a second x 0.4 s).
+    assert not analyse(_window(upstream_calls=1100)).valid
+    late = analyse(_window(upstream_calls=1100, mock_read_late_s=0.4))
+    assert late.valid
+    # The warning says how late the counts were read.
+    short = analyse(_window(upstream_calls=1000, mock_read_late_s=0.4))
+    [warning] = [w for w in short.warnings if w.code == analysis.UPSTREAM_MISMATCH]
+    assert warning.figures["read_late_s"] == 0.4 and "0.40 s" in warning.text
+
+
 def test_busy_generator_and_broken_littles_law_warn() -> None:
     locust = copy.deepcopy(_window().locust)
     locust["requests"]["/complete"]["latency"] = _hist(*([100.0] * 1250))

@@ -97,7 +97,7 @@ def test_dropped_streams_are_closed_upstream_and_reported(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     for point in _points(tmp_path / "run"):
         cancel = point["cancel"]
-        assert point["valid"] and point["errors"] == {}, point["warnings"]
+        assert point["valid"] and point["errors"] == {}, (point["target"], point["warnings"])
         assert cancel["streams"] >= 10 and cancel["missed"] == 0, cancel
         # Within a few token intervals (20 ms each) of the client's last delta.
         assert cancel["p99_ms"] <= 100, cancel
