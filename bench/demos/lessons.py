@@ -2,7 +2,10 @@
 
 Pure functions on result points. Each returns a Lesson whose text quotes the
 measured figures; when the data contradicts the expected lesson, it says so
-instead of repeating the expectation.
+instead of repeating the expectation. A ratio is quoted with its interval (the two
+throughputs' 95 % intervals, bench.results.ranking.Ratio) and a prediction holds only
+where the whole interval bears it out; where the interval straddles it, the lesson
+says the run cannot tell.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bench.demos.rows import row_name
 from bench.results.model import Point, Run
+from bench.results.ranking import Ratio, points_span
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,41 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else float("inf")
 
 
+def _level(points: list[Point], point: Point) -> list[Point]:
+    """The finished points measured as `point` was: its repetitions."""
+
+    def level(p: Point) -> tuple[object, ...]:
+        return (p.target, p.client, p.scenario, p.load, p.workers, p.threads)
+
+    return [p for p in _ok(points) if level(p) == level(point)]
+
+
+def ratio(points: list[Point], top: Point, bottom: Point) -> Ratio:
+    """`top`'s throughput over `bottom`'s, with the interval of their repetitions."""
+    return Ratio.of(
+        rps(top), rps(bottom), points_span(_level(points, top)), points_span(_level(points, bottom))
+    )
+
+
+def unsure(*ratios: Ratio) -> list[str]:
+    """The detail a lesson adds when a ratio it judged by has no interval."""
+    if all(r.low is not None for r in ratios):
+        return []
+    return [
+        "A ratio here has no 95 % interval (a window without its per-second counts): "
+        "its value alone decided."
+    ]
+
+
+def served(points: list[Point], point: Point, digits: int = 0) -> str:
+    """ "480 req/s (95 % interval 470 to 490)", or the figure alone without one."""
+    found = points_span(_level(points, point))
+    figure = f"{rps(point):,.{digits}f} req/s"
+    return (
+        figure if found is None else f"{figure} ({found[0]:,.{digits}f} to {found[1]:,.{digits}f})"
+    )
+
+
 def wsgi_vs_asgi(points: list[Point]) -> Lesson:
     """ASGI against sync workers, green threads and threads, at the highest load."""
     users = top_load(points)
@@ -105,13 +144,13 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
     gthread = at(points, "drf-gunicorn-gthread", users)
     if asgi is None or sync is None:
         return Lesson(False, "the run lacks fastapi-uvicorn or flask-gunicorn-sync points")
-    gap = _ratio(rps(asgi), rps(sync))
+    gap = ratio(points, asgi, sync)
     sync_ceiling = sync.model_ceiling_rps or 0.0
     details = [
         f"At {users} users and {latency:.0f} ms upstream latency (Little's-law ceiling "
-        f"{asgi.ceiling_rps or 0:.0f} req/s), FastAPI on uvicorn served {rps(asgi):.0f} req/s "
+        f"{asgi.ceiling_rps or 0:.0f} req/s), FastAPI on uvicorn served {served(points, asgi)} "
         f"({asgi.efficiency or 0:.0%} of the ceiling).",
-        f"Flask on {sync.workers} sync workers served {rps(sync):.1f} req/s; its own ceiling "
+        f"Flask on {sync.workers} sync workers served {served(points, sync, 1)}; its own ceiling "
         f"is workers / latency = {sync_ceiling:.1f} req/s: each worker holds one request for "
         "the whole upstream wait.",
     ]
@@ -121,28 +160,34 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
             share = _ratio(rps(point), rps(asgi))
             recovered.append(share)
             details.append(
-                f"{point.target} with {name} served {rps(point):.0f} req/s, "
+                f"{point.target} with {name} served {served(points, point)}, "
                 f"{share:.0%} of FastAPI's throughput."
             )
     best_recovery = max(recovered, default=0.0)
-    confirmed = gap >= 2 and best_recovery >= 0.5
+    confirmed = gap.at_least(2) and best_recovery >= 0.5
     if confirmed:
         headline = (
-            f"ASGI served {gap:.0f}x more than sync workers here, and that factor is "
+            f"ASGI served {gap.text(0)} more than sync workers here, and that factor is "
             f"users / workers ({users} / {sync.workers}), not a law of nature: threads "
             f"or green threads recovered up to {best_recovery:.0%} of it."
         )
-    elif gap < 2:
+    elif gap.below(2):
         headline = (
-            f"the expected gap did not appear: ASGI served only {gap:.1f}x the sync workers' "
-            "throughput (too few users to exceed the workers, or the server core was saturated)."
+            f"the expected gap did not appear: ASGI served only {gap.text()} the sync "
+            "workers' throughput (too few users to exceed the workers, or the server core "
+            "was saturated)."
+        )
+    elif not gap.at_least(2):
+        headline = (
+            f"this run cannot tell whether ASGI served twice the sync workers' throughput: "
+            f"{gap.text()} reaches both sides of 2x."
         )
     else:
         headline = (
-            f"ASGI served {gap:.0f}x more than sync workers, but neither threads nor green "
+            f"ASGI served {gap.text(0)} more than sync workers, but neither threads nor green "
             f"threads recovered half of it here (best {best_recovery:.0%})."
         )
-    return Lesson(confirmed, headline, details)
+    return Lesson(confirmed, headline, details + unsure(gap))
 
 
 def blocking_the_loop(points: list[Point]) -> Lesson:
@@ -155,32 +200,38 @@ def blocking_the_loop(points: list[Point]) -> Lesson:
         return Lesson(False, "the run lacks fastapi-uvicorn or fastapi-uvicorn-blocking points")
     latency = _latency_ms(points)
     serial = 1000.0 / latency * blocking.workers if latency else 0.0
-    factor = _ratio(rps(proper), rps(blocking))
+    factor = ratio(points, proper, blocking)
     details = [
-        f"At {users} users: async call {rps(proper):.0f} req/s, blocking call in async def "
-        f"{rps(blocking):.1f} req/s (one request at a time per worker would give "
+        f"At {users} users: async call {served(points, proper)}, blocking call in async def "
+        f"{served(points, blocking, 1)} (one request at a time per worker would give "
         f"{serial:.1f}).",
     ]
     if threaded is not None:
-        details.append(f"`def` endpoints in the threadpool: {rps(threaded):.0f} req/s.")
+        details.append(f"`def` endpoints in the threadpool: {served(points, threaded)}.")
     frozen, smooth = loop_lag(blocking), loop_lag(proper)
     if frozen is not None and smooth is not None:
         details.append(
             f"Inside the server (its own metrics): the event loop lagged {frozen} at p99 "
             f"with the blocking call, {smooth} with the async one."
         )
-    confirmed = factor >= 3 and rps(blocking) <= 1.5 * serial
+    confirmed = factor.at_least(3) and rps(blocking) <= 1.5 * serial
     if confirmed:
         headline = (
-            f"one blocking call froze the event loop: {factor:.0f}x less throughput than the "
-            f"async call, about one request per {latency:.0f} ms as if the server were serial."
+            f"one blocking call froze the event loop: {factor.text(0)} less throughput than "
+            f"the async call, about one request per {latency:.0f} ms as if the server were "
+            "serial."
+        )
+    elif factor.below(3):
+        headline = (
+            f"the blocking variant was only {factor.text()} slower than the async one at "
+            f"{users} users; with this little concurrency the frozen loop does not show."
         )
     else:
         headline = (
-            f"the blocking variant was only {factor:.1f}x slower than the async one at {users} "
-            "users; with this little concurrency the frozen loop does not show."
+            f"the async call served {factor.text()} the blocking one at {users} users: this "
+            "run cannot tell whether the frozen loop showed (3x was predicted)."
         )
-    return Lesson(confirmed, headline, details)
+    return Lesson(confirmed, headline, details + unsure(factor))
 
 
 def threadpool_limit(points: list[Point]) -> Lesson:
@@ -196,52 +247,68 @@ def threadpool_limit(points: list[Point]) -> Lesson:
     latency = _latency_ms(points)
     plateau = low.threads * low.workers * 1000.0 / latency if latency else 0.0
     details = [
-        f"{low.threads} threads: {rps(low):.0f} req/s at {users} users "
+        f"{low.threads} threads: {served(points, low)} at {users} users "
         f"(threads / latency = {plateau:.0f} req/s).",
-        f"{high.threads} threads: {rps(high):.0f} req/s at {users} users.",
+        f"{high.threads} threads: {served(points, high)} at {users} users.",
     ]
     full, roomy = threadpool(low), threadpool(high)
     if full is not None and roomy is not None:
         details.append(
             f"Inside the server (its own metrics): at most {full} by default; {roomy} raised."
         )
-    gain = _ratio(rps(high), rps(low))
-    confirmed = users > low.threads and gain >= 1.3 and rps(low) <= 1.15 * plateau
+    gain = ratio(points, high, low)
+    confirmed = users > low.threads and gain.at_least(1.3) and rps(low) <= 1.15 * plateau
     if confirmed:
         headline = (
             f"past {low.threads} users the default threadpool caps `def` endpoints at "
-            f"about {plateau:.0f} req/s; raising it gave {gain:.1f}x."
+            f"about {plateau:.0f} req/s; raising it gave {gain.text()}."
+        )
+    elif gain.below(1.3) or users <= low.threads:
+        headline = (
+            f"raising the threadpool gave {gain.text()} at {users} users; the default limit "
+            "did not bind here (too few users, or the core was saturated first)."
         )
     else:
         headline = (
-            f"raising the threadpool gave {gain:.1f}x at {users} users; the default limit did "
-            "not bind here (too few users, or the core was saturated first)."
+            f"raising the threadpool gave {gain.text()} at {users} users: this run cannot "
+            "tell whether the default limit bound (1.3x was predicted)."
         )
-    return Lesson(confirmed, headline, details)
+    return Lesson(confirmed, headline, details + unsure(gain))
 
 
 def client_pool(points: list[Point]) -> Lesson:
     """The same FastAPI service on each upstream client, at the highest load."""
     users = top_load(points)
-    by_client = {row_name(p): rps(p) for p in _ok(points) if _users(p) == users}
+    repetitions: dict[str, list[Point]] = {}
+    for point in sorted(_ok(points), key=rps):
+        if _users(point) == users:
+            repetitions.setdefault(row_name(point), []).append(point)
+    # Each client's median repetition by throughput, as `at` chooses.
+    by_client = {name: group[len(group) // 2] for name, group in repetitions.items()}
     if len(by_client) < 2:
         return Lesson(False, "the run has fewer than two upstream clients")
-    ranked = sorted(by_client.items(), key=lambda kv: kv[1], reverse=True)
-    (best, best_rps), (worst, worst_rps) = ranked[0], ranked[-1]
-    spread = _ratio(best_rps, worst_rps)
-    details = [f"{name}: {value:.0f} req/s" for name, value in ranked]
-    confirmed = spread >= 1.5
+    ranked = sorted(by_client.items(), key=lambda kv: rps(kv[1]), reverse=True)
+    (best, best_point), (worst, worst_point) = ranked[0], ranked[-1]
+    spread = ratio(points, best_point, worst_point)
+    details = [f"{name}: {served(points, point)}" for name, point in ranked]
+    confirmed = spread.at_least(1.5)
     if confirmed:
         headline = (
             f"at {users} users the upstream client decided the throughput: {best} served "
-            f"{spread:.1f}x more than {worst}, with the framework unchanged."
+            f"{spread.text()} more than {worst}, with the framework unchanged."
+        )
+    elif spread.below(1.5):
+        headline = (
+            f"at {users} users the clients performed alike (highest {best}, {spread.text(2)} "
+            f"the lowest, {worst}): the pool effect did not show at this load."
         )
     else:
         headline = (
-            f"at {users} users the clients performed alike (best {best}, {spread:.2f}x the "
-            f"worst, {worst}): the pool effect did not show at this load."
+            f"at {users} users {best} served {spread.text()} what {worst} served: this run "
+            "cannot tell whether the upstream client decided the throughput (1.5x was "
+            "predicted)."
         )
-    return Lesson(confirmed, headline, details)
+    return Lesson(confirmed, headline, details + unsure(spread))
 
 
 def streaming_ttft(points: list[Point]) -> Lesson:
@@ -289,33 +356,40 @@ def workers_scaling(points: list[Point]) -> Lesson:
         return Lesson(False, "the run has fewer than two worker counts")
     low, high = counts[0], counts[-1]
 
+    def measured(scenario: str, workers: int) -> list[Point]:
+        return [p for p in _ok(points) if p.scenario == scenario and p.workers == workers]
+
     def median(scenario: str, workers: int) -> float:
-        values = [
-            p.throughput_rps for p in _ok(points) if p.scenario == scenario and p.workers == workers
-        ]
+        values = [p.throughput_rps for p in measured(scenario, workers)]
         return statistics.median(values) if values else 0.0
 
-    io = _ratio(median("complete", high), median("complete", low))
-    cpu = _ratio(median("hello", high), median("hello", low))
+    def scaled(scenario: str) -> Ratio:
+        top, bottom = measured(scenario, high), measured(scenario, low)
+        return Ratio.of(
+            median(scenario, high), median(scenario, low), points_span(top), points_span(bottom)
+        )
+
+    io, cpu = scaled("complete"), scaled("hello")
     expected = high / low
     details = [
         f"complete (I/O-bound): {median('complete', low):.1f} -> {median('complete', high):.1f} "
-        f"req/s from {low} to {high} workers ({io:.1f}x).",
+        f"req/s from {low} to {high} workers ({io.text()}).",
         f"hello (CPU-bound): {median('hello', low):.0f} -> {median('hello', high):.0f} req/s "
-        f"({cpu:.1f}x).",
+        f"({cpu.text()}).",
     ]
-    confirmed = io >= 0.6 * expected and cpu < 1.5
+    confirmed = io.at_least(0.6 * expected) and cpu.below(1.5)
     if confirmed:
         headline = (
-            f"{high / low:.0f}x the workers gave {io:.1f}x on the I/O-bound endpoint but only "
-            f"{cpu:.1f}x on the CPU-bound one: workers beyond the cores only help while they wait."
+            f"{high / low:.0f}x the workers gave {io.text()} on the I/O-bound endpoint but only "
+            f"{cpu.text()} on the CPU-bound one: workers beyond the cores only help while "
+            "they wait."
         )
     else:
         headline = (
-            f"workers scaled the I/O-bound endpoint {io:.1f}x and the CPU-bound one {cpu:.1f}x, "
-            "not the expected contrast."
+            f"workers scaled the I/O-bound endpoint {io.text()} and the CPU-bound one "
+            f"{cpu.text()}: not the expected contrast, or not by the whole of its interval."
         )
-    return Lesson(confirmed, headline, details)
+    return Lesson(confirmed, headline, details + unsure(io, cpu))
 
 
 def of_points(lesson: Callable[[list[Point]], Lesson]) -> Callable[[Run], Lesson]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bench.results import history
 from bench.results.comparison import METRICS
-from bench.results.model import Level, Load, Repetitions
+from bench.results.model import Level, Load, Point, Repetitions
 from bench.results.naming import label
 
 # A lead smaller than this is no lead: the same minimum effect that comparisons use.
@@ -78,15 +78,64 @@ def clear(best: float, second: float) -> bool:
 def span(level: Repetitions, by_cpu: bool = False) -> tuple[float, float] | None:
     """The 95 % interval of a level's ranked figure over its valid points (as `bench
     history` computes it): throughput, or requests per CPU-second."""
+    return points_span([p for p in level.points if p.valid], by_cpu)
+
+
+def points_span(points: Sequence[Point], by_cpu: bool = False) -> tuple[float, float] | None:
+    """The 95 % interval of the throughput (or requests per CPU-second) of the points of
+    one level: one point's window's batch means, or its repetitions' t-interval."""
     metric = next(
         m for m in METRICS if m.name == ("cpu_us_per_request" if by_cpu else THROUGHPUT[0])
     )
-    low, high = history.interval([p for p in level.points if p.valid], metric)
+    low, high = history.interval(list(points), metric)
     if low is None or high is None:
         return None
     if not by_cpu:
         return (low, high)
     return (1e6 / high, 1e6 / low if low > 0 else math.inf) if high > 0 else None
+
+
+Span = tuple[float, float]  # a 95 % interval: (low, high)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One figure over another, and the interval that their 95 % intervals allow.
+
+    The interval pairs each end of one figure's interval with the far end of the other's,
+    which is wider than a joint 95 % interval would be: a ratio said to clear a bound with
+    it clears it at least that surely.
+    """
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+    @classmethod
+    def of(
+        cls, top: float, bottom: float, top_span: Span | None, bottom_span: Span | None
+    ) -> Ratio:
+        value = top / bottom if bottom > 0 else math.inf
+        if top_span is None or bottom_span is None:
+            return cls(value)
+        low = top_span[0] / bottom_span[1] if bottom_span[1] > 0 else math.inf
+        high = top_span[1] / bottom_span[0] if bottom_span[0] > 0 else math.inf
+        return cls(value, low, high)
+
+    def at_least(self, bound: float) -> bool:
+        """The ratio reaches `bound` over its whole interval (or, without one, its value)."""
+        return (self.value if self.low is None else self.low) >= bound
+
+    def below(self, bound: float) -> bool:
+        """The ratio stays under `bound` over its whole interval (or its value does)."""
+        return (self.value if self.high is None else self.high) < bound
+
+    def text(self, digits: int = 1) -> str:
+        """"12x (95 % interval 9.8x to 15x)", or "12x" without an interval."""
+        value = f"{self.value:.{digits}f}x"
+        if self.low is None or self.high is None:
+            return value
+        return f"{value} (95 % interval {self.low:.{digits}f}x to {self.high:.{digits}f}x)"
 
 
 def headline_load(scenario_levels: list[Repetitions]) -> Load:

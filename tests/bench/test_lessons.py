@@ -68,8 +68,8 @@ def test_blocking_the_loop_cites_the_servers_own_loop_lag() -> None:
         _p("fastapi-uvicorn", 50, 480.0, telemetry=lag(2.0)),
         _p("fastapi-uvicorn-blocking", 50, 9.9, telemetry=lag(4_900.0)),
     ]
-    details = lessons.blocking_the_loop(points).details
-    assert "the event loop lagged 4,900 ms at p99 with the blocking call, 2 ms" in details[-1]
+    details = "\n".join(lessons.blocking_the_loop(points).details)
+    assert "the event loop lagged 4,900 ms at p99 with the blocking call, 2 ms" in details
 
 
 def test_threadpool_limit() -> None:
@@ -97,7 +97,7 @@ def test_threadpool_limit_cites_the_servers_own_pool() -> None:
         _p("fastapi-uvicorn-sync", 160, 199.0, threads=40, telemetry=pool(40, 40, 120)),
         _p(raised, 160, 700.0, threads=200, telemetry=pool(200, 160, 0)),
     ]
-    said = lessons.threadpool_limit(points).details[-1]
+    said = "\n".join(lessons.threadpool_limit(points).details)
     assert "at most 40 of 40 threads busy, 120 waiting by default; 160 of 200" in said
 
 
@@ -115,6 +115,27 @@ def test_client_pool_names_best_and_worst_by_their_client() -> None:
     assert "fastapi-uvicorn (openai): 400 req/s" in lesson.details
     alike = [_p("fastapi-uvicorn[aiohttp]", 200, 900.0), _p("fastapi-uvicorn[httpx]", 200, 850.0)]
     assert "alike" in lessons.client_pool(alike).headline
+    # One window each, without their per-second counts: the lesson says so.
+    assert any("no 95 % interval" in d for d in lesson.details)
+
+
+def test_a_ratio_is_judged_over_its_interval() -> None:
+    # Two repetitions each (figures set for the example): 1.6x at the medians, but the
+    # repetitions spread so far that the ratio's interval reaches below the 1.5x predicted.
+    def client(name: str, *rates: float) -> list[Point]:
+        return [_p(f"fastapi-uvicorn[{name}]", 200, r, client=name, repetition=i)
+                for i, r in enumerate(rates, start=1)]  # fmt: skip
+
+    unsure = client("aiohttp", 900.0, 1000.0) + client("httpx", 500.0, 700.0)
+    lesson = lessons.client_pool(unsure)
+    assert not lesson.confirmed and "cannot tell" in lesson.headline
+    assert "(95 % interval" in lesson.headline
+    assert not any("no 95 % interval" in d for d in lesson.details)
+    # Repetitions that agree: the whole interval clears 1.5x, and the headline quotes it.
+    clear = client("aiohttp", 950.0, 960.0) + client("httpx", 400.0, 410.0)
+    lesson = lessons.client_pool(clear)
+    assert lesson.confirmed and "(95 % interval" in lesson.headline
+    assert "fastapi-uvicorn (aiohttp): 960 req/s (891 to 1,019)" in "\n".join(lesson.details)
 
 
 def _stream(target: str, ttft: float, e2e: float, fidelity: float = 1.0) -> Point:
