@@ -69,7 +69,7 @@ venv:
 	@bash scripts/venv.sh
 
 # Two universal locks (every supported Python and platform, in one file each, by
-# markers), written by uv and installed by pip: requirements.lock is the runtime set
+# markers), written by uv, installable by pip: requirements.lock is the runtime set
 # (the image installs only it), requirements-dev.lock adds the development tools with the
 # runtime versions held to the first (-c). docs/dependencies.md says why.
 lock: venv
