@@ -24,14 +24,17 @@ logs=()
 pids=()
 trap 'rm -f "${logs[@]}"' EXIT
 
+# Each queue starts its servers on ports of its own slice (tests/support.py, free_port).
+slice=6
 beside() {  # beside TITLE PYTEST-ARGS...: a queue in the background, its output kept
     local log
     log=$(mktemp)
     logs+=("$log")
     echo "--- $1 (run beside the queue below) ---" >"$log"
     shift
-    "$pytest" -m measures -p no:cacheprovider "$@" >>"$log" 2>&1 &
+    TEST_PORTS_SLICE=$slice "$pytest" -m measures -p no:cacheprovider "$@" >>"$log" 2>&1 &
     pids+=($!)
+    slice=$((slice + 1))
 }
 
 beside "the capacity search of sync workers; abandoned requests" "$sync_search" "$sync_live" \
@@ -43,7 +46,7 @@ ignored=()
 for path in "$capacity" "${quiet[@]}" "$alone"; do
     ignored+=(--ignore "$path")
 done
-"$pytest" -m measures "${ignored[@]}" --deselect "$abandoned" "$@"
+TEST_PORTS_SLICE=$slice "$pytest" -m measures "${ignored[@]}" --deselect "$abandoned" "$@"
 failed=$?
 for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || failed=1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,12 +27,50 @@ PACED_ITL_S = 0.025
 PACED_TOKENS = 20
 
 
+# Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux),
+# where no outgoing connection takes its local port: a port handed out for port 0 was
+# once taken again that way, between this check and a bench run's bind (the tests open
+# thousands of connections a second side by side). Each test process walks a slice of
+# its own, port after port: drawn at random from one range, two xdist workers drew the
+# same port within the second before either server bound it.
+LISTEN_PORTS = range(20_000, 32_768)
+PORT_SLICES = 12  # xdist workers gw0-gw5, the measured queues (PORTS_SLICE 6-10), any other
+PORTS_SLICE = "TEST_PORTS_SLICE"  # set by scripts/pytest-measures.sh for its queues
+
+
+def _slice() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else None
+    if index is None:
+        index = int(os.environ.get(PORTS_SLICE, PORT_SLICES - 1))
+    size = len(LISTEN_PORTS) // PORT_SLICES
+    start = LISTEN_PORTS.start + (index % PORT_SLICES) * size
+    return range(start, start + size)
+
+
+def _ports() -> Iterator[int]:
+    ports = _slice()
+    first = random.SystemRandom().randrange(len(ports))  # a re-run starts elsewhere
+    while True:
+        for k in range(len(ports)):
+            yield ports[(first + k) % len(ports)]
+
+
+_NEXT_PORT = _ports()
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """Return a TCP port on 127.0.0.1 that nobody listens on right now, and that no other
+    test process and no earlier call of this one hands out (until its slice wraps)."""
+    for _ in range(len(LISTEN_PORTS) // PORT_SLICES):
+        port = next(_NEXT_PORT)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this test process's slice of " + str(LISTEN_PORTS))
 
 
 def wait_http_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
