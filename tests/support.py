@@ -20,12 +20,6 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# The relay tests' stream (fixture paced_mock): 20 tokens 25 ms apart, 475 ms from first
-# to last, far beyond the stalls met on a loaded machine (a worker held a stream's first
-# deltas 126-148 ms, and once 73 ms of the 95 ms a 5-ms stream spreads over).
-PACED_ITL_S = 0.025
-PACED_TOKENS = 20
-
 
 # Listening ports come from below the kernel's ephemeral range (32768-60999 on Linux),
 # where no outgoing connection takes its local port: a port handed out for port 0 was

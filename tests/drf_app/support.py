@@ -22,7 +22,8 @@ with contextlib.suppress(RuntimeError):
     setup_test_environment()
 
 from drf_app.completions import llm  # noqa: E402  (needs Django set up)
-from tests.support import PACED_ITL_S, PACED_TOKENS  # noqa: E402
+from tests.services.gated import Gate  # noqa: E402
+from tests.services.sse import Event  # noqa: E402
 
 SYNC_CLIENTS = ["urllib3", "httpx", "openai"]
 ASYNC_CLIENTS = ["aiohttp", "openai", "openai-aiohttp"]
@@ -78,7 +79,10 @@ def streaming(response: Any) -> Any:
     return response.streaming_content
 
 
-def assert_relayed(arrivals: list[float]) -> None:
-    """A relayed stream keeps most of the upstream's 475-ms spread (a late first delta
-    takes some of it); a buffered one arrives at once."""
-    assert arrivals[-1] - arrivals[0] > (PACED_TOKENS - 1) * PACED_ITL_S / 2, arrivals
+def assert_relayed(gate: Gate, events: list[Event]) -> None:
+    """Every delta and the usage came through, and the first delta reached the client
+    while the upstream still held the rest (a buffering relay cannot do that)."""
+    deltas = [event.data["delta"] for event in events if event.name == "message"]
+    assert deltas == gate.deltas, events
+    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": gate.tokens_used})
+    assert gate.waits == [True], "the upstream held its stream until it gave up waiting"

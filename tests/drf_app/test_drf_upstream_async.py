@@ -20,8 +20,9 @@ from tests.drf_app.support import (
     run_async,
     streaming,
 )
+from tests.services.gated import gated_upstream
 from tests.services.sse import parse_events
-from tests.support import PACED_TOKENS, free_port
+from tests.support import free_port
 
 # Each test runs with each async client, against the live mock.
 pytestmark = [pytest.mark.parametrize("llm_client", ASYNC_CLIENTS), pytest.mark.process]
@@ -80,26 +81,24 @@ def test_complete() -> None:
 
 
 def test_stream_relays_every_chunk_as_it_arrives(
-    upstream: Callable[..., None], paced_mock: str, llm_client: str
+    upstream: Callable[..., None], llm_client: str
 ) -> None:
-    upstream(paced_mock, client=llm_client)
-    body = {"prompt": "hello", "max_tokens": PACED_TOKENS}
+    with gated_upstream() as gate:
+        upstream(gate.base, client=llm_client)
 
-    async def scenario(api: AsyncClient) -> tuple[Any, Any, list[float], bytes]:
-        whole = (await post(api, "/complete", body)).json()
-        response = await post(api, "/complete/stream", body)
-        return (whole, response, *await read_stream(response))
+        async def scenario(api: AsyncClient) -> tuple[Any, bytes]:
+            response = await post(api, "/complete/stream", {"prompt": "hello"})
+            raw = b""
+            async for part in streaming(response):
+                raw += part
+                gate.saw(raw)
+            return response, raw
 
-    whole, response, arrivals, raw = run_async(scenario)
+        response, raw = run_async(scenario)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     assert response["X-Accel-Buffering"] == "no"
-    events = parse_events(raw)
-    deltas = [event.data["delta"] for event in events if event.name == "message"]
-    assert len(deltas) == PACED_TOKENS
-    assert "".join(deltas) == whole["response"]
-    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
-    assert_relayed(arrivals)
+    assert_relayed(gate, parse_events(raw))
 
 
 @pytest.mark.parametrize(("fault", "status"), COMPLETE_FAULTS)

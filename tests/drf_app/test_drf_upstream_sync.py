@@ -20,8 +20,9 @@ from tests.drf_app.support import (
     faulty,
     streaming,
 )
+from tests.services.gated import gated_upstream
 from tests.services.sse import parse_events
-from tests.support import PACED_TOKENS, free_port
+from tests.support import free_port
 
 # Each test runs with each sync client, against the live mock.
 pytestmark = [pytest.mark.parametrize("llm_client", SYNC_CLIENTS), pytest.mark.process]
@@ -47,26 +48,20 @@ def test_complete(api: Client) -> None:
 
 
 def test_stream_relays_every_chunk_as_it_arrives(
-    upstream: Callable[..., None], paced_mock: str, llm_client: str
+    upstream: Callable[..., None], llm_client: str
 ) -> None:
-    upstream(paced_mock, client=llm_client)
-    api, body = Client(), {"prompt": "hello", "max_tokens": PACED_TOKENS}
-    whole = post(api, "/complete", body).json()
-    response = post(api, "/complete/stream", body)
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/event-stream"
-    assert response["Cache-Control"] == "no-cache"
-    assert response["X-Accel-Buffering"] == "no"
-    arrivals, raw = [], b""
-    for part in streaming(response):
-        arrivals.append(time.monotonic())
-        raw += part
-    events = parse_events(raw)
-    deltas = [event.data["delta"] for event in events if event.name == "message"]
-    assert len(deltas) == PACED_TOKENS
-    assert "".join(deltas) == whole["response"]
-    assert (events[-1].name, events[-1].data) == ("done", {"tokens_used": whole["tokens_used"]})
-    assert_relayed(arrivals)
+    with gated_upstream() as gate:
+        upstream(gate.base, client=llm_client)
+        response = post(Client(), "/complete/stream", {"prompt": "hello"})
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        assert response["Cache-Control"] == "no-cache"
+        assert response["X-Accel-Buffering"] == "no"
+        raw = b""
+        for part in streaming(response):
+            raw += part
+            gate.saw(raw)
+    assert_relayed(gate, parse_events(raw))
 
 
 @pytest.mark.parametrize(("fault", "status"), COMPLETE_FAULTS)
