@@ -8,6 +8,7 @@ retry a second or three later, which a benchmark would report as the framework's
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,20 @@ def listen_backlog(port: int) -> int:
     return int(out[2])  # State Recv-Q Send-Q ...
 
 
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    """One mock for every server model: only their listening sockets are looked at."""
+    with mock_llm() as base:
+        yield base
+
+
 @pytest.mark.parametrize(
     ("service", "server"), SERVER_MODELS, ids=[f"{s.name}-{m}" for s, m in SERVER_MODELS]
 )
-def test_each_server_model_listens_with_its_backlog(service: Service, server: str) -> None:
-    with mock_llm() as upstream, serve(service, upstream, server, workers=2) as live:
+def test_each_server_model_listens_with_its_backlog(
+    service: Service, server: str, upstream: str
+) -> None:
+    with serve(service, upstream, server, workers=2) as live:
         port = int(live.base.rsplit(":", 1)[1])
         assert listen_backlog(port) >= min(SERVICE_BACKLOG, somaxconn())
 
