@@ -135,6 +135,8 @@ class Ratio:
         value = f"{self.value:.{digits}f}x"
         if self.low is None or self.high is None:
             return value
+        if not math.isfinite(self.high):  # the lower figure's interval reaches 0
+            return f"{value} (95 % interval {self.low:.{digits}f}x and up)"
         return f"{value} (95 % interval {self.low:.{digits}f}x to {self.high:.{digits}f}x)"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.reports.report import ranking_sentence
 from bench.results.model import repetitions
-from bench.results.ranking import rank
+from bench.results.ranking import Ratio, rank
 from tests.bench.factories import make_run, windowed_point
 
 STEADY = [1.0, 1.02, 0.98, 1.01, 0.99]
@@ -45,3 +45,19 @@ def test_repetitions_rank_by_their_t_interval() -> None:
     assert ranking.leader == "fastapi-uvicorn"
     low, high = ranking.spans[ranking.ranked[0][0].level]
     assert 140 < low < 150 < high < 160
+
+
+def test_a_ratio_carries_the_interval_its_two_figures_allow() -> None:
+    # 100 (90 to 110) over 10 (8 to 12): each end against the other's far end.
+    ratio = Ratio.of(100.0, 10.0, (90.0, 110.0), (8.0, 12.0))
+    assert (ratio.value, ratio.low, ratio.high) == (10.0, 7.5, 13.75)
+    assert ratio.at_least(7.5) and not ratio.at_least(8.0)
+    assert ratio.below(14.0) and not ratio.below(13.0)
+    assert ratio.text() == "10.0x (95 % interval 7.5x to 13.8x)"
+    # Without an interval on either side, the value alone decides, and says no more.
+    alone = Ratio.of(100.0, 10.0, (90.0, 110.0), None)
+    assert alone.at_least(9.0) and alone.text(0) == "10x"
+    # A lower figure whose interval reaches 0 leaves the ratio unbounded above.
+    assert Ratio.of(100.0, 10.0, (90.0, 110.0), (0.0, 20.0)).text() == (
+        "10.0x (95 % interval 4.5x and up)"
+    )

@@ -236,8 +236,10 @@ def test_target_url_measures_a_running_deployment(tmp_path: Path) -> None:
 
 @pytest.mark.measures
 def test_abandoned_requests_do_not_steal_the_next_window(tmp_path: Path) -> None:
-    # 100 users on one sync worker at 100 ms: when a point ends, about 10 s of abandoned
-    # requests wait in the server's queue; the next repetition must not inherit them.
+    # 150 users on one sync worker at 100 ms: when a point ends, up to 15 s of abandoned
+    # requests wait in the server's queue; the next repetition must not inherit them. The
+    # runner waits 8 s for quiet, then restarts the target; with 100 users (10 s) Locust's
+    # own stop once took long enough for the queue to drain within the 8 s.
     out = tmp_path / "run"
     done = _run(
         out,
@@ -246,7 +248,7 @@ def test_abandoned_requests_do_not_steal_the_next_window(tmp_path: Path) -> None
         "--scenarios",
         "complete",
         "--users",
-        "100",
+        "150",
         "--workers",
         "1",
         "--repeat",
