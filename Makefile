@@ -16,8 +16,9 @@ bench: venv bytecode
 
 # Lint and types run beside the first part of the tests, which leaves part of a core idle
 # (measured from a clean clone: the first part took 4.1 min beside them, 4.8 after
-# them; all of `make test` 6.5 to 8.2 min in five green runs; on a slower day, 8.3 to
-# 9.1 min in seven green runs). Their output follows the tests' progress.
+# them). All of `make test` from a clean clone: 6.7 to 7.9 min in five consecutive green
+# runs of one commit (2026-12-07; the first part 4.4 to 5.5 min, the machine's speed
+# moving between runs). Their output follows the tests' progress.
 test: venv system-deps bytecode
 	@$(MAKE) --no-print-directory lint typecheck >.checks.log 2>&1 & checks=$$!; \
 	$(MAKE) --no-print-directory pytest-behaviour; tests=$$?; \
