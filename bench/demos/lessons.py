@@ -165,29 +165,33 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
             )
     best_recovery = max(recovered, default=0.0)
     confirmed = gap.at_least(2) and best_recovery >= 0.5
-    if confirmed:
-        headline = (
+    headline = _asgi_headline(gap, best_recovery, f"({users} / {sync.workers})")
+    return Lesson(confirmed, headline, details + unsure(gap))
+
+
+def _asgi_headline(gap: Ratio, best_recovery: float, users_per_workers: str) -> str:
+    """What the ASGI-over-sync ratio and the best threaded recovery say, in one sentence."""
+    if gap.at_least(2) and best_recovery >= 0.5:
+        return (
             f"ASGI served {gap.text(0)} more than sync workers here, and that factor is "
-            f"users / workers ({users} / {sync.workers}), not a law of nature: threads "
+            f"users / workers {users_per_workers}, not a law of nature: threads "
             f"or green threads recovered up to {best_recovery:.0%} of it."
         )
-    elif gap.below(2):
-        headline = (
+    if gap.below(2):
+        return (
             f"the expected gap did not appear: ASGI served only {gap.text()} the sync "
             "workers' throughput (too few users to exceed the workers, or the server core "
             "was saturated)."
         )
-    elif not gap.at_least(2):
-        headline = (
+    if not gap.at_least(2):
+        return (
             f"this run cannot tell whether ASGI served twice the sync workers' throughput: "
             f"{gap.text()} reaches both sides of 2x."
         )
-    else:
-        headline = (
-            f"ASGI served {gap.text(0)} more than sync workers, but neither threads nor green "
-            f"threads recovered half of it here (best {best_recovery:.0%})."
-        )
-    return Lesson(confirmed, headline, details + unsure(gap))
+    return (
+        f"ASGI served {gap.text(0)} more than sync workers, but neither threads nor green "
+        f"threads recovered half of it here (best {best_recovery:.0%})."
+    )
 
 
 def blocking_the_loop(points: list[Point]) -> Lesson:
