@@ -43,7 +43,7 @@ test-pythons:
 system-deps:
 	bash scripts/system-deps.sh
 
-# The project's own modules compiled once (a second): where PYTHONDONTWRITEBYTECODE is set,
+# The project's own modules compiled once (under a second): where PYTHONDONTWRITEBYTECODE is set,
 # no process writes them, and each of the hundreds of `bench`, server and Locust starts of
 # a run or of the tests would compile them again (0.15 s of CPU for bench's).
 bytecode: venv

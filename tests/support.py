@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # its own, port after port: drawn at random from one range, two xdist workers drew the
 # same port within the second before either server bound it.
 LISTEN_PORTS = range(20_000, 32_768)
-PORT_SLICES = 12  # xdist workers gw0-gw5, the measured queues (PORTS_SLICE 6-10), any other
+PORT_SLICES = 12  # xdist workers gw0-gw5, the measured queues (TEST_PORTS_SLICE 6-9), any other
 PORTS_SLICE = "TEST_PORTS_SLICE"  # set by scripts/pytest-measures.sh for its queues
 
 

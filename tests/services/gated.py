@@ -4,8 +4,8 @@ A relay that forwards chunks as they arrive passes the first delta on while the 
 still holds the rest; a relay that buffers cannot, however loaded the machine: the test
 releases the upstream once a delta reached it, and the upstream waits up to HOLD_S for
 that before it sends the rest anyway. Timing at the client cannot tell the two apart on a
-loaded machine: a pytest worker that did not run for half a second read a 475-ms stream
-in 13 ms, as a buffered one would arrive.
+loaded machine: once a 475-ms stream's 21 chunks reached the test within 13 ms, as a
+buffered one would arrive.
 
 The events are the mock's own (mock_llm.wire), so every upstream client parses them.
 """
