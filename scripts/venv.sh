@@ -10,10 +10,10 @@
 # but Python: pip installs uv at the lock's own version, and uv installs the lock (11 s
 # with uv's cache filled, 20 s from an empty one, against 50 s with pip; `make test`
 # counts it). Should uv fail (its registry unreachable where only pip's mirror is), pip
-# installs the lock instead. uv
-# compiles the bytecode as pip does: where PYTHONDONTWRITEBYTECODE is set (as here), no
-# process would write it, and every Locust and server start would compile its packages
-# again (twice the CPU of a start; a clean-clone `make test` took 15 CPU-minutes, not 10).
+# installs the lock instead. uv compiles the bytecode as pip does: where
+# PYTHONDONTWRITEBYTECODE is set (as here), no process would write it, and every Locust
+# and server start would compile its packages again (twice the CPU of a start; a
+# clean-clone `make test` took 15 CPU-minutes, not 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv

@@ -101,11 +101,7 @@ def _ratio(a: float, b: float) -> float:
 
 def _level(points: list[Point], point: Point) -> list[Point]:
     """The finished points measured as `point` was: its repetitions."""
-
-    def level(p: Point) -> tuple[object, ...]:
-        return (p.target, p.client, p.scenario, p.load, p.workers, p.threads)
-
-    return [p for p in _ok(points) if level(p) == level(point)]
+    return [p for p in _ok(points) if p.level == point.level]
 
 
 def ratio(points: list[Point], top: Point, bottom: Point) -> Ratio:

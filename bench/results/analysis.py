@@ -412,27 +412,24 @@ def _upstream_warnings(window: Measurement, requests: int, failed: int) -> Itera
     if (window.faults is not None or window.scenario == "disconnect") and accepted is not None:
         sent = requests + failed
         if abs(accepted - sent) > upstream_tolerance(window, sent):
-            yield Warning(
-                UPSTREAM_MISMATCH,
-                f"the mock accepted {accepted} upstream calls for {sent} requests "
-                "(must match within 1 % or one cohort of users per window edge, and "
-                f"what came in the {window.mock_read_late_s:.2f} s its counts were read late)",
-                invalid=True,
-                figures={"upstream_calls": accepted, "requests": sent,
-                         "read_late_s": round(window.mock_read_late_s, 3)},  # fmt: skip
-            )
+            yield _mismatch(window, f"the mock accepted {accepted} upstream calls for {sent} "
+                            "requests", accepted, sent)  # fmt: skip
     elif window.scenario in IO_BOUND and window.upstream_calls is not None:
         calls = window.upstream_calls
         if abs(calls - requests) > upstream_tolerance(window, requests):
-            yield Warning(
-                UPSTREAM_MISMATCH,
-                f"the mock answered {calls} upstream calls for {requests} completed "
-                "requests (must match within 1 % or one cohort of users per window edge, "
-                f"and what came in the {window.mock_read_late_s:.2f} s its counts were read late)",
-                invalid=True,
-                figures={"upstream_calls": calls, "requests": requests,
-                         "read_late_s": round(window.mock_read_late_s, 3)},  # fmt: skip
-            )
+            yield _mismatch(window, f"the mock answered {calls} upstream calls for {requests} "
+                            "completed requests", calls, requests)  # fmt: skip
+
+
+def _mismatch(window: Measurement, counted: str, calls: int, requests: int) -> Warning:
+    return Warning(
+        UPSTREAM_MISMATCH,
+        f"{counted} (must match within 1 % or one cohort of users per window edge, and what "
+        f"came in the {window.mock_read_late_s:.2f} s its counts were read late)",
+        invalid=True,
+        figures={"upstream_calls": calls, "requests": requests,
+                 "read_late_s": round(window.mock_read_late_s, 3)},  # fmt: skip
+    )
 
 
 def _client_warnings(
