@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from bench.results import analysis, limits, quantiles
+from bench.results import analysis, limits, quantiles, stats
 from bench.results.model import Capacity, Figure, Limit, Objectives, Point
 
 SLO_FACTOR = 1.25
@@ -363,11 +363,8 @@ def rate_interval(per_second: Sequence[int], confidence: float = CONFIDENCE) -> 
     if len(counts) < 2:
         half = 1.96 * math.sqrt(max(mean, 1.0))
         return max(mean - half, 0.0), mean + half
-    # Imported here: loading scipy.stats takes a second, on every `bench` start.
-    from scipy.stats import t as student_t
-
     spread = statistics.stdev(counts) / math.sqrt(len(counts))
-    half = float(student_t.ppf(0.5 + confidence / 2, len(counts) - 1)) * spread
+    half = stats.t_quantile(0.5 + confidence / 2, len(counts) - 1) * spread
     return max(mean - half, 0.0), mean + half
 
 

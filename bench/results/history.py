@@ -146,10 +146,7 @@ def interval(points: list[Point], metric: Metric) -> tuple[float | None, float |
     centre, spread = stats.mean(values), stats.stdev(values)
     if centre is None or spread is None:
         return None, None
-    # Imported here: loading scipy.stats takes a second, on every `bench` start.
-    from scipy import stats as scipy_stats
-
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * spread
+    half = stats.t_quantile(0.5 + CONFIDENCE / 2, len(values) - 1) * spread
     half /= math.sqrt(len(values))
     return centre - half, centre + half
 

@@ -49,6 +49,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bench.results.model import PerSecond, Point
+from bench.results import stats
 from bench.results.stats import Outcome
 
 METHOD = "batch-means"
@@ -177,10 +178,7 @@ class Interval:
         """The two-sided interval at `confidence`, or None without a standard error."""
         if self.value is None or self.stderr is None or self.df is None:
             return None
-        # Imported here: loading scipy.stats takes a second, on every `bench` start.
-        from scipy import stats as _scipy
-
-        half = float(_scipy.t.ppf(0.5 + confidence / 2, self.df)) * self.stderr
+        half = stats.t_quantile(0.5 + confidence / 2, self.df) * self.stderr
         return (self.value - half, self.value + half)
 
     def to_dict(self, confidence: float = 0.95) -> dict[str, Any]:
@@ -327,8 +325,6 @@ def compare(reference: Interval, changed: Interval, confidence: float = 0.95) ->
     df = variance**2 / (ref[1] ** 4 / ref[2] + new[1] ** 4 / new[2])
     diff = new[0] - ref[0]
     statistic = diff / math.sqrt(variance)
-    from scipy import stats as _scipy
-
-    p_value = float(2 * _scipy.t.sf(abs(statistic), df))
-    half = float(_scipy.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(variance)
+    p_value = stats.t_two_sided_p(statistic, df)
+    half = stats.t_quantile(0.5 + confidence / 2, df) * math.sqrt(variance)
     return Outcome(METHOD, p_value, statistic, (diff - half, diff + half))

@@ -35,6 +35,22 @@ class Outcome:
         return self.p_value is not None
 
 
+def t_quantile(probability: float, df: float) -> float:
+    """Student's t quantile: the half-width factor of a t-interval."""
+    # scipy.stats is imported where it is used: loading it takes a second, on every
+    # `bench` start.
+    from scipy import stats as _scipy
+
+    return float(_scipy.t.ppf(probability, df))
+
+
+def t_two_sided_p(statistic: float, df: float) -> float:
+    """The two-sided p-value of Student's t statistic."""
+    from scipy import stats as _scipy
+
+    return float(2 * _scipy.t.sf(abs(statistic), df))
+
+
 def _finite(values: Sequence[float]) -> bool:
     return all(math.isfinite(v) for v in values)
 
@@ -112,8 +128,7 @@ def welch(
         # scipy warns of "catastrophic cancellation" when one sample is constant;
         # the variance is then exactly 0, which Welch's test handles.
         warnings.simplefilter("ignore", RuntimeWarning)
-        # Imported here: loading scipy.stats takes a second, on every `bench` start.
-        from scipy import stats as _scipy
+        from scipy import stats as _scipy  # as in t_quantile
 
         result = _scipy.ttest_ind(list(changed), list(reference), equal_var=False)
         interval = result.confidence_interval(confidence)
@@ -132,7 +147,7 @@ def mann_whitney(reference: Sequence[float], changed: Sequence[float]) -> Outcom
         return Outcome(MANN_WHITNEY, None, reason=reason)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        from scipy import stats as _scipy
+        from scipy import stats as _scipy  # as in t_quantile
 
         result = _scipy.mannwhitneyu(list(changed), list(reference), alternative="two-sided")
     p_value = _finite_or_none(result.pvalue)
