@@ -209,12 +209,12 @@ def test_faults_set_while_serving_reach_every_worker() -> None:
 def test_a_fault_window_applies_between_its_times_only(fast_mock: str) -> None:
     root = _root(fast_mock)
     now = time.time()
-    start, end = now + 1.0, now + 2.0
+    start, end = now + 1.0, now + 3.0
     window = {"rate": 1.0, "codes": ["429"], "start": start, "end": end}
     assert httpx.post(f"{root}/faults", json=window).status_code == 200
     url = f"{fast_mock}/chat/completions"
     asked = []  # (sent, answered, status): each request at its time, wherever it landed
-    for at in (now, now + 1.5, now + 2.5):
+    for at in (now, now + 1.5, now + 3.5):
         time.sleep(max(0.0, at - time.time()))
         sent = time.time()
         status = httpx.post(url, json=BODY, headers=HEADERS).status_code
@@ -222,16 +222,18 @@ def test_a_fault_window_applies_between_its_times_only(fast_mock: str) -> None:
     httpx.post(f"{root}/faults", json={"rate": 0})
     # A request wholly before, inside or after the window is judged by where it was; on
     # a loaded machine one sent 0.6 s ahead of a window's start once reached the mock
-    # inside it, so the window and the requests are a second apart, and one that still
-    # straddles an edge may get either answer.
+    # inside it, so the requests are half a second or more from the edges, and one that
+    # still straddles an edge may get either answer.
+    inside = 0
     for sent, answered, status in asked:
         if answered < start or sent > end:
             assert status == 200, asked
         elif start < sent and answered < end:
             assert status == 429, asked
-    assert [status for *_, status in asked] == [200, 429, 200] or any(
-        sent < edge < answered for sent, answered, _ in asked for edge in (start, end)
-    ), asked
+            inside += 1
+    # The middle request is sent 1.5 s before the window ends: it is judged inside
+    # unless the machine held it that long.
+    assert inside == 1, asked
 
 
 @pytest.mark.parametrize(
