@@ -28,14 +28,14 @@ class Searched:
     snapshots: list[dict]  # what the live view published while the search ran
 
 
-def _search(tmp_path_factory: pytest.TempPathFactory, target: str) -> Searched:
+def _search(tmp_path_factory: pytest.TempPathFactory, target: str, *extra: str) -> Searched:
     out = tmp_path_factory.mktemp("capacity") / "run"
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = bench(
         "capacity", "--targets", target, "--scenarios", "complete", "--latencies", "short",
         "--max-users", "32", "--out", str(out), *free_ports(), "--no-summary",
-        "--live-port", str(port),
+        "--live-port", str(port), *extra,
     )  # fmt: skip
     with watched(command, url) as (proc, events):
         output, _ = proc.communicate(timeout=600)
@@ -63,7 +63,13 @@ def sync_search(sync_searched: Searched) -> Capacity:
 
 @pytest.fixture(scope="module")
 def pooled_search(tmp_path_factory: pytest.TempPathFactory) -> Capacity:
-    return _search(tmp_path_factory, POOLED).found
+    # What this search shows is which limit binds, and the pool binds by throughput (a
+    # step above 20 users cannot keep 90 % of them busy), whatever the SLO. The default
+    # SLO (175 ms) leaves a tail 75 ms of room, and beside the other measured queues a
+    # clean-clone run once had 16 users' p99 over it at 7 ms added on average: the
+    # search stopped below the pool and named server-latency. 300 ms tolerates such a
+    # tail (a p99 three times the answer) without moving where the pool binds.
+    return _search(tmp_path_factory, POOLED, "--slo-p99-ms", "300").found
 
 
 def test_sync_workers_serve_littles_law_and_name_their_workers(sync_search: Capacity) -> None:
@@ -106,6 +112,7 @@ def test_an_async_target_serves_far_more_and_names_its_small_pool(
     # A pool of 20 upstream connections at 100 ms: 200 req/s at most, ten times the two
     # sync workers, and the pool (not the core: a fifth of it) is what binds.
     pooled = pooled_search
+    assert pooled.slo_p99_ms == 300.0
     saturation = pooled.saturation
     assert saturation is not None and saturation.value == pytest.approx(200.0, rel=0.2)
     assert pooled.goodput is not None and pooled.goodput.value > 4 * 20.0
