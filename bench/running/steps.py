@@ -87,11 +87,15 @@ def timing(
 
     New users start within half a second (or one answer, when shorter); the window opens
     once every call in flight while they started has ended, the slowest answer after
-    the last one started. Open loop: two slowest answers after the rate changed.
+    the last one started. Open loop: the slowest answer after the rate changed.
     """
     cap = max(CAP_MIN_S, math.ceil(CAP_SLOS * slo_s))
     if load.mode == "rate":
-        settle = max(1.0, 2 * slowest_s)
+        # A window counts the answers that end inside it: one slowest answer after the
+        # change, those of the old rate have ended. A queue the old rate left behind is
+        # the drain's to wait for (a lower rate); one a higher rate builds is what its
+        # step measures. (Two slowest answers cost 3 s a step at LLM latency.)
+        settle = max(1.0, slowest_s + SETTLE_MARGIN_S)
         spawn_rate = 1.0
     else:
         added = int(load.amount) - (before.users or 0 if before else 0)

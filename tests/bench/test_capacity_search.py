@@ -392,5 +392,7 @@ def test_a_step_settles_past_the_slowest_answer_of_its_change() -> None:
     # Fewer users stop at once, then the calls they left finish.
     fewer, rate = timing(Load("users", 32), Load("users", 6), 0.1, 0.175, 0.1)
     assert rate == 1000.0 and fewer.settle_s == pytest.approx(0.35)
-    # A new arrival rate: two slowest answers, at least a second.
+    # A new arrival rate: the slowest answer and the margin, at least a second.
     assert timing(Load.open(100.0), Load.open(150.0), 0.1, 0.175, 0.1)[0].settle_s == 1.0
+    slow = timing(Load.open(100.0), Load.open(150.0), 3.03, 3.788, 2.46)[0]
+    assert slow.settle_s == pytest.approx(3.03 + 0.25)
