@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bench.locustfiles.totals import Totals, live_document
+from bench.locustfiles.totals import Bucket, LiveText, Totals, live_document
 from bench.results.files import write_json_atomic
 from bench.results.live import FINAL_AFTER_S, Ceiling, LiveSeries, finished_row
 from bench.results.model import Telemetry
@@ -158,3 +158,24 @@ def test_the_live_file_holds_the_recent_seconds_whole() -> None:
     assert sorted(live["series"]) == ["106", "107", "108", "109"]
     window = Totals.from_dict(live).between(106, 108)
     assert window.requests["/complete"].count == 2
+
+
+def test_the_live_text_keeps_settled_seconds_and_reads_as_the_document() -> None:
+    totals = Totals()
+    for second in range(100, 110):
+        totals.add_success("/complete", 100.0 + second, when=second + 0.5)
+    live = LiveText()
+    first = live.text(totals, 7, 109.2, seconds=3)
+    assert json.loads(first) == json.loads(json.dumps(live_document(totals, 7, 109.2, 3)))
+    # A second still open (109, 108) is written again with what arrived since; one that
+    # ended two seconds ago (107) takes nothing more, and its text is kept, not rebuilt.
+    totals.add_success("/complete", 5.0, when=108.9)
+    totals.add_success("/complete", 5.0, when=109.9)
+    totals.buckets[107] = Bucket()  # were it rebuilt, 107 would read empty
+    again = json.loads(live.text(totals, 8, 109.9, seconds=3))
+    counts = {s: Totals.from_dict({"series": {s: b}}).between().requests["/complete"].count
+              for s, b in again["series"].items()}  # fmt: skip
+    assert counts == {"106": 1, "107": 1, "108": 2, "109": 2} and again["users"] == 8
+    # Seconds that leave the window leave the cache.
+    later = json.loads(live.text(totals, 8, 112.0, seconds=3))
+    assert sorted(later["series"]) == ["109"]
