@@ -177,7 +177,10 @@ def summarize(scrapes: Sequence[Scrape], start: float, end: float, missed: int) 
     last = after[0] if after else ordered[-1]
     inside = [s for s in ordered if first.at <= s.at <= last.at]
     pairs = list(zip(inside, inside[1:], strict=False))
-    seconds = [p for p in pairs if start <= p[1].at <= end + 1.0]
+    # A pair covers the second its earlier scrape was taken in (scrapes start just after
+    # each whole second), the second a latency bucket of the same name covers. Labelled
+    # by the later one, a GC pause showed beside the second after its slow answers.
+    seconds = [p for p in pairs if start <= p[0].at < end]
 
     def gauge(name: str) -> tuple[float | None, ...]:
         return tuple(later.gauges.get(name) for _, later in seconds)
@@ -187,7 +190,7 @@ def summarize(scrapes: Sequence[Scrape], start: float, end: float, missed: int) 
 
     whole = (first, last) if last.at > first.at else None
     return Telemetry(
-        start=int(seconds[0][1].at) if seconds else int(start),
+        start=int(seconds[0][0].at) if seconds else int(start),
         scrapes=len(inside),
         missed=missed,
         in_progress=gauge("http_requests_in_progress"),

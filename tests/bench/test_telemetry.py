@@ -55,13 +55,14 @@ def test_a_scrape_sums_the_workers_and_the_label_sets() -> None:
 
 
 def test_a_window_reads_its_seconds_and_its_whole_from_the_scrapes_around_it() -> None:
-    # Second 101: 100 requests, every lag sample fast. Second 102: a blocking call of
-    # 0.8 s on one worker (one slow lag sample among four), the pool full, 2 GC pauses.
+    # Second 100 (from the scrape at its start to the next): 100 requests, every lag
+    # sample fast. Second 101: a blocking call of 0.8 s on one worker (one slow lag
+    # sample among four), the pool full, 2 GC pauses.
     scrapes = [telemetry.read(scrape(0, 0, 0, 0, 0), 100.0),
                telemetry.read(scrape(100, 4, 0, 10, 0), 101.0),
                telemetry.read(scrape(200, 7, 1, 40, 2), 102.0)]  # fmt: skip
     found = telemetry.summarize(scrapes, start=100.0, end=102.0, missed=0)
-    assert found.start == 101 and found.scrapes == 3 and found.missed == 0
+    assert found.start == 100 and found.scrapes == 3 and found.missed == 0
     assert found.in_progress == (8.0, 8.0)
     assert found.threadpool_busy == (20.0, 80.0) and found.threadpool_size == 80.0
     assert found.loop_lag_ms[0] == pytest.approx(0.99, abs=0.01)  # the fast bucket
