@@ -58,6 +58,12 @@ SETTLE_MARGIN_S = 0.25  # after the slowest answer of a change, for a late spawn
 # and the server serves its first requests (a 1-s settle at 100 ms put them in the window).
 FIRST_SETTLE_S = 2.0
 MIN_WINDOW_S = 2  # a verdict needs at least two whole seconds
+# ... and a step held at least this many: a server's periodic pauses must have had their
+# chance to fall inside it. CPython's collections stopped fastapi-uvicorn's event loop for
+# over 100 ms in one second of every 2 to 4 at 600 req/s (its telemetry), every request
+# then in flight waited, and 2-s windows held or failed the same rate by whether one fell
+# inside (a step's p99 of 214 ms from seconds of 117 and 223 ms). docs/methodology.md.
+HELD_WINDOW_S = 5
 # A step measures until its verdict, or this many SLOs (and no less than CAP_MIN_S): the
 # window the searches used before verdicts by confidence, now only the longest.
 CAP_SLOS = 3.0
@@ -78,6 +84,7 @@ class StepTiming:
     min_window_s: int
     cap_s: int
     unheld_window_s: int = 0  # a step not held measures at least this long
+    held_window_s: int = HELD_WINDOW_S  # a step held measures at least this long
 
 
 def timing(
@@ -105,7 +112,7 @@ def timing(
         settle = max(added, 0) / spawn_rate + slowest_s + SETTLE_MARGIN_S
     if before is None:
         settle = max(settle, FIRST_SETTLE_S)
-    return StepTiming(settle, MIN_WINDOW_S, cap), spawn_rate
+    return StepTiming(settle, MIN_WINDOW_S, cap, held_window_s=min(HELD_WINDOW_S, cap)), spawn_rate
 
 
 @dataclass(frozen=True)
@@ -239,8 +246,10 @@ class Session:
             verdict = self.phase.criteria.verdict(point, final or not point.ok)
             # Past the knee (not held) a climbing step measures on: what it served may be
             # the saturation, which two seconds do not say (bench.results.capacity).
-            short = closes - opens < plan.unheld_window_s and point.ok and not final
-            if verdict is not None and not (short and verdict != "held"):
+            measured = closes - opens
+            short = measured < plan.unheld_window_s and point.ok and not final
+            early = verdict == "held" and measured < plan.held_window_s and not final
+            if verdict is not None and not (short and verdict != "held") and not early:
                 return replace(point, decision=verdict)
             closes += 1
 

@@ -384,6 +384,7 @@ def test_a_step_settles_past_the_slowest_answer_of_its_change() -> None:
     # A phase's first step: 25 users within half a second, then 2 s at least.
     first, rate = timing(None, users, 0.1, 0.175, 0.1)
     assert (first.settle_s, first.min_window_s, first.cap_s, rate) == (2.0, 2, 5, 250.0)
+    assert first.held_window_s == 5  # held: after 5 s at least (steps.HELD_WINDOW_S)
     # 1,500 more users at LLM latency: 1.5 s to start them at 1,000 a second, then the
     # slowest answer (3.03 s) and a margin; its window is at most 3 SLOs (12 s).
     more, rate = timing(Load("users", 1500), Load("users", 3000), 3.03, 3.788, 2.46)
