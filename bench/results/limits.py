@@ -26,7 +26,8 @@ explanation first, and every verdict carries the numbers it stands on (`evidence
    the server adds time of its own to every answer (its CPU per request, and waiting for
    a core, its GIL or its event loop well before the core is full).
 7. `unexplained`: below the ceiling and none of the above; the detail lists what was
-   measured, so that nobody reads it as a framework's result.
+   measured, so that nobody reads it as a framework's result, and says so when the
+   slowest answers came in clumps (pauses: CLUMPED_TAIL).
 
 `cause` answers a different question for the capacity search: what made a point fail its
 SLO, when its own verdict (`window`, `none`) says that it cannot be trusted or that the
@@ -53,6 +54,9 @@ OPEN_FILES = "open-files"
 # send) did not keep its schedule. Measured on the 2-core machine: 0.5 ms at the median
 # and 2 to 6 ms at p99 while it kept up (200 to 600 req/s per process).
 LATE_MS = 10.0
+# A tail whose slowest answers bunch in some seconds this much past chance (the design
+# effect, bench.results.quantiles) came from pauses, which an unexplained limit says.
+CLUMPED_TAIL = 2.0
 LIMIT_NAMES = {
     "workers": "worker processes (one request each)",
     "threads": "threads",
@@ -325,11 +329,23 @@ def _unexplained(point: Point) -> Limit:
     parts = [f"{key} {value:.0f}" for key, value in _resources(point).items()]
     efficiency = point.efficiency
     below = f"efficiency {efficiency:.0%}; " if efficiency is not None else ""
+    clumped = point.p99_clumping
+    evidence = _resources(point)
+    pauses = ""
+    if clumped is not None and clumped >= CLUMPED_TAIL:
+        # Not a resource, yet not nothing: what a tail of pauses looks like from outside.
+        # fastapi-uvicorn's open-loop tail at 100 ms was its collector's (methodology).
+        pauses = (
+            f"; its slowest answers came in clumps (x{clumped:.0f}), as when one pause "
+            "delays every request in flight: a garbage collection or a stalled loop in the "
+            "server, the generator or the mock (--telemetry shows the server's own)"
+        )
+        evidence = {**evidence, "p99_clumping": clumped}
     return Limit(
         "unexplained",
         f"below the ceiling with nothing saturated and no declared limit full ({below}"
-        f"{', '.join(parts) or 'no resource figures'})",
-        _resources(point),
+        f"{', '.join(parts) or 'no resource figures'}){pauses}",
+        evidence,
     )
 
 

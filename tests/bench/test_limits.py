@@ -147,6 +147,11 @@ def test_nothing_known_below_the_ceiling_is_unexplained_and_says_what_was_seen()
     limit = classify(idle_users, LATENCY_MS)
     assert limit.kind == "unexplained"
     assert "efficiency 70%" in limit.detail and "server_cpu_pct 40" in limit.detail
+    assert "clumps" not in limit.detail
+    # Its slowest answers bunched in some seconds: what pauses look like from outside.
+    paused = classify(replace(idle_users, p99_clumping=12.0), LATENCY_MS)
+    assert paused.kind == "unexplained" and paused.evidence["p99_clumping"] == 12.0
+    assert "came in clumps (x12)" in paused.detail and "--telemetry" in paused.detail
 
 
 def test_a_failed_point_names_its_cause_behind_a_window_or_the_ceiling() -> None:
