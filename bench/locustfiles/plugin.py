@@ -39,7 +39,6 @@ its last report only arrive if its final report makes it within that 0.5 s.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import secrets
@@ -56,14 +55,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from bench.locustfiles.records import FLUSH_S, RequestLog, process_tag
 from bench.locustfiles.slo import RequestFigures, Slos
 from bench.locustfiles.sse import StreamContext
-from bench.locustfiles.totals import (
-    LiveText,
-    Totals,
-    Window,
-    document,
-    error_kind,
-    live_document,
-)
+from bench.locustfiles.totals import LiveText, Totals, Window, document, error_kind
 from bench.results.files import write_json_atomic, write_text_atomic
 from bench.results.requests import Record
 
@@ -241,21 +233,16 @@ def _write_result() -> None:
 
 
 def _write_live(path: str) -> None:
-    cached = None if isinstance(_runner(), MasterRunner) else LiveText()
+    live = LiveText(keep=not isinstance(_runner(), MasterRunner))
     while True:
         runner = _runner()
         users = int(getattr(runner, "user_count", 0) or 0)
         totals, _ = owned_totals()
-        now = time.time()
         try:
             # Compact and not synced: the file is rewritten every second while arrivals
             # wait on this loop (indented and synced, 15 ms a write held open-loop
             # arrivals back by 12-17 ms at p99 in a capacity search).
-            if cached is not None:
-                text = cached.text(totals, users, now, LIVE_SECONDS)
-            else:
-                doc = live_document(totals, users, now, LIVE_SECONDS)
-                text = json.dumps(doc, separators=(",", ":"))
+            text = live.text(totals, users, time.time(), LIVE_SECONDS)
             write_text_atomic(path, text, durable=False)
         except OSError as exc:  # a full disk must not stop the test
             logger.warning("cannot write %s: %s", path, exc)

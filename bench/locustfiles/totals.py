@@ -314,19 +314,26 @@ def document(start: float, end: float, processes: int, totals: Totals) -> dict[s
 
 
 class LiveText:
-    """The live file's text (`live_document`), each second's bucket serialised once.
+    """A live file's text: users now, and the buckets of the last `seconds` seconds, as
+    `{"now": float, "users": int, "series": {"<unix second>": bucket, ...}}`.
+
+    Only the buckets: merging them too (what `Totals.to_dict` adds) would cost the
+    generator's event loop milliseconds every second for figures no reader takes. Each
+    second's bucket is serialised once.
 
     The file is rewritten every second on the generator's event loop, which sends no
     arrival and reads no answer meanwhile: serialising 120 seconds of buckets at 600
-    req/s took 10 to 20 ms a write, and the answers it held back went into that second's
+    req/s took 20 to 27 ms a write, and the answers it held back went into that second's
     tail. A bucket whose second ended `SETTLED_S` ago takes no more records (each is
-    filed under the second it completed in, as it completes), so its text is kept. Not
-    for a master, whose buckets are merged from workers' reports that arrive late.
+    filed under the second it completed in, as it completes), so its text is kept;
+    `keep=False` for a master, whose buckets are merged from workers' reports that
+    arrive late.
     """
 
     SETTLED_S = 2
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep
         self._settled: dict[int, str] = {}
 
     def text(self, totals: Totals, users: int, now: float, seconds: int) -> str:
@@ -337,22 +344,7 @@ class LiveText:
             text = self._settled.get(second)
             if text is None:
                 text = json.dumps(totals.buckets[second].to_dict(), separators=(",", ":"))
-                if second <= settled:
+                if self.keep and second <= settled:
                     self._settled[second] = text
             parts.append(f'"{second}":{text}')
         return f'{{"now":{json.dumps(now)},"users":{users},"series":{{{",".join(parts)}}}}}'
-
-
-def live_document(totals: Totals, users: int, now: float, seconds: int) -> dict[str, Any]:
-    """A live file's content: users now, and the buckets of the last `seconds` seconds.
-
-    Only the buckets: merging them too (what `Totals.to_dict` adds) would cost the
-    generator's event loop milliseconds every second for figures no reader takes.
-    """
-    cutoff = int(now) - seconds
-    series = {
-        str(second): totals.buckets[second].to_dict()
-        for second in sorted(totals.buckets)
-        if second >= cutoff
-    }
-    return {"now": now, "users": users, "series": series}

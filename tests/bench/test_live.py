@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from bench.locustfiles.totals import Bucket, LiveText, Totals, live_document
+from bench.locustfiles.totals import Bucket, LiveText, Totals
 from bench.results.files import write_json_atomic
 from bench.results.live import FINAL_AFTER_S, Ceiling, LiveSeries, finished_row
 from bench.results.model import Telemetry
@@ -152,7 +152,7 @@ def test_the_live_file_holds_the_recent_seconds_whole() -> None:
     totals = Totals()
     for second in range(100, 110):
         totals.add_success("/complete", 100.0 + second, when=second + 0.5)
-    live = json.loads(json.dumps(live_document(totals, 7, 109.2, seconds=3)))
+    live = json.loads(LiveText().text(totals, 7, 109.2, seconds=3))
     # The buckets of seconds 106 to 109, and nothing merged beside them.
     assert set(live) == {"now", "users", "series"} and live["users"] == 7
     assert sorted(live["series"]) == ["106", "107", "108", "109"]
@@ -166,7 +166,8 @@ def test_the_live_text_keeps_settled_seconds_and_reads_as_the_document() -> None
         totals.add_success("/complete", 100.0 + second, when=second + 0.5)
     live = LiveText()
     first = live.text(totals, 7, 109.2, seconds=3)
-    assert json.loads(first) == json.loads(json.dumps(live_document(totals, 7, 109.2, 3)))
+    buckets = {str(s): totals.buckets[s].to_dict() for s in range(106, 110)}
+    assert json.loads(first) == {"now": 109.2, "users": 7, "series": buckets}
     # A second still open (109, 108) is written again with what arrived since; one that
     # ended two seconds ago (107) takes nothing more, and its text is kept, not rebuilt.
     totals.add_success("/complete", 5.0, when=108.9)
@@ -176,6 +177,13 @@ def test_the_live_text_keeps_settled_seconds_and_reads_as_the_document() -> None
     counts = {s: Totals.from_dict({"series": {s: b}}).between().requests["/complete"].count
               for s, b in again["series"].items()}  # fmt: skip
     assert counts == {"106": 1, "107": 1, "108": 2, "109": 2} and again["users"] == 8
+    # A master's buckets (merged from workers' late reports) are never kept.
+    fresh = LiveText(keep=False)
+    fresh.text(totals, 8, 109.9, seconds=3)
+    totals.buckets[106] = Bucket()
+    assert (
+        json.loads(fresh.text(totals, 8, 109.9, seconds=3))["series"]["106"] == Bucket().to_dict()
+    )
     # Seconds that leave the window leave the cache.
     later = json.loads(live.text(totals, 8, 112.0, seconds=3))
     assert sorted(later["series"]) == ["109"]
