@@ -112,7 +112,7 @@ def timing(
         settle = max(added, 0) / spawn_rate + slowest_s + SETTLE_MARGIN_S
     if before is None:
         settle = max(settle, FIRST_SETTLE_S)
-    return StepTiming(settle, MIN_WINDOW_S, cap, held_window_s=min(HELD_WINDOW_S, cap)), spawn_rate
+    return StepTiming(settle, MIN_WINDOW_S, cap), spawn_rate
 
 
 @dataclass(frozen=True)
@@ -245,11 +245,10 @@ class Session:
             point = self._point(load, opens, closes, first, last)
             verdict = self.phase.criteria.verdict(point, final or not point.ok)
             # Past the knee (not held) a climbing step measures on: what it served may be
-            # the saturation, which two seconds do not say (bench.results.capacity).
-            measured = closes - opens
-            short = measured < plan.unheld_window_s and point.ok and not final
-            early = verdict == "held" and measured < plan.held_window_s and not final
-            if verdict is not None and not (short and verdict != "held") and not early:
+            # the saturation, which two seconds do not say (bench.results.capacity). A
+            # held step measures on until a periodic pause has had its chance.
+            needed = plan.held_window_s if verdict == "held" else plan.unheld_window_s
+            if verdict is not None and (final or not point.ok or closes - opens >= needed):
                 return replace(point, decision=verdict)
             closes += 1
 
