@@ -161,13 +161,15 @@ def wsgi_vs_asgi(points: list[Point]) -> Lesson:
             )
     best_recovery = max(recovered, default=0.0)
     confirmed = gap.at_least(2) and best_recovery >= 0.5
-    headline = _asgi_headline(gap, best_recovery, f"({users} / {sync.workers})")
+    headline = _asgi_headline(gap, best_recovery, confirmed, f"({users} / {sync.workers})")
     return Lesson(confirmed, headline, details + unsure(gap))
 
 
-def _asgi_headline(gap: Ratio, best_recovery: float, users_per_workers: str) -> str:
+def _asgi_headline(
+    gap: Ratio, best_recovery: float, confirmed: bool, users_per_workers: str
+) -> str:
     """What the ASGI-over-sync ratio and the best threaded recovery say, in one sentence."""
-    if gap.at_least(2) and best_recovery >= 0.5:
+    if confirmed:
         return (
             f"ASGI served {gap.text(0)} more than sync workers here, and that factor is "
             f"users / workers {users_per_workers}, not a law of nature: threads "
