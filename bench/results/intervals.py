@@ -22,8 +22,13 @@ positively, so the interval is built from batches instead:
 Before the batches are trusted, they are tested for the correlation they failed to
 absorb: the von Neumann ratio of the 5 batch figures (the sum of squared successive
 differences over the sum of squared deviations; 2 for independent values, small for a
-drift) below its 5 % point (0.82 for 5 values) means the window drifted, and it gets
-no interval ("cannot compute", never significant) instead of a falsely narrow one.
+drift) below its 5 % point (0.82 for 5 values) means the window drifted. Its standard
+error is then one batch's spread, sd(batch figures), instead of that over sqrt(5): the
+variance of a mean of 5 values is at most the variance of one of them whatever their
+correlation, so the interval is wide rather than falsely narrow, and a change seen
+through it is a large one. (Refusing such a window instead refused about 5 % of the
+windows that did not drift, the test's own false alarms: 5 of 68 figures in one
+comparison of two `make bench` runs.)
 
 Batch means with a fixed number of batches stay valid under any short-range
 dependence once the batches are longer than the correlation: a longer window makes
@@ -168,6 +173,14 @@ class Interval:
     batch_s: int | None = None  # seconds per batch
     reason: str | None = None  # set exactly when stderr is None
     run_noise: float = 0.0  # relative noise between runs, for comparisons (RUN_NOISE)
+    # The von Neumann ratio of batches that drifted (below its 5 % point): the standard
+    # error is then one batch's spread, not their mean's.
+    drift_ratio: float | None = None
+
+    @property
+    def drifted(self) -> bool:
+        """Whether the batches drifted, so that the error is one batch's."""
+        return self.drift_ratio is not None
 
     @property
     def computed(self) -> bool:
@@ -194,6 +207,7 @@ class Interval:
             "df": self.df,
             "batch_s": self.batch_s,
             "run_noise": self.run_noise,
+            "drift_ratio": self.drift_ratio,
             "reason": self.reason,
         }
 
@@ -201,7 +215,10 @@ class Interval:
         """How the interval was made: "5 batches of 1 s", or why it was not."""
         if self.reason is not None:
             return self.reason
-        return f"{self.df + 1 if self.df is not None else '?'} batches of {self.batch_s} s"
+        made = f"{self.df + 1 if self.df is not None else '?'} batches of {self.batch_s} s"
+        if self.drift_ratio is not None:
+            made += f" that drifted (von Neumann ratio {self.drift_ratio:.2f}): one batch's error"
+        return made
 
 
 def _batch_figure(values: Sequence[float | None]) -> float | None:
@@ -233,15 +250,12 @@ def from_series(
     present = [f for f in figures if f is not None]
     if len(present) < batches:
         return Interval(centre, reason="a part of the window had no completed request")
+    spread = statistics.stdev(present)
+    batch_s = len(values) // batches
     ratio = von_neumann(present)
     if ratio is not None and ratio < von_neumann_limit(batches):
-        return Interval(
-            centre,
-            reason=f"the window drifted (von Neumann ratio of its batches {ratio:.2f} < "
-            f"{von_neumann_limit(batches):.2f}): its seconds cannot measure their own noise",
-        )
-    spread = statistics.stdev(present)
-    return Interval(centre, spread / math.sqrt(batches), batches - 1, len(values) // batches)
+        return Interval(centre, spread, batches - 1, batch_s, drift_ratio=ratio)
+    return Interval(centre, spread / math.sqrt(batches), batches - 1, batch_s)
 
 
 def von_neumann(values: Sequence[float]) -> float | None:

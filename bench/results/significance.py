@@ -158,7 +158,13 @@ def judge(
     outcome = found.outcome
     if windows is not None and outcome is not None and outcome.computed:
         noise = max(window.run_noise for window in windows)
-        reason = f"{found.reason} (one window a side, {noise:.0%} noise between runs added)"
+        drifted = [
+            name for name, window in zip(("reference", "changed"), windows) if window.drifted
+        ]
+        widened = f"; {' and '.join(drifted)} drifted: one batch's error" if drifted else ""
+        reason = (
+            f"{found.reason} (one window a side, {noise:.0%} noise between runs added{widened})"
+        )
         return Judgement(found.ratio, outcome, found.decision, reason)
     return found
 
