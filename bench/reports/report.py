@@ -29,7 +29,7 @@ from bench.results.fields import to_json
 from bench.results.files import write_text_atomic
 from bench.results.model import IO_BOUND, Point, Repetitions, Run, Warning, by_scenario
 from bench.results.naming import label
-from bench.results.ranking import CLEAR_LEAD, THROUGHPUT, Ranking, clear, rank
+from bench.results.ranking import CLEAR_LEAD, CPU_PER_REQUEST, THROUGHPUT, Ranking, clear, rank
 
 QUESTION = "Which framework and server model serves this AI endpoint best on these cores?"
 SCENARIO_TEXT = {
@@ -205,14 +205,22 @@ def ranking_sentence(v: Ranking) -> str:
     else:
         text = _comparison(v)
     if v.by_cpu:
-        text = (
-            "the load generator bound the throughput, so ranked by the server CPU each "
-            f"request cost: {text}"
+        why = (
+            "every target served the offered rate"
+            if v.offered
+            else "the load generator bound the throughput"
         )
+        text = f"{why}, so ranked by the server CPU each request cost: {text}"
     if v.ranked and v.unranked:
         text += f"; not ranked (only invalid or failed points): {unranked}"
     for level in v.reference:
-        text += f"; the framework-less {v.name(level)} reaches {_rps(level.median(THROUGHPUT))}"
+        if v.offered:
+            cost = level.median(CPU_PER_REQUEST, True)
+            spent = "-" if cost is None else f"{cost:,.0f} µs of server CPU per request"
+            text += f"; the framework-less {v.name(level)} costs {spent}"
+        else:
+            reached = _rps(level.median(THROUGHPUT))
+            text += f"; the framework-less {v.name(level)} reaches {reached}"
         text += _flag(level)
     return f"{v.scenario} at {v.load}: {text}."
 

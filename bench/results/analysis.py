@@ -626,7 +626,8 @@ def _calibrated(point: Point, ceiling: dict[Any, list[float]], baseline: str) ->
     if point.scenario != "hello" or point.target == baseline:
         return point
     point = point.without(CALIBRATION)
-    if point.load not in ceiling or not point.ok:
+    # An open-loop point's throughput is the rate it was offered, not a ceiling.
+    if point.load not in ceiling or not point.ok or point.load.open_loop:
         return point
     best = statistics.fmean(ceiling[point.load])
     if point.throughput_rps < (1 - CALIBRATION_MARGIN) * best:

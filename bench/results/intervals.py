@@ -53,7 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bench.results.model import PerSecond, Point
+from bench.results.model import IO_BOUND, PerSecond, Point
 from bench.results import stats
 from bench.results.stats import Outcome
 
@@ -113,8 +113,9 @@ RUN_NOISE: dict[str, dict[str, float]] = {
 def load_class(point: Point) -> str:
     """LIGHT when the upstream's latency paced the point and its server was not busy.
 
-    HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), or
-    something but the upstream bound the point (PACED_BY_UPSTREAM). A point that fell
+    HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), the
+    scenario calls no upstream (hello), or something but the upstream bound the point
+    (PACED_BY_UPSTREAM). A point that fell
     short of its load with nothing found ("unexplained": 4 instead of 5 gthread workers
     at 60 % of a core) moved by 16 % between two runs of the same settings, as much as a
     CPU-bound one. A point without a limit (results older than the classification) is
@@ -123,6 +124,10 @@ def load_class(point: Point) -> str:
     cpu = point.server.cpu_pct
     if cpu is None:
         return HEAVY  # an external deployment: nothing says it was light
+    if point.scenario not in IO_BOUND:
+        # No upstream to wait for (hello): even below its cores' capacity, as at a
+        # fixed open-loop rate, its latency is the CPU time it spends.
+        return HEAVY
     if cpu / max(point.server_cores or 1, 1) >= HEAVY_CPU_PCT:
         return HEAVY
     if point.limit is not None and point.limit.kind not in PACED_BY_UPSTREAM:

@@ -8,7 +8,8 @@ explanation first, and every verdict carries the numbers it stands on (`evidence
    completed inside it; the point cannot be trusted, whatever else is true.
 2. `none`: an I/O-bound point at 90 % or more of users / latency (open loop: of the
    arrival rate): the offered load binds.
-   A hello point whose server and generator are both idle: the users' round trips bind.
+   A hello point whose server and generator are both idle: the users' round trips bind
+   (open loop: the arrival rate, when 90 % of it was answered).
 3. `generator` / `mock`: the load generator (per process) or the mock at 90 % CPU or
    more, or, in open loop, a generator that sent its requests late (lateness p99 over
    LATE_MS): the harness, not the target, is the bottleneck.
@@ -153,6 +154,17 @@ def _ceiling(point: Point) -> Limit | None:
     )
     if busy or _generator_busy(point):
         return None
+    rate = point.load.rate
+    if point.load.open_loop and rate:
+        answered = point.throughput_rps / rate
+        if answered < AT_CEILING:
+            return None
+        return Limit(
+            "none",
+            f"neither the server nor the generator is busy and the target kept up with the "
+            f"arrivals: their rate binds (answered {answered:.0%} of it)",
+            {**_resources(point), "answered": answered},
+        )
     return Limit(
         "none",
         "neither the server nor the generator is busy: the users' own round trips bind",

@@ -1,8 +1,9 @@
 """Who leads a scenario, and whether the lead is clear: the report's headline, as data.
 
 A scenario is ranked at its headline load (the highest load every target measured) by
-median valid throughput; hello points that the load generator bound rank by the server
-CPU each request cost instead. A lead below CLEAR_LEAD is no lead, nor is one whose 95 %
+median valid throughput; hello points whose throughput is not theirs (the load generator
+bound it, or it is the rate an open loop offered) rank by the server CPU each request
+cost instead. A lead below CLEAR_LEAD is no lead, nor is one whose 95 %
 intervals overlap (a point measured once: its window's batch means, bench.results.
 intervals; repeated: the t-interval of its repetitions). The report's sentences
 (bench.reports.report) say what this module decides.
@@ -35,8 +36,10 @@ class Ranking:
     unranked: list[Repetitions]  # targets with no valid point at that load
     reference: list[Repetitions]  # calibration targets, shown for scale, never ranked
     # Ranked by the server CPU a request cost (as requests per CPU-second), because the
-    # load generator, not the servers, bound the throughput.
+    # load generator, not the servers, bound the throughput, or (offered) because it is
+    # the rate an open loop offered.
     by_cpu: bool = False
+    offered: bool = False
     # Each level's name among the scenario's (bench.results.naming).
     names: Mapping[Level, str] = field(default_factory=dict)
     # Each ranked level's 95 % interval of its figure (absent: none could be computed).
@@ -167,13 +170,14 @@ def per_cpu_second(level: Repetitions) -> float | None:
 def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
     """Rank the targets by median valid throughput at the scenario's headline load.
 
-    Hello points bound by the load generator rank by the server CPU each request cost
-    instead: their throughput measures the generator, their CPU the framework.
+    Hello points bound by the load generator, or offered a fixed open-loop rate, rank by
+    the server CPU each request cost instead: their throughput measures the generator
+    or the rate, their CPU the framework.
     """
     load = headline_load(scenario_levels)
     at_load = [lv for lv in scenario_levels if lv.load == load]
     contenders = [lv for lv in at_load if lv.tag != "calibration"]
-    by_cpu = scenario == "hello" and _generator_bound(contenders)
+    by_cpu = scenario == "hello" and (load.open_loop or _generator_bound(contenders))
 
     def figure(level: Repetitions) -> float | None:
         return per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
@@ -185,4 +189,7 @@ def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
     reference = [lv for lv in at_load if lv.tag == "calibration"]
     names = {lv.level: label(lv, scenario_levels) for lv in scenario_levels}
     spans = {lv.level: found for lv, _ in ranked if (found := span(lv, by_cpu)) is not None}
-    return Ranking(scenario, load.label(), ranked, unranked, reference, by_cpu, names, spans)
+    return Ranking(
+        scenario, load.label(), ranked, unranked, reference, by_cpu, by_cpu and load.open_loop,
+        names, spans,
+    )  # fmt: skip

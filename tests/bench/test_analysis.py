@@ -179,6 +179,9 @@ def test_calibration_flags_generator_bound_hello() -> None:
     assert codes(points[1]) == {analysis.CALIBRATION}
     assert "ceiling" in points[1].warnings[0].text
     assert points[2].warnings == ()
+    # At a fixed open-loop rate every stack serves the rate: it is no ceiling to be near.
+    offered = [replace(p, load=Load.open(400.0)) for p in points]
+    assert all(p.warnings == () for p in analysis.calibration_warnings(offered))
 
 
 def test_a_reworded_warning_keeps_its_meaning() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bench.results.limits import cause, classify
-from bench.results.model import Percentiles, Point, Usage
+from bench.results.model import Load, Percentiles, Point, Usage
 from tests.bench.factories import latency, make_point
 
 LATENCY_MS = 100.0  # the fixtures' upstream answer latency
@@ -179,6 +179,13 @@ def test_hello_is_generator_or_server_bound_or_round_trip_bound() -> None:
     assert classify(hello(generator=Usage(99.0)), None).kind == "generator"
     assert classify(hello(server=Usage(97.0)), None).kind == "server-cpu"
     assert classify(hello(server=Usage(20.0), generator=Usage(20.0)), None).kind == "none"
+    # Open loop: the arrival rate binds when the target answered 90 % of it, else nothing
+    # explains the shortfall yet.
+    kept_up = classify(hello(load=Load.open(5100.0), server=Usage(20.0)), None)
+    assert kept_up.kind == "none" and "kept up with the arrivals" in kept_up.detail
+    assert kept_up.evidence["answered"] == pytest.approx(5000 / 5100)
+    short = classify(hello(load=Load.open(8000.0), server=Usage(20.0)), None)
+    assert short.kind != "none"
 
 
 def test_cores_busy_with_other_processes_are_said_to_be_so() -> None:

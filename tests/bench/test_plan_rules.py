@@ -65,6 +65,11 @@ def test_a_plan_is_closed_or_open_loop_not_both() -> None:
     mixed = {"complete": [Load("users", 10), Load.open(5.0)]}
     refused(lambda: plan(loads=mixed), "give --users .* or --rate .*, not both")
     assert plan(loads={"complete": [Load.open(5.0)]}).loads["complete"][0].rate == 5.0
+    # Scenarios may differ: the quick preset offers hello at a rate, the LLM calls to users.
+    quick = PRESETS["quick"].loads
+    assert quick["hello"][0].open_loop and quick["complete"][0].mode == "users"
+    planned = plan(loads={s: list(loads) for s, loads in quick.items()}).loads
+    assert {s: tuple(loads) for s, loads in planned.items()} == quick
 
 
 @TWO_CORES

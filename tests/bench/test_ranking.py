@@ -61,3 +61,26 @@ def test_a_ratio_carries_the_interval_its_two_figures_allow() -> None:
     assert Ratio.of(100.0, 10.0, (90.0, 110.0), (0.0, 20.0)).text() == (
         "10.0x (95 % interval 4.5x and up)"
     )
+
+
+def test_hello_at_an_offered_rate_ranks_by_cpu_per_request() -> None:
+    # Every target answered the 400 req/s offered: the throughput is the rate's, and the
+    # server CPU each request cost ranks them (the baseline is shown by its cost).
+    rate = {"mode": "rate", "rate": 400.0, "arrivals": "poisson"}
+    points = [
+        windowed_point([400] * 5, cpu_pct=[cpu] * 5, target=target, scenario="hello",
+                       load=rate, tag=tag)
+        for target, cpu, tag in (("fastapi-uvicorn", 16.0, "realistic"),
+                                 ("flask-gunicorn-gthread", 40.0, "realistic"),
+                                 ("baseline-uvicorn", 8.0, "calibration"))
+    ]  # fmt: skip
+    ranking = rank("hello", repetitions(make_run(points).points))
+    assert ranking.by_cpu and ranking.offered and ranking.leader == "fastapi-uvicorn"
+    sentence = ranking_sentence(ranking)
+    assert sentence.startswith(
+        "hello at 400 req/s Poisson: every target served the offered rate, so ranked by the "
+        "server CPU each request cost: fastapi-uvicorn leads with 400 µs of server CPU"
+    )
+    assert "the framework-less baseline-uvicorn costs 200 µs of server CPU per request" in (
+        sentence
+    )
