@@ -110,12 +110,17 @@ RUN_NOISE: dict[str, dict[str, float]] = {
 }
 
 
-def load_class(point: Point) -> str:
-    """LIGHT when the upstream's latency paced the point and its server was not busy.
+# The figures of a point without an upstream (hello) that its CPU times, however light.
+CPU_TIMED = ("latency_mean_ms", "latency_p50_ms", "latency_p99_ms", "ttft_p50_ms")
+
+
+def load_class(point: Point, metric: str | None = None) -> str:
+    """LIGHT when the upstream's latency (or an open loop's rate) paced the point's
+    `metric` (None: all of them) and its server was not busy.
 
     HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), the
-    scenario calls no upstream (hello), or something but the upstream bound the point
-    (PACED_BY_UPSTREAM). A point that fell
+    scenario calls no upstream (hello) and the metric is a latency (CPU_TIMED), or
+    something but the upstream bound the point (PACED_BY_UPSTREAM). A point that fell
     short of its load with nothing found ("unexplained": 4 instead of 5 gthread workers
     at 60 % of a core) moved by 16 % between two runs of the same settings, as much as a
     CPU-bound one. A point without a limit (results older than the classification) is
@@ -124,9 +129,10 @@ def load_class(point: Point) -> str:
     cpu = point.server.cpu_pct
     if cpu is None:
         return HEAVY  # an external deployment: nothing says it was light
-    if point.scenario not in IO_BOUND:
+    if point.scenario not in IO_BOUND and (metric is None or metric in CPU_TIMED):
         # No upstream to wait for (hello): even below its cores' capacity, as at a
-        # fixed open-loop rate, its latency is the CPU time it spends.
+        # fixed open-loop rate that it keeps up with, its latency is the CPU time it
+        # spends (its throughput is still the rate's).
         return HEAVY
     if cpu / max(point.server_cores or 1, 1) >= HEAVY_CPU_PCT:
         return HEAVY
@@ -315,7 +321,7 @@ def of_point(point: Point, metric: str) -> Interval:
     covered = whole_seconds(point, series)
     if isinstance(covered, str):
         return Interval(centre, reason=covered)
-    noise = RUN_NOISE[load_class(point)].get(metric, 0.0)
+    noise = RUN_NOISE[load_class(point, metric)].get(metric, 0.0)
     return replace(from_series(centre, covered), run_noise=noise)
 
 
