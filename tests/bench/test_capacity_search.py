@@ -332,9 +332,14 @@ def test_undecided_steps_lie_inside_a_figures_interval() -> None:
     assert (found.in_flight.low, found.in_flight.high) == (160.0, 200.0)
     assert found.goodput is not None and (found.goodput.value, found.goodput.high) == (700, 800)
     assert found.goodput.note == "undecided at 750 req/s"
-    # Only undecided above: the lowest of them bounds it.
-    alone = capacity.conclude(_found(steps[:2]))
-    assert alone.in_flight is not None and alone.in_flight.high == 180.0
+    # Only undecided above: nothing bounds it, since the truth may lie above them too;
+    # such an interval separates no leader (it is open above).
+    alone = capacity.conclude(_found([*steps[:2], *rates[:2]]))
+    assert alone.in_flight is not None and alone.in_flight.high is None
+    assert alone.goodput is not None and alone.goodput.high is None
+    assert alone.goodput.note == "undecided at 750 req/s"
+    assert alone.goodput.limit is not None  # the undecided step's cause
+    assert not Figure(800.0, 800.0, 800.0, None, 800.0).separated_from(alone.goodput)
 
 
 def test_a_climb_still_growing_at_its_top_says_its_saturation_is_a_lower_bound() -> None:
