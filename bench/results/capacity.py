@@ -554,14 +554,16 @@ def _per_core(found: Capacity, name: str) -> float:
 
 # --- two runs ------------------------------------------------------------------------
 
-Change = Literal["higher", "lower", "same", "missing"]
+Change = Literal["higher", "lower", "same", "open", "missing"]
 
 
 def change(before: Figure | None, after: Figure | None) -> tuple[Change, str]:
     """How a figure moved between two runs, and why that is the verdict.
 
-    Beyond noise when the intervals do not overlap; a figure without an interval on
-    either side is judged against the searches' resolution instead (RESOLUTION).
+    Beyond noise when the intervals do not overlap. When they overlap because the lower
+    figure's interval is open above (no step above it was decided against), that figure
+    is a lower bound and the move cannot be told ("open"). A figure without an interval
+    on either side is judged against the searches' resolution instead (RESOLUTION).
     """
     if before is None or after is None or not before.value:
         return "missing", "measured in one run only"
@@ -570,8 +572,14 @@ def change(before: Figure | None, after: Figure | None) -> tuple[Change, str]:
         return "higher", f"{ratio:.2f}x; the intervals do not overlap"
     if before.separated_from(after):
         return "lower", f"{ratio:.2f}x; the intervals do not overlap"
-    bounded = None not in (before.low, before.high, after.low, after.high)
-    if bounded:
+    if before.low is not None and after.low is not None:
+        lower = before if before.value < after.value else after
+        if lower.high is None and before.value != after.value:
+            side = "reference" if lower is before else "changed run"
+            return "open", (
+                f"{ratio:.2f}x; the {side}'s interval is open above, so its figure is a "
+                "lower bound"
+            )
         return "same", f"{ratio:.2f}x; within each other's intervals"
     if ratio >= RESOLUTION:
         return "higher", f"{ratio:.2f}x; beyond the search's resolution ({RESOLUTION:g}x)"

@@ -126,6 +126,8 @@ class CapacityChange:
             return "cannot compare (missing in one run)"
         if moved == "same":
             return f"the same ({why})"
+        if moved == "open":
+            return f"cannot tell ({why})"
         return f"{moved} ({why})"
 
 

@@ -368,6 +368,15 @@ def test_a_leader_is_named_only_where_its_interval_separates_it() -> None:
     moved, why = capacity.change(close[1].saturation, apart[0].saturation)
     assert moved == "higher" and "do not overlap" in why
     assert capacity.change(close[0].saturation, close[1].saturation)[0] == "same"
+    # A lower figure whose interval is open above is a lower bound: no move can be told
+    # (two runs of capacity-quick: 154 (154 to ?) then 381 (381 to 797)).
+    lower_bound, held = Figure(154.0, 154.0, None, None, 154.0), Figure(381, 381, 797, None, 381)
+    moved, why = capacity.change(lower_bound, held)
+    assert moved == "open" and "reference's interval is open above" in why
+    assert capacity.change(held, lower_bound)[0] == "open"
+    # Open above, but the higher of the two: the lower one's bounded interval reaches it.
+    assert capacity.change(Figure(300, 290, 400, None, 300), held)[0] == "same"
+    assert capacity.change(Figure(300, 290, 320, None, 300), held)[0] == "higher"
 
 
 def test_calls_left_in_flight_drain_into_the_next_ramp_only_below_a_full_worker() -> None:
