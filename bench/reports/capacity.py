@@ -23,7 +23,8 @@ INTRO = (
     "each step past the knee measured 5 s at least; what wrk and TechEmpower publish), per server "
     "core. Goodput rate: the highest open-loop Poisson arrival rate whose p99 response "
     "time, counted from each request's intended send, is within the SLO with errors at "
-    "most 1 % (its interval: the last rate held and the first decided not held). Max in "
+    'most 1 % (its interval: the last rate held and the first decided not held, "?" '
+    "when no rate above it was decided: the figure is then a lower bound). Max in "
     "flight: the most closed-loop users held at 90 % or more of users / latency within the "
     "same SLO (its interval likewise). Each step runs until the 95 % interval of its p99 "
     "lies on one side of the SLO, widened when its slowest answers came in clumps (a pause "
@@ -55,6 +56,12 @@ def count(value: float | None) -> str:
 def _latency(found: Capacity) -> str:
     name = found.latency.name
     return f"{name} ({num(found.latency.answer_ms)} ms, SLO {num(found.slo_p99_ms)} ms)"
+
+
+def _in_flight_note(found: Capacity, held: Figure | None) -> str | None:
+    """What a reader must know of the in-flight figure: the search's and the figure's own."""
+    notes = [found.unknown, held.note if held is not None else None]
+    return "; ".join(note for note in notes if note) or None
 
 
 def _limit(limit: Limit | None, note: str | None = None) -> str:
@@ -102,7 +109,7 @@ def table(capacity: Sequence[Capacity]) -> Table:
             TCell(_limit(good.limit if good else None, good.note if good else None),
                   numeric=False, wrap=True),
             TCell(shown(held, whole=True)),
-            TCell(_limit(found.limit, found.unknown), numeric=False, wrap=True),
+            TCell(_limit(found.limit, _in_flight_note(found, held)), numeric=False, wrap=True),
             TCell(num(cpu_cost(found))),
             TCell(str(len(found.points))),
         ]  # fmt: skip

@@ -20,8 +20,8 @@ from bench.reports import page, parts, terminal
 from bench.reports.page import esc
 from bench.reports.parts import Part
 from bench.reports.tables import text_table
-from bench.results import capacity, intervals, stats, store
 from bench.results import conditions as cond
+from bench.results import intervals, stats, store
 from bench.results.comparison import MetricChange, Named, RunComparison
 from bench.results.intervals import Interval
 from bench.results.model import Figure, Level
@@ -189,8 +189,8 @@ def sections(comparison: RunComparison, settings: Settings) -> list[Part]:
             empty="no matched points",
         ),
         Part(
-            f"Capacity (a search finds its boundary within {capacity.RESOLUTION:g}x: only a "
-            "change beyond that counts)",
+            "Capacity (a figure changed only where the two runs' intervals part; one "
+            "open above is a lower bound)",
             table=text_table([*capacity_columns, "what binds it"], _capacity(comparison), PROSE),
             empty="no capacity searches in both runs",
         ),

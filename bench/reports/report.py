@@ -104,8 +104,9 @@ def validity_rules() -> tuple[str, ...]:
         f"{a.LITTLE_TOLERANCE:.0%} and {a.LITTLE_SLACK_MS:g} ms away from the mean latency.",
         f"Warning: repetitions disagree: throughput standard deviation at least "
         f"{a.REPEAT_STDEV_LIMIT:.0%} of the mean, or range at least {a.REPEAT_RANGE_LIMIT:.0%}.",
-        f"Warning (hello): within {a.CALIBRATION_MARGIN:.0%} of the framework-less "
-        "baseline-uvicorn at the same load: generator- or stack-bound, a lower bound.",
+        f"Warning (hello, closed loop): within {a.CALIBRATION_MARGIN:.0%} of the "
+        "framework-less baseline-uvicorn at the same load: generator- or stack-bound, a lower "
+        "bound.",
         f"Warning (open loop): the achieved rate fell more than {a.RATE_SHORTFALL_LIMIT:.0%} "
         "short of the target rate.",
         "Warning (stream): chunk fidelity below 0.99.",
@@ -158,8 +159,8 @@ def _interval(v: Ranking, level: Repetitions) -> str:
 
 def _figure(v: Ranking, level: Repetitions, value: float) -> str:
     if v.by_cpu:
-        per_core = f"~{_rps(value)}{_interval(v, level)} per core"
-        return f"{1e6 / value:,.0f} µs of server CPU per request ({per_core})"
+        per_cpu_s = f"~{charts.format_value(value)}{_interval(v, level)} per CPU-second"
+        return f"{1e6 / value:,.0f} µs of server CPU per request ({per_cpu_s})"
     return f"{_rps(value)}{_interval(v, level)}"
 
 

@@ -416,10 +416,12 @@ def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
         return Figure(0.0, 0.0, float(min(_users(p) for p in points)),
                       limits.cause(points[0], answer_ms), None)  # fmt: skip
     top = max(kept, key=_users)
-    above = _bound_above([p for p in points if _users(p) > _users(top) and not held(p)], _users)
+    missed = [p for p in points if _users(p) > _users(top) and not held(p)]
+    above = _bound_above(missed, _users)
     limit = _next_failure(top, points, held, answer_ms)
     value = float(_users(top))
-    return Figure(value, value, float(_users(above)) if above else None, limit, value)
+    return Figure(value, value, float(_users(above)) if above else None, limit, value,
+                  _undecided_note(missed, "users"))  # fmt: skip
 
 
 def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
@@ -436,11 +438,17 @@ def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
     # What bound it: the step decided against, else the first undecided one above.
     stopped = failure or min(above, key=lambda p: p.load.amount, default=None)
     limit = limits.cause(stopped, answer_ms) if stopped is not None else top.limit
-    undecided = sorted(p.load.amount for p in above if p.decision == "undecided")
-    note = f"undecided at {', '.join(f'{r:,.0f}' for r in undecided)} req/s" if undecided else None
     high = failure.load.amount if failure is not None else None
     rate = top.load.amount
-    return Figure(rate, rate, high, limit, rate, note)
+    return Figure(rate, rate, high, limit, rate, _undecided_note(above, "req/s"))
+
+
+def _undecided_note(above: list[Point], unit: str) -> str | None:
+    """Name the loads above a figure that were left undecided (they lie in its interval)."""
+    undecided = sorted(p.load.amount for p in above if p.decision == "undecided")
+    if not undecided:
+        return None
+    return f"undecided at {', '.join(f'{load:,.0f}' for load in undecided)} {unit}"
 
 
 def _bound_above(above: list[Point], load: Callable[[Point], float]) -> Point | None:
@@ -572,14 +580,13 @@ def change(before: Figure | None, after: Figure | None) -> tuple[Change, str]:
         return "higher", f"{ratio:.2f}x; the intervals do not overlap"
     if before.separated_from(after):
         return "lower", f"{ratio:.2f}x; the intervals do not overlap"
+    lower = before if before.value <= after.value else after
+    if lower.low is not None and lower.high is None:
+        side = "reference" if lower is before else "changed run"
+        return "open", (
+            f"{ratio:.2f}x; the {side}'s interval is open above, so its figure is a lower bound"
+        )
     if before.low is not None and after.low is not None:
-        lower = before if before.value < after.value else after
-        if lower.high is None and before.value != after.value:
-            side = "reference" if lower is before else "changed run"
-            return "open", (
-                f"{ratio:.2f}x; the {side}'s interval is open above, so its figure is a "
-                "lower bound"
-            )
         return "same", f"{ratio:.2f}x; within each other's intervals"
     if ratio >= RESOLUTION:
         return "higher", f"{ratio:.2f}x; beyond the search's resolution ({RESOLUTION:g}x)"

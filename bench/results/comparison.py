@@ -303,10 +303,13 @@ def _all_valid(points: list[Point]) -> bool:
 def geometric_means(
     rows: list[MetricChange], valid: set[Level]
 ) -> dict[str, tuple[float | None, int]]:
-    """Return the geometric mean of throughput ratios per scenario over valid matched points."""
+    """Return the geometric mean of throughput ratios per scenario over valid matched points.
+
+    Points offered an open-loop rate are left out: their throughput is the rate's.
+    """
     ratios: dict[str, list[float]] = {}
     for row in rows:
-        if row.metric.name != "throughput_rps":
+        if row.metric.name != "throughput_rps" or row.key.load.open_loop:
             continue
         bucket = ratios.setdefault(row.key.scenario, [])
         if row.key in valid and row.ratio is not None and row.ratio > 0:

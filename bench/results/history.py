@@ -28,6 +28,7 @@ from bench.results.comparison import METRICS, Metric, Named, sample, single_wind
 from bench.results.model import Capacity, Figure, Level, Point, Run, by_level, repetitions
 from bench.results.naming import label
 from bench.results.significance import (
+    CANNOT,
     IMPROVEMENT,
     NOT_SIGNIFICANT,
     REGRESSION,
@@ -182,7 +183,9 @@ def level_timelines(
     found: list[Entry], level: Level, settings: Settings, group: Sequence[Level] = ()
 ) -> list[Timeline]:
     """The headline figures of one level across the runs (named among `group`'s levels)."""
-    metrics = [m for m in METRICS if m.name in HEADLINE_METRICS]
+    # hello at an open-loop rate: its throughput is the rate's, its CPU per request ranks it.
+    wanted = HEADLINE_METRICS + (("cpu_us_per_request",) if level.scenario == "hello" else ())
+    metrics = [m for m in METRICS if m.name in wanted]
     key = f"{label(level, group or [level])} / {level.scenario} / {level.load.label()}"
     out = []
     for metric in metrics:
@@ -219,7 +222,9 @@ def _capacity_reading(value: Figure, previous: Figure | None, differs: bool) -> 
         return Reading(value.value, value.low, value.high, 1, CONDITIONS_DIFFER,
                        "conditions differ")  # fmt: skip
     moved, reason = cap.change(previous, value)
-    decision = {"higher": IMPROVEMENT, "lower": REGRESSION}.get(moved, NOT_SIGNIFICANT)
+    decision = {"higher": IMPROVEMENT, "lower": REGRESSION, "open": CANNOT}.get(
+        moved, NOT_SIGNIFICANT
+    )
     ratio = value.value / previous.value if previous.value else None
     return Reading(value.value, value.low, value.high, 1, decision, reason, ratio)
 

@@ -25,8 +25,8 @@ differences over the sum of squared deviations; 2 for independent values, small 
 drift) below its 5 % point (0.82 for 5 values) means the window drifted. Its standard
 error is then one batch's spread, sd(batch figures), instead of that over sqrt(5): the
 variance of a mean of 5 values is at most the variance of one of them whatever their
-correlation, so the interval is wide rather than falsely narrow, and a change seen
-through it is a large one. (Refusing such a window instead refused about 5 % of the
+correlation, so where the batches' spread shows that variance (a drift inflates it) the
+interval is wide enough, and a change seen through it is a large one. (Refusing such a window instead refused about 5 % of the
 windows that did not drift, the test's own false alarms: 5 of 68 figures in one
 comparison of two `make bench` runs.)
 
@@ -119,8 +119,8 @@ def load_class(point: Point, metric: str | None = None) -> str:
     `metric` (None: all of them) and its server was not busy.
 
     HEAVY: the server tree used HEAVY_CPU_PCT of its cores or more (or is unknown), the
-    scenario calls no upstream (hello) and the metric is a latency (CPU_TIMED), or
-    something but the upstream bound the point (PACED_BY_UPSTREAM). A point that fell
+    scenario calls no upstream (hello: every figure, but for the throughput of an open
+    loop), or something but the upstream bound the point (PACED_BY_UPSTREAM). A point that fell
     short of its load with nothing found ("unexplained": 4 instead of 5 gthread workers
     at 60 % of a core) moved by 16 % between two runs of the same settings, as much as a
     CPU-bound one. A point without a limit (results older than the classification) is
@@ -129,10 +129,12 @@ def load_class(point: Point, metric: str | None = None) -> str:
     cpu = point.server.cpu_pct
     if cpu is None:
         return HEAVY  # an external deployment: nothing says it was light
-    if point.scenario not in IO_BOUND and (metric is None or metric in CPU_TIMED):
-        # No upstream to wait for (hello): even below its cores' capacity, as at a
-        # fixed open-loop rate that it keeps up with, its latency is the CPU time it
-        # spends (its throughput is still the rate's).
+    if point.scenario not in IO_BOUND and (
+        metric is None or metric in CPU_TIMED or not point.load.open_loop
+    ):
+        # No upstream to wait for (hello): even below its cores' capacity its latency is
+        # the CPU time it spends, and so is a closed loop's throughput (users / that
+        # latency); only at an open-loop rate it kept up with is the throughput the rate's.
         return HEAVY
     if cpu / max(point.server_cores or 1, 1) >= HEAVY_CPU_PCT:
         return HEAVY

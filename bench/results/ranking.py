@@ -161,6 +161,12 @@ def _generator_bound(levels: Sequence[Repetitions]) -> bool:
     )
 
 
+def _kept_up(level: Repetitions) -> bool:
+    """Every valid point of the level answered its arrivals (its limit: the rate)."""
+    valid = [p for p in level.points if p.valid]
+    return bool(valid) and all(p.limit is not None and p.limit.kind == "none" for p in valid)
+
+
 def per_cpu_second(level: Repetitions) -> float | None:
     """Requests one CPU-second serves: the inverse of the median CPU per request."""
     cost = level.median(CPU_PER_REQUEST, True)
@@ -177,7 +183,15 @@ def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
     load = headline_load(scenario_levels)
     at_load = [lv for lv in scenario_levels if lv.load == load]
     contenders = [lv for lv in at_load if lv.tag != "calibration"]
-    by_cpu = scenario == "hello" and (load.open_loop or _generator_bound(contenders))
+    # At an open-loop rate every target kept up with (its limit: the rate), throughput is
+    # the rate's; one that fell short ranks below the others by throughput. Without the
+    # server's CPU (a deployment measured from outside) nothing else can rank them.
+    offered = load.open_loop and all(_kept_up(lv) for lv in contenders)
+    by_cpu = (
+        scenario == "hello"
+        and (offered or _generator_bound(contenders))
+        and all(per_cpu_second(lv) is not None for lv in contenders)
+    )
 
     def figure(level: Repetitions) -> float | None:
         return per_cpu_second(level) if by_cpu else level.median(THROUGHPUT, True)
@@ -190,6 +204,6 @@ def rank(scenario: str, scenario_levels: list[Repetitions]) -> Ranking:
     names = {lv.level: label(lv, scenario_levels) for lv in scenario_levels}
     spans = {lv.level: found for lv, _ in ranked if (found := span(lv, by_cpu)) is not None}
     return Ranking(
-        scenario, load.label(), ranked, unranked, reference, by_cpu, by_cpu and load.open_loop,
+        scenario, load.label(), ranked, unranked, reference, by_cpu, by_cpu and offered,
         names, spans,
     )  # fmt: skip

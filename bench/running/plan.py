@@ -1,9 +1,9 @@
 """What a run measures: targets x scenarios x loads x repetitions, its rules, the presets.
 
 A Plan checks its own content when it is made (`__post_init__`): unknown targets or
-scenarios, closed and open loads mixed, cores shared, a fault window too late. Every way
-of making one, the command line's, a demo's, a resumed run's, meets the same rules, and
-each broken one raises PlanError (bench.running.rules) in one line.
+scenarios, closed and open loads mixed within one scenario, cores shared, a fault window
+too late. Every way of making one, the command line's, a demo's, a resumed run's, meets
+the same rules, and each broken one raises PlanError (bench.running.rules) in one line.
 """
 
 from __future__ import annotations
@@ -176,7 +176,11 @@ class Plan:
         # One scenario's loads are one sweep, of users or of rates; scenarios may differ
         # (the quick preset offers hello at a rate and the LLM calls to users).
         mixed = [s for s, loads in self.loads.items() if len({load.mode for load in loads}) > 1]
-        require(not mixed, "give --users (closed loop) or --rate (open loop), not both")
+        require(
+            not mixed,
+            f"give --users (closed loop) or --rate (open loop), not both ({', '.join(mixed)} "
+            "had both)",
+        )
         check_cores(self.server_cpus, self.load_cpus)
         self._check_fault_window()
         self._check_rates()

@@ -377,6 +377,10 @@ def test_a_leader_is_named_only_where_its_interval_separates_it() -> None:
     # Open above, but the higher of the two: the lower one's bounded interval reaches it.
     assert capacity.change(Figure(300, 290, 400, None, 300), held)[0] == "same"
     assert capacity.change(Figure(300, 290, 320, None, 300), held)[0] == "higher"
+    # Two lower bounds at one value tell nothing either, nor does one against a figure
+    # without an interval (an older file's).
+    assert capacity.change(lower_bound, lower_bound)[0] == "open"
+    assert capacity.change(Figure(400, None, None, None, 400), lower_bound)[0] == "open"
 
 
 def test_calls_left_in_flight_drain_into_the_next_ramp_only_below_a_full_worker() -> None:

@@ -211,12 +211,17 @@ def test_the_noise_between_runs_follows_how_busy_the_server_was() -> None:
         limit = {"kind": kind, "detail": "", "evidence": {}}
         assert intervals.load_class(Point.from_dict(windowed_point(series, limit=limit))) == load
     assert intervals.of_point(light, "latency_p99_ms").run_noise == 0.05
-    # hello calls no upstream: at 40 % of a core its latency is still its CPU's, while
-    # the rate it kept up with paced its throughput.
-    hello = Point.from_dict(windowed_point([100, 104, 96, 102, 98], scenario="hello"))
-    assert intervals.load_class(hello) == intervals.HEAVY
-    assert intervals.load_class(hello, "latency_p50_ms") == intervals.HEAVY
-    assert intervals.load_class(hello, "throughput_rps") == intervals.LIGHT
+    # hello calls no upstream: at 40 % of a core its latency is still its CPU's, and so
+    # is a closed loop's throughput (users / latency); an open-loop rate it kept up with
+    # paced its throughput.
+    series = [100, 104, 96, 102, 98]
+    hello = Point.from_dict(windowed_point(series, scenario="hello"))
+    assert intervals.load_class(hello, "throughput_rps") == intervals.HEAVY
+    rate = {"mode": "rate", "rate": 100.0, "arrivals": "poisson"}
+    offered = Point.from_dict(windowed_point(series, scenario="hello", load=rate))
+    assert intervals.load_class(offered) == intervals.HEAVY
+    assert intervals.load_class(offered, "latency_p50_ms") == intervals.HEAVY
+    assert intervals.load_class(offered, "throughput_rps") == intervals.LIGHT
     assert intervals.of_point(heavy, "throughput_rps").run_noise == 0.2
     # Each side's noise between runs widens the comparison, without degrees of freedom.
     ref = intervals.Interval(100.0, 1.0, 4, 1, run_noise=0.05)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.reports.report import ranking_sentence
 from bench.results.model import repetitions
 from bench.results.ranking import Ratio, rank
@@ -63,24 +65,60 @@ def test_a_ratio_carries_the_interval_its_two_figures_allow() -> None:
     )
 
 
+RATE = {"mode": "rate", "rate": 400.0, "arrivals": "poisson"}
+KEPT_UP = {"kind": "none", "detail": "their rate binds", "evidence": {}}
+
+
+def _hello(target: str, cpu: float | None, served: int = 400, **fields: Any) -> dict[str, Any]:
+    tag = "calibration" if target.startswith("baseline") else "realistic"
+    point = windowed_point(
+        [served] * 5,
+        cpu_pct=None if cpu is None else [cpu] * 5,
+        target=target,
+        scenario="hello",
+        load=RATE,
+        tag=tag,
+        **fields,
+    )
+    if cpu is None:
+        point["server"] = {"cpu_pct": None, "rss_mb": None}
+    return point  # fmt: skip
+
+
 def test_hello_at_an_offered_rate_ranks_by_cpu_per_request() -> None:
     # Every target answered the 400 req/s offered: the throughput is the rate's, and the
     # server CPU each request cost ranks them (the baseline is shown by its cost).
-    rate = {"mode": "rate", "rate": 400.0, "arrivals": "poisson"}
-    points = [
-        windowed_point([400] * 5, cpu_pct=[cpu] * 5, target=target, scenario="hello",
-                       load=rate, tag=tag)
-        for target, cpu, tag in (("fastapi-uvicorn", 16.0, "realistic"),
-                                 ("flask-gunicorn-gthread", 40.0, "realistic"),
-                                 ("baseline-uvicorn", 8.0, "calibration"))
-    ]  # fmt: skip
+    points = [_hello("fastapi-uvicorn", 16.0, limit=KEPT_UP),
+              _hello("flask-gunicorn-gthread", 40.0, limit=KEPT_UP),
+              _hello("baseline-uvicorn", 8.0, limit=KEPT_UP)]  # fmt: skip
     ranking = rank("hello", repetitions(make_run(points).points))
     assert ranking.by_cpu and ranking.offered and ranking.leader == "fastapi-uvicorn"
     sentence = ranking_sentence(ranking)
     assert sentence.startswith(
         "hello at 400 req/s Poisson: every target served the offered rate, so ranked by the "
-        "server CPU each request cost: fastapi-uvicorn leads with 400 µs of server CPU"
+        "server CPU each request cost: fastapi-uvicorn leads with 400 µs of server CPU per "
+        "request (~2,500 ["
     )
     assert "the framework-less baseline-uvicorn costs 200 µs of server CPU per request" in (
         sentence
     )
+
+
+def test_hello_at_a_rate_one_target_fell_short_of_ranks_by_throughput() -> None:
+    # flask answered 300 of the 400 req/s: the rate did not set its throughput, so the
+    # sentence must not say that every target served it.
+    short = {"kind": "server-cpu", "detail": "its core was full", "evidence": {}}
+    points = [_hello("fastapi-uvicorn", 16.0, limit=KEPT_UP),
+              _hello("flask-gunicorn-gthread", 99.0, served=300, limit=short)]  # fmt: skip
+    ranking = rank("hello", repetitions(make_run(points).points))
+    assert not ranking.by_cpu and not ranking.offered
+    assert "offered rate" not in ranking_sentence(ranking)
+    assert ranking.ranked[0][1] == 400.0
+
+
+def test_hello_without_server_cpu_ranks_by_throughput_not_as_invalid() -> None:
+    # A deployment measured from outside has no server CPU: its points stay ranked.
+    points = [_hello("fastapi-uvicorn", None, limit=KEPT_UP),
+              _hello("flask-gunicorn-gthread", None, limit=KEPT_UP)]  # fmt: skip
+    ranking = rank("hello", repetitions(make_run(points).points))
+    assert not ranking.by_cpu and len(ranking.ranked) == 2 and not ranking.unranked
