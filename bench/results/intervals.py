@@ -338,18 +338,21 @@ def compare(reference: Interval, changed: Interval, confidence: float = 0.95) ->
 
     Each side's variance is its window's (stderr^2) plus its noise between runs
     ((run_noise x value)^2, RUN_NOISE), a term known from elsewhere, so it adds no
-    degrees of freedom.
+    degrees of freedom. Two windows without variance of their own (a percentile that
+    fell in one histogram bucket every second) are judged on the noise between runs
+    alone, with a normal distribution.
     """
     ref, new = _estimate(reference), _estimate(changed)
     if ref is None or new is None:
         name, side = ("reference", reference) if ref is None else ("changed", changed)
         return Outcome(METHOD, None, reason=f"{name}: {side.reason or 'no figure'}")
     within = ref[1] ** 2 + new[1] ** 2
-    if within == 0:
-        return Outcome(METHOD, None, reason="no variance within either window")
     between = (reference.run_noise * ref[0]) ** 2 + (changed.run_noise * new[0]) ** 2
     variance = within + between
-    df = variance**2 / (ref[1] ** 4 / ref[2] + new[1] ** 4 / new[2])
+    if variance == 0:
+        return Outcome(METHOD, None, reason="no variance within either window")
+    spread = ref[1] ** 4 / ref[2] + new[1] ** 4 / new[2]
+    df = variance**2 / spread if spread > 0 else math.inf
     diff = new[0] - ref[0]
     statistic = diff / math.sqrt(variance)
     p_value = stats.t_two_sided_p(statistic, df)

@@ -190,6 +190,13 @@ def test_windows_that_cannot_be_compared_say_which_and_why() -> None:
     assert intervals.compare(good, none).reason == "changed: no per-second series"
     flat = intervals.Interval(100.0, 0.0, 4, 1)
     assert intervals.compare(flat, flat).reason == "no variance within either window"
+    # A percentile in one histogram bucket every second, 201.6 then 203.6 ms: the noise
+    # between runs (1 % a side) alone judges it, as a normal variate.
+    before = intervals.Interval(201.6, 0.0, 4, 1, run_noise=0.01)
+    after = intervals.Interval(203.6, 0.0, 4, 1, run_noise=0.01)
+    outcome = intervals.compare(before, after)
+    assert outcome.p_value is not None and outcome.p_value > 0.05
+    assert outcome.statistic == pytest.approx(2.0 / math.hypot(2.016, 2.036))
 
 
 def test_the_noise_between_runs_follows_how_busy_the_server_was() -> None:
