@@ -152,9 +152,16 @@ class Launcher:
             raise Skipped("failed verification: " + "; ".join(failures))
         return Server(base, proc, counts, log)
 
-    def restart(self, server: Server, target: Target, progress: Progress) -> Server | None:
-        """Restart a server that the previous measurement left busy; None if it failed."""
-        progress(f"restarting {target.name}: the previous measurement left it busy", None)
+    def restart(
+        self,
+        server: Server,
+        target: Target,
+        progress: Progress,
+        why: str = "the previous measurement left it busy",
+    ) -> Server | None:
+        """Restart a server (by default: one the previous measurement left busy); None if
+        it failed."""
+        progress(f"restarting {target.name}: {why}", None)
         if server.proc is not None:
             self.supervisor.stop(server.proc)
         try:
