@@ -42,7 +42,10 @@ def _search(tmp_path_factory: pytest.TempPathFactory, target: str, *extra: str) 
     assert proc.returncode == 0, output[-6000:]
     assert "saturation" in output
     # The arrivals of the goodput search meet the target restarted after the climb.
-    assert "restarting " + target.split("{")[0] in output and "fresh from its start" in output
+    assert (
+        "restarting " + target.split("{", maxsplit=1)[0] in output
+        and "fresh from its start" in output
+    )
     events.thread.join(timeout=10)
     run = store.load(out)
     assert (out / "report.html").is_file() and "## Capacity" in (out / "report.md").read_text()
