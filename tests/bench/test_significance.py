@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bench.results.comparison import METRICS, single_windows
 from bench.results.model import Point
-from bench.results.significance import CANNOT, IDENTICAL, NOT_SIGNIFICANT, Settings, judge
+from bench.results.significance import (
+    CANNOT,
+    IDENTICAL,
+    NOT_SIGNIFICANT,
+    REGRESSION,
+    Settings,
+    judge,
+)
 from tests.bench.factories import windowed_point
 
 P50 = next(m for m in METRICS if m.name == "latency_p50_ms")
@@ -35,13 +44,21 @@ def test_two_windows_whose_seconds_agree_exactly_are_no_change() -> None:
     assert windows is not None and all(w.stderr == 0 for w in windows)
     found = judge(False, [201.6], [201.6], Settings(), windows)
     assert found.decision == NOT_SIGNIFICANT and found.reason == IDENTICAL
-    # The same steady seconds at another level cannot be tested: no variance within.
+    # The same steady seconds at another level: no variance within either window, so the
+    # noise between runs alone judges it (1 % a side for a light p50: 14 % is a change;
+    # 1 % is not).
     higher = _point([230.0] * 5)
     other = single_windows([reference], [higher], P50)
-    assert other is not None
+    assert other is not None and all(w.run_noise == 0.01 for w in other)
     moved = judge(False, [201.6], [230.0], Settings(), other)
-    assert moved.decision == CANNOT
-    assert moved.reason == "cannot tell (n=1, no variance within either window)"
+    assert moved.decision == REGRESSION and moved.reason.startswith("p=")
+    near = single_windows([reference], [_point([203.6] * 5)], P50)
+    assert judge(False, [201.6], [203.6], Settings(), near).decision == NOT_SIGNIFICANT
+    # No noise between runs either (an unknown class): nothing can judge it.
+    silent = tuple(replace(w, run_noise=0.0) for w in other)
+    blind = judge(False, [201.6], [230.0], Settings(), silent)  # type: ignore[arg-type]
+    assert blind.decision == CANNOT
+    assert blind.reason == "cannot tell (n=1, no variance within either window)"
 
 
 def test_a_window_with_no_variance_needs_its_twin_to_be_identical() -> None:
