@@ -107,10 +107,11 @@ def test_open_loop_shows_the_tail_and_the_queue_that_closed_loops_hide(tmp_path:
     """flask-gunicorn-sync{workers=2} at 100 ms (20 req/s at most), quick: 7 s windows.
 
     Tolerances: at 10 req/s the open loop's p99 is at least 1.25 x the closed loop's (the
-    lesson's own threshold; measured about 2 x); M/D/2's mean and p99 waits within a factor
-    of 2 (or 10 ms) of the measured ones (the wait of some 70 arrivals: their p99 is nearly
-    their largest); at 30 req/s the queue grows by 10 +/- 5 requests a second (lambda - c /
-    D), while 3 closed-loop users get 15 to 21 req/s and no backlog.
+    lesson's own threshold; measured about 2 x); the measured mean and p99 waits where 99 %
+    of simulated M/D/2 windows of the same length fall (or within 10 ms of the model's: a
+    fixed factor of 2 failed 1 window in 6 of the model itself); at 30 req/s the queue
+    grows by 10 +/- 5 requests a second (lambda - c / D), while 3 closed-loop users get 15
+    to 21 req/s and no backlog.
     """
     out = tmp_path / "open-vs-closed"
     done = _demo("open-vs-closed", out)

@@ -86,6 +86,24 @@ def test_the_demos_case_and_allen_cunneen_beside_it() -> None:
     assert queueing.allen_cunneen(10.0, 0.1, 2) == pytest.approx(model.mean_wait(), rel=0.1)
 
 
+def test_one_short_windows_waits_scatter_around_the_long_run_as_simulated() -> None:
+    # The demo's quick window: 7 s at 10 req/s (70 arrivals), 2 workers of 107 ms.
+    model = MDc(10.0, 0.107, 2)
+    window = queueing.window_range(model, 7.0, 2.0, coverage=0.99)
+    assert window.arrivals == pytest.approx(70.0)
+    low, high = window.mean_wait
+    # The long-run mean lies inside, the range is wide (about 70 arrivals, most not
+    # waiting), and it narrows for a long window, whose mean nears the long run's.
+    assert low < model.mean_wait() < high and high / low > 5
+    long_low, long_high = queueing.window_range(model, 700.0, 2.0, 0.99, runs=400).mean_wait
+    assert low < long_low < model.mean_wait() < long_high < high
+    assert long_high / long_low < 1.6
+    p99_low, p99_high = window.p99_wait
+    assert p99_low < model.wait_quantile(0.99) < p99_high
+    # Seeded: the same range every time.
+    assert queueing.window_range(model, 7.0, 2.0, coverage=0.99) == window
+
+
 def test_past_saturation_the_queue_grows_and_no_steady_state_is_claimed() -> None:
     assert queueing.growth_per_s(30.0, 0.1, 2) == pytest.approx(10.0)
     assert queueing.growth_per_s(10.0, 0.1, 2) == 0.0
