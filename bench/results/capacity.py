@@ -40,8 +40,6 @@ SLO_SLACK_MS = 50.0
 MAX_ERROR_SHARE = 0.01
 MIN_EFFICIENCY = 0.90
 STILL_GROWING = 1.05  # a step whose throughput beats the best before it by this still grows
-# Limits that are the harness's, not the target's (bench.results.limits).
-HARNESS = ("generator", "mock")
 RESOLUTION = 1.05  # searches refine until the boundary is known within this factor
 # A climbing step not held (past the knee, where the saturation is) measures at least
 # this long: a 2-s window gave an interval from 0 to twice the figure (Student's t on two
@@ -159,7 +157,7 @@ class Criteria:
             and total > 0
             and point.failed_requests / total <= self.max_error_share
             and point.limit is not None
-            and point.limit.kind in HARNESS
+            and point.limit.kind in limits.HARNESS
         )
 
     def _held(self, point: Point) -> bool:

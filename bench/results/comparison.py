@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from bench.results import capacity, intervals, stats
+from bench.results import capacity, intervals, limits, stats
 from bench.results import conditions as cond
 from bench.results.conditions import Difference, differences
 from bench.results.intervals import Interval
@@ -194,7 +194,6 @@ def sample(points: list[Point], metric: Metric) -> list[float]:
     return [v for v in values if v is not None]
 
 
-NOT_THE_TARGET = {"generator": "load generator", "mock": "mock"}
 # What the target spends whichever side binds: the figure that ranks stacks when the
 # load generator binds (docs/methodology.md, "CPU per request").
 TARGETS_OWN = ("cpu_us_per_request",)
@@ -217,10 +216,10 @@ def _window(point: Point, metric: Metric) -> Interval:
             "(the machine was not quiet)",
         )
     limit = point.limit
-    if limit is not None and limit.kind in NOT_THE_TARGET and metric.name not in TARGETS_OWN:
+    if limit is not None and limit.kind in limits.HARNESS and metric.name not in TARGETS_OWN:
         # Its figures measure the load generator's (or the mock's) core, whose
         # contention nothing samples: they move between runs whatever the target does.
-        return Interval(value, reason=f"the {NOT_THE_TARGET[limit.kind]} binds it")
+        return Interval(value, reason=f"the {limits.HARNESS[limit.kind]} binds it")
     return intervals.of_point(point, metric.name)
 
 

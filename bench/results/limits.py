@@ -40,6 +40,9 @@ from __future__ import annotations
 from bench.results import telemetry
 from bench.results.model import IO_BOUND, Limit, LimitKind, Point
 
+# The limits that are the harness's, not the target's: their figures measure a core the
+# load generator or the mock holds, whatever the target does. Each with its name in prose.
+HARNESS: dict[LimitKind, str] = {"generator": "load generator", "mock": "mock"}
 SATURATED_PCT = 90.0
 AT_CEILING = 0.90
 FULL = 0.90  # mean in flight at this share of a limit: full

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench.results import capacity, quantiles
+from bench.results import capacity, limits, quantiles
 from bench.results.histogram import Histogram
 from bench.results.model import (
     Capacity,
@@ -91,7 +91,7 @@ def test_a_tail_over_the_slo_while_the_harness_fell_behind_is_never_the_targets_
     # The generator sent its arrivals late (or the mock was saturated): their delay is in
     # the tail. The step measures on; at its cap it is undecided, not failed. (A capacity
     # step at 923 req/s failed so in 2 s between 900 held and 1,050 undecided.)
-    for harness in capacity.HARNESS:
+    for harness in limits.HARNESS:
         late = step(10, 98.0, 260.0, harness)
         assert CRITERIA.verdict(late, final=False) is None
         assert late.decision == "undecided"
