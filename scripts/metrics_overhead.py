@@ -19,21 +19,16 @@ import argparse
 import itertools
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
+from pinned import process
 
-ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"fastapi": "fastapi_app", "flask": "flask_app", "drf": "drf_app"}
 MODELS = [
     "fastapi:uvicorn", "fastapi:gunicorn-uvicorn", "fastapi:gunicorn-asgi",
@@ -48,36 +43,6 @@ wrk.headers["Content-Type"] = "application/json"
 # Each pair gets ports of its own: a server stopping may still hold the last pair's.
 FIRST_PORT, MOCK_PORT = 18700, 18699
 pair_ports = itertools.count(FIRST_PORT, 2)
-
-
-@contextmanager
-def process(
-    args: list[str], core: int, env: dict[str, str], ready: str
-) -> Iterator[psutil.Process]:
-    """Run a command pinned to `core` in its own session until the block ends."""
-    proc = subprocess.Popen(
-        ["taskset", "-c", str(core), *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(ready, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{args} did not start")
-            time.sleep(0.2)
-        yield psutil.Process(proc.pid)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def tree_cpu(root: psutil.Process) -> float:

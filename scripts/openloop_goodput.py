@@ -26,19 +26,13 @@ import asyncio
 import math
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
-import httpx
+from pinned import process
 
-ROOT = Path(__file__).resolve().parent.parent
 PORT, MOCK_PORT = 18720, 18721
 BODY = {"prompt": "Say hello in a few words.", "max_tokens": 10}
 WARMUP_S = 3.0
@@ -134,30 +128,6 @@ async def measure(url: str, rate: float, seconds: float, seed: int) -> Window:
     return window
 
 
-@contextmanager
-def process(args: list[str], core: int, env: dict[str, str], ready: str) -> Iterator[None]:
-    """Run a command pinned to `core` in its own session until the block ends."""
-    proc = subprocess.Popen(
-        ["taskset", "-c", str(core), *args], cwd=ROOT, env={**os.environ, **env},
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(ready, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"openloop_goodput: {' '.join(args)} did not start")
-            time.sleep(0.2)
-        yield
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-
-
 def parse_args() -> argparse.Namespace:
     cores = sorted(os.sched_getaffinity(0))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -190,6 +160,16 @@ def main() -> None:
           f"{args.seconds:g} s a rate after {WARMUP_S:g} s of warm-up")  # fmt: skip
     print(f"{'rate':>10} {'achieved':>10} {'p50 ms':>8} {'p99 ms':>8} {'late p99':>9} "
           f"{'errors':>7}  verdict")  # fmt: skip
+    try:
+        measure_all(args, mock, service, env)
+    except RuntimeError as exc:  # a process did not start
+        raise SystemExit(f"openloop_goodput: {exc}") from None
+
+
+def measure_all(
+    args: argparse.Namespace, mock: list[str], service: list[str], env: dict[str, str]
+) -> None:
+    """Start the mock and the service, measure every rate, print each and the highest held."""
     held = []
     with (
         process(mock, args.load_core, {}, f"http://127.0.0.1:{MOCK_PORT}/health"),

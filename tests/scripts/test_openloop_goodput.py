@@ -14,6 +14,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "openloop_goodput.py"
 
 @pytest.fixture(scope="module")
 def probe() -> ModuleType:
+    # The script imports its neighbour scripts/pinned.py, as running it from there does.
+    sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("openloop_goodput", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
