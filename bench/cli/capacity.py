@@ -96,12 +96,17 @@ def plan_from_args(args: argparse.Namespace, options: Options | None = None) -> 
     options = options or c.options_from_args(args, run_folder(args.out))
     preset = CAPACITY_PRESETS[args.preset] if args.preset else None
     server_cpus, load_cpus = c.cpu_split(args)
+    latencies = _latencies(args, options, preset)
     return CapacityPlan(
         targets=c.target_names(args, preset),
         scenarios=_ordered(
             args.scenarios or list(preset.scenarios if preset else CAPACITY_SCENARIOS)
         ),
-        latencies=_latencies(args, options, preset),
+        latencies=latencies,
+        # The preset's scope stays with the latencies it names, whichever are asked for.
+        in_flight_only=[name for name in preset.in_flight_only if name in latencies]
+        if preset
+        else [],
         max_users=args.max_users,
         slo_p99_ms=args.slo_p99_ms,
         slos=args.slo,
@@ -135,6 +140,7 @@ def command(args: argparse.Namespace) -> int:
     console.print(
         f"bench capacity: {len(searches)} searches into {out} (up to {plan.max_users:,} users"
         + (f", budget {plan.budget_min:g} min)" if plan.budget_min else ")")
+        + "".join(f"; at {name} latency the max in flight only" for name in plan.in_flight_only)
     )
     started = time.monotonic()
     with live_view(args, f"bench capacity {out.name}") as view:

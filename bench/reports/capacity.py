@@ -31,7 +31,8 @@ INTRO = (
     "delays every request in flight at once), or until its cap: then it is undecided. "
     "What binds a figure: the server's CPU, a "
     "declared concurrency limit (workers, threads, worker_connections, an upstream pool), "
-    "the load generator, the mock, or the time the server adds."
+    'the load generator, the mock, or the time the server adds. A figure shown "-" was '
+    "not searched (the capacity preset searches only the max in flight at LLM latency)."
 )
 HEADERS = [
     "latency",

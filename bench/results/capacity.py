@@ -384,14 +384,17 @@ def rate_interval(per_second: Sequence[int], confidence: float = CONFIDENCE) -> 
     return max(mean - half, 0.0), mean + half
 
 
-def conclude(capacity: Capacity, unfinished: str | None = None) -> Capacity:
-    """Fill in the three figures and their limits from the steps measured."""
+def conclude(
+    capacity: Capacity, unfinished: str | None = None, with_saturation: bool = True
+) -> Capacity:
+    """Fill in the three figures and their limits from the steps measured; no saturation
+    from a climb not asked for it (its steps past the knee were not measured for it)."""
     answer_ms = capacity.latency.answer_ms
     ladder_points = sorted((p for p in capacity.points if p.load.mode == "users"), key=_users)
     rate_points = sorted(
         (p for p in capacity.points if p.load.mode == "rate"), key=lambda p: p.load.amount
     )
-    capacity.saturation = saturation(ladder_points, answer_ms)
+    capacity.saturation = saturation(ladder_points, answer_ms) if with_saturation else None
     capacity.in_flight = in_flight(ladder_points, answer_ms)
     top = [p for p in ladder_points if held(p) and capacity.in_flight is not None
            and _users(p) == capacity.in_flight.value]  # fmt: skip

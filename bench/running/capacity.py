@@ -106,6 +106,10 @@ class CapacityPlan:
     # a stack holds does not need it: it reports no saturation).
     plateau: bool = True
     telemetry: bool = False  # the services' /metrics (METRICS=1): off unless asked
+    # Latencies at which only the max in flight is searched (no plateau, no goodput): at
+    # answers of seconds what a stack holds at once is the question, and its saturation
+    # and goodput there cost a minute or more a search (PRESET_SCOPE).
+    in_flight_only: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         target_names(self.targets)
@@ -118,6 +122,8 @@ class CapacityPlan:
             CUSTOM not in self.latencies or len(self.latencies) == 1,
             "give --latencies or the --mock-* flags, not both",
         )
+        stray = [name for name in self.in_flight_only if name not in self.latencies]
+        require(not stray, f"in-flight-only latency {', '.join(stray)} is not searched")
         check_cores(self.server_cpus, self.load_cpus)
         objectives.check(self.slos, self.scenarios)
         require(0 < self.slo_share <= 1, f"--slo-share must be in (0, 1], not {self.slo_share:g}")
@@ -139,25 +145,34 @@ class CapacityPlan:
         return self.slo_p99_ms or capacity.default_slo_ms(latency.p99_latency_ms())
 
 
+# What the presets search, sized to their time on 2 cores (about 100 s a search of all
+# three figures at short latency, 70 s of the max in flight alone at LLM latency, and
+# 100 to 165 s of all three there): the complete scenario; every figure at short latency,
+# where the CPU a request costs binds; at LLM latency only the max in flight, the figure
+# answers of seconds are about. The stream scenario and LLM latency's other figures are
+# one flag away (--scenarios, --latencies without a preset).
+PRESET_SCOPE = ("complete",)
 CAPACITY_PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset(
             name="capacity",
-            measures="every realistic target, both scenarios, both latencies",
-            about="every realistic target",
+            measures="every realistic target: complete at short latency (the three figures) "
+            "and at LLM latency (max in flight)",
+            about="every realistic target, ~35 min",
             targets=tuple(t.name for t in TARGETS if t.tag == "realistic"),
-            scenarios=CAPACITY_SCENARIOS,
+            scenarios=PRESET_SCOPE,
             latencies=DEFAULT_LATENCIES,
+            in_flight_only=("llm",),
         ),
         Preset(
             name="capacity-quick",
-            measures="the three frameworks on their default servers, both scenarios, both "
-            "latencies",
-            about="the three default ones",
+            measures="the three frameworks on their default servers: complete at short "
+            "latency (the three figures)",
+            about="the three default ones, ~6 min",
             targets=DEFAULT_TARGETS,
-            scenarios=CAPACITY_SCENARIOS,
-            latencies=DEFAULT_LATENCIES,
+            scenarios=PRESET_SCOPE,
+            latencies=("short",),
         ),
     )
 }
@@ -294,8 +309,9 @@ class Search:
         if not self.ctx.session.where.upstream.latency_set:
             current, unfinished = self._probe(server)
         plan = self.ctx.plan
+        every_figure = self.latency_name not in plan.in_flight_only
         users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
-                                    plateau=plan.plateau,
+                                    plateau=plan.plateau and every_figure,
                                     slo_p99_ms=self.criteria.slo_p99_ms)  # fmt: skip
         if unfinished is None:
             current, unfinished = self._phase(current, "users", users.next_rung, users.record,
@@ -306,7 +322,7 @@ class Search:
         if unfinished is None and plan.refine:
             current, unfinished = self._phase(current, "refine", users.next, users.record)
         saturation = capacity.saturation(users.points, self.answer_ms)
-        if unfinished is None and self.ctx.plan.goodput and saturation is not None:
+        if unfinished is None and plan.goodput and every_figure and saturation is not None:
             # Arrivals meet a server fresh from its start, as any other client would: after
             # the climb's hundreds of users fastapi-uvicorn's tail at the same rates grew
             # (p99 131 -> 168 ms at 700 req/s, 157 -> 188 ms at 900, after 15 s of 800
@@ -314,7 +330,7 @@ class Search:
             current = self._fresh(current)
             rates = capacity.RateSearch(saturation.value)
             current, unfinished = self._phase(current, "rates", rates.next, rates.record)
-        capacity.conclude(self.found, unfinished)
+        capacity.conclude(self.found, unfinished, with_saturation=plan.plateau and every_figure)
         self._summarize()
         return current
 

@@ -344,6 +344,8 @@ class Preset:
     repeat: int = 1
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
     latencies: tuple[str, ...] = ()  # bench capacity's upstream latencies
+    # ... and those at which it searches only the max in flight (CapacityPlan's).
+    in_flight_only: tuple[str, ...] = ()
 
 
 def presets_help(presets: dict[str, Preset]) -> str:

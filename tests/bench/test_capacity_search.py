@@ -362,6 +362,15 @@ def test_a_climb_still_growing_at_its_top_says_its_saturation_is_a_lower_bound()
     assert found.unknown is not None and "above it" in found.unknown
 
 
+def test_a_climb_not_asked_for_its_plateau_reports_no_saturation() -> None:
+    # At a latency searched for its max in flight alone, the steps past the knee were not
+    # measured long enough to say what they served (an in-flight-only latency).
+    steps = [step(128, 1250.0, 110.0), step(256, 1900.0, 140.0, "server-cpu")]
+    found = capacity.conclude(_found(steps), with_saturation=False)
+    assert found.saturation is None and found.goodput is None
+    assert found.in_flight is not None and found.in_flight.value == 128
+
+
 def test_a_spent_budget_is_said() -> None:
     found = capacity.conclude(_found([step(8, 78.0, 110.0)]), "the budget was spent")
     assert found.unknown == "the budget was spent" and found.max_in_flight == 8

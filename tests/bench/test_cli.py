@@ -79,10 +79,23 @@ def test_locusts_names_and_ours_are_the_same_flags() -> None:
 
 
 def test_capacity_searches_complete_and_stream_by_default() -> None:
-    args = build_parser().parse_args(["capacity", "--preset", "capacity-quick"])
-    plan = capacity_plan(args)
+    plan = capacity_plan(build_parser().parse_args(["capacity"]))
     assert plan.scenarios == ["complete", "stream"]
-    assert plan.targets == list(DEFAULT_TARGETS)
+    assert plan.latencies == ["short", "llm"] and plan.in_flight_only == []
+
+
+def test_the_capacity_presets_search_what_fits_their_time() -> None:
+    quick = capacity_plan(build_parser().parse_args(["capacity", "--preset", "capacity-quick"]))
+    assert quick.targets == list(DEFAULT_TARGETS)
+    assert (quick.scenarios, quick.latencies, quick.in_flight_only) == (["complete"], ["short"], [])
+    whole = capacity_plan(build_parser().parse_args(["capacity", "--preset", "capacity"]))
+    assert (whole.scenarios, whole.latencies) == (["complete"], ["short", "llm"])
+    assert whole.in_flight_only == ["llm"]
+    # The preset's scope follows the latencies asked for; flags beside it override it.
+    short = ["capacity", "--preset", "capacity", "--latencies", "short"]
+    assert capacity_plan(build_parser().parse_args(short)).in_flight_only == []
+    both = ["capacity", "--preset", "capacity", "--scenarios", "complete,stream"]
+    assert capacity_plan(build_parser().parse_args(both)).scenarios == ["complete", "stream"]
 
 
 def test_faults_soak_and_disconnect_flags_make_the_plan() -> None:
@@ -239,7 +252,7 @@ def test_the_help_of_run_and_capacity_is_grouped(bench_cli: Callable[..., Done])
     assert "quick (~3 min), standard (~23 min), full (everything)" in run
     capacity = bench_cli("capacity", "--help").stdout
     assert "\nthe search:" in capacity and "\nLocust" not in capacity
-    assert "capacity (every realistic target), capacity-quick" in capacity
+    assert "capacity (every realistic target, ~35 min), capacity-" in capacity
 
 
 def test_save_requests_into_a_folder_it_cannot_write_is_one_line(

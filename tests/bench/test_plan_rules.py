@@ -209,6 +209,10 @@ def test_a_capacity_plan_names_what_it_cannot_search() -> None:
     refused(lambda: capacity(targets=["nope"]), "unknown target nope")
     refused(lambda: capacity(scenarios=["complete", "hello"]), "not hello")
     refused(lambda: capacity(latencies=["glacial"]), "unknown latency glacial")
+    refused(
+        lambda: capacity(latencies=["short"], in_flight_only=["llm"]),
+        "in-flight-only latency llm is not searched",
+    )
 
 
 def test_the_mock_flags_latency_goes_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,7 +248,8 @@ def test_every_preset_and_demo_makes_a_plan_that_meets_the_rules() -> None:
         loads = {s: list(values) for s, values in preset.loads.items()}
         Plan(list(preset.targets), list(preset.scenarios), loads).check_options(options())
     for found in CAPACITY_PRESETS.values():
-        CapacityPlan(list(found.targets), list(found.scenarios), list(found.latencies))
+        CapacityPlan(list(found.targets), list(found.scenarios), list(found.latencies),
+                     in_flight_only=list(found.in_flight_only))  # fmt: skip
     for quick in (False, True):
         for demo in DEMOS:
             if isinstance(demo.measure, Ramp):
@@ -258,7 +263,7 @@ def test_every_preset_and_demo_makes_a_plan_that_meets_the_rules() -> None:
 
 def test_the_presets_help_names_each_with_its_time_or_scope() -> None:
     assert presets_help(PRESETS) == "quick (~3 min), standard (~23 min), full (everything)"
-    assert "capacity-quick (the three default ones)" in presets_help(CAPACITY_PRESETS)
+    assert "capacity-quick (the three default ones, ~6 min)" in presets_help(CAPACITY_PRESETS)
 
 
 def test_a_broken_rule_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
