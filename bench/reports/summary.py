@@ -76,7 +76,8 @@ def print_summary(run: Run, console: Console | None = None) -> None:
     if not run.capacity:
         console.print(
             "Capacity's three figures (saturation, goodput within the SLO, most in flight) "
-            "come from `bench capacity --preset capacity-quick` (the default targets); "
+            "come from `bench capacity --preset capacity-quick` (the default targets, about 6 "
+            "min); "
             "below, the figures of each load this run set."
         )
     if any(len(reps.points) == 1 for reps in repetitions(run.points)):

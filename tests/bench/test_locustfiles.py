@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -234,12 +235,14 @@ def run_locust(
     run_time_s: int,
     env: dict[str, str] | None = None,
     processes: int | None = None,
+    also: str | None = None,
 ) -> Run:
     stub.reset()
     result, stats = tmp_path / "result.json", tmp_path / "locust"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "LOCUST_"))}
     full_env = {**base_env, "BENCH_RESULT_FILE": str(result), **(env or {})}
-    args = [sys.executable, "-m", "locust", "-f", f"bench/locustfiles/{scenario}.py"]
+    files = f"bench/locustfiles/{scenario}.py" + (f",bench/locustfiles/{also}.py" if also else "")
+    args = [sys.executable, "-m", "locust", "-f", files]
     args += ["--headless", "-u", str(users), "-r", str(users), "--run-time", f"{run_time_s}s"]
     args += ["--host", stub.url, "--only-summary", "--json-file", str(stats)]
     if processes:
@@ -463,6 +466,34 @@ def test_open_loop_sends_its_rate_whatever_the_answers(
     assert opened.lateness.count >= complete["count"] - 10
     assert (opened.lateness.percentile(50) or 0.0) < 50.0
     assert opened.dropped == 0 and 1 <= opened.outstanding <= 100
+
+
+@pytest.mark.process
+@pytest.mark.measures
+def test_a_new_rate_takes_over_at_once_even_from_a_near_stop(stub: Stub, tmp_path: Path) -> None:
+    # The capacity search pauses arrivals (1 req/s) while a queue drains, then sets the
+    # next rate. Here the first rate is far slower still (an arrival every 100 s on
+    # average): a dispatcher that slept to its next arrival would send nothing in the
+    # window, or, once awake, every arrival the new rate had meant to send, at once.
+    control = tmp_path / "control.json"
+    write_json_atomic(control, {"step": 1, "rate": 0.01})
+    now = time.time()
+    window = Window(now + 4.0, now + 7.0)
+    env = _open_env(window, 0.01, BENCH_CONTROL_FILE=str(control))
+    timer = threading.Timer(3.0, write_json_atomic, (control, {"step": 2, "rate": 100.0}))
+    timer.start()
+    try:
+        run = run_locust("complete", stub, tmp_path, users=1, run_time_s=8, env=env,
+                         also="control")  # fmt: skip
+    finally:
+        timer.cancel()
+    complete = run.request("/complete")
+    # 100 req/s for 3 s, from a second after the change: 300 +/- 70 (4 sigma) arrivals.
+    assert 230 <= complete["count"] <= 370, complete["count"]
+    # Each answered in the stub's 50 ms, counted from its intended send: a burst of
+    # arrivals sent late would count its delay (seconds) in the tail.
+    response: dict[str, Any] = Histogram.from_dict(complete["latency"]).summary()
+    assert response["p99"] < 500.0, response
 
 
 @pytest.mark.process
