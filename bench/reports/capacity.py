@@ -24,9 +24,10 @@ INTRO = (
     "core. Goodput rate: the highest open-loop Poisson arrival rate whose p99 response "
     "time, counted from each request's intended send, is within the SLO with errors at "
     'most 1 % (its interval: the last rate held and the first decided not held, "?" '
-    "when no rate above it was decided: the figure is then a lower bound). Max in "
+    "when no rate above it was decided; its value: the highest rate in that interval "
+    "whose own p99 estimate was within, decided or not). Max in "
     "flight: the most closed-loop users held at 90 % or more of users / latency within the "
-    "same SLO (its interval likewise). Each step runs until the 95 % interval of its p99 "
+    "same SLO (its interval and value likewise). Each step runs until the 95 % interval of its p99 "
     "lies on one side of the SLO, widened when its slowest answers came in clumps (a pause "
     "delays every request in flight at once), or until its cap: then it is undecided. "
     "What binds a figure: the server's CPU, a "

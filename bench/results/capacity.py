@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bench.results import analysis, limits, quantiles, stats
@@ -160,6 +160,27 @@ class Criteria:
             and point.limit.kind in limits.HARNESS
         )
 
+    def leans_held(self, point: Point) -> bool:
+        """What the step's own estimates say, decided or not: its p99 (or the share of
+        requests that met the objectives) within the SLO, errors at most 1 %, and held
+        otherwise (efficient, or no queue growing)."""
+        total = point.requests + point.failed_requests
+        if not point.ok or total == 0 or point.failed_requests / total > self.max_error_share:
+            return False
+        if point.judged:
+            within = (point.met or 0) >= self.share * point.judged
+        else:
+            p99 = point.value(("latency_ms", "p99"))
+            within = p99 is not None and p99 <= self.slo_p99_ms
+        return within and self._held(point)
+
+    def steers_up(self, point: Point) -> bool:
+        """Whether a search looks above this step: held, or undecided with its estimates
+        on the held side. An undecided step steered the searches down once: two runs then
+        found flask-gunicorn-gthread's goodput at 681 and 1,000 req/s, the first below a
+        rate of p99 119 ms left undecided by its clumped tail."""
+        return held(point) or (point.decision == "undecided" and self.leans_held(point))
+
     def _held(self, point: Point) -> bool:
         if point.load.open_loop:
             return analysis.backlog(point) is None
@@ -251,6 +272,8 @@ class UserSearch:
     plateau: bool = True  # climbing steps not held measure SATURATION_WINDOW_S at least
     # The SLO on p99: a step deep in overload past it stops the climb (`_stopped`).
     slo_p99_ms: float | None = None
+    # Which steps the refinement looks above (Criteria.steers_up); held ones by default.
+    steers_up: Callable[[Point], bool] = held
     points: list[Point] = field(default_factory=list)
     climbing: bool = True
 
@@ -315,8 +338,9 @@ class UserSearch:
 
     def _refinement(self, measured: set[int]) -> int | None:
         by_users = {_users(p): p for p in self.points}
-        low = max((u for u, p in by_users.items() if held(p)), default=0)
-        above = [u for u, p in by_users.items() if u > low and not held(p)]
+        up = self.steers_up
+        low = max((u for u, p in by_users.items() if up(p)), default=0)
+        above = [u for u, p in by_users.items() if u > low and not up(p)]
         if not above:
             return None
         high = min(above)
@@ -333,6 +357,7 @@ class RateSearch:
     """Open loop: the highest Poisson arrival rate held, bisected within RESOLUTION."""
 
     saturation_rps: float
+    steers_up: Callable[[Point], bool] = held  # as UserSearch's
     points: list[Point] = field(default_factory=list)
 
     def record(self, point: Point) -> None:
@@ -347,7 +372,7 @@ class RateSearch:
         return None if proposed is None or proposed in measured else proposed
 
     def _propose(self) -> float | None:
-        rates = [(p.load.amount, held(p)) for p in self.points]
+        rates = [(p.load.amount, self.steers_up(p)) for p in self.points]
         low = max((r for r, ok in rates if ok), default=None)
         high = min((r for r, ok in rates if not ok and (low is None or r > low)), default=None)
         if low is None and high is None:
@@ -394,12 +419,14 @@ def conclude(
     rate_points = sorted(
         (p for p in capacity.points if p.load.mode == "rate"), key=lambda p: p.load.amount
     )
+    criteria = Criteria(capacity.slo_p99_ms, capacity.slo_share, objectives=capacity.objectives)
+    up = criteria.steers_up
     capacity.saturation = saturation(ladder_points, answer_ms) if with_saturation else None
-    capacity.in_flight = in_flight(ladder_points, answer_ms)
-    top = [p for p in ladder_points if held(p) and capacity.in_flight is not None
+    capacity.in_flight = in_flight(ladder_points, answer_ms, up)
+    top = [p for p in ladder_points if capacity.in_flight is not None
            and _users(p) == capacity.in_flight.value]  # fmt: skip
     capacity.in_flight_measured = top[0].in_flight_mean if top else None
-    capacity.goodput = goodput(rate_points, answer_ms)
+    capacity.goodput = goodput(rate_points, answer_ms, up)
     capacity.undecided = sum(1 for p in capacity.points if p.decision == "undecided")
     capacity.unknown = unfinished or _unknown(capacity, ladder_points)
     return capacity
@@ -425,9 +452,10 @@ def saturation(points: list[Point], answer_ms: float | None) -> Figure | None:
     return Figure(best.throughput_rps, low, high, limit, float(_users(best)), note)
 
 
-def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
-    """The most users held; the interval is the search's bracket (held .. the lowest load
-    decided not held: undecided steps between the two are inside it)."""
+def in_flight(
+    points: list[Point], answer_ms: float | None, up: Callable[[Point], bool] = held
+) -> Figure | None:
+    """The most users held, as `_bracketed` finds it (loads: users)."""
     if not points:
         return None
     kept = [p for p in points if held(p)]
@@ -435,16 +463,14 @@ def in_flight(points: list[Point], answer_ms: float | None) -> Figure | None:
         return Figure(0.0, 0.0, float(min(_users(p) for p in points)),
                       limits.cause(points[0], answer_ms), None)  # fmt: skip
     top = max(kept, key=_users)
-    missed = [p for p in points if _users(p) > _users(top) and not held(p)]
-    above = _bound_above(missed, _users)
-    limit = _next_failure(top, points, held, answer_ms)
-    value = float(_users(top))
-    return Figure(value, value, float(_users(above)) if above else None, limit, value,
-                  _undecided_note(missed, "users"))  # fmt: skip
+    figure = _bracketed(points, top, _users, up, "users")
+    return replace(figure, limit=_next_failure(top, points, held, answer_ms))
 
 
-def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
-    """The highest arrival rate held; the interval is the bracket, as `in_flight`'s."""
+def goodput(
+    points: list[Point], answer_ms: float | None, up: Callable[[Point], bool] = held
+) -> Figure | None:
+    """The highest arrival rate held, as `_bracketed` finds it (loads: req/s)."""
     if not points:
         return None
     kept = [p for p in points if held(p)]
@@ -452,14 +478,32 @@ def goodput(points: list[Point], answer_ms: float | None) -> Figure | None:
         first = points[0]
         return Figure(0.0, 0.0, first.load.amount, limits.cause(first, answer_ms), None)
     top = max(kept, key=lambda p: p.load.amount)
+    figure = _bracketed(points, top, lambda p: p.load.amount, up, "req/s")
     above = [p for p in points if p.load.amount > top.load.amount and not held(p)]
-    failure = _bound_above(above, lambda p: p.load.amount)
     # What bound it: the step decided against, else the first undecided one above.
+    failure = _bound_above(above, lambda p: p.load.amount)
     stopped = failure or min(above, key=lambda p: p.load.amount, default=None)
-    limit = limits.cause(stopped, answer_ms) if stopped is not None else top.limit
-    high = failure.load.amount if failure is not None else None
-    rate = top.load.amount
-    return Figure(rate, rate, high, limit, rate, _undecided_note(above, "req/s"))
+    return replace(figure, limit=limits.cause(stopped, answer_ms) if stopped else top.limit)
+
+
+def _bracketed(
+    points: list[Point],
+    top: Point,
+    load: Callable[[Point], float],
+    up: Callable[[Point], bool],
+    unit: str,
+) -> Figure:
+    """A figure from its search's steps: its interval runs from the highest load held to
+    the lowest decided against above it (undecided steps between lie inside it; none
+    decided: open above). Its value is the highest load below that bound whose own
+    estimates were on the held side (`up`: held, or undecided leaning held), the best
+    estimate of where the boundary lies; a verdict, not an estimate, bounds it."""
+    above = [p for p in points if load(p) > load(top) and not held(p)]
+    failure = _bound_above(above, load)
+    high = load(failure) if failure is not None else None
+    leaning = [load(p) for p in above if up(p) and (high is None or load(p) < high)]
+    value = max([load(top), *leaning])
+    return Figure(value, load(top), high, top.limit, value, _undecided_note(above, unit))
 
 
 def _undecided_note(above: list[Point], unit: str) -> str | None:

@@ -722,8 +722,9 @@ class LatencyModel:
 @dataclass(frozen=True)
 class Figure:
     """One capacity figure: its value, its 95 % interval (for a boundary found by a search,
-    the bracket between the last load held and the first not held), what binds it, the
-    load it was measured at (users or req/s), and what a reader must know about it."""
+    the bracket between the last load held and the first decided not held; the value is
+    then the highest load in it whose own estimates leaned held), what binds it, the load
+    it was measured at (users or req/s), and what a reader must know about it."""
 
     value: float
     low: float | None

@@ -312,7 +312,8 @@ class Search:
         every_figure = self.latency_name not in plan.in_flight_only
         users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
                                     plateau=plan.plateau and every_figure,
-                                    slo_p99_ms=self.criteria.slo_p99_ms)  # fmt: skip
+                                    slo_p99_ms=self.criteria.slo_p99_ms,
+                                    steers_up=self.criteria.steers_up)  # fmt: skip
         if unfinished is None:
             current, unfinished = self._phase(current, "users", users.next_rung, users.record,
                                               users.unheld_window_s)  # fmt: skip
@@ -328,7 +329,7 @@ class Search:
             # (p99 131 -> 168 ms at 700 req/s, 157 -> 188 ms at 900, after 15 s of 800
             # connections), so the goodput depended on how far the climb had gone.
             current = self._fresh(current)
-            rates = capacity.RateSearch(saturation.value)
+            rates = capacity.RateSearch(saturation.value, self.criteria.steers_up)
             current, unfinished = self._phase(current, "rates", rates.next, rates.record)
         capacity.conclude(self.found, unfinished, with_saturation=plan.plateau and every_figure)
         self._summarize()

@@ -289,6 +289,30 @@ def test_the_rate_search_bisects_the_goodput_within_5_percent() -> None:
     assert len(asked) <= 7
 
 
+def test_the_searches_look_above_an_undecided_step_that_leaned_held() -> None:
+    # Its tail too clumped to decide, its p99 estimate (119 ms) well within 175: the
+    # search looks above it, as the truth most likely lies there; one that leaned over
+    # the SLO is looked below.
+    clumped = replace(rate(716.0, 119.0), p99_high_ms=None, decision="undecided")
+    assert CRITERIA.steers_up(clumped) and not capacity.held(clumped)
+    leaning_over = replace(rate(716.0, 190.0), p99_low_ms=160.0, decision="undecided")
+    assert not CRITERIA.steers_up(leaning_over)
+    search = capacity.RateSearch(1056.0, CRITERIA.steers_up)
+    search.record(rate(528.0, 111.0))
+    search.record(clumped)
+    assert search.next() == 1060.0  # 716 x 1.5, capped at the saturation (3 figures)
+    down = capacity.RateSearch(1056.0, CRITERIA.steers_up)
+    down.record(rate(528.0, 111.0))
+    down.record(leaning_over)
+    assert down.next() == capacity._figures(math.sqrt(528.0 * 716.0))
+    # Users likewise, in the refinement.
+    users = capacity.UserSearch([25, 50, 100], 10_000, steers_up=CRITERIA.steers_up)
+    for found in (step(25, 240.0, 113.0), step(50, 476.0, 150.0, decision="undecided"),
+                  step(100, 664.0, 509.0, "server-cpu")):  # fmt: skip
+        users.record(found)
+    assert users.next() == 71  # between 50 (leaned held) and 100, not between 25 and 50
+
+
 def _found(points: list[Point]) -> Capacity:
     return Capacity(
         target="t",
@@ -343,13 +367,18 @@ def test_undecided_steps_lie_inside_a_figures_interval() -> None:
     found = capacity.conclude(_found([*steps, *rates]))
     assert found.in_flight is not None and found.in_flight.value == 160
     assert (found.in_flight.low, found.in_flight.high) == (160.0, 200.0)
-    assert found.goodput is not None and (found.goodput.value, found.goodput.high) == (700, 800)
+    # 750 req/s leaned held (its p99 estimate 170 ms, within 175): the best estimate of
+    # the boundary, inside the interval that the verdicts bound. 180 users did not (89 %
+    # of users / latency: not held whatever its tail).
+    assert found.goodput is not None
+    assert (found.goodput.value, found.goodput.low, found.goodput.high) == (750, 700, 800)
     assert found.goodput.note == "undecided at 750 req/s"
     # Only undecided above: nothing bounds it, since the truth may lie above them too;
     # such an interval separates no leader (it is open above).
     alone = capacity.conclude(_found([*steps[:2], *rates[:2]]))
     assert alone.in_flight is not None and alone.in_flight.high is None
     assert alone.goodput is not None and alone.goodput.high is None
+    assert (alone.goodput.value, alone.goodput.low) == (750, 700)
     assert alone.goodput.note == "undecided at 750 req/s"
     assert alone.goodput.limit is not None  # the undecided step's cause
     assert not Figure(800.0, 800.0, 800.0, None, 800.0).separated_from(alone.goodput)
