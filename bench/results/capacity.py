@@ -17,11 +17,12 @@ Three figures per target, scenario and upstream latency (docs/methodology.md):
 A step's verdict rests on a distribution-free 95 % interval of its p99 (bench.results.
 quantiles): it is within the SLO when the whole interval is, over it when the whole
 interval is over it, and a step is measured until one of the two holds (or its window
-reaches its cap: then it is undecided, and the search treats it as not held). With too
-few answers to bound p99 from above, a step is within the SLO only if every answer was.
-Searches refine the goodput rate and the users held until the boundary is known within
-5 %; saturation is the plateau, from the climbing steps past the knee (each measured 5 s at
-least), with the interval of the best one's per-second throughput.
+reaches its cap: then it is undecided, never held, and the searches steer by its own
+estimates: above it when its p99 estimate was within the SLO, below it otherwise). With
+too few answers to bound p99 from above, a step is within the SLO only if every answer
+was. Searches refine the goodput rate and the users held until the boundary is known
+within 5 %; saturation is the plateau, from the climbing steps past the knee (each
+measured 5 s at least), with the interval of the best one's per-second throughput.
 """
 
 from __future__ import annotations
@@ -458,13 +459,11 @@ def in_flight(
     """The most users held, as `_bracketed` finds it (loads: users)."""
     if not points:
         return None
-    kept = [p for p in points if held(p)]
-    if not kept:
-        return Figure(0.0, 0.0, float(min(_users(p) for p in points)),
-                      limits.cause(points[0], answer_ms), None)  # fmt: skip
-    top = max(kept, key=_users)
-    figure = _bracketed(points, top, _users, up, "users")
-    return replace(figure, limit=_next_failure(top, points, held, answer_ms))
+    figure, top, above = _bracketed(points, _users, up, "users")
+    if top is not None:
+        return replace(figure, limit=_next_failure(top, points, held, answer_ms))
+    first = min(above, key=_users)
+    return replace(figure, limit=limits.cause(first, answer_ms))
 
 
 def goodput(
@@ -473,37 +472,35 @@ def goodput(
     """The highest arrival rate held, as `_bracketed` finds it (loads: req/s)."""
     if not points:
         return None
-    kept = [p for p in points if held(p)]
-    if not kept:
-        first = points[0]
-        return Figure(0.0, 0.0, first.load.amount, limits.cause(first, answer_ms), None)
-    top = max(kept, key=lambda p: p.load.amount)
-    figure = _bracketed(points, top, lambda p: p.load.amount, up, "req/s")
-    above = [p for p in points if p.load.amount > top.load.amount and not held(p)]
+    figure, top, above = _bracketed(points, lambda p: p.load.amount, up, "req/s")
     # What bound it: the step decided against, else the first undecided one above.
     failure = _bound_above(above, lambda p: p.load.amount)
     stopped = failure or min(above, key=lambda p: p.load.amount, default=None)
-    return replace(figure, limit=limits.cause(stopped, answer_ms) if stopped else top.limit)
+    if stopped is not None:
+        return replace(figure, limit=limits.cause(stopped, answer_ms))
+    return replace(figure, limit=top.limit if top is not None else None)
 
 
 def _bracketed(
-    points: list[Point],
-    top: Point,
-    load: Callable[[Point], float],
-    up: Callable[[Point], bool],
-    unit: str,
-) -> Figure:
-    """A figure from its search's steps: its interval runs from the highest load held to
-    the lowest decided against above it (undecided steps between lie inside it; none
-    decided: open above). Its value is the highest load below that bound whose own
-    estimates were on the held side (`up`: held, or undecided leaning held), the best
-    estimate of where the boundary lies; a verdict, not an estimate, bounds it."""
-    above = [p for p in points if load(p) > load(top) and not held(p)]
+    points: list[Point], load: Callable[[Point], float], up: Callable[[Point], bool], unit: str
+) -> tuple[Figure, Point | None, list[Point]]:
+    """A figure from its search's steps, the highest step held, and the steps not held
+    above it. The interval runs from that step (0 when none was held) to the lowest load
+    decided against above it (undecided steps between lie inside it; none decided: open
+    above). The value is the highest load below that bound whose own estimates were on
+    the held side (`up`: held, or undecided leaning held), the best estimate of where the
+    boundary lies; verdicts, not estimates, bound it."""
+    kept = [p for p in points if held(p)]
+    top = max(kept, key=load) if kept else None
+    floor = load(top) if top is not None else 0.0
+    above = [p for p in points if load(p) > floor and not held(p)]
     failure = _bound_above(above, load)
     high = load(failure) if failure is not None else None
     leaning = [load(p) for p in above if up(p) and (high is None or load(p) < high)]
-    value = max([load(top), *leaning])
-    return Figure(value, load(top), high, top.limit, value, _undecided_note(above, unit))
+    value = max([floor, *leaning])
+    figure = Figure(value, floor, high, top.limit if top is not None else None,
+                    value or None, _undecided_note(above, unit))  # fmt: skip
+    return figure, top, above
 
 
 def _undecided_note(above: list[Point], unit: str) -> str | None:

@@ -313,6 +313,25 @@ def test_the_searches_look_above_an_undecided_step_that_leaned_held() -> None:
     assert users.next() == 71  # between 50 (leaned held) and 100, not between 25 and 50
 
 
+def test_a_figure_with_nothing_held_still_places_its_estimate_in_its_interval() -> None:
+    # fastapi-gunicorn-uvicorn's rates: each up to 1,350 req/s undecided with its p99
+    # estimate within the SLO, 1,380 over it. No rate was held, so the interval starts at
+    # 0; the estimate lies where the search found the boundary (it once read "0 req/s").
+    def clumped(amount: float, p99: float) -> Point:
+        return replace(rate(amount, p99), p99_high_ms=None, decision="undecided")
+
+    rates = [clumped(946.0, 170.0), clumped(1350.0, 174.0), rate(1380.0, 229.0)]
+    found = capacity.conclude(_found(rates))
+    assert found.goodput is not None
+    assert (found.goodput.value, found.goodput.low, found.goodput.high) == (1350, 0, 1380)
+    assert found.goodput.note == "undecided at 946, 1,350 req/s"
+    assert found.goodput.limit is not None  # the failure's cause
+    # Nothing held and nothing leaning held: 0, below the lowest decided failure.
+    over = capacity.conclude(_found([rate(946.0, 229.0), rate(473.0, 190.0)]))
+    assert over.goodput is not None
+    assert (over.goodput.value, over.goodput.low, over.goodput.high) == (0, 0, 473)
+
+
 def _found(points: list[Point]) -> Capacity:
     return Capacity(
         target="t",
