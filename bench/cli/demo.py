@@ -24,7 +24,9 @@ def add_parser(sub: Subparsers[Parser]) -> None:
     )
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument(
-        "--quick", action="store_true", help="a smaller, shorter run (< 1 min; all: < 8 min)"
+        "--quick",
+        action="store_true",
+        help="a smaller, shorter run (< 1 min, concurrency < 2; all: < 8 min)",
     )
     demo.add_argument("--out", help="folder (default results/demo-<name>-<run-id>/)")
     demo.add_argument(

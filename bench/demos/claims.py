@@ -286,7 +286,7 @@ def concurrency(runs: list[Run]) -> Verdict:
     top = held_in_flight(best)
     figures = [
         f"{c.target}: {held_in_flight(c):,.0f} calls in flight at most"
-        + (f" ({c.max_in_flight:,} within the latency objective)" if c.max_in_flight else "")
+        + (f" ({c.users_held:,} within the latency objective)" if c.users_held else "")
         for c in sorted(found, key=held_in_flight)
     ]
     comparisons = []

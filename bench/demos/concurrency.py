@@ -45,7 +45,7 @@ MODELS = {"sync": "sync workers", "gthread": "threads", "gevent": "green threads
 
 
 def held(found: Capacity | None) -> int:
-    return found.max_in_flight or 0 if found else 0
+    return found.users_held or 0 if found else 0
 
 
 def _ratio(a: float, b: float) -> float:

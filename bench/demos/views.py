@@ -127,7 +127,7 @@ def capacity_chart(demo: Demo, run: Run) -> str:
     for found in run.capacity:
         truth = expected(found)
         bars[name(found.target)] = {
-            "calls held at once": float(found.max_in_flight or 0),
+            "calls held at once": float(found.users_held or 0),
             "what its model allows": truth.high if truth else None,
         }
     latency = run.capacity[0].latency.answer_ms if run.capacity else 0.0
@@ -164,7 +164,7 @@ def capacity_table(demo: Demo, run: Run) -> Table:
         truth, held = expected(found), found.in_flight
         result.add_row(
             name(found.target),
-            f"{found.max_in_flight or 0:,}",
+            f"{found.users_held or 0:,}",
             fmt(held.high if held else None, ",.0f"),
             "-" if truth is None else truth.cell(),
             found.limit.short(60) if found.limit else "nothing within the steps",

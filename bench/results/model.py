@@ -774,6 +774,12 @@ class Capacity:
         return None if self.in_flight is None else int(self.in_flight.value)
 
     @property
+    def users_held(self) -> int | None:
+        """The most users a verdict held (the in-flight figure's lower end): what a
+        sentence saying "held" may cite, where the figure is the best estimate."""
+        return None if self.in_flight is None else int(self.in_flight.low or 0)
+
+    @property
     def limit(self) -> Limit | None:
         """What stops the concurrency from going further."""
         return None if self.in_flight is None else self.in_flight.limit

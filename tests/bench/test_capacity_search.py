@@ -326,6 +326,11 @@ def test_a_figure_with_nothing_held_still_places_its_estimate_in_its_interval() 
     assert (found.goodput.value, found.goodput.low, found.goodput.high) == (1350, 0, 1380)
     assert found.goodput.note == "undecided at 946, 1,350 req/s"
     assert found.goodput.limit is not None  # the failure's cause
+    # Users likewise; a sentence that says "held" cites the verdict, not the estimate.
+    users = [step(160, 1560.0, 112.0), step(170, 1650.0, 170.0, decision="undecided"),
+             step(200, 1750.0, 200.0, "server-cpu")]  # fmt: skip
+    held = capacity.conclude(_found(users))
+    assert (held.max_in_flight, held.users_held) == (170, 160)
     # Nothing held and nothing leaning held: 0, below the lowest decided failure.
     over = capacity.conclude(_found([rate(946.0, 229.0), rate(473.0, 190.0)]))
     assert over.goodput is not None
