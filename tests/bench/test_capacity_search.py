@@ -22,9 +22,10 @@ from bench.results.model import (
 )
 from bench.running.launch import leftovers_mark
 from bench.running.steps import timing
-from tests.bench.factories import latency, make_point
+from tests.bench.factories import latency, make_point, seconds_dict
 
 CRITERIA = capacity.Criteria(slo_p99_ms=capacity.default_slo_ms(100.0))  # 175 ms
+CRITERIA_LLM = capacity.Criteria(slo_p99_ms=3788.0)
 
 
 def step(
@@ -287,6 +288,31 @@ def test_the_rate_search_bisects_the_goodput_within_5_percent() -> None:
     not_held = min(a for a in asked if a > 700)
     assert not_held / held <= capacity.RESOLUTION
     assert len(asked) <= 7
+
+
+def test_a_share_of_users_in_flight_not_yet_decided_measures_on() -> None:
+    # 660 users at 2,460 ms answers: a ceiling of 268 req/s. 3 s at 221, 263 and 240 a
+    # second (89.9 % on the estimate) could be 90 % or more: measure on, and at the cap
+    # say undecided. 12 steady seconds at 241 decide it (served).
+    ceiling = 660 / 2.46
+
+    def at(per_second: list[int]) -> Point:
+        window = len(per_second)
+        found = make_point(users=660, throughput=sum(per_second) / window,
+                           ceiling_rps=ceiling, window_s=float(window),
+                           efficiency=sum(per_second) / window / ceiling,
+                           seconds=seconds_dict(per_second, [2500.0] * window))  # fmt: skip
+        found = replace(found, latency_ms=Percentiles.of(latency(2800.0)),
+                        p99_low_ms=2900.0, p99_high_ms=3100.0)  # fmt: skip
+        return found
+
+    short = at([221, 263, 240])
+    assert CRITERIA_LLM.verdict(short, final=False) is None
+    assert CRITERIA_LLM.verdict(short, final=True) == "undecided"
+    assert not CRITERIA_LLM.steers_up(replace(short, decision="undecided"))  # 89.9 %
+    steady = at([241] * 6 + [240] * 6)
+    assert CRITERIA_LLM.verdict(steady, final=False) == "served"
+    assert CRITERIA_LLM.verdict(at([265, 270, 262]), final=False) == "held"  # 99 %
 
 
 def test_the_searches_look_above_an_undecided_step_that_leaned_held() -> None:
