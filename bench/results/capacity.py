@@ -124,11 +124,10 @@ class Criteria:
         alone, a 3-s step at LLM latency (about one answer per user) served 89.9 % at 660
         users and ended fastapi-uvicorn's max in flight at 632, where a run before had
         held 1,040."""
-        seconds, window = point.seconds, int(point.window_s)
-        if point.load.open_loop or not point.ceiling_rps or seconds is None or window < 2:
+        if point.load.open_loop or not point.ceiling_rps or int(point.window_s) < 2:
             return False
-        _, high = rate_interval(seconds.requests[-window:])
-        return high >= self.min_efficiency * point.ceiling_rps
+        _, high = _throughput_interval(point)
+        return high is not None and high >= self.min_efficiency * point.ceiling_rps
 
     def _tail(self, point: Point, final: bool) -> Literal["within", "failed", "undecided"] | None:
         total = point.requests + point.failed_requests

@@ -310,8 +310,9 @@ class Search:
             current, unfinished = self._probe(server)
         plan = self.ctx.plan
         every_figure = self.latency_name not in plan.in_flight_only
+        plateau = plan.plateau and every_figure
         users = capacity.UserSearch(self._rungs(server.counts), plan.max_users, plan.refine,
-                                    plateau=plan.plateau and every_figure,
+                                    plateau=plateau,
                                     slo_p99_ms=self.criteria.slo_p99_ms,
                                     steers_up=self.criteria.steers_up)  # fmt: skip
         if unfinished is None:
@@ -331,7 +332,7 @@ class Search:
             current = self._fresh(current)
             rates = capacity.RateSearch(saturation.value, self.criteria.steers_up)
             current, unfinished = self._phase(current, "rates", rates.next, rates.record)
-        capacity.conclude(self.found, unfinished, with_saturation=plan.plateau and every_figure)
+        capacity.conclude(self.found, unfinished, with_saturation=plateau)
         self._summarize()
         return current
 
